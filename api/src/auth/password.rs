@@ -1,0 +1,78 @@
+//! Passwords: argon2id with a per-password salt (the PHC string keeps the parameters).
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::distributions::{Alphanumeric, DistString};
+
+pub const MIN_LEN: usize = 10;
+pub const MAX_LEN: usize = 256;
+
+pub fn hash(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+pub fn verify(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Spends the same time as a real check, for usernames that do not exist, so response
+/// times do not tell which usernames do.
+pub fn verify_nothing(password: &str) {
+    static DUMMY: LazyLock<String> =
+        LazyLock::new(|| hash("not a real password at all").unwrap_or_default());
+    let _ = verify(password, &DUMMY);
+}
+
+/// Why a new password is not acceptable, if it is not.
+pub fn policy_violation(password: &str) -> Option<String> {
+    let chars = password.chars().count();
+    if chars < MIN_LEN {
+        return Some(format!("must be at least {MIN_LEN} characters"));
+    }
+    if chars > MAX_LEN {
+        return Some(format!("must be at most {MAX_LEN} characters"));
+    }
+    None
+}
+
+/// A random password for one-time use (first admin, resets).
+pub fn generate() -> String {
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_are_salted() {
+        let a = hash("correct horse battery").expect("hash");
+        let b = hash("correct horse battery").expect("hash");
+        assert_ne!(a, b);
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery", &a));
+        assert!(!verify("wrong horse battery", &a));
+        assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn policy() {
+        assert!(policy_violation("short").is_some());
+        assert!(policy_violation("long enough!").is_none());
+        assert!(policy_violation(&"x".repeat(300)).is_some());
+        assert!(policy_violation(&generate()).is_none());
+    }
+}

@@ -1,0 +1,404 @@
+//! Configuration: defaults → optional TOML file (`--config`) → environment (`LIUQING_…`),
+//! the environment last. Every setting has a default, so the server starts with none.
+//! A bad setting stops the start with one line naming it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use liuqing_schema::Backend;
+use serde::{Deserialize, Serialize};
+
+/// A secret value: never printed, not even by `{:?}`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobStoreKind {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Every setting. Field names are the TOML keys; `LIUQING_<NAME>` sets one from the
+/// environment (`LIUQING_BIND`, `LIUQING_DATABASE_URL`, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub bind: String,
+    /// Folder for the SQLite file, local blobs and the generated JWT key.
+    pub data_dir: PathBuf,
+    /// `postgres://…` for PostgreSQL; a file path (or `sqlite://path`) for SQLite.
+    /// Empty: `<data_dir>/liuqing.db`. Plain `DATABASE_URL` is read too.
+    pub database_url: String,
+    /// Database connections per server process.
+    pub database_pool_size: u32,
+    pub blob_store: BlobStoreKind,
+    /// Folder of the local blob store. Empty: `<data_dir>/blobs`.
+    pub blob_dir: String,
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    pub s3_bucket: String,
+    pub s3_access_key: Secret,
+    pub s3_secret_key: Secret,
+    /// Path-style addressing (`endpoint/bucket/key`), as most self-hosted S3 servers want.
+    pub s3_path_style: bool,
+    /// HMAC key for access tokens (at least 32 bytes). Empty: generated once and kept in
+    /// `<data_dir>/jwt.key`.
+    pub jwt_secret: Secret,
+    pub jwt_issuer: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    /// Clock leeway when checking token times.
+    pub jwt_leeway_secs: u64,
+    /// Largest JSON request body.
+    pub max_json_body_bytes: usize,
+    /// Largest uploaded file.
+    pub max_upload_bytes: usize,
+    /// How far ahead of the server a phone's clock may be.
+    pub max_clock_skew_secs: u64,
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    pub login_lockout_secs: u64,
+    /// Password for the first admin on a fresh database. Empty: a random one-time password
+    /// is printed to the log once and must be changed at first login.
+    pub admin_password: Secret,
+    pub log_format: LogFormat,
+    /// A tracing filter, e.g. `info` or `liuqing_api=debug,info`.
+    pub log_level: String,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            database_pool_size: 8,
+            blob_store: BlobStoreKind::Local,
+            blob_dir: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".into(),
+            s3_bucket: String::new(),
+            s3_access_key: Secret::default(),
+            s3_secret_key: Secret::default(),
+            s3_path_style: true,
+            jwt_secret: Secret::default(),
+            jwt_issuer: "liuqing".into(),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            jwt_leeway_secs: 30,
+            max_json_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 20 * 1024 * 1024,
+            max_clock_skew_secs: 5 * 60,
+            login_max_failures: 5,
+            login_window_secs: 15 * 60,
+            login_lockout_secs: 15 * 60,
+            admin_password: Secret::default(),
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            workers: 0,
+        }
+    }
+}
+
+/// A setting that cannot be used, named.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid setting `{setting}`: {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Loads the layers from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Loads the layers with an explicit environment (tests pass their own).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let defaults = default_table();
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid("--config", format!("{}: {e}", path.display())))?;
+            let table: toml::Table = text
+                .parse()
+                .map_err(|e: toml::de::Error| invalid("--config", e.message().to_string()))?;
+            if let Some(unknown) = table.keys().find(|k| !defaults.contains_key(*k)) {
+                return Err(invalid(unknown, "no such setting"));
+            }
+            figment = figment.merge(Toml::string(&text));
+        }
+        // Environment values are strings; each is read as the type of its default, so a
+        // numeric password stays a string and a bad number is named.
+        let mut from_env = toml::Table::new();
+        let mut plain_database_url = None;
+        for (name, value) in env {
+            if name == "DATABASE_URL" {
+                plain_database_url = Some(value);
+                continue;
+            }
+            let Some(key) = name.strip_prefix("LIUQING_").map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            let Some(default) = defaults.get(&key) else {
+                continue;
+            };
+            let typed = match default {
+                toml::Value::Integer(_) => value
+                    .trim()
+                    .parse()
+                    .map(toml::Value::Integer)
+                    .map_err(|_| invalid(&key, "must be a whole number"))?,
+                toml::Value::Boolean(_) => match value.trim() {
+                    "true" | "1" | "yes" => toml::Value::Boolean(true),
+                    "false" | "0" | "no" => toml::Value::Boolean(false),
+                    _ => return Err(invalid(&key, "must be true or false")),
+                },
+                _ => toml::Value::String(value),
+            };
+            from_env.insert(key, typed);
+        }
+        if let Some(url) = plain_database_url {
+            from_env
+                .entry("database_url")
+                .or_insert(toml::Value::String(url));
+        }
+        figment = figment.merge(Serialized::defaults(EnvLayer(from_env)));
+        let config: Config = figment.extract().map_err(|e| {
+            let setting = e.path.last().cloned().unwrap_or_else(|| "config".into());
+            invalid(&setting, e.kind.to_string())
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: addresses, URLs, ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bind
+            .parse::<SocketAddr>()
+            .map_err(|_| invalid("bind", "must be an address and port, e.g. 127.0.0.1:8080"))?;
+        self.backend()?;
+        if self.database_pool_size == 0 {
+            return Err(invalid("database_pool_size", "must be at least 1"));
+        }
+        if self.blob_store == BlobStoreKind::S3 {
+            for (name, value) in [
+                ("s3_endpoint", &self.s3_endpoint),
+                ("s3_bucket", &self.s3_bucket),
+                ("s3_region", &self.s3_region),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(invalid(name, "is required when blob_store = \"s3\""));
+                }
+            }
+            if !self.s3_endpoint.starts_with("http://") && !self.s3_endpoint.starts_with("https://")
+            {
+                return Err(invalid("s3_endpoint", "must start with http:// or https://"));
+            }
+        }
+        if !self.jwt_secret.expose().is_empty() && self.jwt_secret.expose().len() < 32 {
+            return Err(invalid("jwt_secret", "must be at least 32 bytes"));
+        }
+        for (name, value) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            ("refresh_token_ttl_secs", self.refresh_token_ttl_secs),
+            ("login_window_secs", self.login_window_secs),
+            ("login_lockout_secs", self.login_lockout_secs),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "must be greater than 0"));
+            }
+        }
+        if self.login_max_failures == 0 {
+            return Err(invalid("login_max_failures", "must be greater than 0"));
+        }
+        if self.max_json_body_bytes < 1024 {
+            return Err(invalid("max_json_body_bytes", "must be at least 1024"));
+        }
+        if self.max_upload_bytes < 1024 {
+            return Err(invalid("max_upload_bytes", "must be at least 1024"));
+        }
+        if !self.admin_password.expose().is_empty() && self.admin_password.expose().len() < 10 {
+            return Err(invalid("admin_password", "must be at least 10 characters"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| invalid("log_level", e.to_string()))?;
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.bind
+            .parse()
+            .map_err(|_| invalid("bind", "must be an address and port"))
+    }
+
+    /// The database backend, defaulting to SQLite in the data folder.
+    pub fn backend(&self) -> Result<Backend, ConfigError> {
+        if self.database_url.trim().is_empty() {
+            return Ok(Backend::Sqlite(self.data_dir.join("liuqing.db")));
+        }
+        Backend::from_url(&self.database_url).map_err(|reason| invalid("database_url", reason))
+    }
+
+    pub fn blob_path(&self) -> PathBuf {
+        if self.blob_dir.trim().is_empty() {
+            self.data_dir.join("blobs")
+        } else {
+            PathBuf::from(&self.blob_dir)
+        }
+    }
+}
+
+/// Wraps the environment table so figment can merge it as one more layer.
+#[derive(Serialize)]
+#[serde(transparent)]
+struct EnvLayer(toml::Table);
+
+/// The settings and their default values, taken from the struct so they never drift.
+fn default_table() -> toml::Table {
+    match toml::Value::try_from(Config::default()) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_start_on_sqlite_in_the_data_folder() {
+        let c = Config::load_from(None, env(&[])).expect("defaults are valid");
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(
+            c.backend().expect("backend"),
+            Backend::Sqlite(PathBuf::from("./data/liuqing.db"))
+        );
+        assert_eq!(c.blob_path(), PathBuf::from("./data/blobs"));
+    }
+
+    #[test]
+    fn environment_overrides_file_overrides_defaults() {
+        let dir = tempfile_dir();
+        let file = dir.join("liuqing.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\naccess_token_ttl_secs = 60\n")
+            .expect("write");
+        let c = Config::load_from(Some(&file), env(&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "120")]))
+            .expect("valid");
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.access_token_ttl_secs, 120);
+    }
+
+    #[test]
+    fn numeric_secrets_stay_strings() {
+        let c = Config::load_from(None, env(&[("LIUQING_ADMIN_PASSWORD", "12345678901234")]))
+            .expect("valid");
+        assert_eq!(c.admin_password.expose(), "12345678901234");
+    }
+
+    #[test]
+    fn plain_database_url_is_read_but_liuqing_wins() {
+        let c = Config::load_from(None, env(&[("DATABASE_URL", "postgres://a@b/c")]))
+            .expect("valid");
+        assert_eq!(c.backend().expect("pg").name(), "postgres");
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://a@b/c"),
+                ("LIUQING_DATABASE_URL", "/tmp/x.db"),
+            ]),
+        )
+        .expect("valid");
+        assert_eq!(c.backend().expect("sqlite").name(), "sqlite");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("LIUQING_BIND", "nowhere")], "bind"),
+            (&[("LIUQING_DATABASE_URL", "mysql://x/y")], "database_url"),
+            (&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "soon")], "access_token_ttl_secs"),
+            (&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "0")], "access_token_ttl_secs"),
+            (&[("LIUQING_BLOB_STORE", "ftp")], "blob_store"),
+            (&[("LIUQING_BLOB_STORE", "s3")], "s3_endpoint"),
+            (&[("LIUQING_JWT_SECRET", "short")], "jwt_secret"),
+            (&[("LIUQING_S3_PATH_STYLE", "maybe")], "s3_path_style"),
+        ];
+        for (vars, setting) in cases {
+            let err = Config::load_from(None, env(vars)).expect_err("invalid");
+            assert_eq!(err.setting, *setting, "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_named() {
+        let dir = tempfile_dir();
+        let file = dir.join("liuqing.toml");
+        std::fs::write(&file, "bnid = \"0.0.0.0:9000\"\n").expect("write");
+        let err = Config::load_from(Some(&file), env(&[])).expect_err("typo");
+        assert_eq!(err.setting, "bnid");
+    }
+
+    #[test]
+    fn secrets_are_never_printed() {
+        let c = Config::load_from(
+            None,
+            env(&[("LIUQING_JWT_SECRET", "0123456789abcdef0123456789abcdef-secret")]),
+        )
+        .expect("valid");
+        assert!(!format!("{c:?}").contains("secret\""));
+        assert!(!format!("{c:?}").contains("0123456789abcdef"));
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("liuqing-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        dir
+    }
+}

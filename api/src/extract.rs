@@ -1,0 +1,108 @@
+//! Request extractors whose failures are problems naming the field: a JSON body read under
+//! the size limit, deserialised with the path of any bad field, then validated.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::Validate;
+
+use crate::error::{ApiError, FieldError};
+
+/// The JSON body limit, registered as app data by the server builder.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+/// A JSON request body that deserialised and passed its `validator` rules.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T> FromRequest for Body<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<web::Data<JsonLimit>>()
+            .map(|l| l.0)
+            .unwrap_or(64 * 1024);
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be JSON (Content-Type: application/json)".into(),
+                ));
+            }
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk =
+                    chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value = parse_json::<T>(&body)?;
+            value.validate()?;
+            Ok(Body(value))
+        })
+    }
+}
+
+/// Deserialises JSON; a wrong or missing field is a 422 naming its path, broken JSON a 400.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            let field = match missing_field(&inner) {
+                Some(name) if path == "." => name,
+                Some(name) => format!("{path}.{name}"),
+                None => path,
+            };
+            ApiError::Validation(vec![FieldError::new(field, strip_position(&inner))])
+        } else {
+            ApiError::BadRequest(format!("the body is not valid JSON: {inner}"))
+        }
+    })
+}
+
+/// serde reports a missing field at its parent's path; this finds the field's own name.
+fn missing_field(err: &serde_json::Error) -> Option<String> {
+    let msg = err.to_string();
+    let rest = msg.strip_prefix("missing field `")?;
+    rest.split('`').next().map(str::to_string)
+}
+
+fn strip_position(err: &serde_json::Error) -> String {
+    let msg = err.to_string();
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
+}

@@ -1,0 +1,18 @@
+//! The Liuqing server: configuration, authentication, routes and blob storage, as thin
+//! handlers over `liuqing-schema` (the case file) and `liuqing-sync` (the merge engine).
+
+pub mod auth;
+pub mod blob;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

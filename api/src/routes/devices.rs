@@ -1,0 +1,98 @@
+//! Devices, as admins and station staff manage them: list, look at, retire or revoke.
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::audit;
+use liuqing_schema::devices::{self, DeviceState};
+use liuqing_schema::sessions;
+use liuqing_schema::users::Role;
+use serde::Deserialize;
+use serde_json::json;
+use validator::Validate;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
+use crate::state::AppState;
+
+const MANAGERS: &[Role] = &[Role::Admin, Role::StationStaff];
+const VIEWERS: &[Role] = &[Role::Admin, Role::StationStaff, Role::Supervisor];
+
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require(VIEWERS)?;
+    let items = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(devices::list_in_scope(conn, &scope)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(VIEWERS)?;
+    let id = id.into_inner();
+    let device = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            devices::find_in_scope(conn, &scope, &id)?.ok_or_else(|| ApiError::not_found("device"))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(device))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDevice {
+    pub state: DeviceState,
+    #[validate(length(max = 500, message = "must be at most 500 characters"))]
+    pub reason: Option<String>,
+}
+
+/// Moves a device to `retiring` or `revoked`. Revocation is final and ends the device's
+/// sessions at once.
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    Body(req): Body<UpdateDevice>,
+) -> ApiResult<HttpResponse> {
+    caller.require(MANAGERS)?;
+    let id = id.into_inner();
+    let device = state
+        .db
+        .transaction(move |conn| {
+            let scope = caller.scope(conn)?;
+            let device = devices::find_in_scope(conn, &scope, &id)?
+                .ok_or_else(|| ApiError::not_found("device"))?;
+            if !device.state.can_become(req.state) {
+                return Err(ApiError::Conflict(
+                    "illegal_transition",
+                    format!("the device is `{}`; revocation is final", device.state),
+                ));
+            }
+            if device.state != req.state {
+                devices::set_state(conn, &device.id, req.state, &caller.user_id)?;
+                if req.state == DeviceState::Revoked {
+                    sessions::revoke_all_of_device(conn, &device.id, "device_revoked")?;
+                }
+                audit::record(
+                    conn,
+                    caller.actor(),
+                    &format!("device_{}", req.state),
+                    "device",
+                    &device.id,
+                    req.reason.as_deref(),
+                    Some(json!({ "from": device.state, "to": req.state })),
+                )?;
+            }
+            devices::find(conn, &device.id)?.ok_or_else(|| ApiError::not_found("device"))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(device))
+}

@@ -1,0 +1,75 @@
+//! Every route, in one table. The server registers exactly this table, and the contract
+//! test compares it with `openapi.yaml`, so the two cannot drift apart.
+
+mod admin;
+mod auth;
+mod devices;
+mod health;
+mod me;
+mod org;
+
+pub use health::OPENAPI_YAML;
+
+use actix_web::http::Method;
+use actix_web::{web, Route};
+
+fn route<F, Args>(method: Method, path: &'static str, handler: F) -> (Method, &'static str, Route)
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    (method.clone(), path, web::method(method).to(handler))
+}
+
+fn table() -> Vec<(Method, &'static str, Route)> {
+    use Method as M;
+    vec![
+        route(M::GET, "/healthz", health::healthz),
+        route(M::GET, "/readyz", health::readyz),
+        route(M::GET, "/openapi.yaml", health::openapi),
+        route(M::POST, "/v1/auth/login", auth::login),
+        route(M::POST, "/v1/auth/refresh", auth::refresh),
+        route(M::POST, "/v1/auth/logout", auth::logout),
+        route(M::POST, "/v1/auth/password", auth::change_password),
+        route(M::GET, "/v1/me", me::me),
+        route(M::GET, "/v1/org/nodes", org::list),
+        route(M::GET, "/v1/org/nodes/{id}", org::get),
+        route(M::GET, "/v1/devices", devices::list),
+        route(M::GET, "/v1/devices/{id}", devices::get),
+        route(M::PATCH, "/v1/devices/{id}", devices::update),
+        route(M::POST, "/v1/admin/org/nodes", admin::create_org_node),
+        route(M::GET, "/v1/admin/users", admin::list_users),
+        route(M::POST, "/v1/admin/users", admin::create_user),
+        route(M::GET, "/v1/admin/users/{id}", admin::get_user),
+        route(M::PATCH, "/v1/admin/users/{id}", admin::update_user),
+        route(M::PUT, "/v1/admin/users/{id}/org-nodes", admin::set_user_org_nodes),
+        route(M::POST, "/v1/admin/users/{id}/password-reset", admin::reset_password),
+    ]
+}
+
+/// Registers the table, one resource per path so that a wrong method is a 405.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let mut resources: Vec<(&'static str, Vec<Route>)> = Vec::new();
+    for (_, path, route) in table() {
+        match resources.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, routes)) => routes.push(route),
+            None => resources.push((path, vec![route])),
+        }
+    }
+    for (path, routes) in resources {
+        let mut resource = web::resource(path);
+        for route in routes {
+            resource = resource.route(route);
+        }
+        cfg.service(resource);
+    }
+}
+
+/// The operations the server serves, as `(METHOD, path)`.
+pub fn operations() -> Vec<(String, String)> {
+    table()
+        .into_iter()
+        .map(|(method, path, _)| (method.to_string(), path.to_string()))
+        .collect()
+}

@@ -1,0 +1,121 @@
+//! Building the server from a configuration and a listener, so tests can start as many as
+//! they like on port 0, each with its own database.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{from_fn, Compress};
+use actix_web::{web, App, HttpRequest, HttpServer};
+use liuqing_schema::db;
+
+use crate::auth::tokens::{load_or_create_key, TokenKeys};
+use crate::blob::{BlobStore, LocalStore, S3Settings, S3Store};
+use crate::config::{BlobStoreKind, Config};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::extract::JsonLimit;
+use crate::state::AppState;
+use crate::{bootstrap, middleware, routes};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+/// Opens the database, applies migrations and makes sure there is a first admin.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
+    let backend = config.backend()?;
+    let pool = db::pool(&backend, config.database_pool_size)?;
+    let config = config.clone();
+    let pool_for_setup = pool.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = pool_for_setup.get()?;
+        let applied = db::migrate_up(&mut conn)?;
+        if !applied.is_empty() {
+            tracing::info!(backend = backend.name(), migrations = ?applied, "applied migrations");
+        }
+        bootstrap::ensure_first_admin(&mut conn, &config)
+    })
+    .await??;
+    Ok(Db::new(pool))
+}
+
+pub fn blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    Ok(match config.blob_store {
+        BlobStoreKind::Local => Arc::new(LocalStore::open(config.blob_path())?),
+        BlobStoreKind::S3 => Arc::new(S3Store::new(&S3Settings {
+            endpoint: config.s3_endpoint.clone(),
+            region: config.s3_region.clone(),
+            bucket: config.s3_bucket.clone(),
+            access_key: config.s3_access_key.expose().to_string(),
+            secret_key: config.s3_secret_key.expose().to_string(),
+            path_style: config.s3_path_style,
+        })?),
+    })
+}
+
+impl Application {
+    pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
+        let db = prepare_database(&config).await?;
+        let key = load_or_create_key(config.jwt_secret.expose(), &config.data_dir)?;
+        let keys = TokenKeys::new(
+            &key,
+            &config.jwt_issuer,
+            config.access_token_ttl_secs,
+            config.jwt_leeway_secs,
+        );
+        let blobs = blob_store(&config)?;
+        let port = listener.local_addr()?.port();
+        let workers = config.workers;
+        let state = web::Data::new(AppState {
+            config: Arc::new(config),
+            db,
+            keys,
+            blobs,
+        });
+        let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(json_limit.clone())
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    ApiError::BadRequest(format!("query string: {err}")).into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    ApiError::not_found(format!("path ({err})")).into()
+                }))
+                .configure(routes::configure)
+                .default_service(web::to(not_found))
+                .wrap(from_fn(middleware::problem_bodies))
+                .wrap(from_fn(middleware::trace_request))
+                .wrap(Compress::default())
+        })
+        .listen(listener)?
+        .shutdown_timeout(30);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM (or `handle().stop()`); in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!("route {} {}", req.method(), req.path())))
+}

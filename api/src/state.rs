@@ -1,0 +1,15 @@
+//! What every handler can reach: configuration, database, token keys, blob store.
+
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::blob::BlobStore;
+use crate::config::Config;
+use crate::db::Db;
+
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub blobs: Arc<dyn BlobStore>,
+}

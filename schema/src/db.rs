@@ -1,0 +1,205 @@
+//! One connection type for both backends, the pool, and the embedded migrations.
+//!
+//! The backend is chosen from the database URL: `postgres://` or `postgresql://` selects
+//! PostgreSQL; a plain path or a `sqlite://` URL selects SQLite; any other scheme is refused.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{StoreError, StoreResult};
+
+/// A connection to either backend; every repository function takes `&mut DbConn`.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Where the data lives, parsed from the configured URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    /// Parses a database URL. Errors say what is accepted.
+    pub fn from_url(url: &str) -> Result<Backend, String> {
+        let url = url.trim();
+        if url.is_empty() {
+            return Err("is empty".into());
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Backend::Postgres(url.to_string()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path".into());
+            }
+            return Ok(Backend::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            return Err(format!(
+                "unsupported scheme `{scheme}`: use postgres://… or a SQLite file path"
+            ));
+        }
+        Ok(Backend::Sqlite(PathBuf::from(url)))
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Opens one connection, with SQLite's pragmas set explicitly (bundled and system
+    /// SQLite differ in their defaults).
+    pub fn connect(&self) -> StoreResult<DbConn> {
+        match self {
+            Backend::Postgres(url) => Ok(DbConn::Pg(PgConnection::establish(url)?)),
+            Backend::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    StoreError::Config("the SQLite path is not valid UTF-8".into())
+                })?;
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// r2d2 manager that builds connections for the configured backend.
+#[derive(Debug)]
+pub struct Manager {
+    backend: Backend,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn, StoreError> {
+        self.backend.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+/// Builds the pool. SQLite allows one writer at a time; WAL plus the busy timeout let
+/// readers run beside it.
+pub fn pool(backend: &Backend, max_size: u32) -> StoreResult<DbPool> {
+    if let Backend::Sqlite(path) = backend {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(Manager {
+            backend: backend.clone(),
+        })
+        .map_err(StoreError::from)
+}
+
+/// Applies every pending migration; returns the names of those applied.
+pub fn migrate_up(conn: &mut DbConn) -> StoreResult<Vec<String>> {
+    let applied = match conn {
+        DbConn::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// Reverts every applied migration (used by the migration tests and `liuqing migrate --down`).
+pub fn migrate_down_all(conn: &mut DbConn) -> StoreResult<Vec<String>> {
+    let reverted = match conn {
+        DbConn::Pg(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(reverted.iter().map(ToString::to_string).collect())
+}
+
+/// Names of the user tables that exist now (for the migration tests).
+pub fn table_names(conn: &mut DbConn) -> StoreResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        name: String,
+    }
+    let sql = match conn {
+        DbConn::Pg(_) => {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name <> '__diesel_schema_migrations'"
+        }
+        DbConn::Sqlite(_) => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' \
+             AND name NOT LIKE 'sqlite_%' AND name <> '__diesel_schema_migrations'"
+        }
+    };
+    let mut names: Vec<String> = diesel::sql_query(sql)
+        .load::<Name>(conn)?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Ok(Backend::Postgres("postgres://u@h/db".into()))
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").map(|b| b.name()),
+            Ok("postgres")
+        );
+        assert_eq!(
+            Backend::from_url("./data/liuqing.db"),
+            Ok(Backend::Sqlite("./data/liuqing.db".into()))
+        );
+        assert_eq!(
+            Backend::from_url("sqlite:///var/lib/l.db"),
+            Ok(Backend::Sqlite("/var/lib/l.db".into()))
+        );
+        let err = Backend::from_url("mysql://u@h/db").unwrap_err();
+        assert!(err.contains("unsupported scheme `mysql`"), "{err}");
+        assert!(Backend::from_url("  ").is_err());
+    }
+}

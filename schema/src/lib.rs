@@ -1,0 +1,21 @@
+//! The case file: diesel tables and migrations for SQLite and PostgreSQL, row models, and
+//! the domain types and rules. Nothing here knows about HTTP.
+//!
+//! Every repository function takes `&mut DbConn` so that callers can compose several of them
+//! inside one transaction.
+
+pub mod audit;
+pub mod db;
+pub mod devices;
+pub mod error;
+pub mod org;
+pub mod scope;
+pub mod sessions;
+pub mod tables;
+pub mod text_enum;
+pub mod throttle;
+pub mod time;
+pub mod users;
+
+pub use db::{Backend, DbConn, DbPool};
+pub use error::StoreError;

@@ -1,0 +1,90 @@
+//! Data scope: the communities a user may see are those under the org nodes they are bound
+//! to. A `Scope` becomes a SQL condition inside each query, so scope is enforced by the
+//! database rather than by checks after loading.
+
+use diesel::dsl::sql;
+use diesel::expression::SqlLiteral;
+use diesel::sql_types::Bool;
+
+/// The part of the org tree a user may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole tree (system administrators).
+    All,
+    /// The subtrees under these materialised paths; empty means nothing.
+    Subtrees(Vec<String>),
+}
+
+/// A materialised path holds only UUIDs and slashes; anything else is refused before it
+/// could reach SQL text.
+fn is_plain_path(path: &str) -> bool {
+    path.starts_with('/')
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'-' || b == b'/')
+}
+
+impl Scope {
+    /// `SELECT id FROM org_nodes WHERE <inside the scope>`; `None` for the whole tree.
+    fn node_ids_sql(&self) -> Option<String> {
+        let paths = match self {
+            Scope::All => return None,
+            Scope::Subtrees(paths) => paths,
+        };
+        // The conditions are plain literals (checked above), so the condition is one fixed
+        // SQL type that nests in any query on both backends.
+        let mut condition = String::from("1 = 0");
+        for path in paths.iter().filter(|p| is_plain_path(p)) {
+            condition.push_str(&format!(" OR org_nodes.path LIKE '{path}%'"));
+        }
+        Some(format!("SELECT org_nodes.id FROM org_nodes WHERE {condition}"))
+    }
+
+    /// `<column> IN (org nodes inside the scope)`; `None` means no filter is needed.
+    /// `column` is a qualified column name written in code, never input.
+    pub fn nodes_condition(&self, column: &'static str) -> Option<SqlLiteral<Bool>> {
+        self.node_ids_sql()
+            .map(|ids| sql::<Bool>(&format!("{column} IN ({ids})")))
+    }
+
+    /// `<column> IN (users bound to a node inside the scope)`; `None`: no filter needed.
+    pub fn users_condition(&self, column: &'static str) -> Option<SqlLiteral<Bool>> {
+        self.node_ids_sql().map(|ids| {
+            sql::<Bool>(&format!(
+                "{column} IN (SELECT user_org_nodes.user_id FROM user_org_nodes \
+                 WHERE user_org_nodes.org_node_id IN ({ids}))"
+            ))
+        })
+    }
+
+    /// Whether a node with this path lies inside the scope.
+    pub fn contains_path(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Subtrees(paths) => paths.iter().any(|p| path.starts_with(p.as_str())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_scope_matches_nothing_and_all_needs_no_filter() {
+        assert_eq!(Scope::All.node_ids_sql(), None);
+        let empty = Scope::Subtrees(vec![]).node_ids_sql().expect("filter");
+        assert!(empty.ends_with("WHERE 1 = 0"), "{empty}");
+    }
+
+    #[test]
+    fn paths_that_are_not_plain_never_reach_sql() {
+        let scope = Scope::Subtrees(vec![
+            "/0193a5c2-7d1e-7000-8000-000000000001/".into(),
+            "/x' OR '1'='1/".into(),
+        ]);
+        let text = scope.node_ids_sql().expect("filter");
+        assert!(text.contains("0193a5c2"));
+        assert!(!text.contains("OR '1'"), "{text}");
+    }
+}

@@ -1,0 +1,308 @@
+//! The test harness: start the real server on a free port with its own database and data
+//! folder, and talk to it over HTTP like a phone or a browser would.
+//!
+//! The backend is SQLite unless `LIUQING_TEST_DATABASE_URL` names a PostgreSQL server, in
+//! which case every app gets a fresh database on it.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use actix_web::dev::ServerHandle;
+use diesel::{Connection, RunQueryDsl};
+use liuqing_api::{Application, Config};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const JWT_SECRET: &str = "a test signing key that is long enough to use";
+pub const PASSWORD: &str = "a good long password";
+
+/// A database for one test: a SQLite file in the data folder, or a fresh PostgreSQL database.
+pub fn fresh_database_url(data_dir: &std::path::Path) -> String {
+    match std::env::var("LIUQING_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("liuqing_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::pg::PgConnection::establish(&admin_url)
+                .unwrap_or_else(|e| panic!("LIUQING_TEST_DATABASE_URL is set but unreachable: {e}"));
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
+            let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+        _ => data_dir.join("liuqing.db").display().to_string(),
+    }
+}
+
+pub fn on_postgres() -> bool {
+    std::env::var("LIUQING_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// The configuration every test app starts from.
+pub fn test_config(data_dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: data_dir.to_path_buf(),
+        database_url: fresh_database_url(data_dir),
+        database_pool_size: 4,
+        admin_password: liuqing_api::config::Secret::new(ADMIN_PASSWORD),
+        jwt_secret: liuqing_api::config::Secret::new(JWT_SECRET),
+        workers: 1,
+        ..Config::default()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub config: Config,
+    handle: ServerHandle,
+    pub data: TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts a problem document of this status and code, and returns it.
+    pub fn problem(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "problem content type"
+        );
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        for member in ["type", "title", "detail"] {
+            assert!(self.body[member].is_string(), "missing `{member}`: {}", self.body);
+        }
+        assert!(self.headers.contains_key("x-request-id"));
+        &self.body
+    }
+}
+
+/// A logged-in session, as a phone holds it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access: String,
+    pub refresh: String,
+    pub device_id: String,
+    pub user: Value,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let data = tempfile::tempdir().expect("temp dir");
+        let mut config = test_config(data.path());
+        adjust(&mut config);
+        TestApp::start(config, data).await
+    }
+
+    /// Starts a server on an existing configuration and data folder (for restarts).
+    pub async fn start(config: Config, data: TempDir) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
+        let app = Application::build(config.clone(), listener)
+            .await
+            .expect("server builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            config,
+            handle,
+            data,
+        }
+    }
+
+    /// Stops the server and hands back its configuration and data folder.
+    pub async fn stop(self) -> (Config, TempDir) {
+        self.handle.stop(true).await;
+        (self.config, self.data)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        reply(res).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn login_raw(&self, username: &str, password: &str, device_id: &str) -> Reply {
+        self.post(
+            "/v1/auth/login",
+            None,
+            json!({
+                "username": username,
+                "password": password,
+                "device": { "id": device_id, "name": "test phone", "platform": "android" },
+            }),
+        )
+        .await
+    }
+
+    pub async fn login_on(&self, username: &str, password: &str, device_id: &str) -> Session {
+        let r = self.login_raw(username, password, device_id).await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.body);
+        Session {
+            access: r.body["access_token"].as_str().expect("access").to_string(),
+            refresh: r.body["refresh_token"].as_str().expect("refresh").to_string(),
+            device_id: device_id.to_string(),
+            user: r.body["user"].clone(),
+        }
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Session {
+        self.login_on(username, password, &new_id()).await
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    pub async fn create_node(&self, admin: &Session, parent: Option<&str>, kind: &str, name: &str) -> String {
+        let r = self
+            .post(
+                "/v1/admin/org/nodes",
+                Some(&admin.access),
+                json!({ "parent_id": parent, "kind": kind, "name": name }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Creates a user bound to `nodes` and logs them in, past the first-login password change.
+    pub async fn user(&self, admin: &Session, username: &str, role: &str, nodes: &[&str]) -> Session {
+        let r = self
+            .post(
+                "/v1/admin/users",
+                Some(&admin.access),
+                json!({
+                    "username": username,
+                    "display_name": username,
+                    "password": "initial password 1",
+                    "role": role,
+                    "org_node_ids": nodes,
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let session = self.login(username, "initial password 1").await;
+        let r = self
+            .post(
+                "/v1/auth/password",
+                Some(&session.access),
+                json!({ "current_password": "initial password 1", "new_password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        session
+    }
+}
+
+pub async fn reply(res: reqwest::Response) -> Reply {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply { status, headers, body }
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The org tree most tests use: one district, one street, two stations, three communities.
+pub struct Tree {
+    pub district: String,
+    pub street: String,
+    pub station1: String,
+    pub station2: String,
+    /// Under station 1.
+    pub community_a: String,
+    /// Under station 1.
+    pub community_b: String,
+    /// Under station 2.
+    pub community_c: String,
+}
+
+pub async fn tree(app: &TestApp, admin: &Session) -> Tree {
+    let district = app.create_node(admin, None, "district", "鼓楼区").await;
+    let street = app.create_node(admin, Some(&district), "street", "华林街道").await;
+    let station1 = app.create_node(admin, Some(&street), "station", "华林社区服务站").await;
+    let station2 = app.create_node(admin, Some(&street), "station", "湖滨社区服务站").await;
+    let community_a = app.create_node(admin, Some(&station1), "community", "华林社区").await;
+    let community_b = app.create_node(admin, Some(&station1), "community", "屏山社区").await;
+    let community_c = app.create_node(admin, Some(&station2), "community", "湖滨社区").await;
+    Tree { district, street, station1, station2, community_a, community_b, community_c }
+}
+
+/// The `liuqing` binary, built (or brought up to date) once per test run.
+pub fn server_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "liuqing-api", "--bin", "liuqing"])
+                .current_dir(&workspace)
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building the liuqing binary failed");
+            // target/debug/deps/e2e-… → target/debug/liuqing
+            let exe = std::env::current_exe().expect("test exe");
+            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
+            dir.join("liuqing")
+        })
+        .clone()
+}

@@ -1,0 +1,15 @@
+//! End-to-end tests: each starts the real server on a free port with its own database and
+//! drives it over HTTP. Run on SQLite by default; on PostgreSQL when
+//! `LIUQING_TEST_DATABASE_URL` is set (see `.ci/run`).
+
+mod helpers;
+
+mod admin;
+mod auth;
+mod binary;
+mod blobs;
+mod contract;
+mod errors;
+mod scope;
+mod storage;
+mod tokens;
