@@ -40,16 +40,30 @@ pub fn ensure_first_admin(conn: &mut DbConn, config: &Config) -> anyhow::Result<
         Err(e) if e.is_unique_violation() => return Ok(()),
         Err(e) => return Err(e.into()),
     }
-    audit::record(conn, Actor::default(), "bootstrap_admin", "user", &id, None, None)?;
+    audit::record(
+        conn,
+        Actor::default(),
+        "bootstrap_admin",
+        "user",
+        &id,
+        None,
+        None,
+    )?;
     if one_time {
         // Deliberately outside the structured log: shown once to whoever started the server.
         eprintln!(
             "\n  First start: created user `{FIRST_ADMIN}` with one-time password: {secret}\n  \
              It must be changed at first login.\n"
         );
-        tracing::warn!(user = FIRST_ADMIN, "created the first admin with a one-time password (printed above)");
+        tracing::warn!(
+            user = FIRST_ADMIN,
+            "created the first admin with a one-time password (printed above)"
+        );
     } else {
-        tracing::info!(user = FIRST_ADMIN, "created the first admin with the configured password");
+        tracing::info!(
+            user = FIRST_ADMIN,
+            "created the first admin with the configured password"
+        );
     }
     Ok(())
 }

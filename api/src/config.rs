@@ -232,7 +232,10 @@ impl Config {
             }
             if !self.s3_endpoint.starts_with("http://") && !self.s3_endpoint.starts_with("https://")
             {
-                return Err(invalid("s3_endpoint", "must start with http:// or https://"));
+                return Err(invalid(
+                    "s3_endpoint",
+                    "must start with http:// or https://",
+                ));
             }
         }
         if !self.jwt_secret.expose().is_empty() && self.jwt_secret.expose().len() < 32 {
@@ -327,10 +330,16 @@ mod tests {
     fn environment_overrides_file_overrides_defaults() {
         let dir = tempfile_dir();
         let file = dir.join("liuqing.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\naccess_token_ttl_secs = 60\n")
-            .expect("write");
-        let c = Config::load_from(Some(&file), env(&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "120")]))
-            .expect("valid");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\naccess_token_ttl_secs = 60\n",
+        )
+        .expect("write");
+        let c = Config::load_from(
+            Some(&file),
+            env(&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "120")]),
+        )
+        .expect("valid");
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert_eq!(c.access_token_ttl_secs, 120);
     }
@@ -344,8 +353,8 @@ mod tests {
 
     #[test]
     fn plain_database_url_is_read_but_liuqing_wins() {
-        let c = Config::load_from(None, env(&[("DATABASE_URL", "postgres://a@b/c")]))
-            .expect("valid");
+        let c =
+            Config::load_from(None, env(&[("DATABASE_URL", "postgres://a@b/c")])).expect("valid");
         assert_eq!(c.backend().expect("pg").name(), "postgres");
         let c = Config::load_from(
             None,
@@ -363,8 +372,14 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("LIUQING_BIND", "nowhere")], "bind"),
             (&[("LIUQING_DATABASE_URL", "mysql://x/y")], "database_url"),
-            (&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "soon")], "access_token_ttl_secs"),
-            (&[("LIUQING_ACCESS_TOKEN_TTL_SECS", "0")], "access_token_ttl_secs"),
+            (
+                &[("LIUQING_ACCESS_TOKEN_TTL_SECS", "soon")],
+                "access_token_ttl_secs",
+            ),
+            (
+                &[("LIUQING_ACCESS_TOKEN_TTL_SECS", "0")],
+                "access_token_ttl_secs",
+            ),
             (&[("LIUQING_BLOB_STORE", "ftp")], "blob_store"),
             (&[("LIUQING_BLOB_STORE", "s3")], "s3_endpoint"),
             (&[("LIUQING_JWT_SECRET", "short")], "jwt_secret"),
@@ -389,7 +404,10 @@ mod tests {
     fn secrets_are_never_printed() {
         let c = Config::load_from(
             None,
-            env(&[("LIUQING_JWT_SECRET", "0123456789abcdef0123456789abcdef-secret")]),
+            env(&[(
+                "LIUQING_JWT_SECRET",
+                "0123456789abcdef0123456789abcdef-secret",
+            )]),
         )
         .expect("valid");
         assert!(!format!("{c:?}").contains("secret\""));

@@ -218,7 +218,11 @@ impl From<validator::ValidationErrors> for ApiError {
     }
 }
 
-fn flatten_validation(prefix: &str, errors: &validator::ValidationErrors, out: &mut Vec<FieldError>) {
+fn flatten_validation(
+    prefix: &str,
+    errors: &validator::ValidationErrors,
+    out: &mut Vec<FieldError>,
+) {
     use validator::ValidationErrorsKind;
     for (field, kind) in errors.errors() {
         let path = if prefix.is_empty() {

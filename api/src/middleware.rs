@@ -22,7 +22,8 @@ fn request_id(req: &ServiceRequest) -> String {
         .filter(|v| {
             !v.is_empty()
                 && v.len() <= 64
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
@@ -65,13 +66,25 @@ pub async fn problem_bodies(
         return Ok(res.map_into_boxed_body());
     }
     let (code, detail) = match status {
-        StatusCode::NOT_FOUND => ("not_found", format!("no route for {}", res.request().path())),
+        StatusCode::NOT_FOUND => (
+            "not_found",
+            format!("no route for {}", res.request().path()),
+        ),
         StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
-            format!("{} is not allowed on {}", res.request().method(), res.request().path()),
+            format!(
+                "{} is not allowed on {}",
+                res.request().method(),
+                res.request().path()
+            ),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large".into()),
-        s if s.is_server_error() => ("internal_error", "an internal error occurred; quote the request id".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("payload_too_large", "the request body is too large".into())
+        }
+        s if s.is_server_error() => (
+            "internal_error",
+            "an internal error occurred; quote the request id".into(),
+        ),
         _ => (
             "bad_request",
             res.response()

@@ -75,24 +75,25 @@ impl Application {
             blobs,
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
-        let mut server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .app_data(json_limit.clone())
-                .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                    ApiError::BadRequest(format!("query string: {err}")).into()
-                }))
-                .app_data(web::PathConfig::default().error_handler(|err, _| {
-                    ApiError::not_found(format!("path ({err})")).into()
-                }))
-                .configure(routes::configure)
-                .default_service(web::to(not_found))
-                .wrap(from_fn(middleware::problem_bodies))
-                .wrap(from_fn(middleware::trace_request))
-                .wrap(Compress::default())
-        })
-        .listen(listener)?
-        .shutdown_timeout(30);
+        let mut server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(json_limit.clone())
+                    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                        ApiError::BadRequest(format!("query string: {err}")).into()
+                    }))
+                    .app_data(web::PathConfig::default().error_handler(|err, _| {
+                        ApiError::not_found(format!("path ({err})")).into()
+                    }))
+                    .configure(routes::configure)
+                    .default_service(web::to(not_found))
+                    .wrap(from_fn(middleware::problem_bodies))
+                    .wrap(from_fn(middleware::trace_request))
+                    .wrap(Compress::default())
+            })
+            .listen(listener)?
+            .shutdown_timeout(30);
         if workers > 0 {
             server = server.workers(workers);
         }
@@ -117,5 +118,9 @@ impl Application {
 }
 
 async fn not_found(req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!("route {} {}", req.method(), req.path())))
+    Err(ApiError::not_found(format!(
+        "route {} {}",
+        req.method(),
+        req.path()
+    )))
 }

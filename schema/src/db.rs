@@ -115,9 +115,8 @@ impl r2d2::ManageConnection for Manager {
 pub fn pool(backend: &Backend, max_size: u32) -> StoreResult<DbPool> {
     if let Backend::Sqlite(path) = backend {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Config(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
     r2d2::Pool::builder()
@@ -198,7 +197,7 @@ mod tests {
             Backend::from_url("sqlite:///var/lib/l.db"),
             Ok(Backend::Sqlite("/var/lib/l.db".into()))
         );
-        let err = Backend::from_url("mysql://u@h/db").unwrap_err();
+        let err = Backend::from_url("mysql://u@h/db").expect_err("refused");
         assert!(err.contains("unsupported scheme `mysql`"), "{err}");
         assert!(Backend::from_url("  ").is_err());
     }

@@ -50,7 +50,9 @@ pub struct OrgNode {
 pub enum PlacementError {
     ParentNotFound,
     /// `expected` is `None` when the kind must be a root.
-    WrongParentKind { expected: Option<OrgKind> },
+    WrongParentKind {
+        expected: Option<OrgKind>,
+    },
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> StoreResult<Option<OrgNode>> {

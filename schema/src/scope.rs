@@ -37,7 +37,9 @@ impl Scope {
         for path in paths.iter().filter(|p| is_plain_path(p)) {
             condition.push_str(&format!(" OR org_nodes.path LIKE '{path}%'"));
         }
-        Some(format!("SELECT org_nodes.id FROM org_nodes WHERE {condition}"))
+        Some(format!(
+            "SELECT org_nodes.id FROM org_nodes WHERE {condition}"
+        ))
     }
 
     /// `<column> IN (org nodes inside the scope)`; `None` means no filter is needed.

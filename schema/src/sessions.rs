@@ -59,7 +59,11 @@ pub fn add_refresh_token(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Spend {
     /// The token was live and is now spent; issue the next one for this session.
-    Fresh { session_id: String, user_id: String, device_id: String },
+    Fresh {
+        session_id: String,
+        user_id: String,
+        device_id: String,
+    },
     Unknown,
     Expired,
     /// The session was already revoked (logout, reuse, device revoked, password reset).
@@ -74,7 +78,11 @@ pub enum Spend {
 pub fn spend_refresh_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<Spend> {
     let now = now_micros();
     let found: Option<(Micros, Option<Micros>, Session, DeviceState, bool)> = refresh_tokens::table
-        .inner_join(sessions::table.inner_join(devices::table).inner_join(users::table))
+        .inner_join(
+            sessions::table
+                .inner_join(devices::table)
+                .inner_join(users::table),
+        )
         .filter(refresh_tokens::token_hash.eq(token_hash))
         .select((
             refresh_tokens::expires_at,

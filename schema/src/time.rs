@@ -24,4 +24,3 @@ pub fn seconds(n: i64) -> Micros {
 pub fn rfc3339<S: serde::Serializer>(micros: &Micros, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&to_datetime(*micros).to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
 }
-

@@ -234,7 +234,11 @@ mod tests {
         let clamped = clock.clamp(&phone, 10_000).expect("clamped");
         assert_eq!(clamped.millis, 11_000);
         assert!(clock.observe(&clamped, 10_000).is_ok());
-        let ok = Hlc { millis: 10_500, counter: 0, node: "p".into() };
+        let ok = Hlc {
+            millis: 10_500,
+            counter: 0,
+            node: "p".into(),
+        };
         assert_eq!(clock.clamp(&ok, 10_000), None);
     }
 }

@@ -18,7 +18,8 @@ fn liuqing(data_dir: &std::path::Path) -> Command {
             cmd.env_remove(name);
         }
     }
-    cmd.env("LIUQING_DATA_DIR", data_dir).env("LIUQING_LOG_FORMAT", "json");
+    cmd.env("LIUQING_DATA_DIR", data_dir)
+        .env("LIUQING_LOG_FORMAT", "json");
     cmd
 }
 
@@ -34,8 +35,16 @@ fn invalid_settings_stop_the_start_with_one_line_naming_them() {
     let dir = tempfile::tempdir().expect("dir");
     let cases = [
         ("LIUQING_BIND", "nowhere", "`bind`"),
-        ("LIUQING_DATABASE_URL", "mysql://db/liuqing", "`database_url`"),
-        ("LIUQING_ACCESS_TOKEN_TTL_SECS", "soon", "`access_token_ttl_secs`"),
+        (
+            "LIUQING_DATABASE_URL",
+            "mysql://db/liuqing",
+            "`database_url`",
+        ),
+        (
+            "LIUQING_ACCESS_TOKEN_TTL_SECS",
+            "soon",
+            "`access_token_ttl_secs`",
+        ),
         ("LIUQING_BLOB_STORE", "s3", "`s3_endpoint`"),
     ];
     for (name, value, named) in cases {
@@ -46,10 +55,16 @@ fn invalid_settings_stop_the_start_with_one_line_naming_them() {
         assert_eq!(lines.len(), 1, "one line: {stderr}");
         assert!(lines[0].contains(named), "{name}: {stderr}");
     }
-    let out = liuqing(dir.path()).args(["--config", "/no/such/file.toml"]).output().expect("run");
+    let out = liuqing(dir.path())
+        .args(["--config", "/no/such/file.toml"])
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(2));
     // A secret never appears, even in an error about it.
-    let out = liuqing(dir.path()).env("LIUQING_JWT_SECRET", "tooshort-secret").output().expect("run");
+    let out = liuqing(dir.path())
+        .env("LIUQING_JWT_SECRET", "tooshort-secret")
+        .output()
+        .expect("run");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("tooshort-secret"));
 }
 
@@ -57,10 +72,22 @@ fn invalid_settings_stop_the_start_with_one_line_naming_them() {
 fn migrate_applies_and_reverts() {
     let dir = tempfile::tempdir().expect("dir");
     let url = fresh_database_url(dir.path());
-    let out = liuqing(dir.path()).env("LIUQING_DATABASE_URL", &url).arg("migrate").output().expect("run");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = liuqing(dir.path())
+        .env("LIUQING_DATABASE_URL", &url)
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("applied"));
-    let out = liuqing(dir.path()).env("LIUQING_DATABASE_URL", &url).arg("migrate").output().expect("run");
+    let out = liuqing(dir.path())
+        .env("LIUQING_DATABASE_URL", &url)
+        .arg("migrate")
+        .output()
+        .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "nothing to do");
     let out = liuqing(dir.path())
         .env("LIUQING_DATABASE_URL", &url)
@@ -113,7 +140,12 @@ fn start(mut cmd: Command) -> Running {
         assert!(Instant::now() < deadline, "the server does not answer");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Running { child, port, startup, stderr: rx }
+    Running {
+        child,
+        port,
+        startup,
+        stderr: rx,
+    }
 }
 
 fn answers_http(port: u16) -> bool {
@@ -123,7 +155,8 @@ fn answers_http(port: u16) -> bool {
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
     let mut buf = [0u8; 12];
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").is_ok()
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_ok()
         && s.read_exact(&mut buf).is_ok()
         && buf.starts_with(b"HTTP/1.1 200")
 }
@@ -158,7 +191,12 @@ async fn the_first_admin_gets_a_one_time_password_printed_once() {
     assert_eq!(r.body["user"]["must_change_password"], true);
     let access = r.body["access_token"].as_str().expect("token").to_string();
     let r = reply(
-        client.get(format!("{base}/v1/admin/users")).bearer_auth(&access).send().await.expect("sent"),
+        client
+            .get(format!("{base}/v1/admin/users"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .expect("sent"),
     )
     .await;
     r.problem(403, "password_change_required");
@@ -174,7 +212,12 @@ async fn the_first_admin_gets_a_one_time_password_printed_once() {
     .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     let r = reply(
-        client.get(format!("{base}/v1/admin/users")).bearer_auth(&access).send().await.expect("sent"),
+        client
+            .get(format!("{base}/v1/admin/users"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .expect("sent"),
     )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -185,7 +228,8 @@ fn sigterm_stops_the_server_cleanly() {
     let dir = tempfile::tempdir().expect("dir");
     let url = fresh_database_url(dir.path());
     let mut cmd = liuqing(dir.path());
-    cmd.env("LIUQING_DATABASE_URL", &url).env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    cmd.env("LIUQING_DATABASE_URL", &url)
+        .env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD);
     let mut server = start(cmd);
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
@@ -203,6 +247,12 @@ fn sigterm_stops_the_server_cleanly() {
     assert!(exit.success(), "{exit:?}");
     let mut lines = server.startup.clone();
     lines.extend(server.stderr.iter());
-    assert!(lines.iter().any(|l| l.contains("stopped cleanly")), "{lines:?}");
-    assert!(!lines.iter().any(|l| l.contains(ADMIN_PASSWORD)), "a password reached the log");
+    assert!(
+        lines.iter().any(|l| l.contains("stopped cleanly")),
+        "{lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains(ADMIN_PASSWORD)),
+        "a password reached the log"
+    );
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use liuqing_api::blob::{BlobError, BlobKey, BlobStore, LocalStore, S3Settings, S3Store};
+use liuqing_api::blob::{BlobError, BlobKey, BlobStore, LocalStore, S3Store};
 
 fn key(k: &str) -> BlobKey {
     BlobKey::parse(k).expect("valid key")
@@ -19,14 +19,24 @@ async fn suite(store: Arc<dyn BlobStore>) {
 
     let bytes = Bytes::from((0..=255u8).cycle().take(300_000).collect::<Vec<u8>>());
     store.put(&a, bytes.clone()).await.expect("put");
-    assert_eq!(store.get(&a).await.expect("get"), Some(bytes.clone()), "byte-exact");
+    assert_eq!(
+        store.get(&a).await.expect("get"),
+        Some(bytes.clone()),
+        "byte-exact"
+    );
     assert_eq!(store.size(&a).await.expect("size"), Some(300_000));
 
     // Writing the same key again is harmless; a different object replaces it whole.
     store.put(&a, bytes.clone()).await.expect("put again");
     assert_eq!(store.get(&a).await.expect("get"), Some(bytes));
-    store.put(&a, Bytes::from_static(b"small")).await.expect("overwrite");
-    assert_eq!(store.get(&a).await.expect("get"), Some(Bytes::from_static(b"small")));
+    store
+        .put(&a, Bytes::from_static(b"small"))
+        .await
+        .expect("overwrite");
+    assert_eq!(
+        store.get(&a).await.expect("get"),
+        Some(Bytes::from_static(b"small"))
+    );
 
     // Empty objects are objects.
     let empty = key(&format!("{prefix}/empty"));
@@ -35,7 +45,10 @@ async fn suite(store: Arc<dyn BlobStore>) {
 
     store.delete(&a).await.expect("delete");
     assert_eq!(store.get(&a).await.expect("get"), None);
-    store.delete(&a).await.expect("deleting a missing object is fine");
+    store
+        .delete(&a)
+        .await
+        .expect("deleting a missing object is fine");
 
     // Concurrent writers of the same key leave one whole object.
     let c = key(&format!("{prefix}/concurrent"));
@@ -54,8 +67,13 @@ async fn suite(store: Arc<dyn BlobStore>) {
 
 #[test]
 fn keys_cannot_escape_the_store() {
-    for bad in ["", "/abs", "a/../b", "..", "a//b", "A", "a b", "a/./b", "a\\b"] {
-        assert!(matches!(BlobKey::parse(bad), Err(BlobError::BadKey(_))), "{bad:?}");
+    for bad in [
+        "", "/abs", "a/../b", "..", "a//b", "A", "a b", "a/./b", "a\\b",
+    ] {
+        assert!(
+            matches!(BlobKey::parse(bad), Err(BlobError::BadKey(_))),
+            "{bad:?}"
+        );
     }
     assert!(BlobKey::parse("sha256/ab/0123-x_y.z").is_ok());
 }
@@ -65,24 +83,19 @@ async fn local_store_passes_the_suite() {
     let dir = tempfile::tempdir().expect("dir");
     suite(Arc::new(LocalStore::open(dir.path()).expect("open"))).await;
     // Nothing half-written is left in the temporary folder.
-    assert_eq!(std::fs::read_dir(dir.path().join(".tmp")).expect("tmp").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".tmp"))
+            .expect("tmp")
+            .count(),
+        0
+    );
 }
 
 #[actix_web::test]
 async fn s3_store_passes_the_suite() {
-    let Ok(endpoint) = std::env::var("LIUQING_TEST_S3_ENDPOINT") else {
+    let Some(settings) = crate::helpers::s3_settings() else {
         eprintln!("LIUQING_TEST_S3_ENDPOINT is not set: the S3 suite runs in .ci/run");
         return;
     };
-    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-    let store = S3Store::new(&S3Settings {
-        endpoint,
-        region: env("LIUQING_TEST_S3_REGION", "us-east-1"),
-        bucket: env("LIUQING_TEST_S3_BUCKET", "liuqing-test"),
-        access_key: env("LIUQING_TEST_S3_ACCESS_KEY", "test"),
-        secret_key: env("LIUQING_TEST_S3_SECRET_KEY", "test"),
-        path_style: true,
-    })
-    .expect("store");
-    suite(Arc::new(store)).await;
+    suite(Arc::new(S3Store::new(&settings).expect("store"))).await;
 }

@@ -21,7 +21,8 @@ fn the_spec_and_the_server_have_the_same_operations() {
             }
         }
     }
-    let served: BTreeSet<(String, String)> = liuqing_api::routes::operations().into_iter().collect();
+    let served: BTreeSet<(String, String)> =
+        liuqing_api::routes::operations().into_iter().collect();
     let missing_in_spec: Vec<_> = served.difference(&in_spec).collect();
     let missing_in_server: Vec<_> = in_spec.difference(&served).collect();
     assert!(

@@ -9,9 +9,13 @@ use crate::helpers::*;
 #[actix_web::test]
 async fn unknown_routes_and_wrong_methods() {
     let app = TestApp::spawn().await;
-    let r = app.request(reqwest::Method::GET, "/v1/nothing-here", None, None).await;
+    let r = app
+        .request(reqwest::Method::GET, "/v1/nothing-here", None, None)
+        .await;
     r.problem(404, "not_found");
-    let r = app.request(reqwest::Method::DELETE, "/v1/auth/login", None, None).await;
+    let r = app
+        .request(reqwest::Method::DELETE, "/v1/auth/login", None, None)
+        .await;
     r.problem(405, "method_not_allowed");
     assert_eq!(r.headers["allow"], "POST");
 }
@@ -29,9 +33,18 @@ async fn broken_json_is_a_400_and_wrong_fields_a_422_naming_them() {
         .expect("sent");
     reply(res).await.problem(400, "bad_request");
 
-    let r = app.post("/v1/auth/login", None, json!({ "username": "admin", "password": "x" })).await;
+    let r = app
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({ "username": "admin", "password": "x" }),
+        )
+        .await;
     r.problem(422, "validation_failed");
-    assert_eq!(r.body["errors"], json!([{ "field": "device", "reason": "missing field `device`" }]));
+    assert_eq!(
+        r.body["errors"],
+        json!([{ "field": "device", "reason": "missing field `device`" }])
+    );
 
     let r = app
         .post(
@@ -63,7 +76,10 @@ async fn broken_json_is_a_400_and_wrong_fields_a_422_naming_them() {
         )
         .await;
     r.problem(422, "validation_failed");
-    assert!(r.body["errors"][0]["reason"].as_str().unwrap_or("").contains("unknown field `role`"));
+    assert!(r.body["errors"][0]["reason"]
+        .as_str()
+        .unwrap_or("")
+        .contains("unknown field `role`"));
 }
 
 #[actix_web::test]
@@ -85,12 +101,20 @@ async fn an_oversized_body_is_a_413() {
     let app = TestApp::spawn_with(|c| c.max_json_body_bytes = 4096).await;
     let big = "x".repeat(8192);
     let r = app
-        .post("/v1/auth/login", None, json!({ "username": big, "password": "x", "device": {} }))
+        .post(
+            "/v1/auth/login",
+            None,
+            json!({ "username": big, "password": "x", "device": {} }),
+        )
         .await;
     r.problem(413, "payload_too_large");
 
     // Also when the size is not declared up front (chunked body).
-    let stream = futures_stream(vec![b"{\"username\": \"".to_vec(), vec![b'x'; 8192], b"\"}".to_vec()]);
+    let stream = futures_stream(vec![
+        b"{\"username\": \"".to_vec(),
+        vec![b'x'; 8192],
+        b"\"}".to_vec(),
+    ]);
     let res = app
         .client
         .post(format!("{}/v1/auth/login", app.base))
@@ -113,7 +137,9 @@ async fn ids_that_name_nothing_are_404s() {
     let app = TestApp::spawn().await;
     let s = app.admin().await;
     let long = "x".repeat(300);
-    app.get(&format!("/v1/org/nodes/{long}"), &s.access).await.problem(404, "not_found");
+    app.get(&format!("/v1/org/nodes/{long}"), &s.access)
+        .await
+        .problem(404, "not_found");
 }
 
 #[actix_web::test]
@@ -134,7 +160,10 @@ async fn every_response_carries_a_request_id_and_keeps_a_plain_one_given() {
         .send()
         .await
         .expect("sent");
-    let id = res.headers()["x-request-id"].to_str().expect("ascii").to_string();
+    let id = res.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_string();
     assert_ne!(id, "bad id with spaces");
     assert_eq!(id.len(), 36);
 }
@@ -142,24 +171,48 @@ async fn every_response_carries_a_request_id_and_keeps_a_plain_one_given() {
 #[actix_web::test]
 async fn health_readiness_and_the_contract_are_served() {
     let app = TestApp::spawn().await;
-    let r = app.request(reqwest::Method::GET, "/healthz", None, None).await;
-    assert_eq!((r.status, r.body.clone()), (StatusCode::OK, json!({ "status": "ok" })));
-    let r = app.request(reqwest::Method::GET, "/readyz", None, None).await;
+    let r = app
+        .request(reqwest::Method::GET, "/healthz", None, None)
+        .await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (StatusCode::OK, json!({ "status": "ok" }))
+    );
+    let r = app
+        .request(reqwest::Method::GET, "/readyz", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["blob_store"], "local");
-    let res = app.client.get(format!("{}/openapi.yaml", app.base)).send().await.expect("sent");
+    let kind = if s3_settings().is_some() {
+        "s3"
+    } else {
+        "local"
+    };
+    assert_eq!(r.body["blob_store"], kind);
+    let res = app
+        .client
+        .get(format!("{}/openapi.yaml", app.base))
+        .send()
+        .await
+        .expect("sent");
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.expect("text").starts_with("openapi: 3.1"));
 }
 
 #[actix_web::test]
 async fn readiness_fails_cleanly_when_the_blob_store_is_gone() {
-    let app = TestApp::spawn().await;
-    std::fs::remove_dir_all(app.config.blob_path()).expect("remove blobs");
-    std::fs::write(app.config.blob_path(), b"not a folder").expect("block it");
-    let r = app.request(reqwest::Method::GET, "/readyz", None, None).await;
+    let app = TestApp::spawn_with(|c| c.s3_bucket = "no-such-bucket".into()).await;
+    if s3_settings().is_none() {
+        std::fs::remove_dir_all(app.config.blob_path()).expect("remove blobs");
+        std::fs::write(app.config.blob_path(), b"not a folder").expect("block it");
+    }
+    let r = app
+        .request(reqwest::Method::GET, "/readyz", None, None)
+        .await;
     r.problem(503, "not_ready");
-    assert!(!r.body["detail"].as_str().unwrap_or("").contains("os error"), "internal text leaked");
+    assert!(
+        !r.body["detail"].as_str().unwrap_or("").contains("os error"),
+        "internal text leaked"
+    );
 }
 
 #[actix_web::test]

@@ -6,7 +6,6 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, RunQueryDsl};
@@ -25,12 +24,15 @@ pub fn fresh_database_url(data_dir: &std::path::Path) -> String {
     match std::env::var("LIUQING_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("liuqing_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::pg::PgConnection::establish(&admin_url)
-                .unwrap_or_else(|e| panic!("LIUQING_TEST_DATABASE_URL is set but unreachable: {e}"));
+            let mut conn = diesel::pg::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                panic!("LIUQING_TEST_DATABASE_URL is set but unreachable: {e}")
+            });
             diesel::sql_query(format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .expect("create test database");
-            let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
+            let (base, _) = admin_url
+                .rsplit_once('/')
+                .expect("URL with a database name");
             format!("{base}/{name}")
         }
         _ => data_dir.join("liuqing.db").display().to_string(),
@@ -41,9 +43,26 @@ pub fn on_postgres() -> bool {
     std::env::var("LIUQING_TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
 }
 
-/// The configuration every test app starts from.
+/// The S3-protocol server the tests use, when `LIUQING_TEST_S3_ENDPOINT` names one.
+pub fn s3_settings() -> Option<liuqing_api::blob::S3Settings> {
+    let endpoint = std::env::var("LIUQING_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty())?;
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    Some(liuqing_api::blob::S3Settings {
+        endpoint,
+        region: env("LIUQING_TEST_S3_REGION", "us-east-1"),
+        bucket: env("LIUQING_TEST_S3_BUCKET", "liuqing-test"),
+        access_key: env("LIUQING_TEST_S3_ACCESS_KEY", "test"),
+        secret_key: env("LIUQING_TEST_S3_SECRET_KEY", "test"),
+        path_style: true,
+    })
+}
+
+/// The configuration every test app starts from: SQLite or PostgreSQL, local blobs or S3,
+/// as the environment says.
 pub fn test_config(data_dir: &std::path::Path) -> Config {
-    Config {
+    let mut config = Config {
         data_dir: data_dir.to_path_buf(),
         database_url: fresh_database_url(data_dir),
         database_pool_size: 4,
@@ -51,7 +70,17 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
         jwt_secret: liuqing_api::config::Secret::new(JWT_SECRET),
         workers: 1,
         ..Config::default()
+    };
+    if let Some(s3) = s3_settings() {
+        config.blob_store = liuqing_api::config::BlobStoreKind::S3;
+        config.s3_endpoint = s3.endpoint;
+        config.s3_region = s3.region;
+        config.s3_bucket = s3.bucket;
+        config.s3_access_key = liuqing_api::config::Secret::new(s3.access_key);
+        config.s3_secret_key = liuqing_api::config::Secret::new(s3.secret_key);
+        config.s3_path_style = s3.path_style;
     }
+    config
 }
 
 pub struct TestApp {
@@ -86,7 +115,11 @@ impl Reply {
         assert_eq!(self.code(), code, "body: {}", self.body);
         assert_eq!(self.body["status"], status);
         for member in ["type", "title", "detail"] {
-            assert!(self.body[member].is_string(), "missing `{member}`: {}", self.body);
+            assert!(
+                self.body[member].is_string(),
+                "missing `{member}`: {}",
+                self.body
+            );
         }
         assert!(self.headers.contains_key("x-request-id"));
         &self.body
@@ -165,11 +198,13 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.request(Method::PATCH, path, Some(token), Some(body)).await
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> Reply {
-        self.request(Method::PUT, path, Some(token), Some(body)).await
+        self.request(Method::PUT, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn login_raw(&self, username: &str, password: &str, device_id: &str) -> Reply {
@@ -190,7 +225,10 @@ impl TestApp {
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.body);
         Session {
             access: r.body["access_token"].as_str().expect("access").to_string(),
-            refresh: r.body["refresh_token"].as_str().expect("refresh").to_string(),
+            refresh: r.body["refresh_token"]
+                .as_str()
+                .expect("refresh")
+                .to_string(),
             device_id: device_id.to_string(),
             user: r.body["user"].clone(),
         }
@@ -204,7 +242,13 @@ impl TestApp {
         self.login("admin", ADMIN_PASSWORD).await
     }
 
-    pub async fn create_node(&self, admin: &Session, parent: Option<&str>, kind: &str, name: &str) -> String {
+    pub async fn create_node(
+        &self,
+        admin: &Session,
+        parent: Option<&str>,
+        kind: &str,
+        name: &str,
+    ) -> String {
         let r = self
             .post(
                 "/v1/admin/org/nodes",
@@ -217,7 +261,13 @@ impl TestApp {
     }
 
     /// Creates a user bound to `nodes` and logs them in, past the first-login password change.
-    pub async fn user(&self, admin: &Session, username: &str, role: &str, nodes: &[&str]) -> Session {
+    pub async fn user(
+        &self,
+        admin: &Session,
+        username: &str,
+        role: &str,
+        nodes: &[&str],
+    ) -> Session {
         let r = self
             .post(
                 "/v1/admin/users",
@@ -254,7 +304,11 @@ pub async fn reply(res: reqwest::Response) -> Reply {
     } else {
         serde_json::from_str(&text).unwrap_or(Value::String(text))
     };
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 pub fn new_id() -> String {
@@ -277,32 +331,36 @@ pub struct Tree {
 
 pub async fn tree(app: &TestApp, admin: &Session) -> Tree {
     let district = app.create_node(admin, None, "district", "鼓楼区").await;
-    let street = app.create_node(admin, Some(&district), "street", "华林街道").await;
-    let station1 = app.create_node(admin, Some(&street), "station", "华林社区服务站").await;
-    let station2 = app.create_node(admin, Some(&street), "station", "湖滨社区服务站").await;
-    let community_a = app.create_node(admin, Some(&station1), "community", "华林社区").await;
-    let community_b = app.create_node(admin, Some(&station1), "community", "屏山社区").await;
-    let community_c = app.create_node(admin, Some(&station2), "community", "湖滨社区").await;
-    Tree { district, street, station1, station2, community_a, community_b, community_c }
+    let street = app
+        .create_node(admin, Some(&district), "street", "华林街道")
+        .await;
+    let station1 = app
+        .create_node(admin, Some(&street), "station", "华林社区服务站")
+        .await;
+    let station2 = app
+        .create_node(admin, Some(&street), "station", "湖滨社区服务站")
+        .await;
+    let community_a = app
+        .create_node(admin, Some(&station1), "community", "华林社区")
+        .await;
+    let community_b = app
+        .create_node(admin, Some(&station1), "community", "屏山社区")
+        .await;
+    let community_c = app
+        .create_node(admin, Some(&station2), "community", "湖滨社区")
+        .await;
+    Tree {
+        district,
+        street,
+        station1,
+        station2,
+        community_a,
+        community_b,
+        community_c,
+    }
 }
 
-/// The `liuqing` binary, built (or brought up to date) once per test run.
+/// The server binary (the `liuqing` entry point, built by cargo for this test run).
 pub fn server_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args(["build", "--quiet", "-p", "liuqing-api", "--bin", "liuqing"])
-                .current_dir(&workspace)
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "building the liuqing binary failed");
-            // target/debug/deps/e2e-… → target/debug/liuqing
-            let exe = std::env::current_exe().expect("test exe");
-            let dir = exe.parent().and_then(|p| p.parent()).expect("target dir");
-            dir.join("liuqing")
-        })
-        .clone()
+    PathBuf::from(env!("CARGO_BIN_EXE_liuqing-e2e-server"))
 }

@@ -20,14 +20,23 @@ async fn a_coordinator_sees_only_their_community() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let coord = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
+    let coord = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
 
     let listed = app.get("/v1/org/nodes", &coord.access).await;
     assert_eq!(listed.status, StatusCode::OK);
     assert_eq!(ids(&listed), vec![t.community_a.clone()]);
-    assert_eq!(app.get(&format!("/v1/org/nodes/{}", t.community_a), &coord.access).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/v1/org/nodes/{}", t.community_a), &coord.access)
+            .await
+            .status,
+        StatusCode::OK
+    );
     for other in [&t.community_b, &t.community_c, &t.station1, &t.district] {
-        app.get(&format!("/v1/org/nodes/{other}"), &coord.access).await.problem(404, "not_found");
+        app.get(&format!("/v1/org/nodes/{other}"), &coord.access)
+            .await
+            .problem(404, "not_found");
     }
 }
 
@@ -36,14 +45,24 @@ async fn station_staff_see_their_station_and_its_communities() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let staff = app.user(&admin, "staff-1", "station_staff", &[&t.station1]).await;
+    let staff = app
+        .user(&admin, "staff-1", "station_staff", &[&t.station1])
+        .await;
     let mut seen = ids(&app.get("/v1/org/nodes", &staff.access).await);
     seen.sort();
-    let mut expected = vec![t.station1.clone(), t.community_a.clone(), t.community_b.clone()];
+    let mut expected = vec![
+        t.station1.clone(),
+        t.community_a.clone(),
+        t.community_b.clone(),
+    ];
     expected.sort();
     assert_eq!(seen, expected);
-    app.get(&format!("/v1/org/nodes/{}", t.community_c), &staff.access).await.problem(404, "not_found");
-    let staff2 = app.user(&admin, "staff-2", "station_staff", &[&t.station2]).await;
+    app.get(&format!("/v1/org/nodes/{}", t.community_c), &staff.access)
+        .await
+        .problem(404, "not_found");
+    let staff2 = app
+        .user(&admin, "staff-2", "station_staff", &[&t.station2])
+        .await;
     let mut seen = ids(&app.get("/v1/org/nodes", &staff2.access).await);
     seen.sort();
     let mut expected = vec![t.station2.clone(), t.community_c.clone()];
@@ -60,22 +79,43 @@ async fn devices_are_managed_only_inside_the_scope() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let staff1 = app.user(&admin, "staff-1", "station_staff", &[&t.station1]).await;
-    let coord_a = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
-    let coord_c = app.user(&admin, "coord-c", "coordinator", &[&t.community_c]).await;
+    let staff1 = app
+        .user(&admin, "staff-1", "station_staff", &[&t.station1])
+        .await;
+    let coord_a = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
+    let coord_c = app
+        .user(&admin, "coord-c", "coordinator", &[&t.community_c])
+        .await;
 
     let listed = app.get("/v1/devices", &staff1.access).await;
     assert_eq!(listed.status, StatusCode::OK);
     let seen = ids(&listed);
     assert!(seen.contains(&coord_a.device_id));
-    assert!(!seen.contains(&coord_c.device_id), "station 2's phone leaked into station 1");
+    assert!(
+        !seen.contains(&coord_c.device_id),
+        "station 2's phone leaked into station 1"
+    );
 
-    app.get(&format!("/v1/devices/{}", coord_c.device_id), &staff1.access).await.problem(404, "not_found");
-    app.patch(&format!("/v1/devices/{}", coord_c.device_id), &staff1.access, json!({ "state": "revoked" }))
-        .await
-        .problem(404, "not_found");
+    app.get(
+        &format!("/v1/devices/{}", coord_c.device_id),
+        &staff1.access,
+    )
+    .await
+    .problem(404, "not_found");
+    app.patch(
+        &format!("/v1/devices/{}", coord_c.device_id),
+        &staff1.access,
+        json!({ "state": "revoked" }),
+    )
+    .await
+    .problem(404, "not_found");
     // Nothing changed for the other station's phone.
-    assert_eq!(app.get("/v1/me", &coord_c.access).await.body["device"]["state"], "active");
+    assert_eq!(
+        app.get("/v1/me", &coord_c.access).await.body["device"]["state"],
+        "active"
+    );
 }
 
 #[actix_web::test]
@@ -83,23 +123,42 @@ async fn roles_are_enforced() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let coord = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
-    let staff = app.user(&admin, "staff-1", "station_staff", &[&t.station1]).await;
+    let coord = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
+    let staff = app
+        .user(&admin, "staff-1", "station_staff", &[&t.station1])
+        .await;
     let sup = app.user(&admin, "sup-1", "supervisor", &[&t.street]).await;
 
     // Coordinators manage no devices and see no device list.
-    app.get("/v1/devices", &coord.access).await.problem(403, "forbidden_role");
-    app.patch(&format!("/v1/devices/{}", coord.device_id), &coord.access, json!({ "state": "revoked" }))
+    app.get("/v1/devices", &coord.access)
         .await
         .problem(403, "forbidden_role");
+    app.patch(
+        &format!("/v1/devices/{}", coord.device_id),
+        &coord.access,
+        json!({ "state": "revoked" }),
+    )
+    .await
+    .problem(403, "forbidden_role");
     // Supervisors may look but not revoke.
-    assert_eq!(app.get("/v1/devices", &sup.access).await.status, StatusCode::OK);
-    app.patch(&format!("/v1/devices/{}", coord.device_id), &sup.access, json!({ "state": "revoked" }))
-        .await
-        .problem(403, "forbidden_role");
+    assert_eq!(
+        app.get("/v1/devices", &sup.access).await.status,
+        StatusCode::OK
+    );
+    app.patch(
+        &format!("/v1/devices/{}", coord.device_id),
+        &sup.access,
+        json!({ "state": "revoked" }),
+    )
+    .await
+    .problem(403, "forbidden_role");
     // Only admins administer.
     for s in [&coord, &staff, &sup] {
-        app.get("/v1/admin/users", &s.access).await.problem(403, "forbidden_role");
+        app.get("/v1/admin/users", &s.access)
+            .await
+            .problem(403, "forbidden_role");
         app.post(
             "/v1/admin/org/nodes",
             Some(&s.access),
@@ -108,7 +167,10 @@ async fn roles_are_enforced() {
         .await
         .problem(403, "forbidden_role");
         app.post(
-            &format!("/v1/admin/users/{}/password-reset", coord.user["id"].as_str().unwrap_or("")),
+            &format!(
+                "/v1/admin/users/{}/password-reset",
+                coord.user["id"].as_str().unwrap_or("")
+            ),
             Some(&s.access),
             json!({}),
         )
@@ -132,14 +194,22 @@ async fn rebinding_a_user_changes_their_scope_at_once() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let coord = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
+    let coord = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
     let r = app
         .put(
-            &format!("/v1/admin/users/{}/org-nodes", coord.user["id"].as_str().unwrap_or("")),
+            &format!(
+                "/v1/admin/users/{}/org-nodes",
+                coord.user["id"].as_str().unwrap_or("")
+            ),
             &admin.access,
             json!({ "org_node_ids": [t.community_c] }),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(ids(&app.get("/v1/org/nodes", &coord.access).await), vec![t.community_c.clone()]);
+    assert_eq!(
+        ids(&app.get("/v1/org/nodes", &coord.access).await),
+        vec![t.community_c.clone()]
+    );
 }

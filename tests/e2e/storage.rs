@@ -27,7 +27,10 @@ fn migrations_run_up_down_and_up_again() {
     let applied = db::migrate_up(&mut conn).expect("up");
     assert!(!applied.is_empty());
     assert_eq!(db::table_names(&mut conn).expect("tables"), TABLES);
-    assert!(db::migrate_up(&mut conn).expect("up again").is_empty(), "idempotent");
+    assert!(
+        db::migrate_up(&mut conn).expect("up again").is_empty(),
+        "idempotent"
+    );
 
     let reverted = db::migrate_down_all(&mut conn).expect("down");
     assert_eq!(reverted.len(), applied.len());
@@ -51,7 +54,9 @@ fn sqlite_connections_enforce_foreign_keys_and_use_wal() {
         #[diesel(sql_type = diesel::sql_types::Text)]
         journal_mode: String,
     }
-    let mode: Mode = diesel::sql_query("PRAGMA journal_mode").get_result(&mut conn).expect("pragma");
+    let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+        .get_result(&mut conn)
+        .expect("pragma");
     assert_eq!(mode.journal_mode, "wal");
     let orphan = diesel::sql_query(
         "INSERT INTO user_org_nodes (user_id, org_node_id) VALUES ('no-user', 'no-node')",
@@ -67,10 +72,21 @@ fn times_and_flags_round_trip_exactly() {
     let mut conn = backend.connect().expect("connect");
     db::migrate_up(&mut conn).expect("up");
     let id = new_id();
-    let node = liuqing_schema::org::create(&mut conn, &id, None, liuqing_schema::org::OrgKind::District, "区")
+    let node = liuqing_schema::org::create(
+        &mut conn,
+        &id,
+        None,
+        liuqing_schema::org::OrgKind::District,
+        "区",
+    )
+    .expect("db")
+    .expect("placed");
+    let back = liuqing_schema::org::find(&mut conn, &id)
         .expect("db")
-        .expect("placed");
-    let back = liuqing_schema::org::find(&mut conn, &id).expect("db").expect("found");
+        .expect("found");
     assert_eq!(back, node);
-    assert_eq!(back.created_at, node.created_at, "microsecond times survive");
+    assert_eq!(
+        back.created_at, node.created_at,
+        "microsecond times survive"
+    );
 }

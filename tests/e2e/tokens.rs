@@ -15,8 +15,12 @@ fn claims_of(token: &str) -> Value {
 }
 
 fn sign(claims: &Value, key: &[u8]) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(key))
-        .expect("sign")
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key),
+    )
+    .expect("sign")
 }
 
 fn now() -> i64 {
@@ -26,10 +30,14 @@ fn now() -> i64 {
 #[actix_web::test]
 async fn missing_and_malformed_tokens_are_refused() {
     let app = TestApp::spawn().await;
-    let r = app.request(reqwest::Method::GET, "/v1/me", None, None).await;
+    let r = app
+        .request(reqwest::Method::GET, "/v1/me", None, None)
+        .await;
     r.problem(401, "unauthenticated");
     assert!(r.headers.contains_key("www-authenticate"));
-    app.get("/v1/me", "garbage").await.problem(401, "invalid_token");
+    app.get("/v1/me", "garbage")
+        .await
+        .problem(401, "invalid_token");
 }
 
 #[actix_web::test]
@@ -49,9 +57,12 @@ async fn a_token_signed_with_another_key_is_refused() {
     let app = TestApp::spawn().await;
     let s = app.admin().await;
     let claims = claims_of(&s.access);
-    app.get("/v1/me", &sign(&claims, b"some other key that is also long enough"))
-        .await
-        .problem(401, "invalid_token");
+    app.get(
+        "/v1/me",
+        &sign(&claims, b"some other key that is also long enough"),
+    )
+    .await
+    .problem(401, "invalid_token");
 }
 
 #[actix_web::test]
@@ -60,8 +71,13 @@ async fn an_unsigned_alg_none_token_is_refused() {
     let s = app.admin().await;
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
     let payload = s.access.split('.').nth(1).expect("payload");
-    for token in [format!("{header}.{payload}."), format!("{header}.{payload}")] {
-        app.get("/v1/me", &token).await.problem(401, "invalid_token");
+    for token in [
+        format!("{header}.{payload}."),
+        format!("{header}.{payload}"),
+    ] {
+        app.get("/v1/me", &token)
+            .await
+            .problem(401, "invalid_token");
     }
 }
 
@@ -70,7 +86,9 @@ async fn tampered_claims_are_refused() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let coord = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
+    let coord = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
 
     // The coordinator edits `sub` to the admin's id, keeping the old signature.
     let mut claims = claims_of(&coord.access);
@@ -82,16 +100,22 @@ async fn tampered_claims_are_refused() {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("json")),
         parts[2]
     );
-    app.get("/v1/admin/users", &forged).await.problem(401, "invalid_token");
+    app.get("/v1/admin/users", &forged)
+        .await
+        .problem(401, "invalid_token");
 
     // Even correctly signed, claims that disagree with the session they name are refused.
     let resigned = sign(&claims, JWT_SECRET.as_bytes());
-    app.get("/v1/admin/users", &resigned).await.problem(401, "invalid_token");
+    app.get("/v1/admin/users", &resigned)
+        .await
+        .problem(401, "invalid_token");
 
     // A wrong issuer is refused.
     let mut claims = claims_of(&coord.access);
     claims["iss"] = json!("someone-else");
-    app.get("/v1/me", &sign(&claims, JWT_SECRET.as_bytes())).await.problem(401, "invalid_token");
+    app.get("/v1/me", &sign(&claims, JWT_SECRET.as_bytes()))
+        .await
+        .problem(401, "invalid_token");
 }
 
 #[actix_web::test]
@@ -99,8 +123,13 @@ async fn a_revoked_device_is_refused_at_once() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let coord = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
-    assert_eq!(app.get("/v1/me", &coord.access).await.status, StatusCode::OK);
+    let coord = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
+    assert_eq!(
+        app.get("/v1/me", &coord.access).await.status,
+        StatusCode::OK
+    );
 
     let r = app
         .patch(
@@ -113,18 +142,30 @@ async fn a_revoked_device_is_refused_at_once() {
     assert_eq!(r.body["state"], "revoked");
 
     // The still-unexpired access token stops working now, not at expiry.
-    app.get("/v1/me", &coord.access).await.problem(401, "device_revoked");
-    app.post("/v1/auth/refresh", None, json!({ "refresh_token": coord.refresh }))
+    app.get("/v1/me", &coord.access)
         .await
-        .problem(401, "session_revoked");
+        .problem(401, "device_revoked");
+    app.post(
+        "/v1/auth/refresh",
+        None,
+        json!({ "refresh_token": coord.refresh }),
+    )
+    .await
+    .problem(401, "session_revoked");
     // Logging in again on the lost phone is refused too.
-    app.login_raw("coord-a", PASSWORD, &coord.device_id).await.problem(403, "device_revoked");
+    app.login_raw("coord-a", PASSWORD, &coord.device_id)
+        .await
+        .problem(403, "device_revoked");
     // The coordinator can go on from a new phone.
     app.login("coord-a", PASSWORD).await;
     // Revocation is final.
-    app.patch(&format!("/v1/devices/{}", coord.device_id), &admin.access, json!({ "state": "active" }))
-        .await
-        .problem(409, "illegal_transition");
+    app.patch(
+        &format!("/v1/devices/{}", coord.device_id),
+        &admin.access,
+        json!({ "state": "active" }),
+    )
+    .await
+    .problem(409, "illegal_transition");
 }
 
 #[actix_web::test]
@@ -132,11 +173,19 @@ async fn a_retiring_device_keeps_working_until_revoked() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let t = tree(&app, &admin).await;
-    let staff = app.user(&admin, "staff-1", "station_staff", &[&t.station1]).await;
-    let coord = app.user(&admin, "coord-a", "coordinator", &[&t.community_a]).await;
+    let staff = app
+        .user(&admin, "staff-1", "station_staff", &[&t.station1])
+        .await;
+    let coord = app
+        .user(&admin, "coord-a", "coordinator", &[&t.community_a])
+        .await;
 
     let r = app
-        .patch(&format!("/v1/devices/{}", coord.device_id), &staff.access, json!({ "state": "retiring" }))
+        .patch(
+            &format!("/v1/devices/{}", coord.device_id),
+            &staff.access,
+            json!({ "state": "retiring" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["state_changed_by"], staff.user["id"]);
@@ -144,15 +193,27 @@ async fn a_retiring_device_keeps_working_until_revoked() {
     let me = app.get("/v1/me", &coord.access).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["device"]["state"], "retiring");
-    let refreshed = app.post("/v1/auth/refresh", None, json!({ "refresh_token": coord.refresh })).await;
+    let refreshed = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": coord.refresh }),
+        )
+        .await;
     assert_eq!(refreshed.status, StatusCode::OK, "{}", refreshed.body);
     // Then it is locked.
     let r = app
-        .patch(&format!("/v1/devices/{}", coord.device_id), &staff.access, json!({ "state": "revoked" }))
+        .patch(
+            &format!("/v1/devices/{}", coord.device_id),
+            &staff.access,
+            json!({ "state": "revoked" }),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let access = refreshed.body["access_token"].as_str().expect("access");
-    app.get("/v1/me", access).await.problem(401, "device_revoked");
+    app.get("/v1/me", access)
+        .await
+        .problem(401, "device_revoked");
 }
 
 #[actix_web::test]
@@ -164,6 +225,12 @@ async fn sessions_survive_a_restart_with_the_generated_key() {
     let (config, data) = app.stop().await;
     let app = TestApp::start(config, data).await;
     assert_eq!(app.get("/v1/me", &s.access).await.status, StatusCode::OK);
-    let r = app.post("/v1/auth/refresh", None, json!({ "refresh_token": s.refresh })).await;
+    let r = app
+        .post(
+            "/v1/auth/refresh",
+            None,
+            json!({ "refresh_token": s.refresh }),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }

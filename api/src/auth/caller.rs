@@ -80,9 +80,16 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| unauthenticated("unauthenticated", "an `Authorization: Bearer` token is required"))?;
+        .ok_or_else(|| {
+            unauthenticated(
+                "unauthenticated",
+                "an `Authorization: Bearer` token is required",
+            )
+        })?;
     let claims = state.keys.verify(token).map_err(|e| match e {
-        TokenError::Expired => unauthenticated("token_expired", "the access token has expired; refresh it"),
+        TokenError::Expired => {
+            unauthenticated("token_expired", "the access token has expired; refresh it")
+        }
         TokenError::Invalid => unauthenticated("invalid_token", "the access token is not valid"),
     })?;
     let sid = claims.sid.clone();
@@ -90,10 +97,14 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         .db
         .run(move |conn| Ok(sessions::principal(conn, &sid)?))
         .await?;
-    let p = principal.ok_or_else(|| unauthenticated("invalid_token", "the access token is not valid"))?;
+    let p = principal
+        .ok_or_else(|| unauthenticated("invalid_token", "the access token is not valid"))?;
     // The claims must agree with the session they name.
     if p.user_id != claims.sub || p.device_id != claims.did {
-        return Err(unauthenticated("invalid_token", "the access token is not valid"));
+        return Err(unauthenticated(
+            "invalid_token",
+            "the access token is not valid",
+        ));
     }
     if p.device_state == DeviceState::Revoked {
         return Err(unauthenticated(
@@ -102,10 +113,16 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         ));
     }
     if p.user_disabled {
-        return Err(unauthenticated("user_disabled", "this user account is disabled"));
+        return Err(unauthenticated(
+            "user_disabled",
+            "this user account is disabled",
+        ));
     }
     if p.session_revoked {
-        return Err(unauthenticated("session_revoked", "this session has ended; log in again"));
+        return Err(unauthenticated(
+            "session_revoked",
+            "this session has ended; log in again",
+        ));
     }
     Ok(Caller {
         user_id: p.user_id,

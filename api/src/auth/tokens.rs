@@ -62,7 +62,12 @@ impl TokenKeys {
     }
 
     /// Signs an access token; returns it with its lifetime in seconds.
-    pub fn issue(&self, user_id: &str, session_id: &str, device_id: &str) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        device_id: &str,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -114,7 +119,11 @@ pub fn load_or_create_key(configured: &str, data_dir: &Path) -> anyhow::Result<V
         Ok(text) => {
             let key = hex::decode(text.trim())
                 .map_err(|_| anyhow::anyhow!("{} is not a hex key", path.display()))?;
-            anyhow::ensure!(key.len() >= 32, "{} holds a key shorter than 32 bytes", path.display());
+            anyhow::ensure!(
+                key.len() >= 32,
+                "{} holds a key shorter than 32 bytes",
+                path.display()
+            );
             Ok(key)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -158,7 +167,10 @@ mod tests {
         let k = keys(b"0123456789abcdef0123456789abcdef");
         let t = k.issue("u", "s", "d").expect("issue");
         let c = k.verify(&t).expect("valid");
-        assert_eq!((c.sub.as_str(), c.sid.as_str(), c.did.as_str()), ("u", "s", "d"));
+        assert_eq!(
+            (c.sub.as_str(), c.sid.as_str(), c.did.as_str()),
+            ("u", "s", "d")
+        );
         let other = keys(b"another key, also 32 bytes long!!");
         assert_eq!(other.verify(&t), Err(TokenError::Invalid));
     }
@@ -181,7 +193,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("jwt.key")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.join("jwt.key"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

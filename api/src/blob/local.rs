@@ -26,7 +26,9 @@ impl LocalStore {
     }
 
     fn temp_path(&self) -> PathBuf {
-        self.root.join(".tmp").join(uuid::Uuid::new_v4().to_string())
+        self.root
+            .join(".tmp")
+            .join(uuid::Uuid::new_v4().to_string())
     }
 }
 

@@ -39,19 +39,36 @@ pub async fn create_org_node(
         .db
         .transaction(move |conn| {
             if org::find(conn, &id)?.is_some() {
-                return Err(ApiError::Conflict("already_exists", format!("org node {id} already exists")));
+                return Err(ApiError::Conflict(
+                    "already_exists",
+                    format!("org node {id} already exists"),
+                ));
             }
             let parent = req.parent_id.map(|p| p.to_string());
-            let node = org::create(conn, &id, parent.as_deref(), req.kind, req.name.trim())?.map_err(|e| match e {
-                PlacementError::ParentNotFound => ApiError::validation("parent_id", "no such org node"),
-                PlacementError::WrongParentKind { expected: None } => {
-                    ApiError::validation("parent_id", format!("a {} has no parent", req.kind))
-                }
-                PlacementError::WrongParentKind { expected: Some(kind) } => {
-                    ApiError::validation("parent_id", format!("a {} must be under a {kind}", req.kind))
-                }
-            })?;
-            audit::record(conn, caller.actor(), "create_org_node", "org_node", &node.id, None, None)?;
+            let node = org::create(conn, &id, parent.as_deref(), req.kind, req.name.trim())?
+                .map_err(|e| match e {
+                    PlacementError::ParentNotFound => {
+                        ApiError::validation("parent_id", "no such org node")
+                    }
+                    PlacementError::WrongParentKind { expected: None } => {
+                        ApiError::validation("parent_id", format!("a {} has no parent", req.kind))
+                    }
+                    PlacementError::WrongParentKind {
+                        expected: Some(kind),
+                    } => ApiError::validation(
+                        "parent_id",
+                        format!("a {} must be under a {kind}", req.kind),
+                    ),
+                })?;
+            audit::record(
+                conn,
+                caller.actor(),
+                "create_org_node",
+                "org_node",
+                &node.id,
+                None,
+                None,
+            )?;
             Ok(node)
         })
         .await?;
@@ -90,7 +107,9 @@ fn validate_username(name: &str) -> Result<(), validator::ValidationError> {
 fn validate_password(p: &str) -> Result<(), validator::ValidationError> {
     match password::policy_violation(p) {
         None => Ok(()),
-        Some(reason) => Err(validator::ValidationError::new("password_policy").with_message(reason.into())),
+        Some(reason) => {
+            Err(validator::ValidationError::new("password_policy").with_message(reason.into()))
+        }
     }
 }
 
@@ -110,16 +129,25 @@ pub struct CreateUser {
 }
 
 /// Checks org bindings: every node exists, and coordinators work in communities.
-fn check_bindings(conn: &mut DbConn, role: Role, ids: &[uuid::Uuid]) -> Result<Vec<String>, ApiError> {
+fn check_bindings(
+    conn: &mut DbConn,
+    role: Role,
+    ids: &[uuid::Uuid],
+) -> Result<Vec<String>, ApiError> {
     let mut errors = Vec::new();
     let mut out = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let id = id.to_string();
         match org::find(conn, &id)? {
-            None => errors.push(FieldError::new(format!("org_node_ids[{i}]"), "no such org node")),
-            Some(node) if role == Role::Coordinator && node.kind != OrgKind::Community => {
-                errors.push(FieldError::new(format!("org_node_ids[{i}]"), "a coordinator is bound to communities only"))
-            }
+            None => errors.push(FieldError::new(
+                format!("org_node_ids[{i}]"),
+                "no such org node",
+            )),
+            Some(node) if role == Role::Coordinator && node.kind != OrgKind::Community => errors
+                .push(FieldError::new(
+                    format!("org_node_ids[{i}]"),
+                    "a coordinator is bound to communities only",
+                )),
             Some(_) if !out.contains(&id) => out.push(id),
             Some(_) => {}
         }
@@ -142,7 +170,10 @@ pub async fn create_user(
         .db
         .transaction(move |conn| {
             if users::find_by_username(conn, &req.username)?.is_some() {
-                return Err(ApiError::Conflict("username_taken", format!("the username `{}` is taken", req.username)));
+                return Err(ApiError::Conflict(
+                    "username_taken",
+                    format!("the username `{}` is taken", req.username),
+                ));
             }
             let nodes = check_bindings(conn, req.role, &req.org_node_ids)?;
             let id = uuid::Uuid::now_v7().to_string();
@@ -302,9 +333,23 @@ pub async fn reset_password(
         .db
         .transaction(move |conn| {
             let user = find_user(conn, &id)?;
+            if user.id == caller.user_id {
+                return Err(ApiError::Conflict(
+                    "self_lockout",
+                    "change your own password with POST /v1/auth/password".into(),
+                ));
+            }
             users::set_password(conn, &user.id, &hash, true)?;
             sessions::revoke_all_of_user(conn, &user.id, "password_reset")?;
-            audit::record(conn, caller.actor(), "reset_password", "user", &user.id, None, None)?;
+            audit::record(
+                conn,
+                caller.actor(),
+                "reset_password",
+                "user",
+                &user.id,
+                None,
+                None,
+            )?;
             Ok(())
         })
         .await?;

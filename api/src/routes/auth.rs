@@ -188,7 +188,11 @@ pub async fn refresh(
         .transaction(move |conn| {
             let spend = sessions::spend_refresh_token(conn, &hash)?;
             let next = match &spend {
-                Spend::Fresh { session_id, user_id, device_id } => {
+                Spend::Fresh {
+                    session_id,
+                    user_id,
+                    device_id,
+                } => {
                     let (refresh, refresh_hash) = new_refresh_token();
                     let expires = now_micros() + seconds(config.refresh_token_ttl_secs as i64);
                     sessions::add_refresh_token(conn, session_id, &refresh_hash, expires)?;
@@ -201,7 +205,15 @@ pub async fn refresh(
                     })
                 }
                 Spend::Reused => {
-                    audit::record(conn, Actor::default(), "refresh_token_reused", "refresh_token", &hash, None, None)?;
+                    audit::record(
+                        conn,
+                        Actor::default(),
+                        "refresh_token_reused",
+                        "refresh_token",
+                        &hash,
+                        None,
+                        None,
+                    )?;
                     None
                 }
                 _ => None,
@@ -216,10 +228,20 @@ pub async fn refresh(
             "refresh_token_reused",
             "this refresh token was already used; the session has been ended, log in again",
         ),
-        (Spend::Expired, _) => unauthenticated("refresh_token_expired", "the refresh token has expired; log in again"),
-        (Spend::Revoked, _) => unauthenticated("session_revoked", "this session has ended; log in again"),
-        (Spend::DeviceRevoked, _) => unauthenticated("device_revoked", "this device has been revoked; wipe its local data"),
-        (Spend::UserDisabled, _) => unauthenticated("user_disabled", "this user account is disabled"),
+        (Spend::Expired, _) => unauthenticated(
+            "refresh_token_expired",
+            "the refresh token has expired; log in again",
+        ),
+        (Spend::Revoked, _) => {
+            unauthenticated("session_revoked", "this session has ended; log in again")
+        }
+        (Spend::DeviceRevoked, _) => unauthenticated(
+            "device_revoked",
+            "this device has been revoked; wipe its local data",
+        ),
+        (Spend::UserDisabled, _) => {
+            unauthenticated("user_disabled", "this user account is disabled")
+        }
         _ => unauthenticated("invalid_refresh_token", "the refresh token is not valid"),
     }
 }
@@ -233,7 +255,15 @@ pub async fn logout(
         .db
         .transaction(move |conn| {
             sessions::revoke(conn, &caller.session_id, "logout")?;
-            audit::record(conn, caller.actor(), "logout", "session", &caller.session_id, None, None)?;
+            audit::record(
+                conn,
+                caller.actor(),
+                "logout",
+                "session",
+                &caller.session_id,
+                None,
+                None,
+            )?;
             Ok(())
         })
         .await?;
@@ -252,7 +282,9 @@ pub struct ChangePasswordRequest {
 fn validate_new_password(p: &str) -> Result<(), validator::ValidationError> {
     match password::policy_violation(p) {
         None => Ok(()),
-        Some(reason) => Err(validator::ValidationError::new("password_policy").with_message(reason.into())),
+        Some(reason) => {
+            Err(validator::ValidationError::new("password_policy").with_message(reason.into()))
+        }
     }
 }
 
@@ -264,21 +296,37 @@ pub async fn change_password(
     Body(req): Body<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
     if req.new_password == req.current_password {
-        return Err(ApiError::validation("new_password", "must differ from the current password"));
+        return Err(ApiError::validation(
+            "new_password",
+            "must differ from the current password",
+        ));
     }
     state
         .db
         .run(move |conn| {
-            let user = users::find(conn, &caller.user_id)?
-                .ok_or_else(|| ApiError::not_found("user"))?;
+            let user =
+                users::find(conn, &caller.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
             if !password::verify(&req.current_password, &user.password_hash) {
                 return Err(ApiError::validation("current_password", "is wrong"));
             }
             let hash = password::hash(&req.new_password)?;
             crate::db::transaction(conn, |conn| {
                 users::set_password(conn, &user.id, &hash, false)?;
-                sessions::revoke_all_of_user_except(conn, &user.id, &caller.session_id, "password_changed")?;
-                audit::record(conn, caller.actor(), "change_password", "user", &user.id, None, None)?;
+                sessions::revoke_all_of_user_except(
+                    conn,
+                    &user.id,
+                    &caller.session_id,
+                    "password_changed",
+                )?;
+                audit::record(
+                    conn,
+                    caller.actor(),
+                    "change_password",
+                    "user",
+                    &user.id,
+                    None,
+                    None,
+                )?;
                 Ok(())
             })
         })

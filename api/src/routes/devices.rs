@@ -70,6 +70,12 @@ pub async fn update(
             let scope = caller.scope(conn)?;
             let device = devices::find_in_scope(conn, &scope, &id)?
                 .ok_or_else(|| ApiError::not_found("device"))?;
+            if device.id == caller.device_id && req.state != device.state {
+                return Err(ApiError::Conflict(
+                    "self_lockout",
+                    "this is the device you are using; log out instead".into(),
+                ));
+            }
             if !device.state.can_become(req.state) {
                 return Err(ApiError::Conflict(
                     "illegal_transition",

@@ -15,7 +15,8 @@ pub async fn me(
     let body = state
         .db
         .run(move |conn| {
-            let user = users::find(conn, &caller.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
+            let user =
+                users::find(conn, &caller.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
             let device = devices::find(conn, &caller.device_id)?
                 .ok_or_else(|| ApiError::not_found("device"))?;
             let view = users::view(conn, &user)?;

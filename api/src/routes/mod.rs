@@ -43,8 +43,16 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::POST, "/v1/admin/users", admin::create_user),
         route(M::GET, "/v1/admin/users/{id}", admin::get_user),
         route(M::PATCH, "/v1/admin/users/{id}", admin::update_user),
-        route(M::PUT, "/v1/admin/users/{id}/org-nodes", admin::set_user_org_nodes),
-        route(M::POST, "/v1/admin/users/{id}/password-reset", admin::reset_password),
+        route(
+            M::PUT,
+            "/v1/admin/users/{id}/org-nodes",
+            admin::set_user_org_nodes,
+        ),
+        route(
+            M::POST,
+            "/v1/admin/users/{id}/password-reset",
+            admin::reset_password,
+        ),
     ]
 }
 

@@ -1,0 +1,100 @@
+//! The `liuqing` command line: run the server, or apply the database migrations.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::{telemetry, Application, Config};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "liuqing",
+    version,
+    about = "Liuqing: case files and delta sync for employment-assistance field visits"
+)]
+struct Cli {
+    /// A TOML settings file; environment variables (LIUQING_…) override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve,
+    /// Apply pending database migrations (or, with --down, revert them all) and exit.
+    Migrate {
+        /// Revert every migration: this drops all data.
+        #[arg(long)]
+        down: bool,
+    },
+}
+
+/// Parses the arguments and runs; the exit code is 2 for bad settings.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("liuqing: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&config);
+    let result = actix_web::rt::System::new().block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(config).await,
+            Command::Migrate { down } => migrate(config, down).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "stopped");
+            eprintln!("liuqing: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind_addr()?;
+    let listener =
+        TcpListener::bind(bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(
+        %bind,
+        database = config.backend()?.name(),
+        blob_store = ?config.blob_store,
+        "starting"
+    );
+    let app = Application::build(config, listener).await?;
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn migrate(config: Config, down: bool) -> anyhow::Result<()> {
+    let backend = config.backend()?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = backend.connect()?;
+        let names = if down {
+            liuqing_schema::db::migrate_down_all(&mut conn)?
+        } else {
+            liuqing_schema::db::migrate_up(&mut conn)?
+        };
+        let verb = if down { "reverted" } else { "applied" };
+        if names.is_empty() {
+            println!("nothing to do");
+        }
+        for name in names {
+            println!("{verb} {name}");
+        }
+        Ok(())
+    })
+    .await??;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! The `liuqing` command, built inside the test crate so the end-to-end tests can start
+//! the real binary (`CARGO_BIN_EXE_liuqing-e2e-server`).
+
+fn main() -> std::process::ExitCode {
+    liuqing_api::cli::main()
+}
