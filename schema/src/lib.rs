@@ -5,8 +5,10 @@
 //! inside one transaction.
 
 pub mod audit;
+pub mod crypto;
 pub mod db;
 pub mod devices;
+pub mod domain;
 pub mod error;
 pub mod org;
 pub mod scope;
