@@ -100,7 +100,7 @@ pub fn spend_refresh_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<S
         return Ok(Spend::Revoked);
     }
     if used_at.is_some() {
-        revoke(conn, &session.id, "refresh_token_reused")?;
+        revoke(conn, Sessions::One(&session.id), "refresh_token_reused")?;
         return Ok(Spend::Reused);
     }
     if device_state == DeviceState::Revoked {
@@ -121,7 +121,7 @@ pub fn spend_refresh_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<S
     .set(refresh_tokens::used_at.eq(now))
     .execute(conn)?;
     if spent != 1 {
-        revoke(conn, &session.id, "refresh_token_reused")?;
+        revoke(conn, Sessions::One(&session.id), "refresh_token_reused")?;
         return Ok(Spend::Reused);
     }
     Ok(Spend::Fresh {
@@ -131,67 +131,40 @@ pub fn spend_refresh_token(conn: &mut DbConn, token_hash: &str) -> StoreResult<S
     })
 }
 
-pub fn revoke(conn: &mut DbConn, session_id: &str, reason: &str) -> StoreResult<()> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::id.eq(session_id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(now_micros()),
-        sessions::revoked_reason.eq(reason),
-    ))
-    .execute(conn)?;
-    Ok(())
+/// Which live sessions to end.
+#[derive(Debug, Clone, Copy)]
+pub enum Sessions<'a> {
+    One(&'a str),
+    OfUser(&'a str),
+    /// Every session of the user but the one they are using (after a password change).
+    OfUserExcept {
+        user_id: &'a str,
+        keep: &'a str,
+    },
+    /// Every session on a device (when it is revoked).
+    OnDevice(&'a str),
 }
 
-pub fn revoke_all_of_user(conn: &mut DbConn, user_id: &str, reason: &str) -> StoreResult<()> {
-    diesel::update(
-        sessions::table
+/// Ends the chosen sessions that are still live; the reason is kept for the audit trail.
+pub fn revoke(conn: &mut DbConn, which: Sessions<'_>, reason: &str) -> StoreResult<()> {
+    let live = sessions::table
+        .filter(sessions::revoked_at.is_null())
+        .into_boxed();
+    let chosen = match which {
+        Sessions::One(id) => live.filter(sessions::id.eq(id)),
+        Sessions::OfUser(user) => live.filter(sessions::user_id.eq(user)),
+        Sessions::OfUserExcept { user_id, keep } => live
             .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(now_micros()),
-        sessions::revoked_reason.eq(reason),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Ends every live session of a user but one (after a password change).
-pub fn revoke_all_of_user_except(
-    conn: &mut DbConn,
-    user_id: &str,
-    keep_session_id: &str,
-    reason: &str,
-) -> StoreResult<()> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::id.ne(keep_session_id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(now_micros()),
-        sessions::revoked_reason.eq(reason),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Ends every live session on a device (when it is revoked).
-pub fn revoke_all_of_device(conn: &mut DbConn, device_id: &str, reason: &str) -> StoreResult<()> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::device_id.eq(device_id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(now_micros()),
-        sessions::revoked_reason.eq(reason),
-    ))
-    .execute(conn)?;
+            .filter(sessions::id.ne(keep)),
+        Sessions::OnDevice(device) => live.filter(sessions::device_id.eq(device)),
+    };
+    let ids: Vec<String> = chosen.select(sessions::id).load(conn)?;
+    diesel::update(sessions::table.filter(sessions::id.eq_any(&ids)))
+        .set((
+            sessions::revoked_at.eq(now_micros()),
+            sessions::revoked_reason.eq(reason),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -48,6 +48,16 @@ pub fn policy_violation(password: &str) -> Option<String> {
     None
 }
 
+/// The policy as a `validator` rule, for request bodies that carry a new password.
+pub fn validate_policy(password: &str) -> Result<(), validator::ValidationError> {
+    match policy_violation(password) {
+        None => Ok(()),
+        Some(reason) => {
+            Err(validator::ValidationError::new("password_policy").with_message(reason.into()))
+        }
+    }
+}
+
 /// A random password for one-time use (first admin, resets).
 pub fn generate() -> String {
     Alphanumeric.sample_string(&mut rand::thread_rng(), 20)

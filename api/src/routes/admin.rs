@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::audit;
 use liuqing_schema::org::{self, OrgKind, PlacementError};
-use liuqing_schema::sessions;
+use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::users::{self, NewUser, Role};
 use liuqing_schema::DbConn;
 use serde::{Deserialize, Serialize};
@@ -104,15 +104,6 @@ fn validate_username(name: &str) -> Result<(), validator::ValidationError> {
     }
 }
 
-fn validate_password(p: &str) -> Result<(), validator::ValidationError> {
-    match password::policy_violation(p) {
-        None => Ok(()),
-        Some(reason) => {
-            Err(validator::ValidationError::new("password_policy").with_message(reason.into()))
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
@@ -121,7 +112,7 @@ pub struct CreateUser {
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
     pub display_name: String,
     /// Initial password; the user must change it at first login.
-    #[validate(custom(function = "validate_password"))]
+    #[validate(custom(function = "password::validate_policy"))]
     pub password: String,
     pub role: Role,
     #[serde(default)]
@@ -260,7 +251,7 @@ pub async fn update_user(
             }
             users::update(conn, &user.id, req.display_name.as_deref().map(str::trim), req.role, req.disabled)?;
             if req.disabled == Some(true) {
-                sessions::revoke_all_of_user(conn, &user.id, "user_disabled")?;
+                sessions::revoke(conn, Sessions::OfUser(&user.id), "user_disabled")?;
             }
             audit::record(
                 conn,
@@ -340,7 +331,7 @@ pub async fn reset_password(
                 ));
             }
             users::set_password(conn, &user.id, &hash, true)?;
-            sessions::revoke_all_of_user(conn, &user.id, "password_reset")?;
+            sessions::revoke(conn, Sessions::OfUser(&user.id), "password_reset")?;
             audit::record(
                 conn,
                 caller.actor(),

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::audit::{self, Actor};
 use liuqing_schema::devices::{self, DeviceState};
-use liuqing_schema::sessions::{self, Spend};
+use liuqing_schema::sessions::{self, Sessions, Spend};
 use liuqing_schema::throttle::{self, Policy};
 use liuqing_schema::time::{now_micros, seconds};
 use liuqing_schema::users::{self, UserView};
@@ -11,10 +11,12 @@ use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
-use crate::auth::{password, CallerAllowingPasswordChange};
+use crate::auth::{password, CallerAllowingPasswordChange, TokenKeys};
+use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::state::AppState;
+use liuqing_schema::DbConn;
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -125,10 +127,7 @@ pub async fn login(
                     devices::register(conn, &device_id, &user.id, &req.device.name, &req.device.platform)?;
                 let session_id = uuid::Uuid::now_v7().to_string();
                 sessions::create(conn, &session_id, &user.id, &device.id)?;
-                let (refresh, refresh_hash) = new_refresh_token();
-                let expires = now + seconds(config.refresh_token_ttl_secs as i64);
-                sessions::add_refresh_token(conn, &session_id, &refresh_hash, expires)?;
-                let access = keys.issue(&user.id, &session_id, &device.id)?;
+                let tokens = issue_pair(conn, &keys, &config, &session_id, &user.id, &device.id)?;
                 audit::record(
                     conn,
                     Actor { user_id: Some(&user.id), device_id: Some(&device.id) },
@@ -139,12 +138,7 @@ pub async fn login(
                     None,
                 )?;
                 Ok(LoginResponse {
-                    tokens: TokenPair {
-                        access_token: access,
-                        refresh_token: refresh,
-                        token_type: "Bearer",
-                        expires_in: keys.access_ttl_secs(),
-                    },
+                    tokens,
                     user: users::view(conn, &user)?,
                     device: DeviceView {
                         id: device.id,
@@ -157,6 +151,26 @@ pub async fn login(
         })
         .await?;
     Ok(HttpResponse::Ok().json(outcome))
+}
+
+/// The next refresh token of a session (stored hashed) and a fresh access token.
+fn issue_pair(
+    conn: &mut DbConn,
+    keys: &TokenKeys,
+    config: &Config,
+    session_id: &str,
+    user_id: &str,
+    device_id: &str,
+) -> Result<TokenPair, ApiError> {
+    let (refresh, refresh_hash) = new_refresh_token();
+    let expires = now_micros() + seconds(config.refresh_token_ttl_secs as i64);
+    sessions::add_refresh_token(conn, session_id, &refresh_hash, expires)?;
+    Ok(TokenPair {
+        access_token: keys.issue(user_id, session_id, device_id)?,
+        refresh_token: refresh,
+        token_type: "Bearer",
+        expires_in: keys.access_ttl_secs(),
+    })
 }
 
 fn too_many(until: i64, now: i64) -> ApiError {
@@ -192,18 +206,9 @@ pub async fn refresh(
                     session_id,
                     user_id,
                     device_id,
-                } => {
-                    let (refresh, refresh_hash) = new_refresh_token();
-                    let expires = now_micros() + seconds(config.refresh_token_ttl_secs as i64);
-                    sessions::add_refresh_token(conn, session_id, &refresh_hash, expires)?;
-                    let access = keys.issue(user_id, session_id, device_id)?;
-                    Some(TokenPair {
-                        access_token: access,
-                        refresh_token: refresh,
-                        token_type: "Bearer",
-                        expires_in: keys.access_ttl_secs(),
-                    })
-                }
+                } => Some(issue_pair(
+                    conn, &keys, &config, session_id, user_id, device_id,
+                )?),
                 Spend::Reused => {
                     audit::record(
                         conn,
@@ -254,7 +259,7 @@ pub async fn logout(
     state
         .db
         .transaction(move |conn| {
-            sessions::revoke(conn, &caller.session_id, "logout")?;
+            sessions::revoke(conn, Sessions::One(&caller.session_id), "logout")?;
             audit::record(
                 conn,
                 caller.actor(),
@@ -275,17 +280,8 @@ pub async fn logout(
 pub struct ChangePasswordRequest {
     #[validate(length(min = 1, max = 256, message = "must be 1 to 256 characters"))]
     pub current_password: String,
-    #[validate(custom(function = "validate_new_password"))]
+    #[validate(custom(function = "password::validate_policy"))]
     pub new_password: String,
-}
-
-fn validate_new_password(p: &str) -> Result<(), validator::ValidationError> {
-    match password::policy_violation(p) {
-        None => Ok(()),
-        Some(reason) => {
-            Err(validator::ValidationError::new("password_policy").with_message(reason.into()))
-        }
-    }
 }
 
 /// Changes the caller's own password (also the way out of a one-time password). Other
@@ -312,10 +308,12 @@ pub async fn change_password(
             let hash = password::hash(&req.new_password)?;
             crate::db::transaction(conn, |conn| {
                 users::set_password(conn, &user.id, &hash, false)?;
-                sessions::revoke_all_of_user_except(
+                sessions::revoke(
                     conn,
-                    &user.id,
-                    &caller.session_id,
+                    Sessions::OfUserExcept {
+                        user_id: &user.id,
+                        keep: &caller.session_id,
+                    },
                     "password_changed",
                 )?;
                 audit::record(

@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::audit;
 use liuqing_schema::devices::{self, DeviceState};
-use liuqing_schema::sessions;
+use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::users::Role;
 use serde::Deserialize;
 use serde_json::json;
@@ -85,7 +85,7 @@ pub async fn update(
             if device.state != req.state {
                 devices::set_state(conn, &device.id, req.state, &caller.user_id)?;
                 if req.state == DeviceState::Revoked {
-                    sessions::revoke_all_of_device(conn, &device.id, "device_revoked")?;
+                    sessions::revoke(conn, Sessions::OnDevice(&device.id), "device_revoked")?;
                 }
                 audit::record(
                     conn,
