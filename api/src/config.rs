@@ -84,6 +84,16 @@ pub struct Config {
     pub login_max_failures: u32,
     pub login_window_secs: u64,
     pub login_lockout_secs: u64,
+    /// 64 hex characters: the master key that encrypts ID numbers and phones at rest and
+    /// keys their lookup hashes. Empty: generated once into `<data_dir>/field.key`.
+    /// Replicas must share it.
+    pub field_key: Secret,
+    /// Earlier field keys (comma-separated hex), still used to decrypt after a rotation.
+    pub field_keys_previous: Secret,
+    /// Most mutations in one push.
+    pub sync_max_mutations: usize,
+    /// Most records in one pull page (the default page is 500 or this, if smaller).
+    pub sync_max_page: i64,
     /// Password for the first admin on a fresh database. Empty: a random one-time password
     /// is printed to the log once and must be changed at first login.
     pub admin_password: Secret,
@@ -120,6 +130,10 @@ impl Default for Config {
             login_max_failures: 5,
             login_window_secs: 15 * 60,
             login_lockout_secs: 15 * 60,
+            field_key: Secret::default(),
+            field_keys_previous: Secret::default(),
+            sync_max_mutations: 500,
+            sync_max_page: 2000,
             admin_password: Secret::default(),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
@@ -260,12 +274,41 @@ impl Config {
         if self.max_upload_bytes < 1024 {
             return Err(invalid("max_upload_bytes", "must be at least 1024"));
         }
+        if !self.field_key.expose().is_empty() {
+            liuqing_schema::crypto::parse_key(self.field_key.expose())
+                .map_err(|e| invalid("field_key", e.to_string()))?;
+        }
+        for key in self.previous_field_keys_text() {
+            liuqing_schema::crypto::parse_key(key)
+                .map_err(|e| invalid("field_keys_previous", e.to_string()))?;
+        }
+        if self.sync_max_mutations == 0 || self.sync_max_page <= 0 {
+            return Err(invalid(
+                "sync_max_page",
+                "sync limits must be greater than 0",
+            ));
+        }
         if !self.admin_password.expose().is_empty() && self.admin_password.expose().len() < 10 {
             return Err(invalid("admin_password", "must be at least 10 characters"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| invalid("log_level", e.to_string()))?;
         Ok(())
+    }
+
+    fn previous_field_keys_text(&self) -> impl Iterator<Item = &str> {
+        self.field_keys_previous
+            .expose()
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+    }
+
+    /// The earlier field keys, parsed (validated at load).
+    pub fn previous_field_keys(&self) -> Vec<[u8; 32]> {
+        self.previous_field_keys_text()
+            .filter_map(|k| liuqing_schema::crypto::parse_key(k).ok())
+            .collect()
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {

@@ -48,6 +48,10 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    #[error("{0}")]
+    Gone(String),
+    #[error("{0}")]
+    UpgradeRequired(String),
     #[error("the service is not ready: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -76,6 +80,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Gone(_) => "cursor_expired",
+            ApiError::UpgradeRequired(_) => "unsupported_schema_version",
             ApiError::Unavailable(_) => "not_ready",
             ApiError::Internal(_) => "internal_error",
         }
@@ -93,6 +99,8 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::TooManyRequests { .. } => "Too many requests",
+            ApiError::Gone(_) => "Gone",
+            ApiError::UpgradeRequired(_) => "Upgrade required",
             ApiError::Unavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
@@ -163,6 +171,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -9,7 +9,9 @@ use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpRequest, HttpServer};
 use liuqing_schema::db;
 
-use crate::auth::tokens::{load_or_create_key, TokenKeys};
+use liuqing_schema::crypto::FieldCipher;
+
+use crate::auth::tokens::{key_file, load_or_create_key, TokenKeys};
 use crate::blob::{BlobStore, LocalStore, S3Settings, S3Store};
 use crate::config::{BlobStoreKind, Config};
 use crate::db::Db;
@@ -55,6 +57,20 @@ pub fn blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
     })
 }
 
+/// The field cipher: the configured key, else one generated into `<data_dir>/field.key`.
+pub fn field_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
+    let current: [u8; 32] = if config.field_key.expose().is_empty() {
+        let bytes = key_file(&config.data_dir, "field.key", 32)?;
+        bytes
+            .get(..32)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| anyhow::anyhow!("field.key is too short"))?
+    } else {
+        liuqing_schema::crypto::parse_key(config.field_key.expose())?
+    };
+    Ok(FieldCipher::new(&current, &config.previous_field_keys()))
+}
+
 impl Application {
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
         let db = prepare_database(&config).await?;
@@ -66,6 +82,7 @@ impl Application {
             config.jwt_leeway_secs,
         );
         let blobs = blob_store(&config)?;
+        let cipher = Arc::new(field_cipher(&config)?);
         let port = listener.local_addr()?.port();
         let workers = config.workers;
         let state = web::Data::new(AppState {
@@ -73,6 +90,7 @@ impl Application {
             db,
             keys,
             blobs,
+            cipher,
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
         let mut server =

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use liuqing_schema::crypto::FieldCipher;
+
 use crate::auth::TokenKeys;
 use crate::blob::BlobStore;
 use crate::config::Config;
@@ -12,4 +14,6 @@ pub struct AppState {
     pub db: Db,
     pub keys: TokenKeys,
     pub blobs: Arc<dyn BlobStore>,
+    /// Seals ID numbers and phones at rest.
+    pub cipher: Arc<FieldCipher>,
 }

@@ -90,6 +90,99 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_counter (id) {
+        id -> Integer,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
+    records (entity, id) {
+        entity -> Text,
+        id -> Text,
+        community_id -> Text,
+        parent_id -> Nullable<Text>,
+        version -> BigInt,
+        deleted -> Bool,
+        data -> Text,
+        clocks -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        created_by -> Nullable<Text>,
+        updated_by -> Nullable<Text>,
+        updated_device -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    conflicts (id) {
+        id -> Text,
+        entity -> Text,
+        record_id -> Text,
+        community_id -> Text,
+        field -> Text,
+        policy -> Text,
+        kept -> Text,
+        yours -> Text,
+        kept_hlc -> Text,
+        yours_hlc -> Text,
+        kept_device -> Nullable<Text>,
+        yours_device -> Nullable<Text>,
+        kept_user -> Nullable<Text>,
+        yours_user -> Nullable<Text>,
+        mutation_id -> Nullable<Text>,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        resolved_value -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mutations (mutation_id) {
+        mutation_id -> Text,
+        device_id -> Text,
+        user_id -> Text,
+        received_at -> BigInt,
+        result -> Text,
+    }
+}
+
+diesel::table! {
+    persons_index (id) {
+        id -> Text,
+        community_id -> Text,
+        household_id -> Text,
+        name -> Text,
+        sex -> Nullable<Text>,
+        birth_date -> Nullable<Text>,
+        id_number_hash -> Nullable<Text>,
+        phone_hash -> Nullable<Text>,
+        status -> Text,
+        tier -> Nullable<Text>,
+        categories -> Text,
+        last_contact_on -> Nullable<Text>,
+        deleted -> Bool,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    households_index (id) {
+        id -> Text,
+        community_id -> Text,
+        address -> Text,
+        zero_employment -> Bool,
+        zero_employment_found_on -> Nullable<Text>,
+        zero_employment_cleared_on -> Nullable<Text>,
+        deleted -> Bool,
+        version -> BigInt,
+    }
+}
+
 diesel::joinable!(user_org_nodes -> users (user_id));
 diesel::joinable!(user_org_nodes -> org_nodes (org_node_id));
 diesel::joinable!(devices -> users (user_id));
@@ -106,4 +199,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_throttle,
     audit_log,
+    change_counter,
+    records,
+    conflicts,
+    mutations,
+    persons_index,
+    households_index,
 );

@@ -1,4 +1,16 @@
-//! The merge engine and change feed. Today: the hybrid logical clock the protocol's `hlc`
-//! fields are written in. The merge engine, cursors and reference client follow in [sync].
+//! The merge engine and change feed: hybrid logical clocks, per-field merge policies,
+//! conflict records, cursors and the idempotent mutation log.
+//!
+//! - [`hlc`]: the protocol's hybrid logical clock.
+//! - [`protocol`]: push and pull wire types.
+//! - [`values`]: checking, storing and showing field values (sealing sensitive ones).
+//! - [`engine`]: applying one mutation, the one way records are written.
+//! - [`projection`]: the typed indexes kept beside `records`.
+//! - [`feed`]: pull pages, cursors, the scope digest.
 
+pub mod engine;
+pub mod feed;
 pub mod hlc;
+pub mod projection;
+pub mod protocol;
+pub mod values;

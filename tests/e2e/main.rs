@@ -12,4 +12,5 @@ mod contract;
 mod errors;
 mod scope;
 mod storage;
+mod sync;
 mod tokens;

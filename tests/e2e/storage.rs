@@ -8,9 +8,15 @@ use crate::helpers::*;
 
 const TABLES: &[&str] = &[
     "audit_log",
+    "change_counter",
+    "conflicts",
     "devices",
+    "households_index",
     "login_throttle",
+    "mutations",
     "org_nodes",
+    "persons_index",
+    "records",
     "refresh_tokens",
     "sessions",
     "user_org_nodes",

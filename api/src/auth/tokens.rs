@@ -114,7 +114,12 @@ pub fn load_or_create_key(configured: &str, data_dir: &Path) -> anyhow::Result<V
     if !configured.is_empty() {
         return Ok(configured.as_bytes().to_vec());
     }
-    let path = data_dir.join("jwt.key");
+    key_file(data_dir, "jwt.key", 64)
+}
+
+/// A random key kept in a private file of the data folder, made on first use.
+pub fn key_file(data_dir: &Path, name: &str, len: usize) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let key = hex::decode(text.trim())
@@ -128,7 +133,7 @@ pub fn load_or_create_key(configured: &str, data_dir: &Path) -> anyhow::Result<V
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir)?;
-            let mut key = vec![0u8; 64];
+            let mut key = vec![0u8; len];
             rand::thread_rng().fill_bytes(&mut key);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
@@ -145,7 +150,7 @@ pub fn load_or_create_key(configured: &str, data_dir: &Path) -> anyhow::Result<V
                 }
                 // Another process made it first: use theirs.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    load_or_create_key("", data_dir)
+                    key_file(data_dir, name, len)
                 }
                 Err(e) => Err(e.into()),
             }

@@ -7,6 +7,7 @@ mod devices;
 mod health;
 mod me;
 mod org;
+pub mod sync;
 
 pub use health::OPENAPI_YAML;
 
@@ -33,6 +34,9 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::POST, "/v1/auth/logout", auth::logout),
         route(M::POST, "/v1/auth/password", auth::change_password),
         route(M::GET, "/v1/me", me::me),
+        route(M::POST, "/v1/sync/push", sync::push),
+        route(M::GET, "/v1/sync/pull", sync::pull),
+        route(M::GET, "/v1/sync/status", sync::status),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),
         route(M::GET, "/v1/devices", devices::list),

@@ -1,0 +1,210 @@
+//! The sync protocol's endpoints: push, pull, status. Thin: the engine and the feed in
+//! `liuqing-sync` do the work, inside the caller's scope.
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::devices::{self, DeviceState};
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::records;
+use liuqing_schema::sessions::{self, Sessions};
+use liuqing_schema::time::now_micros;
+use liuqing_sync::engine::{self, Env, Writer};
+use liuqing_sync::feed::{self, FeedError};
+use liuqing_sync::protocol::{Mutation, MutationResult, SCHEMA_VERSIONS};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use validator::Validate;
+
+use crate::auth::Caller;
+use crate::blob::BlobKey;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
+use crate::state::AppState;
+
+fn check_schema_version(v: u32) -> ApiResult<()> {
+    if SCHEMA_VERSIONS.contains(&v) {
+        Ok(())
+    } else {
+        Err(ApiError::UpgradeRequired(format!(
+            "schema_version {v} is not served; accepted: {SCHEMA_VERSIONS:?}"
+        )))
+    }
+}
+
+/// Where an attachment's bytes are kept.
+pub fn attachment_key(sha256: &str) -> Option<BlobKey> {
+    BlobKey::parse(&format!("sha256/{}/{sha256}", sha256.get(..2)?)).ok()
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    pub schema_version: u32,
+    pub mutations: Vec<Mutation>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PushResponse {
+    pub results: Vec<MutationResult>,
+    pub missing_attachments: Vec<String>,
+}
+
+/// Applies a phone's outbox in order, one transaction per mutation: a rejected mutation is
+/// answered and the rest go on.
+pub async fn push(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Body(req): Body<PushRequest>,
+) -> ApiResult<HttpResponse> {
+    check_schema_version(req.schema_version)?;
+    let max = state.config.sync_max_mutations;
+    if req.mutations.len() > max {
+        return Err(ApiError::PayloadTooLarge { limit: max });
+    }
+    let cipher = state.cipher.clone();
+    let max_skew_ms = state.config.max_clock_skew_secs.saturating_mul(1000);
+    let results = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let env = Env {
+                scope: &scope,
+                cipher: &cipher,
+                now: now_micros(),
+                today: chrono::Utc::now().date_naive(),
+                max_skew_ms,
+            };
+            let who = Writer {
+                user_id: &caller.user_id,
+                device_id: &caller.device_id,
+                role: caller.role,
+            };
+            let mut results = Vec::with_capacity(req.mutations.len());
+            for m in &req.mutations {
+                results.push(engine::apply(conn, who, &env, m)?);
+            }
+            // A retiring device may push what it holds once; then it is locked.
+            if caller.device_state == DeviceState::Retiring {
+                crate::db::transaction(conn, |conn| {
+                    devices::set_state(
+                        conn,
+                        &caller.device_id,
+                        DeviceState::Revoked,
+                        &caller.user_id,
+                    )?;
+                    sessions::revoke(
+                        conn,
+                        Sessions::OnDevice(&caller.device_id),
+                        "device_retired",
+                    )?;
+                    Ok(())
+                })?;
+            }
+            Ok(results)
+        })
+        .await?;
+    let mut missing = Vec::new();
+    for hash in results.iter().flat_map(|r| r.attachments.iter()) {
+        if missing.contains(hash) {
+            continue;
+        }
+        let held = match attachment_key(hash) {
+            Some(key) => state
+                .blobs
+                .size(&key)
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?
+                .is_some(),
+            None => false,
+        };
+        if !held {
+            missing.push(hash.clone());
+        }
+    }
+    Ok(HttpResponse::Ok().json(PushResponse {
+        results,
+        missing_attachments: missing,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullQuery {
+    pub schema_version: u32,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+pub async fn pull(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<PullQuery>,
+) -> ApiResult<HttpResponse> {
+    let q = query.into_inner();
+    check_schema_version(q.schema_version)?;
+    let max = state.config.sync_max_page;
+    let limit = q.limit.unwrap_or(500.min(max));
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            format!("must be from 1 to {max}"),
+        ));
+    }
+    let page = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            feed::pull(conn, &scope, q.cursor.as_deref(), limit, 0).map_err(|e| match e {
+                FeedError::BadCursor => {
+                    ApiError::validation("cursor", "is not a cursor this server made")
+                }
+                FeedError::Gone => ApiError::Gone(
+                    "the cursor is older than the changes still kept; pull again without a cursor"
+                        .into(),
+                ),
+                FeedError::Store(e) => e.into(),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    pub schema_version: Option<u32>,
+}
+
+/// Server time, accepted schema versions, this device's state, the caller's open tasks.
+pub async fn status(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<StatusQuery>,
+) -> ApiResult<HttpResponse> {
+    if let Some(v) = query.schema_version {
+        check_schema_version(v)?;
+    }
+    let device_state = caller.device_state;
+    let open_tasks = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let communities = records::communities_in_scope(conn, &scope)?;
+            let tasks = records::live_of_entity(conn, Entity::Task, &communities)?;
+            Ok(tasks
+                .iter()
+                .filter_map(|r| serde_json::from_str::<Value>(&r.data).ok())
+                .filter(|d| {
+                    get_path(d, "assignee_id").and_then(Value::as_str)
+                        == Some(caller.user_id.as_str())
+                })
+                .filter(|d| get_path(d, "state").and_then(Value::as_str) == Some("open"))
+                .count())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "server_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "schema_versions": SCHEMA_VERSIONS,
+        "device_state": device_state,
+        "open_tasks": open_tasks,
+    })))
+}

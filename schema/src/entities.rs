@@ -1,0 +1,666 @@
+//! The syncable entities of the case file and their fields: one declared table saying, for
+//! every field, its type and its merge policy. The sync engine merges by this table, the
+//! validators check by it, and the contract documents it, so there is one place to read
+//! what a record may hold.
+
+use serde_json::Value;
+
+crate::text_enum! {
+    /// The `entity` names of the sync protocol.
+    pub enum Entity {
+        Household = "household",
+        Person = "person",
+        SixClears = "six_clears",
+        Visit = "visit",
+        Commitment = "commitment",
+        Evidence = "evidence",
+        ServiceRecord = "service_record",
+        Assessment = "assessment",
+        Plan = "plan",
+        Recognition = "recognition",
+        Exit = "exit",
+        Task = "task",
+    }
+}
+
+crate::text_enum! {
+    /// How concurrent edits of a field are merged (see the sync protocol).
+    pub enum Policy {
+        /// Last writer by hybrid logical clock wins; the loser becomes a conflict record.
+        Lww = "lww",
+        /// A multi-select set changed by add/remove operations; merges without conflicts.
+        Union = "union",
+        /// Written once when the record is created, never changed.
+        AppendOnly = "append_only",
+        /// Owned by station staff: a coordinator's value is kept as a proposal for review.
+        StaffLocked = "staff_locked",
+    }
+}
+
+/// What a field may hold. Values are JSON in the protocol and in `records.data`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FieldType {
+    Text {
+        max: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
+    Bool,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339.
+    Timestamp,
+    Choice(&'static [&'static str]),
+    /// A set of strings (union policy); `allowed: None` takes any short text.
+    Set {
+        allowed: Option<&'static [&'static str]>,
+        max_items: usize,
+    },
+    /// The id of another record of this entity.
+    Ref(Entity),
+    /// A list of record ids (e.g. the persons seen on a visit).
+    RefList(Entity),
+    /// 64 lower-case hex characters: an attachment or a text hash.
+    Sha256,
+    /// A resident ID number: validated, encrypted at rest, masked in answers.
+    IdNumber,
+    /// A mainland mobile number: validated, encrypted at rest, masked in answers.
+    MobilePhone,
+    /// A structured list kept whole (e.g. policies enjoyed with their periods).
+    Json {
+        max_bytes: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    /// Dotted path: `basic.phone`, `needs.job_types`.
+    pub path: &'static str,
+    pub ty: FieldType,
+    pub policy: Policy,
+    /// Must be given when the record is created.
+    pub required: bool,
+}
+
+#[derive(Debug)]
+pub struct EntitySpec {
+    pub entity: Entity,
+    /// The field naming the record this one belongs to, and its entity. A household has
+    /// none: it names its community directly.
+    pub parent: Option<(&'static str, Entity)>,
+    /// Whole records never edited after creation (`visit`, `commitment`, …).
+    pub append_only: bool,
+    /// Phones may create and edit it; otherwise only station staff (through the same
+    /// engine) write it and phones only read.
+    pub phone_writable: bool,
+    pub fields: &'static [FieldSpec],
+}
+
+impl EntitySpec {
+    pub fn field(&self, path: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.path == path)
+    }
+}
+
+const fn f(path: &'static str, ty: FieldType, policy: Policy) -> FieldSpec {
+    FieldSpec {
+        path,
+        ty,
+        policy,
+        required: false,
+    }
+}
+
+const fn req(path: &'static str, ty: FieldType, policy: Policy) -> FieldSpec {
+    FieldSpec {
+        path,
+        ty,
+        policy,
+        required: true,
+    }
+}
+
+use FieldType as T;
+use Policy::{AppendOnly as A, Lww as L, StaffLocked as S, Union as U};
+
+const SHORT: FieldType = T::Text { max: 200 };
+const LONG: FieldType = T::Text { max: 4000 };
+
+pub const CATEGORIES: &[&str] = &[
+    "low_income_family",
+    "older_worker",
+    "hardship_worker_family",
+    "disabled",
+    "urban_zero_employment_family",
+    "long_term_unemployed",
+    "landless_farmer",
+    "rural_zero_transfer_family",
+    "registered_poor_household",
+    "provincial_other",
+];
+
+pub const EVIDENCE_TYPES: &[&str] = &[
+    "household_register",
+    "resident_id_card",
+    "employment_card",
+    "low_income_certificate",
+    "hardship_worker_certificate",
+    "disability_certificate",
+    "land_requisition_certificate",
+    "village_committee_certificate",
+    "poverty_registration_certificate",
+    "provincial_other_certificate",
+];
+
+pub const SERVICE_KINDS: &[&str] = &[
+    "career_guidance",
+    "job_recommendation",
+    "training_recommendation",
+    "delivery_policy",
+    "delivery_jobs",
+    "delivery_skills",
+    "delivery_subsidies",
+    "delivery_services",
+    "public_welfare_placement",
+    "follow_up",
+];
+
+pub const EXIT_REASONS: &[&str] = &[
+    "employed",
+    "self_employed",
+    "stable_income",
+    "receiving_pension",
+    "lost_work_ability",
+    "school_military_emigration",
+    "imprisoned",
+    "ended_job_search",
+    "no_contact_six_months",
+    "other_employment_registration",
+];
+
+const EDUCATION: &[&str] = &[
+    "none",
+    "primary",
+    "junior_high",
+    "senior_high",
+    "vocational",
+    "college",
+    "bachelor",
+    "postgraduate",
+];
+
+static HOUSEHOLD: EntitySpec = EntitySpec {
+    entity: Entity::Household,
+    parent: None,
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("community_id", T::Text { max: 64 }, A),
+        req("address", SHORT, L),
+        f("zero_employment", T::Bool, L),
+        f("zero_employment_found_on", T::Date, L),
+        f("zero_employment_cleared_on", T::Date, L),
+        f("notes", LONG, L),
+    ],
+};
+
+static PERSON: EntitySpec = EntitySpec {
+    entity: Entity::Person,
+    parent: Some(("household_id", Entity::Household)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("household_id", T::Ref(Entity::Household), L),
+        req("name", T::Text { max: 50 }, L),
+        f("id_number", T::IdNumber, L),
+        f("sex", T::Choice(&["male", "female"]), L),
+        f("birth_date", T::Date, L),
+        f("phone", T::MobilePhone, L),
+        f("education", T::Choice(EDUCATION), L),
+        f("unemployment_registered_on", T::Date, L),
+        f("employment_card_no", T::Text { max: 40 }, L),
+        // Set by staff once they have checked the ID card against the person.
+        f("identity_verified", T::Bool, S),
+    ],
+};
+
+static SIX_CLEARS: EntitySpec = EntitySpec {
+    entity: Entity::SixClears,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        // 基本情况清
+        f("basic.education", T::Choice(EDUCATION), L),
+        f(
+            "basic.skills",
+            T::Set {
+                allowed: None,
+                max_items: 50,
+            },
+            U,
+        ),
+        f("basic.work_history", LONG, L),
+        f(
+            "basic.health",
+            T::Choice(&["healthy", "chronic_illness", "disabled", "other"]),
+            L,
+        ),
+        f("basic.phone", T::MobilePhone, L),
+        // 困难类别清
+        f(
+            "difficulty.categories",
+            T::Set {
+                allowed: Some(CATEGORIES),
+                max_items: 10,
+            },
+            U,
+        ),
+        f("difficulty.notes", LONG, L),
+        // 家庭状况清
+        f("family.members", T::Int { min: 1, max: 30 }, L),
+        f("family.employed_members", T::Int { min: 0, max: 30 }, L),
+        f("family.dependants", T::Int { min: 0, max: 30 }, L),
+        f(
+            "family.monthly_income",
+            T::Int {
+                min: 0,
+                max: 10_000_000,
+            },
+            L,
+        ),
+        f("family.zero_employment", T::Bool, L),
+        // 援助需求清
+        f(
+            "needs.job_types",
+            T::Set {
+                allowed: None,
+                max_items: 30,
+            },
+            U,
+        ),
+        f(
+            "needs.training",
+            T::Set {
+                allowed: None,
+                max_items: 30,
+            },
+            U,
+        ),
+        f(
+            "needs.hours",
+            T::Choice(&["daytime", "part_time", "flexible", "shifts", "any"]),
+            L,
+        ),
+        f("needs.location", SHORT, L),
+        f(
+            "needs.expected_pay",
+            T::Int {
+                min: 0,
+                max: 1_000_000,
+            },
+            L,
+        ),
+        f("needs.startup_intent", T::Bool, L),
+        // 参保情况清
+        f(
+            "insurance.pension",
+            T::Choice(&["none", "employee", "resident"]),
+            L,
+        ),
+        f(
+            "insurance.medical",
+            T::Choice(&["none", "employee", "resident"]),
+            L,
+        ),
+        f("insurance.unemployment", T::Bool, L),
+        f("insurance.paying", T::Bool, L),
+        // 政策享受清: [{"policy": "…", "from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}]
+        f("policies.enjoyed", T::Json { max_bytes: 8_000 }, L),
+    ],
+};
+
+static VISIT: EntitySpec = EntitySpec {
+    entity: Entity::Visit,
+    parent: Some(("household_id", Entity::Household)),
+    append_only: true,
+    phone_writable: true,
+    fields: &[
+        req("household_id", T::Ref(Entity::Household), A),
+        req("started_at", T::Timestamp, A),
+        f("ended_at", T::Timestamp, A),
+        f(
+            "latitude",
+            T::Float {
+                min: -90.0,
+                max: 90.0,
+            },
+            A,
+        ),
+        f(
+            "longitude",
+            T::Float {
+                min: -180.0,
+                max: 180.0,
+            },
+            A,
+        ),
+        f(
+            "accuracy_m",
+            T::Float {
+                min: 0.0,
+                max: 100_000.0,
+            },
+            A,
+        ),
+        req(
+            "outcome",
+            T::Choice(&["met", "not_home", "refused", "moved", "other"]),
+            A,
+        ),
+        f("persons_seen", T::RefList(Entity::Person), A),
+        f("notes", LONG, A),
+    ],
+};
+
+static COMMITMENT: EntitySpec = EntitySpec {
+    entity: Entity::Commitment,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: true,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("template_version", T::Text { max: 40 }, A),
+        req("text_sha256", T::Sha256, A),
+        req("signature_sha256", T::Sha256, A),
+        req("signed_at", T::Timestamp, A),
+        f("place", SHORT, A),
+    ],
+};
+
+static EVIDENCE: EntitySpec = EntitySpec {
+    entity: Entity::Evidence,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("evidence_type", T::Choice(EVIDENCE_TYPES), A),
+        f("category", T::Choice(CATEGORIES), A),
+        req("attachment_sha256", T::Sha256, A),
+        f("captured_at", T::Timestamp, A),
+        f("valid_until", T::Date, A),
+        f(
+            "review_state",
+            T::Choice(&["pending", "approved", "rejected", "retake"]),
+            S,
+        ),
+        f("review_reason", SHORT, S),
+    ],
+};
+
+static SERVICE_RECORD: EntitySpec = EntitySpec {
+    entity: Entity::ServiceRecord,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: true,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("kind", T::Choice(SERVICE_KINDS), A),
+        req("delivered_on", T::Date, A),
+        f("notes", LONG, A),
+        f("job_title", SHORT, A),
+        f("employer", SHORT, A),
+    ],
+};
+
+static ASSESSMENT: EntitySpec = EntitySpec {
+    entity: Entity::Assessment,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: false,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        f(
+            "general_causes",
+            T::Set {
+                allowed: None,
+                max_items: 20,
+            },
+            U,
+        ),
+        f(
+            "specific_causes",
+            T::Set {
+                allowed: None,
+                max_items: 20,
+            },
+            U,
+        ),
+        req("tier", T::Choice(&["I", "II", "III"]), S),
+        req("assessed_on", T::Date, S),
+    ],
+};
+
+static PLAN: EntitySpec = EntitySpec {
+    entity: Entity::Plan,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        f(
+            "measures",
+            T::Set {
+                allowed: Some(SERVICE_KINDS),
+                max_items: 10,
+            },
+            U,
+        ),
+        f("notes", LONG, L),
+        f("agreed_on", T::Date, L),
+        f("signature_sha256", T::Sha256, L),
+    ],
+};
+
+static RECOGNITION: EntitySpec = EntitySpec {
+    entity: Entity::Recognition,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        f(
+            "claimed_categories",
+            T::Set {
+                allowed: Some(CATEGORIES),
+                max_items: 10,
+            },
+            U,
+        ),
+        f(
+            "state",
+            T::Choice(&[
+                "received",
+                "preliminary_review",
+                "publicity",
+                "recognised",
+                "rejected",
+            ]),
+            S,
+        ),
+        f("received_on", T::Date, S),
+        f("publicity_started_on", T::Date, S),
+        f("publicity_ends_on", T::Date, S),
+        f("decided_on", T::Date, S),
+        f("reason", LONG, S),
+        // Who did each step, when and why: appended by the server, [{"state", "by", "on", "reason"}].
+        f("history", T::Json { max_bytes: 64_000 }, S),
+    ],
+};
+
+static EXIT: EntitySpec = EntitySpec {
+    entity: Entity::Exit,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: false,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("reason", T::Choice(EXIT_REASONS), S),
+        req("exit_on", T::Date, S),
+        f(
+            "evidence_sha256",
+            T::Set {
+                allowed: None,
+                max_items: 20,
+            },
+            S,
+        ),
+        f("notes", LONG, S),
+    ],
+};
+
+static TASK: EntitySpec = EntitySpec {
+    entity: Entity::Task,
+    parent: Some(("household_id", Entity::Household)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("household_id", T::Ref(Entity::Household), A),
+        f("person_id", T::Ref(Entity::Person), A),
+        req("assignee_id", T::Text { max: 64 }, S),
+        req(
+            "kind",
+            T::Choice(&["retake_photo", "follow_up_due", "visit", "other"]),
+            S,
+        ),
+        req("title", SHORT, S),
+        f("due_on", T::Date, S),
+        f("state", T::Choice(&["open", "done", "cancelled"]), L),
+        f("notes", LONG, L),
+    ],
+};
+
+/// The declared fields of an entity.
+pub fn spec(entity: Entity) -> &'static EntitySpec {
+    match entity {
+        Entity::Household => &HOUSEHOLD,
+        Entity::Person => &PERSON,
+        Entity::SixClears => &SIX_CLEARS,
+        Entity::Visit => &VISIT,
+        Entity::Commitment => &COMMITMENT,
+        Entity::Evidence => &EVIDENCE,
+        Entity::ServiceRecord => &SERVICE_RECORD,
+        Entity::Assessment => &ASSESSMENT,
+        Entity::Plan => &PLAN,
+        Entity::Recognition => &RECOGNITION,
+        Entity::Exit => &EXIT,
+        Entity::Task => &TASK,
+    }
+}
+
+/// Reads a dotted path out of a nested JSON document.
+pub fn get_path<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(doc, |v, key| v.get(key))
+}
+
+/// Writes a dotted path into a nested JSON document, making objects on the way.
+pub fn set_path(doc: &mut Value, path: &str, value: Value) {
+    let mut node = doc;
+    let mut keys = path.split('.').peekable();
+    while let Some(key) = keys.next() {
+        if !node.is_object() {
+            *node = Value::Object(Default::default());
+        }
+        let Value::Object(map) = node else { return };
+        if keys.peek().is_none() {
+            map.insert(key.to_string(), value);
+            return;
+        }
+        node = map
+            .entry(key.to_string())
+            .or_insert_with(|| Value::Object(Default::default()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_entity_has_a_spec_that_names_itself() {
+        for e in Entity::ALL {
+            assert_eq!(spec(*e).entity, *e);
+            let parent_field = spec(*e).parent.map(|(f, _)| f);
+            if let Some(field) = parent_field {
+                let declared = spec(*e).field(field).expect("parent field declared");
+                assert!(declared.required, "{e}: the parent field is required");
+            }
+        }
+    }
+
+    #[test]
+    fn field_paths_are_unique_and_union_fields_are_sets() {
+        for e in Entity::ALL {
+            let fields = spec(*e).fields;
+            for (i, a) in fields.iter().enumerate() {
+                assert!(
+                    !fields[i + 1..].iter().any(|b| b.path == a.path),
+                    "{e}.{}",
+                    a.path
+                );
+                let is_set = matches!(a.ty, FieldType::Set { .. });
+                assert_eq!(
+                    is_set,
+                    a.policy == Policy::Union || (is_set && a.policy == Policy::StaffLocked),
+                    "{e}.{}",
+                    a.path
+                );
+            }
+            if spec(*e).append_only {
+                assert!(fields.iter().all(|f| f.policy == Policy::AppendOnly), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn six_clears_has_the_six_sections() {
+        let sections: std::collections::BTreeSet<&str> = spec(Entity::SixClears)
+            .fields
+            .iter()
+            .filter_map(|f| f.path.split_once('.').map(|(s, _)| s))
+            .collect();
+        let expected: std::collections::BTreeSet<&str> = [
+            "basic",
+            "difficulty",
+            "family",
+            "needs",
+            "insurance",
+            "policies",
+        ]
+        .into();
+        assert_eq!(sections, expected);
+    }
+
+    #[test]
+    fn dotted_paths_read_and_write_nested_documents() {
+        let mut doc = json!({});
+        set_path(&mut doc, "basic.phone", json!("13800000000"));
+        set_path(&mut doc, "basic.health", json!("healthy"));
+        set_path(&mut doc, "name", json!("张三"));
+        assert_eq!(
+            doc,
+            json!({"basic": {"phone": "13800000000", "health": "healthy"}, "name": "张三"})
+        );
+        assert_eq!(get_path(&doc, "basic.phone"), Some(&json!("13800000000")));
+        assert_eq!(get_path(&doc, "basic.missing"), None);
+    }
+}

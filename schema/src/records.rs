@@ -1,0 +1,239 @@
+//! The `records` table and its companions: change numbers, the idempotent mutation log,
+//! conflict records. Only the sync engine writes here; everything else reads.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::entities::Entity;
+use crate::error::StoreResult;
+use crate::scope::Scope;
+use crate::tables::{change_counter, conflicts, mutations, records};
+use crate::time::Micros;
+use crate::DbConn;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = records, treat_none_as_null = true)]
+pub struct Record {
+    pub entity: Entity,
+    pub id: String,
+    pub community_id: String,
+    pub parent_id: Option<String>,
+    pub version: i64,
+    pub deleted: bool,
+    pub data: String,
+    pub clocks: String,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+    pub updated_device: Option<String>,
+}
+
+/// Takes the next change number. This also takes the counter row's lock until the
+/// transaction ends, so writers commit in the order of their numbers: call it first in
+/// every writing transaction of the case file.
+pub fn next_version(conn: &mut DbConn) -> StoreResult<i64> {
+    Ok(diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(change_counter::value + 1))
+        .returning(change_counter::value)
+        .get_result(conn)?)
+}
+
+/// The last change number handed out and committed. Every record with a number up to it is
+/// committed (the counter's lock orders commits), so a pull bounded by it never skips one.
+pub fn committed_version(conn: &mut DbConn) -> StoreResult<i64> {
+    Ok(change_counter::table
+        .find(1)
+        .select(change_counter::value)
+        .first(conn)?)
+}
+
+pub fn find(conn: &mut DbConn, entity: Entity, id: &str) -> StoreResult<Option<Record>> {
+    Ok(records::table
+        .find((entity, id))
+        .select(Record::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Writes a record's current state (insert or replace).
+pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
+    let updated = diesel::update(records::table.find((record.entity, &record.id)))
+        .set(record)
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(records::table)
+            .values(record)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Whether any live record of `entity` names `parent_id` as its parent.
+pub fn has_live_children(conn: &mut DbConn, parent_id: &str) -> StoreResult<bool> {
+    let n: i64 = records::table
+        .filter(records::parent_id.eq(parent_id))
+        .filter(records::deleted.eq(false))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// One pull page: records in `communities` changed after the version given for each group,
+/// up to `upto`, oldest change first.
+pub fn changed_since(
+    conn: &mut DbConn,
+    groups: &[(i64, Vec<String>)],
+    upto: i64,
+    limit: i64,
+) -> StoreResult<Vec<Record>> {
+    let mut query = records::table
+        .select(Record::as_select())
+        .filter(records::version.le(upto))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"))
+        .into_boxed();
+    // `1 = 0 OR (group 1) OR (group 2) …`; the version bound applies to every group.
+    for (after, communities) in groups {
+        query = query.or_filter(
+            records::community_id
+                .eq_any(communities.clone())
+                .and(records::version.gt(*after))
+                .and(records::version.le(upto)),
+        );
+    }
+    Ok(query
+        .order(records::version.asc())
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// `(entity, id, version)` of every live record in the communities (for the scope digest).
+pub fn live_keys(
+    conn: &mut DbConn,
+    communities: &[String],
+) -> StoreResult<Vec<(Entity, String, i64)>> {
+    Ok(records::table
+        .filter(records::community_id.eq_any(communities))
+        .filter(records::deleted.eq(false))
+        .select((records::entity, records::id, records::version))
+        .load(conn)?)
+}
+
+/// Every live record of one entity in the communities.
+pub fn live_of_entity(
+    conn: &mut DbConn,
+    entity: Entity,
+    communities: &[String],
+) -> StoreResult<Vec<Record>> {
+    Ok(records::table
+        .filter(records::entity.eq(entity))
+        .filter(records::community_id.eq_any(communities))
+        .filter(records::deleted.eq(false))
+        .select(Record::as_select())
+        .load(conn)?)
+}
+
+/// The communities (org nodes of kind community) inside a scope, sorted.
+pub fn communities_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<String>> {
+    use crate::tables::org_nodes;
+    let mut query = org_nodes::table
+        .filter(org_nodes::kind.eq("community"))
+        .select(org_nodes::id)
+        .order(org_nodes::id.asc())
+        .into_boxed();
+    if let Some(in_scope) = scope.nodes_condition("org_nodes.id") {
+        query = query.filter(in_scope);
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The first answer given to a mutation id, with the device that sent it.
+pub fn logged_mutation(
+    conn: &mut DbConn,
+    mutation_id: &str,
+) -> StoreResult<Option<(String, String)>> {
+    Ok(mutations::table
+        .find(mutation_id)
+        .select((mutations::device_id, mutations::result))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn log_mutation(
+    conn: &mut DbConn,
+    mutation_id: &str,
+    device_id: &str,
+    user_id: &str,
+    at: Micros,
+    result: &str,
+) -> StoreResult<()> {
+    diesel::insert_into(mutations::table)
+        .values((
+            mutations::mutation_id.eq(mutation_id),
+            mutations::device_id.eq(device_id),
+            mutations::user_id.eq(user_id),
+            mutations::received_at.eq(at),
+            mutations::result.eq(result),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = conflicts)]
+pub struct Conflict {
+    pub id: String,
+    pub entity: Entity,
+    pub record_id: String,
+    pub community_id: String,
+    pub field: String,
+    pub policy: String,
+    /// JSON of the value the record holds.
+    pub kept: String,
+    /// JSON of the value that lost (or was proposed).
+    pub yours: String,
+    pub kept_hlc: String,
+    pub yours_hlc: String,
+    pub kept_device: Option<String>,
+    pub yours_device: Option<String>,
+    pub kept_user: Option<String>,
+    pub yours_user: Option<String>,
+    pub mutation_id: Option<String>,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub resolved_value: Option<String>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<Micros>,
+    #[serde(serialize_with = "crate::time::rfc3339")]
+    pub created_at: Micros,
+}
+
+pub fn add_conflict(conn: &mut DbConn, conflict: &Conflict) -> StoreResult<()> {
+    diesel::insert_into(conflicts::table)
+        .values(conflict)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Conflicts of one record, oldest first.
+pub fn conflicts_of(
+    conn: &mut DbConn,
+    entity: Entity,
+    record_id: &str,
+) -> StoreResult<Vec<Conflict>> {
+    Ok(conflicts::table
+        .filter(conflicts::entity.eq(entity))
+        .filter(conflicts::record_id.eq(record_id))
+        .order((conflicts::created_at.asc(), conflicts::id.asc()))
+        .select(Conflict::as_select())
+        .load(conn)?)
+}
+
+/// Every conflict in the given communities, oldest first (tests and the review queue).
+pub fn conflicts_in(conn: &mut DbConn, communities: &[String]) -> StoreResult<Vec<Conflict>> {
+    Ok(conflicts::table
+        .filter(conflicts::community_id.eq_any(communities))
+        .order((conflicts::created_at.asc(), conflicts::id.asc()))
+        .select(Conflict::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,970 @@
+//! The merge engine: applies one mutation to the case file, per field, by the declared
+//! policies, in one transaction with its change number, conflict records, projections and
+//! its entry in the idempotent mutation log. Phones' pushes and station staff's edits both
+//! come through here: there is no other way to write a record.
+
+use chrono::NaiveDate;
+use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::entities::{self, Entity, EntitySpec, FieldType, Policy};
+use liuqing_schema::records::{self, Conflict, Record};
+use liuqing_schema::scope::Scope;
+use liuqing_schema::time::Micros;
+use liuqing_schema::users::Role;
+use liuqing_schema::{org, DbConn, StoreError};
+use serde_json::{json, Map, Value};
+
+use crate::hlc::Hlc;
+use crate::projection;
+use crate::protocol::{ConflictNote, FieldProblem, Mutation, MutationResult, Op, Status};
+use crate::values::{self, check, check_set_item, same};
+
+/// Who is writing.
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub user_id: &'a str,
+    pub device_id: &'a str,
+    pub role: Role,
+}
+
+impl Writer<'_> {
+    fn is_staff(&self) -> bool {
+        matches!(
+            self.role,
+            Role::StationStaff | Role::Supervisor | Role::Admin
+        )
+    }
+}
+
+/// What the engine needs from its surroundings.
+pub struct Env<'a> {
+    pub scope: &'a Scope,
+    pub cipher: &'a FieldCipher,
+    pub now: Micros,
+    pub today: NaiveDate,
+    pub max_skew_ms: u64,
+}
+
+/// The clock of the write a field's current value came from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct FieldClock {
+    hlc: String,
+    /// The change number that wrote it.
+    v: i64,
+    d: Option<String>,
+    u: Option<String>,
+}
+
+/// Why a mutation's transaction ends early.
+enum Abort {
+    Replay(Box<MutationResult>),
+    Reject(Box<MutationResult>),
+    Store(StoreError),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Store(e.into())
+    }
+}
+
+impl From<StoreError> for Abort {
+    fn from(e: StoreError) -> Self {
+        Abort::Store(e)
+    }
+}
+
+fn problem(field: &str, reason: impl Into<String>) -> FieldProblem {
+    FieldProblem {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// Applies one mutation. A mutation id seen before returns its first answer and changes
+/// nothing; a rejection is final and logged like any answer.
+pub fn apply(
+    conn: &mut DbConn,
+    who: Writer<'_>,
+    env: &Env<'_>,
+    m: &Mutation,
+) -> Result<MutationResult, StoreError> {
+    use diesel::Connection;
+    let mutation_id = m.mutation_id.to_string();
+    let outcome = conn.transaction::<MutationResult, Abort, _>(|conn| {
+        // First: the change number, whose lock orders this transaction against all others.
+        let version = records::next_version(conn)?;
+        if let Some(previous) = replay(conn, &mutation_id, who)? {
+            return Err(Abort::Replay(Box::new(previous)));
+        }
+        let result = Merge {
+            conn,
+            who,
+            env,
+            m,
+            version,
+            mutation_id: &mutation_id,
+        }
+        .run()?;
+        let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
+        records::log_mutation(
+            conn,
+            &mutation_id,
+            who.device_id,
+            who.user_id,
+            env.now,
+            &text,
+        )?;
+        Ok(result)
+    });
+    match outcome {
+        Ok(result) => Ok(result),
+        Err(Abort::Replay(result)) => Ok(*result),
+        Err(Abort::Store(e)) => Err(e),
+        Err(Abort::Reject(result)) => log_rejection(conn, who, env, &mutation_id, *result),
+    }
+}
+
+fn replay(
+    conn: &mut DbConn,
+    mutation_id: &str,
+    who: Writer<'_>,
+) -> Result<Option<MutationResult>, Abort> {
+    let Some((device, text)) = records::logged_mutation(conn, mutation_id)? else {
+        return Ok(None);
+    };
+    if device != who.device_id {
+        return Ok(Some(MutationResult::rejected(
+            mutation_id,
+            "invalid",
+            vec![problem("mutation_id", "is already used by another device")],
+        )));
+    }
+    serde_json::from_str(&text).map(Some).map_err(|e| {
+        Abort::Store(StoreError::Corrupt {
+            column: "mutations.result",
+            value: e.to_string(),
+        })
+    })
+}
+
+/// Logs a rejection after its transaction rolled back; a concurrent retry that logged first wins.
+fn log_rejection(
+    conn: &mut DbConn,
+    who: Writer<'_>,
+    env: &Env<'_>,
+    mutation_id: &str,
+    result: MutationResult,
+) -> Result<MutationResult, StoreError> {
+    let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
+    match records::log_mutation(
+        conn,
+        mutation_id,
+        who.device_id,
+        who.user_id,
+        env.now,
+        &text,
+    ) {
+        Ok(()) => Ok(result),
+        Err(e) if e.is_unique_violation() => match records::logged_mutation(conn, mutation_id)? {
+            Some((_, first)) => serde_json::from_str(&first).map_err(|e| StoreError::Corrupt {
+                column: "mutations.result",
+                value: e.to_string(),
+            }),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+struct Merge<'c, 'a> {
+    conn: &'c mut DbConn,
+    who: Writer<'a>,
+    env: &'a Env<'a>,
+    m: &'a Mutation,
+    version: i64,
+    mutation_id: &'a str,
+}
+
+/// A record being built: its document, its field clocks, and what happened on the way.
+struct Draft {
+    doc: Value,
+    clocks: Map<String, Value>,
+    status: Status,
+    changed: bool,
+    conflicts: Vec<ConflictNote>,
+    pending_conflicts: Vec<Conflict>,
+    errors: Vec<FieldProblem>,
+    id_number: Option<liuqing_schema::domain::IdNumber>,
+}
+
+impl Merge<'_, '_> {
+    fn reject(&self, reason: &str, errors: Vec<FieldProblem>) -> Abort {
+        Abort::Reject(Box::new(MutationResult::rejected(self.mutation_id, reason, errors)))
+    }
+
+    fn run(mut self) -> Result<MutationResult, Abort> {
+        let entity: Entity =
+            self.m
+                .entity
+                .parse()
+                .map_err(|e: liuqing_schema::text_enum::UnknownVariant| {
+                    self.reject("invalid", vec![problem("entity", e.to_string())])
+                })?;
+        let spec = entities::spec(entity);
+        if !self.who.is_staff() && !spec.phone_writable {
+            return Err(self.reject(
+                "forbidden",
+                vec![problem(
+                    "entity",
+                    format!("phones may not write `{entity}` records"),
+                )],
+            ));
+        }
+        let (hlc, clamped) = self.clock()?;
+        let id = self.m.id.to_string();
+        let existing = records::find(self.conn, entity, &id)?;
+        let visible = match &existing {
+            Some(rec) => self.in_scope(&rec.community_id)?,
+            None => true,
+        };
+        if !visible {
+            return Err(self.reject("unknown_record", vec![problem("id", "no such record")]));
+        }
+        let mut result = match (self.m.op, existing) {
+            (Op::Delete, None) => {
+                return Err(self.reject("unknown_record", vec![problem("id", "no such record")]))
+            }
+            (Op::Delete, Some(rec)) => self.delete(spec, rec)?,
+            (Op::Upsert, None) => self.create(spec, &id, &hlc)?,
+            (Op::Upsert, Some(rec)) => self.update(spec, rec, &hlc)?,
+        };
+        result.clock_clamped = clamped;
+        Ok(result)
+    }
+
+    /// The mutation's clock, clamped to the allowed skew ahead of the server.
+    fn clock(&self) -> Result<(Hlc, bool), Abort> {
+        let mut hlc: Hlc = self.m.hlc.parse().map_err(|e: crate::hlc::HlcError| {
+            self.reject("invalid", vec![problem("hlc", e.to_string())])
+        })?;
+        if hlc.node != self.who.device_id {
+            return Err(self.reject(
+                "invalid",
+                vec![problem("hlc", "must end with this device's id")],
+            ));
+        }
+        let now_ms = (self.env.now / 1000).max(0) as u64;
+        let limit = now_ms.saturating_add(self.env.max_skew_ms);
+        let clamped = hlc.millis > limit;
+        if clamped {
+            hlc.millis = limit;
+        }
+        Ok((hlc, clamped))
+    }
+
+    fn in_scope(&mut self, community_id: &str) -> Result<bool, Abort> {
+        Ok(org::find_in_scope(self.conn, self.env.scope, community_id)?.is_some())
+    }
+
+    fn context(&self, entity: Entity, path: &str) -> String {
+        format!("{entity}:{}:{path}", self.m.id)
+    }
+
+    fn field_clock(&self, hlc: &Hlc) -> Value {
+        json!(FieldClock {
+            hlc: hlc.to_string(),
+            v: self.version,
+            d: Some(self.who.device_id.to_string()),
+            u: Some(self.who.user_id.to_string()),
+        })
+    }
+
+    /// Unknown field paths are refused, never dropped.
+    fn known_paths(&self, spec: &EntitySpec) -> Vec<FieldProblem> {
+        let mut errors = Vec::new();
+        for path in self.m.fields.keys() {
+            if spec.field(path).is_none() {
+                errors.push(problem(path, "unknown field"));
+            }
+        }
+        for (path, _) in &self.m.set_ops {
+            match spec.field(path) {
+                None => errors.push(problem(path, "unknown field")),
+                Some(f) if !matches!(f.ty, FieldType::Set { .. }) => {
+                    errors.push(problem(path, "is not a set; send it in `fields`"))
+                }
+                Some(_) => {}
+            }
+        }
+        errors
+    }
+
+    fn set_op(&self, path: &str) -> Result<Option<crate::protocol::SetOp>, FieldProblem> {
+        match self.m.set_ops.get(path) {
+            None => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|_| problem(path, "must be {\"add\": [...], \"remove\": [...]}")),
+        }
+    }
+
+    fn create(&mut self, spec: &EntitySpec, id: &str, hlc: &Hlc) -> Result<MutationResult, Abort> {
+        let errors = self.known_paths(spec);
+        if !errors.is_empty() {
+            return Err(self.reject("invalid", errors));
+        }
+        let (community_id, parent_id) = self.placement(spec, id)?;
+        let mut draft = Draft::new(Value::Object(Map::new()), Map::new());
+        for field in spec.fields {
+            let sent = self.m.fields.get(field.path);
+            let op = self
+                .set_op(field.path)
+                .map_err(|p| self.reject("invalid", vec![p]))?;
+            let value = match (sent, op) {
+                (Some(v), _) => Some(v.clone()),
+                (None, Some(op)) => {
+                    if !op.remove.is_empty() {
+                        draft
+                            .errors
+                            .push(problem(field.path, "nothing to remove from a new record"));
+                    }
+                    Some(json!(op.add))
+                }
+                (None, None) => None,
+            };
+            let Some(value) = value else { continue };
+            if field.policy == Policy::StaffLocked && !self.who.is_staff() {
+                // Kept as a proposal for staff; the record starts without it.
+                let stored = match check(
+                    field,
+                    &value,
+                    self.env.today,
+                    self.env.cipher,
+                    &self.context(spec.entity, field.path),
+                ) {
+                    Ok(c) => c.stored,
+                    Err(reason) => {
+                        draft.errors.push(problem(field.path, reason));
+                        continue;
+                    }
+                };
+                self.propose(
+                    &mut draft,
+                    spec,
+                    &community_id,
+                    field.path,
+                    Value::Null,
+                    None,
+                    stored,
+                    hlc,
+                );
+                continue;
+            }
+            match check(
+                field,
+                &value,
+                self.env.today,
+                self.env.cipher,
+                &self.context(spec.entity, field.path),
+            ) {
+                Ok(checked) => {
+                    if checked.id_number.is_some() {
+                        draft.id_number = checked.id_number;
+                    }
+                    entities::set_path(&mut draft.doc, field.path, checked.stored);
+                    draft
+                        .clocks
+                        .insert(field.path.to_string(), self.field_clock(hlc));
+                }
+                Err(reason) => draft.errors.push(problem(field.path, reason)),
+            }
+        }
+        self.defaults(spec, &mut draft, hlc);
+        for field in spec.fields.iter().filter(|f| f.required) {
+            let missing = entities::get_path(&draft.doc, field.path).is_none_or(Value::is_null);
+            if missing && !draft.errors.iter().any(|e| e.field == field.path) {
+                draft.errors.push(problem(field.path, "is required"));
+            }
+        }
+        if spec.entity == Entity::SixClears
+            && entities::get_path(&draft.doc, "person_id").and_then(Value::as_str) != Some(id)
+        {
+            draft.errors.push(problem(
+                "person_id",
+                "a six_clears record has the same id as its person",
+            ));
+        }
+        if spec.entity == Entity::Person {
+            self.check_person(&mut draft, id)?;
+        }
+        if !draft.errors.is_empty() {
+            return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
+        }
+        let record = Record {
+            entity: spec.entity,
+            id: id.to_string(),
+            community_id,
+            parent_id,
+            version: self.version,
+            deleted: false,
+            data: draft.doc.to_string(),
+            clocks: Value::Object(draft.clocks.clone()).to_string(),
+            created_at: self.env.now,
+            updated_at: self.env.now,
+            created_by: Some(self.who.user_id.to_string()),
+            updated_by: Some(self.who.user_id.to_string()),
+            updated_device: Some(self.who.device_id.to_string()),
+        };
+        self.finish(spec, record, draft)
+    }
+
+    /// The community a new record belongs to, from its parent (or, for a household, named).
+    fn placement(
+        &mut self,
+        spec: &EntitySpec,
+        _id: &str,
+    ) -> Result<(String, Option<String>), Abort> {
+        match spec.parent {
+            None => {
+                let community = self
+                    .m
+                    .fields
+                    .get("community_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let node = org::find_in_scope(self.conn, self.env.scope, &community)?;
+                match node {
+                    Some(n) if n.kind == liuqing_schema::org::OrgKind::Community => {
+                        Ok((community, None))
+                    }
+                    _ => Err(self.reject(
+                        "unknown_parent",
+                        vec![problem("community_id", "not a community you may work in")],
+                    )),
+                }
+            }
+            Some((field, parent_entity)) => {
+                let parent_id = self
+                    .m
+                    .fields
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                let parent = records::find(self.conn, parent_entity, &parent_id)?;
+                match parent {
+                    Some(p) if !p.deleted && self.in_scope(&p.community_id)? => {
+                        Ok((p.community_id, Some(parent_id)))
+                    }
+                    _ => Err(self.reject(
+                        "unknown_parent",
+                        vec![problem(field, format!("no such {parent_entity}"))],
+                    )),
+                }
+            }
+        }
+    }
+
+    /// Values the server sets on creation.
+    fn defaults(&self, spec: &EntitySpec, draft: &mut Draft, hlc: &Hlc) {
+        let today = self.env.today.format("%Y-%m-%d").to_string();
+        let put = |path: &str, value: Value, draft: &mut Draft| {
+            if entities::get_path(&draft.doc, path).is_none_or(Value::is_null) {
+                entities::set_path(&mut draft.doc, path, value);
+                draft.clocks.insert(path.to_string(), self.field_clock(hlc));
+            }
+        };
+        match spec.entity {
+            Entity::Recognition => {
+                put("state", json!("received"), draft);
+                put("received_on", json!(today), draft);
+                put(
+                    "history",
+                    json!([{ "state": "received", "by": self.who.user_id, "on": today }]),
+                    draft,
+                );
+            }
+            Entity::Evidence => put("review_state", json!("pending"), draft),
+            Entity::Task => put("state", json!("open"), draft),
+            _ => {}
+        }
+    }
+
+    /// A person's ID number decides their sex and birth date, and enrols them once.
+    fn check_person(&mut self, draft: &mut Draft, id: &str) -> Result<(), Abort> {
+        let Some(number) = draft.id_number.take() else {
+            return Ok(());
+        };
+        let derived = [
+            ("sex", json!(number.sex().as_str())),
+            (
+                "birth_date",
+                json!(number.birth_date().format("%Y-%m-%d").to_string()),
+            ),
+        ];
+        for (path, value) in derived {
+            match entities::get_path(&draft.doc, path) {
+                Some(given) if !given.is_null() && *given != value => draft
+                    .errors
+                    .push(problem(path, "does not match the ID number")),
+                _ => entities::set_path(&mut draft.doc, path, value),
+            }
+        }
+        let hash = self.env.cipher.lookup_hash(number.expose());
+        if let Some((existing, community)) = projection::enrolled(self.conn, &hash, id)? {
+            let visible = self.in_scope(&community)?;
+            let mut result = MutationResult::rejected(
+                self.mutation_id,
+                "duplicate_person",
+                vec![problem("id_number", "this person is already enrolled")],
+            );
+            result.existing_id = visible.then_some(existing);
+            return Err(Abort::Reject(Box::new(result)));
+        }
+        Ok(())
+    }
+
+    fn update(
+        &mut self,
+        spec: &EntitySpec,
+        rec: Record,
+        hlc: &Hlc,
+    ) -> Result<MutationResult, Abort> {
+        if rec.deleted {
+            return Err(self.reject("deleted", vec![problem("id", "the record was deleted")]));
+        }
+        let errors = self.known_paths(spec);
+        if !errors.is_empty() {
+            return Err(self.reject("invalid", errors));
+        }
+        let doc: Value = serde_json::from_str(&rec.data).map_err(|e| {
+            Abort::Store(StoreError::Corrupt {
+                column: "records.data",
+                value: e.to_string(),
+            })
+        })?;
+        let clocks = match serde_json::from_str(&rec.clocks) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let base = self.m.base_version.unwrap_or(0);
+        let mut draft = Draft::new(doc, clocks);
+        for (path, value) in &self.m.fields {
+            let Some(field) = spec.field(path) else {
+                continue;
+            };
+            let checked = match check(
+                field,
+                value,
+                self.env.today,
+                self.env.cipher,
+                &self.context(spec.entity, path),
+            ) {
+                Ok(c) => c,
+                Err(reason) => {
+                    draft.errors.push(problem(path, reason));
+                    continue;
+                }
+            };
+            let current = entities::get_path(&draft.doc, path)
+                .cloned()
+                .unwrap_or(Value::Null);
+            if same(&current, &checked.stored) {
+                continue;
+            }
+            let clock: Option<FieldClock> = draft
+                .clocks
+                .get(path.as_str())
+                .and_then(|c| serde_json::from_value(c.clone()).ok());
+            match field.policy {
+                Policy::AppendOnly => draft.errors.push(problem(
+                    path,
+                    "cannot be changed after the record is created",
+                )),
+                Policy::Union => draft
+                    .errors
+                    .push(problem(path, "change a set with `set_ops`")),
+                Policy::StaffLocked if !self.who.is_staff() => {
+                    self.propose(
+                        &mut draft,
+                        spec,
+                        &rec.community_id,
+                        path,
+                        current,
+                        clock,
+                        checked.stored,
+                        hlc,
+                    );
+                }
+                Policy::Lww | Policy::StaffLocked => {
+                    if field.path == spec.parent.map(|(p, _)| p).unwrap_or("") {
+                        draft.errors.push(problem(
+                            path,
+                            "cannot be changed; create the record again under its new parent",
+                        ));
+                        continue;
+                    }
+                    self.lww(
+                        &mut draft,
+                        spec,
+                        &rec.community_id,
+                        path,
+                        current,
+                        clock,
+                        checked.stored,
+                        hlc,
+                        base,
+                    );
+                }
+            }
+        }
+        for path in self.m.set_ops.keys() {
+            let Some(field) = spec.field(path) else {
+                continue;
+            };
+            let op = match self.set_op(path) {
+                Ok(Some(op)) => op,
+                Ok(None) => continue,
+                Err(p) => {
+                    draft.errors.push(p);
+                    continue;
+                }
+            };
+            if field.policy == Policy::StaffLocked && !self.who.is_staff() {
+                draft.errors.push(problem(path, "is kept by station staff"));
+                continue;
+            }
+            if let Some(both) = op.add.iter().find(|a| op.remove.contains(a)) {
+                draft
+                    .errors
+                    .push(problem(path, format!("`{both}` is both added and removed")));
+                continue;
+            }
+            if let Some(bad) = op
+                .add
+                .iter()
+                .find_map(|item| check_set_item(&field.ty, item).err())
+            {
+                draft.errors.push(problem(path, bad));
+                continue;
+            }
+            let mut set: Vec<String> = entities::get_path(&draft.doc, path)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let before = set.clone();
+            set.retain(|s| !op.remove.contains(s));
+            set.extend(op.add.iter().cloned());
+            set.sort();
+            set.dedup();
+            if let FieldType::Set { max_items, .. } = field.ty {
+                if set.len() > max_items {
+                    draft.errors.push(problem(
+                        path,
+                        format!("must have at most {max_items} items"),
+                    ));
+                    continue;
+                }
+            }
+            if set != before {
+                let concurrent = draft
+                    .clocks
+                    .get(path.as_str())
+                    .and_then(|c| serde_json::from_value::<FieldClock>(c.clone()).ok())
+                    .is_some_and(|c| c.v > base);
+                if concurrent {
+                    draft.status = draft.status.max(Status::Merged);
+                }
+                entities::set_path(&mut draft.doc, path, json!(set));
+                draft.clocks.insert(path.clone(), self.field_clock(hlc));
+                draft.changed = true;
+            }
+        }
+        if !draft.errors.is_empty() {
+            return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
+        }
+        if !draft.changed && draft.pending_conflicts.is_empty() {
+            // Nothing new: the answer names the version the record already has.
+            return Ok(self.result(Status::Applied, rec.version, Vec::new(), spec, &draft.doc));
+        }
+        let record = Record {
+            version: if draft.changed {
+                self.version
+            } else {
+                rec.version
+            },
+            data: draft.doc.to_string(),
+            clocks: Value::Object(draft.clocks.clone()).to_string(),
+            updated_at: self.env.now,
+            updated_by: Some(self.who.user_id.to_string()),
+            updated_device: Some(self.who.device_id.to_string()),
+            ..rec
+        };
+        if !draft.changed {
+            for c in &draft.pending_conflicts {
+                records::add_conflict(self.conn, c)?;
+            }
+            let version = record.version;
+            return Ok(self.result(draft.status, version, draft.conflicts, spec, &draft.doc));
+        }
+        self.finish(spec, record, draft)
+    }
+
+    /// Last writer wins, per field. A field the server changed after the phone's base
+    /// version is a concurrent edit: the later clock wins and the other value is recorded.
+    #[allow(clippy::too_many_arguments)]
+    fn lww(
+        &self,
+        draft: &mut Draft,
+        spec: &EntitySpec,
+        community_id: &str,
+        path: &str,
+        current: Value,
+        clock: Option<FieldClock>,
+        incoming: Value,
+        hlc: &Hlc,
+        base: i64,
+    ) {
+        let concurrent = clock.as_ref().is_some_and(|c| c.v > base);
+        let incoming_wins = match &clock {
+            Some(c) if concurrent => c.hlc.parse::<Hlc>().map_or(true, |server| *hlc > server),
+            _ => true,
+        };
+        let now_clock = hlc.to_string();
+        let server_clock = clock.as_ref().map(|c| c.hlc.clone()).unwrap_or_default();
+        if incoming_wins {
+            if concurrent {
+                // The server's value loses: kept as a conflict record, reviewable.
+                let c = self.conflict(
+                    spec,
+                    community_id,
+                    path,
+                    "lww",
+                    &incoming,
+                    &current,
+                    &now_clock,
+                    &server_clock,
+                    Some(self.who.device_id),
+                    clock.as_ref().and_then(|c| c.d.as_deref()),
+                    Some(self.who.user_id),
+                    clock.as_ref().and_then(|c| c.u.as_deref()),
+                );
+                draft.pending_conflicts.push(c);
+                draft.status = draft.status.max(Status::Merged);
+            }
+            entities::set_path(&mut draft.doc, path, incoming);
+            draft.clocks.insert(path.to_string(), self.field_clock(hlc));
+            draft.changed = true;
+        } else {
+            let c = self.conflict(
+                spec,
+                community_id,
+                path,
+                "lww",
+                &current,
+                &incoming,
+                &server_clock,
+                &now_clock,
+                clock.as_ref().and_then(|c| c.d.as_deref()),
+                Some(self.who.device_id),
+                clock.as_ref().and_then(|c| c.u.as_deref()),
+                Some(self.who.user_id),
+            );
+            draft.conflicts.push(ConflictNote {
+                conflict_id: c.id.clone(),
+                field: path.to_string(),
+                kept: values::shown(&current),
+                yours: values::shown(&incoming),
+            });
+            draft.pending_conflicts.push(c);
+            draft.status = Status::Conflict;
+        }
+    }
+
+    /// A coordinator's value for a staff-owned field: recorded for staff, not applied.
+    #[allow(clippy::too_many_arguments)]
+    fn propose(
+        &self,
+        draft: &mut Draft,
+        spec: &EntitySpec,
+        community_id: &str,
+        path: &str,
+        current: Value,
+        clock: Option<FieldClock>,
+        proposed: Value,
+        hlc: &Hlc,
+    ) {
+        let server_clock = clock.as_ref().map(|c| c.hlc.clone()).unwrap_or_default();
+        let c = self.conflict(
+            spec,
+            community_id,
+            path,
+            "staff_locked",
+            &current,
+            &proposed,
+            &server_clock,
+            &hlc.to_string(),
+            clock.as_ref().and_then(|c| c.d.as_deref()),
+            Some(self.who.device_id),
+            clock.as_ref().and_then(|c| c.u.as_deref()),
+            Some(self.who.user_id),
+        );
+        draft.conflicts.push(ConflictNote {
+            conflict_id: c.id.clone(),
+            field: path.to_string(),
+            kept: values::shown(&current),
+            yours: values::shown(&proposed),
+        });
+        draft.pending_conflicts.push(c);
+        draft.status = Status::Conflict;
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn conflict(
+        &self,
+        spec: &EntitySpec,
+        community_id: &str,
+        path: &str,
+        policy: &str,
+        kept: &Value,
+        yours: &Value,
+        kept_hlc: &str,
+        yours_hlc: &str,
+        kept_device: Option<&str>,
+        yours_device: Option<&str>,
+        kept_user: Option<&str>,
+        yours_user: Option<&str>,
+    ) -> Conflict {
+        Conflict {
+            id: uuid::Uuid::now_v7().to_string(),
+            entity: spec.entity,
+            record_id: self.m.id.to_string(),
+            community_id: community_id.to_string(),
+            field: path.to_string(),
+            policy: policy.to_string(),
+            kept: kept.to_string(),
+            yours: yours.to_string(),
+            kept_hlc: kept_hlc.to_string(),
+            yours_hlc: yours_hlc.to_string(),
+            kept_device: kept_device.map(str::to_string),
+            yours_device: yours_device.map(str::to_string),
+            kept_user: kept_user.map(str::to_string),
+            yours_user: yours_user.map(str::to_string),
+            mutation_id: Some(self.mutation_id.to_string()),
+            status: "open".into(),
+            resolution: None,
+            resolved_value: None,
+            resolved_by: None,
+            resolved_at: None,
+            created_at: self.env.now,
+        }
+    }
+
+    fn delete(&mut self, spec: &EntitySpec, rec: Record) -> Result<MutationResult, Abort> {
+        if spec.append_only {
+            return Err(self.reject(
+                "append_only",
+                vec![problem(
+                    "op",
+                    format!("`{}` records are never deleted", spec.entity),
+                )],
+            ));
+        }
+        if rec.deleted {
+            let doc = Value::Null;
+            return Ok(self.result(Status::Applied, rec.version, Vec::new(), spec, &doc));
+        }
+        if records::has_live_children(self.conn, &rec.id)? {
+            return Err(self.reject(
+                "has_children",
+                vec![problem("id", "delete the records under it first")],
+            ));
+        }
+        let doc: Value = serde_json::from_str(&rec.data).unwrap_or(Value::Null);
+        let record = Record {
+            version: self.version,
+            deleted: true,
+            updated_at: self.env.now,
+            updated_by: Some(self.who.user_id.to_string()),
+            updated_device: Some(self.who.device_id.to_string()),
+            ..rec
+        };
+        let draft = Draft {
+            doc,
+            ..Draft::new(Value::Null, Map::new())
+        };
+        self.finish(spec, record, draft)
+    }
+
+    /// Writes the record, its conflicts and projections.
+    fn finish(
+        &mut self,
+        spec: &EntitySpec,
+        record: Record,
+        draft: Draft,
+    ) -> Result<MutationResult, Abort> {
+        records::save(self.conn, &record)?;
+        for c in &draft.pending_conflicts {
+            records::add_conflict(self.conn, c)?;
+        }
+        projection::update(self.conn, &record, &draft.doc)?;
+        Ok(self.result(
+            draft.status,
+            record.version,
+            draft.conflicts,
+            spec,
+            &draft.doc,
+        ))
+    }
+
+    fn result(
+        &self,
+        status: Status,
+        version: i64,
+        conflicts: Vec<ConflictNote>,
+        spec: &EntitySpec,
+        doc: &Value,
+    ) -> MutationResult {
+        let attachments = spec
+            .fields
+            .iter()
+            .filter(|f| f.ty == FieldType::Sha256)
+            .filter_map(|f| {
+                entities::get_path(doc, f.path)
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        MutationResult {
+            mutation_id: self.mutation_id.to_string(),
+            status,
+            version: Some(version),
+            conflicts,
+            errors: Vec::new(),
+            reason: None,
+            existing_id: None,
+            clock_clamped: false,
+            attachments,
+        }
+    }
+}
+
+impl Draft {
+    fn new(doc: Value, clocks: Map<String, Value>) -> Draft {
+        Draft {
+            doc,
+            clocks,
+            status: Status::Applied,
+            changed: false,
+            conflicts: Vec::new(),
+            pending_conflicts: Vec::new(),
+            errors: Vec::new(),
+            id_number: None,
+        }
+    }
+}

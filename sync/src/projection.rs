@@ -1,0 +1,203 @@
+//! Keeps the typed, indexed projections (`persons_index`, `households_index`) in step with
+//! `records`, inside the same transaction. They serve searches and reports; everything in
+//! them can be rebuilt from `records`.
+
+use diesel::prelude::*;
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::records::Record;
+use liuqing_schema::tables::{households_index, persons_index};
+use liuqing_schema::{DbConn, StoreError};
+use serde_json::Value;
+
+use crate::values::sealed_hash;
+
+fn text(doc: &Value, path: &str) -> Option<String> {
+    get_path(doc, path)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// The person already enrolled with this ID number hash, other than `except`, and their
+/// community.
+pub fn enrolled(
+    conn: &mut DbConn,
+    hash: &str,
+    except: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    Ok(persons_index::table
+        .filter(persons_index::id_number_hash.eq(hash))
+        .filter(persons_index::id.ne(except))
+        .filter(persons_index::deleted.eq(false))
+        .select((persons_index::id, persons_index::community_id))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn update(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+    match record.entity {
+        Entity::Household => household(conn, record, doc),
+        Entity::Person => person(conn, record, doc),
+        Entity::SixClears if !record.deleted => {
+            let categories = get_path(doc, "difficulty.categories")
+                .cloned()
+                .unwrap_or(Value::Array(vec![]));
+            set_person(
+                conn,
+                &record.id,
+                PersonFact::Categories(categories.to_string()),
+            )
+        }
+        Entity::Assessment if !record.deleted => {
+            match (text(doc, "person_id"), text(doc, "tier")) {
+                (Some(person), tier) => set_person(conn, &person, PersonFact::Tier(tier)),
+                _ => Ok(()),
+            }
+        }
+        Entity::Recognition if !record.deleted => {
+            let status = match text(doc, "state").as_deref() {
+                Some("recognised") => "recognised",
+                Some("rejected") => "rejected",
+                _ => "applied",
+            };
+            match text(doc, "person_id") {
+                Some(person) => {
+                    diesel::update(
+                        persons_index::table
+                            .filter(persons_index::id.eq(person))
+                            .filter(persons_index::status.ne("exited")),
+                    )
+                    .set(persons_index::status.eq(status))
+                    .execute(conn)?;
+                    Ok(())
+                }
+                None => Ok(()),
+            }
+        }
+        Entity::Exit => match text(doc, "person_id") {
+            Some(person) if !record.deleted => set_person(conn, &person, PersonFact::Exited),
+            _ => Ok(()),
+        },
+        Entity::Visit => {
+            let on = text(doc, "started_at").map(|t| t.chars().take(10).collect::<String>());
+            let seen: Vec<String> = get_path(doc, "persons_seen")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for person in seen {
+                contact(conn, &person, on.as_deref())?;
+            }
+            Ok(())
+        }
+        Entity::ServiceRecord => contact(
+            conn,
+            &text(doc, "person_id").unwrap_or_default(),
+            text(doc, "delivered_on").as_deref(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// One column of a person's projection that another entity decides.
+enum PersonFact {
+    Categories(String),
+    Tier(Option<String>),
+    Exited,
+}
+
+fn set_person(conn: &mut DbConn, person: &str, fact: PersonFact) -> Result<(), StoreError> {
+    let row = persons_index::table.filter(persons_index::id.eq(person));
+    match fact {
+        PersonFact::Categories(c) => diesel::update(row)
+            .set(persons_index::categories.eq(c))
+            .execute(conn)?,
+        PersonFact::Tier(t) => diesel::update(row)
+            .set(persons_index::tier.eq(t))
+            .execute(conn)?,
+        PersonFact::Exited => diesel::update(row)
+            .set(persons_index::status.eq("exited"))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Moves a person's last contact forward to `on` (never back).
+fn contact(conn: &mut DbConn, person: &str, on: Option<&str>) -> Result<(), StoreError> {
+    let Some(on) = on else { return Ok(()) };
+    diesel::update(
+        persons_index::table
+            .filter(persons_index::id.eq(person))
+            .filter(
+                persons_index::last_contact_on
+                    .is_null()
+                    .or(persons_index::last_contact_on.lt(on)),
+            ),
+    )
+    .set(persons_index::last_contact_on.eq(on))
+    .execute(conn)?;
+    Ok(())
+}
+
+fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+    let values = (
+        households_index::community_id.eq(&record.community_id),
+        households_index::address.eq(text(doc, "address").unwrap_or_default()),
+        households_index::zero_employment.eq(get_path(doc, "zero_employment")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)),
+        households_index::zero_employment_found_on.eq(text(doc, "zero_employment_found_on")),
+        households_index::zero_employment_cleared_on.eq(text(doc, "zero_employment_cleared_on")),
+        households_index::deleted.eq(record.deleted),
+        households_index::version.eq(record.version),
+    );
+    let n = diesel::update(households_index::table.find(&record.id))
+        .set(values.clone())
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(households_index::table)
+            .values((households_index::id.eq(&record.id), values))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn person(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+    // A deleted person frees their ID number for a new enrolment.
+    let id_hash = if record.deleted {
+        None
+    } else {
+        get_path(doc, "id_number")
+            .and_then(sealed_hash)
+            .map(str::to_string)
+    };
+    let values = (
+        persons_index::community_id.eq(&record.community_id),
+        persons_index::household_id.eq(text(doc, "household_id").unwrap_or_default()),
+        persons_index::name.eq(text(doc, "name").unwrap_or_default()),
+        persons_index::sex.eq(text(doc, "sex")),
+        persons_index::birth_date.eq(text(doc, "birth_date")),
+        persons_index::id_number_hash.eq(id_hash),
+        persons_index::phone_hash.eq(get_path(doc, "phone")
+            .and_then(sealed_hash)
+            .map(str::to_string)),
+        persons_index::deleted.eq(record.deleted),
+        persons_index::version.eq(record.version),
+    );
+    let n = diesel::update(persons_index::table.find(&record.id))
+        .set(values.clone())
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(persons_index::table)
+            .values((
+                persons_index::id.eq(&record.id),
+                persons_index::status.eq("registered"),
+                persons_index::categories.eq("[]"),
+                values,
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

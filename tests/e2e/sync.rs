@@ -1,0 +1,809 @@
+//! The sync protocol end to end: push, merge, conflicts, idempotency, pull, scope.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// A valid ID number for tests (GB 11643 check character computed).
+pub fn id_number(birth: &str, seq: u32) -> String {
+    let first17 = format!("110105{birth}{seq:03}");
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17
+        .chars()
+        .zip(weights)
+        .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
+        .sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    format!("{first17}{check}")
+}
+
+/// A phone: its session, and a clock it stamps edits with.
+pub struct Phone {
+    pub s: Session,
+    counter: AtomicU32,
+    /// Milliseconds added to the real clock (a phone whose clock is wrong).
+    pub skew_ms: i64,
+}
+
+impl Phone {
+    pub fn new(s: Session) -> Phone {
+        Phone {
+            s,
+            counter: AtomicU32::new(0),
+            skew_ms: 0,
+        }
+    }
+
+    pub fn hlc(&self) -> String {
+        let ms = chrono::Utc::now().timestamp_millis() + self.skew_ms;
+        let c = self.counter.fetch_add(1, Ordering::SeqCst);
+        format!("{ms:015}-{c:05}-{}", self.s.device_id)
+    }
+
+    pub fn upsert(&self, entity: &str, id: &str, base: Option<i64>, fields: Value) -> Value {
+        json!({ "mutation_id": new_id(), "entity": entity, "id": id, "op": "upsert",
+                "base_version": base, "hlc": self.hlc(), "fields": fields })
+    }
+
+    pub fn set_ops(&self, entity: &str, id: &str, base: Option<i64>, ops: Value) -> Value {
+        json!({ "mutation_id": new_id(), "entity": entity, "id": id, "op": "upsert",
+                "base_version": base, "hlc": self.hlc(), "set_ops": ops })
+    }
+}
+
+pub async fn push(app: &TestApp, phone: &Phone, mutations: Vec<Value>) -> Reply {
+    app.post(
+        "/v1/sync/push",
+        Some(&phone.s.access),
+        json!({ "schema_version": 1, "mutations": mutations }),
+    )
+    .await
+}
+
+/// Pushes and returns the results, asserting the request itself succeeded.
+pub async fn push_ok(app: &TestApp, phone: &Phone, mutations: Vec<Value>) -> Vec<Value> {
+    let r = push(app, phone, mutations).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["results"].as_array().expect("results").clone()
+}
+
+/// Pulls every page from `cursor`; returns the changes and the final page.
+pub async fn pull_all(app: &TestApp, token: &str, cursor: Option<&str>) -> (Vec<Value>, Value) {
+    let mut changes = Vec::new();
+    let mut cursor = cursor.map(str::to_string);
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/sync/pull?schema_version=1&limit=50&cursor={c}"),
+            None => "/v1/sync/pull?schema_version=1&limit=50".to_string(),
+        };
+        let r = app.get(&path, token).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        changes.extend(
+            r.body["changes"]
+                .as_array()
+                .expect("changes")
+                .iter()
+                .cloned(),
+        );
+        cursor = r.body["cursor"].as_str().map(str::to_string);
+        if r.body["has_more"] == false {
+            return (changes, r.body);
+        }
+    }
+}
+
+pub struct World {
+    pub app: TestApp,
+    pub admin: Session,
+    pub tree: Tree,
+    pub a1: Phone,
+    pub a2: Phone,
+    pub staff: Session,
+}
+
+/// Two coordinators sharing community A, station staff of station 1.
+pub async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let tree = tree(&app, &admin).await;
+    let a1 = Phone::new(
+        app.user(&admin, "coord-a1", "coordinator", &[&tree.community_a])
+            .await,
+    );
+    let a2 = Phone::new(
+        app.user(&admin, "coord-a2", "coordinator", &[&tree.community_a])
+            .await,
+    );
+    let staff = app
+        .user(&admin, "staff-1", "station_staff", &[&tree.station1])
+        .await;
+    World {
+        app,
+        admin,
+        tree,
+        a1,
+        a2,
+        staff,
+    }
+}
+
+/// A household and a person in community A, created by `phone`; returns their ids and the
+/// person's version.
+pub async fn household_with_person(
+    app: &TestApp,
+    phone: &Phone,
+    community: &str,
+    seq: u32,
+) -> (String, String, i64) {
+    let h = new_id();
+    let p = new_id();
+    let results = push_ok(
+        app,
+        phone,
+        vec![
+            phone.upsert("household", &h, None, json!({ "community_id": community, "address": "华林路1号" })),
+            phone.upsert(
+                "person",
+                &p,
+                None,
+                json!({ "household_id": h, "name": "张三", "id_number": id_number("19700101", seq), "phone": "13800001234" }),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+    assert_eq!(results[1]["status"], "applied", "{results:?}");
+    (h, p, results[1]["version"].as_i64().expect("version"))
+}
+
+#[actix_web::test]
+async fn a_phone_creates_records_and_pulls_them_back_masked() {
+    let w = world().await;
+    let (h, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 11).await;
+    let results = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "six_clears",
+            &p,
+            None,
+            json!({ "person_id": p, "basic.health": "healthy", "needs.hours": "daytime",
+                    "difficulty.categories": ["long_term_unemployed"] }),
+        )],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+
+    // The other phone of the same community receives everything.
+    let (changes, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    let person = changes
+        .iter()
+        .find(|c| c["id"] == p.as_str() && c["entity"] == "person")
+        .expect("person");
+    assert_eq!(person["data"]["name"], "张三");
+    let shown = person["data"]["id_number"].as_str().expect("id");
+    assert!(
+        shown.starts_with("1101") && shown.contains("**********"),
+        "{shown}"
+    );
+    assert_eq!(person["data"]["phone"], "138****1234");
+    assert_eq!(person["data"]["sex"], "male", "derived from the ID number");
+    assert_eq!(person["data"]["birth_date"], "1970-01-01");
+    assert!(changes
+        .iter()
+        .any(|c| c["id"] == h.as_str() && c["entity"] == "household"));
+    let six = changes
+        .iter()
+        .find(|c| c["entity"] == "six_clears")
+        .expect("six clears");
+    assert_eq!(six["data"]["basic"]["health"], "healthy");
+    assert_eq!(
+        six["data"]["difficulty"]["categories"],
+        json!(["long_term_unemployed"])
+    );
+    assert_eq!(last["scope_digest"]["count"], 3);
+
+    // Nothing new: an empty page from the returned cursor.
+    let (again, _) = pull_all(&w.app, &w.a2.s.access, last["cursor"].as_str()).await;
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[actix_web::test]
+async fn id_numbers_and_phones_are_never_stored_in_clear() {
+    let w = world().await;
+    let number = id_number("19800229", 21);
+    let p = new_id();
+    let h = new_id();
+    push_ok(
+        &w.app,
+        &w.a1,
+        vec![
+            w.a1.upsert("household", &h, None, json!({ "community_id": w.tree.community_a, "address": "x" })),
+            w.a1.upsert("person", &p, None, json!({ "household_id": h, "name": "李四", "id_number": number, "phone": "13912345678" })),
+        ],
+    )
+    .await;
+    if on_postgres() {
+        return; // the file check below reads SQLite's file; the row check covers both
+    }
+    // Neither the database file nor its WAL holds the clear values anywhere.
+    for file in ["liuqing.db", "liuqing.db-wal"] {
+        let path = w.app.data.path().join(file);
+        if let Ok(bytes) = std::fs::read(&path) {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(&number),
+                "{file} holds the ID number in clear"
+            );
+            assert!(
+                !text.contains(&number[..17]),
+                "{file} holds the ID number's digits"
+            );
+            assert!(
+                !text.contains("13912345678"),
+                "{file} holds the phone in clear"
+            );
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_retried_push_is_answered_the_same_and_applied_once() {
+    let w = world().await;
+    let h = new_id();
+    let batch = vec![
+        w.a1.upsert(
+            "household",
+            &h,
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "一号" }),
+        ),
+        w.a1.upsert(
+            "household",
+            &new_id(),
+            None,
+            json!({ "community_id": w.tree.community_a }),
+        ),
+    ];
+    let first = push(&w.app, &w.a1, batch.clone()).await;
+    assert_eq!(first.body["results"][0]["status"], "applied");
+    assert_eq!(
+        first.body["results"][1]["status"], "rejected",
+        "address is required"
+    );
+    // A storm of concurrent retries: identical answers, nothing duplicated.
+    let retries = (0..20).map(|_| push(&w.app, &w.a1, batch.clone()));
+    for r in futures_util::future::join_all(retries).await {
+        assert_eq!(r.body["results"], first.body["results"]);
+    }
+    let (changes, _) = pull_all(&w.app, &w.a2.s.access, None).await;
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c["entity"] == "household")
+            .count(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn concurrent_edits_of_one_field_keep_the_loser_as_a_conflict() {
+    let w = world().await;
+    let (_, p, v) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 31).await;
+    // Both phones edit the name offline from the same version; a2's edit is later.
+    let early =
+        w.a1.upsert("person", &p, Some(v), json!({ "name": "张三丰" }));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let late =
+        w.a2.upsert("person", &p, Some(v), json!({ "name": "张三峰" }));
+    let r2 = push_ok(&w.app, &w.a2, vec![late]).await;
+    assert_eq!(r2[0]["status"], "applied");
+    let r1 = push_ok(&w.app, &w.a1, vec![early]).await;
+    assert_eq!(r1[0]["status"], "conflict", "{r1:?}");
+    assert_eq!(r1[0]["conflicts"][0]["field"], "name");
+    assert_eq!(r1[0]["conflicts"][0]["kept"], "张三峰");
+    assert_eq!(r1[0]["conflicts"][0]["yours"], "张三丰");
+    let (changes, _) = pull_all(&w.app, &w.staff.access, None).await;
+    let person = changes
+        .iter()
+        .find(|c| c["id"] == p.as_str())
+        .expect("person");
+    assert_eq!(person["data"]["name"], "张三峰");
+
+    // The same value from both sides is no conflict.
+    let v2 = person["version"].as_i64().expect("v");
+    let r = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("person", &p, Some(v), json!({ "name": "张三峰" }))],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied");
+    assert_eq!(r[0]["version"], v2, "nothing changed");
+}
+
+#[actix_web::test]
+async fn a_later_concurrent_edit_wins_and_the_overwritten_value_is_kept() {
+    let w = world().await;
+    let (_, p, v) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 41).await;
+    let early = w.a1.upsert(
+        "person",
+        &p,
+        Some(v),
+        json!({ "employment_card_no": "E-1" }),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let late = w.a2.upsert(
+        "person",
+        &p,
+        Some(v),
+        json!({ "employment_card_no": "E-2" }),
+    );
+    assert_eq!(
+        push_ok(&w.app, &w.a1, vec![early]).await[0]["status"],
+        "applied"
+    );
+    let r = push_ok(&w.app, &w.a2, vec![late]).await;
+    assert_eq!(r[0]["status"], "merged", "{r:?}");
+    let backend = w.app.config.backend().expect("backend");
+    let pid = p.clone();
+    let conflicts = tokio::task::spawn_blocking(move || {
+        let mut conn = backend.connect().expect("connect");
+        liuqing_schema::records::conflicts_of(
+            &mut conn,
+            liuqing_schema::entities::Entity::Person,
+            &pid,
+        )
+        .expect("conflicts")
+    })
+    .await
+    .expect("join");
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0].kept, "\"E-2\"");
+    assert_eq!(conflicts[0].yours, "\"E-1\"");
+    assert_eq!(conflicts[0].status, "open");
+}
+
+#[actix_web::test]
+async fn sets_merge_adds_and_removes_without_conflicts() {
+    let w = world().await;
+    let (_, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 51).await;
+    let r = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "six_clears",
+            &p,
+            None,
+            json!({ "person_id": p, "needs.job_types": ["保洁"] }),
+        )],
+    )
+    .await;
+    let v = r[0]["version"].as_i64();
+    let a = w.a1.set_ops(
+        "six_clears",
+        &p,
+        v,
+        json!({ "needs.job_types": { "add": ["保安"], "remove": ["保洁"] } }),
+    );
+    let b = w.a2.set_ops(
+        "six_clears",
+        &p,
+        v,
+        json!({ "needs.job_types": { "add": ["家政"] } }),
+    );
+    push_ok(&w.app, &w.a1, vec![a]).await;
+    let r = push_ok(&w.app, &w.a2, vec![b]).await;
+    assert_eq!(r[0]["status"], "merged");
+    let (changes, _) = pull_all(&w.app, &w.a1.s.access, None).await;
+    let six = changes
+        .iter()
+        .find(|c| c["entity"] == "six_clears")
+        .expect("six");
+    assert_eq!(six["data"]["needs"]["job_types"], json!(["保安", "家政"]));
+    // A set is not replaced whole on an existing record.
+    let r = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("six_clears", &p, None, json!({ "needs.job_types": ["x"] }))],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "rejected");
+}
+
+#[actix_web::test]
+async fn staff_owned_fields_become_proposals_from_phones() {
+    let w = world().await;
+    let (_, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 61).await;
+    let e = new_id();
+    let hash = "a".repeat(64);
+    let r = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "evidence",
+            &e,
+            None,
+            json!({ "person_id": p, "evidence_type": "resident_id_card", "attachment_sha256": hash, "review_state": "approved" }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "conflict", "{r:?}");
+    assert_eq!(r[0]["conflicts"][0]["field"], "review_state");
+    assert_eq!(r[0]["conflicts"][0]["yours"], "approved");
+    let (changes, _) = pull_all(&w.app, &w.a1.s.access, None).await;
+    let ev = changes
+        .iter()
+        .find(|c| c["entity"] == "evidence")
+        .expect("evidence");
+    assert_eq!(ev["data"]["review_state"], "pending");
+}
+
+#[actix_web::test]
+async fn bad_mutations_are_rejected_one_by_one_without_blocking_the_rest() {
+    let w = world().await;
+    let h = new_id();
+    let results = push_ok(
+        &w.app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "person",
+                &new_id(),
+                None,
+                json!({ "household_id": new_id(), "name": "孤儿" }),
+            ),
+            w.a1.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "x", "colour": "red" }),
+            ),
+            w.a1.upsert("spaceship", &new_id(), None, json!({})),
+            w.a1.upsert(
+                "person",
+                &new_id(),
+                None,
+                json!({ "household_id": new_id(), "name": "x", "id_number": "110105197001010010" }),
+            ),
+            w.a1.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "ok" }),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["reason"], "unknown_parent");
+    assert_eq!(results[0]["errors"][0]["field"], "household_id");
+    assert_eq!(results[1]["reason"], "invalid");
+    assert_eq!(
+        results[1]["errors"][0],
+        json!({ "field": "colour", "reason": "unknown field" })
+    );
+    assert_eq!(results[2]["errors"][0]["field"], "entity");
+    assert_eq!(results[3]["status"], "rejected");
+    assert_eq!(
+        results[4]["status"], "applied",
+        "the last one still applies"
+    );
+}
+
+#[actix_web::test]
+async fn a_person_is_enrolled_once() {
+    let w = world().await;
+    let (h, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 71).await;
+    let r = push_ok(
+        &w.app,
+        &w.a2,
+        vec![w.a2.upsert(
+            "person",
+            &new_id(),
+            None,
+            json!({ "household_id": h, "name": "张三", "id_number": id_number("19700101", 71) }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["reason"], "duplicate_person", "{r:?}");
+    assert_eq!(r[0]["existing_id"], p.as_str());
+    // A wrong check character is a clear rejection naming the field.
+    let mut bad = id_number("19700101", 72);
+    bad.pop();
+    bad.push(if id_number("19700101", 72).ends_with('0') {
+        '1'
+    } else {
+        '0'
+    });
+    let r = push_ok(
+        &w.app,
+        &w.a2,
+        vec![w.a2.upsert(
+            "person",
+            &new_id(),
+            None,
+            json!({ "household_id": h, "name": "王五", "id_number": bad }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["errors"][0]["field"], "id_number");
+}
+
+#[actix_web::test]
+async fn a_phone_sees_and_writes_only_its_own_communities() {
+    let w = world().await;
+    let c_phone = Phone::new(
+        w.app
+            .user(&w.admin, "coord-c", "coordinator", &[&w.tree.community_c])
+            .await,
+    );
+    let (h, _, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 81).await;
+    let (changes, last) = pull_all(&w.app, &c_phone.s.access, None).await;
+    assert!(
+        changes.is_empty(),
+        "community A leaked to community C: {changes:?}"
+    );
+    assert_eq!(last["scope_digest"]["count"], 0);
+    let r = push_ok(
+        &w.app,
+        &c_phone,
+        vec![
+            c_phone.upsert(
+                "person",
+                &new_id(),
+                None,
+                json!({ "household_id": h, "name": "x" }),
+            ),
+            c_phone.upsert(
+                "household",
+                &new_id(),
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "x" }),
+            ),
+            c_phone.upsert("household", &h, Some(1), json!({ "address": "hijacked" })),
+        ],
+    )
+    .await;
+    assert_eq!(r[0]["reason"], "unknown_parent");
+    assert_eq!(r[1]["reason"], "unknown_parent");
+    assert_eq!(r[2]["reason"], "unknown_record");
+}
+
+#[actix_web::test]
+async fn gaining_a_community_delivers_it_whole_and_losing_it_purges() {
+    let w = world().await;
+    household_with_person(&w.app, &w.a1, &w.tree.community_a, 91).await;
+    let c_user = w
+        .app
+        .user(&w.admin, "coord-c", "coordinator", &[&w.tree.community_c])
+        .await;
+    let c_phone = Phone::new(c_user.clone());
+    let (_, last) = pull_all(&w.app, &c_phone.s.access, None).await;
+    let cursor = last["cursor"].as_str().expect("cursor").to_string();
+    let uid = c_user.user["id"].as_str().expect("id").to_string();
+    let path = format!("/v1/admin/users/{uid}/org-nodes");
+    let rebind = |nodes: Vec<&String>| {
+        w.app
+            .put(&path, &w.admin.access, json!({ "org_node_ids": nodes }))
+    };
+    assert_eq!(
+        rebind(vec![&w.tree.community_c, &w.tree.community_a])
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let (changes, last) = pull_all(&w.app, &c_phone.s.access, Some(&cursor)).await;
+    assert_eq!(
+        changes.len(),
+        2,
+        "community A arrives whole from an old cursor: {changes:?}"
+    );
+    assert_eq!(last["scope_digest"]["count"], 2);
+    let cursor = last["cursor"].as_str().expect("cursor").to_string();
+    assert_eq!(
+        rebind(vec![&w.tree.community_c]).await.status,
+        StatusCode::OK
+    );
+    let r = w
+        .app
+        .get(
+            &format!("/v1/sync/pull?schema_version=1&cursor={cursor}"),
+            &c_phone.s.access,
+        )
+        .await;
+    assert_eq!(
+        r.body["purge"],
+        json!([{ "community_id": w.tree.community_a }])
+    );
+    assert_eq!(r.body["scope_digest"]["count"], 0);
+}
+
+#[actix_web::test]
+async fn records_of_one_visit_are_append_only_and_deletes_are_tombstones() {
+    let w = world().await;
+    let (h, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 101).await;
+    let visit = new_id();
+    let r = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "visit",
+            &visit,
+            None,
+            json!({ "household_id": h, "started_at": "2026-11-20T09:30:00+08:00", "outcome": "met", "persons_seen": [p] }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied", "{r:?}");
+    let r = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("visit", &visit, None, json!({ "outcome": "refused" }))],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "rejected");
+    let del = json!({ "mutation_id": new_id(), "entity": "visit", "id": visit, "op": "delete", "hlc": w.a1.hlc() });
+    assert_eq!(
+        push_ok(&w.app, &w.a1, vec![del]).await[0]["reason"],
+        "append_only"
+    );
+
+    // A household with people in it is not deleted; an empty one becomes a tombstone.
+    let empty = new_id();
+    push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "household",
+            &empty,
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "空" }),
+        )],
+    )
+    .await;
+    let (_, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    let cursor = last["cursor"].as_str().expect("cursor").to_string();
+    let del = |id: &str| json!({ "mutation_id": new_id(), "entity": "household", "id": id, "op": "delete", "hlc": w.a1.hlc() });
+    assert_eq!(
+        push_ok(&w.app, &w.a1, vec![del(&h)]).await[0]["reason"],
+        "has_children"
+    );
+    assert_eq!(
+        push_ok(&w.app, &w.a1, vec![del(&empty)]).await[0]["status"],
+        "applied"
+    );
+    let (changes, last) = pull_all(&w.app, &w.a2.s.access, Some(&cursor)).await;
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["deleted"], true);
+    assert!(changes[0].get("data").is_none());
+    assert_eq!(
+        last["scope_digest"]["count"], 3,
+        "household, person and visit; not the tombstone"
+    );
+}
+
+#[actix_web::test]
+async fn a_phone_clock_two_days_fast_is_clamped_and_recorded() {
+    let w = world().await;
+    let mut fast = Phone::new(w.a1.s.clone());
+    fast.skew_ms = 2 * 24 * 3600 * 1000;
+    let r = push_ok(
+        &w.app,
+        &fast,
+        vec![fast.upsert(
+            "household",
+            &new_id(),
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "x" }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied");
+    assert_eq!(r[0]["clock_clamped"], true);
+    // A clock that names another device is refused.
+    let mut m = w.a1.upsert(
+        "household",
+        &new_id(),
+        None,
+        json!({ "community_id": w.tree.community_a, "address": "x" }),
+    );
+    m["hlc"] = json!(w.a2.hlc());
+    assert_eq!(
+        push_ok(&w.app, &w.a1, vec![m]).await[0]["errors"][0]["field"],
+        "hlc"
+    );
+}
+
+#[actix_web::test]
+async fn protocol_limits_and_versions_are_clear_problems() {
+    let app = TestApp::spawn_with(|c| {
+        c.sync_max_mutations = 3;
+        c.sync_max_page = 10;
+    })
+    .await;
+    let s = app.admin().await;
+    let phone = Phone::new(s.clone());
+    let r = app
+        .post(
+            "/v1/sync/push",
+            Some(&s.access),
+            json!({ "schema_version": 9, "mutations": [] }),
+        )
+        .await;
+    r.problem(426, "unsupported_schema_version");
+    let many: Vec<Value> = (0..4)
+        .map(|_| phone.upsert("household", &new_id(), None, json!({})))
+        .collect();
+    let r = app
+        .post(
+            "/v1/sync/push",
+            Some(&s.access),
+            json!({ "schema_version": 1, "mutations": many }),
+        )
+        .await;
+    r.problem(413, "payload_too_large");
+    app.get("/v1/sync/pull?schema_version=1&limit=11", &s.access)
+        .await
+        .problem(422, "validation_failed");
+    app.get("/v1/sync/pull?schema_version=1&cursor=garbage", &s.access)
+        .await
+        .problem(422, "validation_failed");
+    app.get("/v1/sync/pull?schema_version=2", &s.access)
+        .await
+        .problem(426, "unsupported_schema_version");
+    app.get("/v1/sync/pull", &s.access)
+        .await
+        .problem(400, "bad_request");
+    let r = app
+        .post(
+            "/v1/sync/push",
+            Some(&s.access),
+            json!({ "schema_version": 1, "mutations": [{ "mutation_id": "x" }] }),
+        )
+        .await;
+    r.problem(422, "validation_failed");
+    assert_eq!(r.body["errors"][0]["field"], "mutations[0].mutation_id");
+    let status = app.get("/v1/sync/status?schema_version=1", &s.access).await;
+    assert_eq!(status.status, StatusCode::OK, "{}", status.body);
+    assert_eq!(status.body["schema_versions"], json!([1]));
+    assert_eq!(status.body["device_state"], "active");
+    assert_eq!(status.body["open_tasks"], 0);
+}
+
+#[actix_web::test]
+async fn a_retiring_device_pushes_once_then_is_locked() {
+    let w = world().await;
+    let r = w
+        .app
+        .patch(
+            &format!("/v1/devices/{}", w.a1.s.device_id),
+            &w.staff.access,
+            json!({ "state": "retiring" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let results = push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "household",
+            &new_id(),
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "last" }),
+        )],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "applied");
+    push(&w.app, &w.a1, vec![])
+        .await
+        .problem(401, "device_revoked");
+}
