@@ -237,3 +237,58 @@ pub fn conflicts_in(conn: &mut DbConn, communities: &[String]) -> StoreResult<Ve
         .select(Conflict::as_select())
         .load(conn)?)
 }
+
+/// Open conflicts in the scope, oldest first.
+pub fn open_conflicts(conn: &mut DbConn, scope: &Scope, limit: i64) -> StoreResult<Vec<Conflict>> {
+    let mut query = conflicts::table
+        .filter(conflicts::status.eq("open"))
+        .order((conflicts::created_at.asc(), conflicts::id.asc()))
+        .select(Conflict::as_select())
+        .limit(limit)
+        .into_boxed();
+    if let Some(in_scope) = scope.nodes_condition("conflicts.community_id") {
+        query = query.filter(in_scope);
+    }
+    Ok(query.load(conn)?)
+}
+
+/// One conflict, only if it lies inside the scope.
+pub fn conflict_in_scope(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<Option<Conflict>> {
+    let mut query = conflicts::table
+        .filter(conflicts::id.eq(id))
+        .select(Conflict::as_select())
+        .into_boxed();
+    if let Some(in_scope) = scope.nodes_condition("conflicts.community_id") {
+        query = query.filter(in_scope);
+    }
+    Ok(query.first(conn).optional()?)
+}
+
+/// Marks a conflict resolved; false when it was no longer open (someone resolved it first).
+pub fn resolve_conflict(
+    conn: &mut DbConn,
+    id: &str,
+    resolution: &str,
+    value: Option<&str>,
+    by: &str,
+    at: Micros,
+) -> StoreResult<bool> {
+    let n = diesel::update(
+        conflicts::table
+            .filter(conflicts::id.eq(id))
+            .filter(conflicts::status.eq("open")),
+    )
+    .set((
+        conflicts::status.eq("resolved"),
+        conflicts::resolution.eq(resolution),
+        conflicts::resolved_value.eq(value),
+        conflicts::resolved_by.eq(by),
+        conflicts::resolved_at.eq(at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}

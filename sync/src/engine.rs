@@ -199,7 +199,11 @@ struct Draft {
 
 impl Merge<'_, '_> {
     fn reject(&self, reason: &str, errors: Vec<FieldProblem>) -> Abort {
-        Abort::Reject(Box::new(MutationResult::rejected(self.mutation_id, reason, errors)))
+        Abort::Reject(Box::new(MutationResult::rejected(
+            self.mutation_id,
+            reason,
+            errors,
+        )))
     }
 
     fn run(mut self) -> Result<MutationResult, Abort> {

@@ -807,3 +807,247 @@ async fn a_retiring_device_pushes_once_then_is_locked() {
         .await
         .problem(401, "device_revoked");
 }
+
+async fn conflicts(app: &TestApp, token: &str) -> Vec<Value> {
+    let r = app.get("/v1/sync/conflicts", token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["items"].as_array().expect("items").clone()
+}
+
+#[actix_web::test]
+async fn staff_resolve_conflicts_and_the_decision_reaches_the_phones() {
+    let w = world().await;
+    let (_, p, v) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 111).await;
+    let early =
+        w.a1.upsert("person", &p, Some(v), json!({ "name": "旧名" }));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let late =
+        w.a2.upsert("person", &p, Some(v), json!({ "name": "新名" }));
+    push_ok(&w.app, &w.a2, vec![late]).await;
+    assert_eq!(
+        push_ok(&w.app, &w.a1, vec![early]).await[0]["status"],
+        "conflict"
+    );
+
+    // Coordinators have no queue; another station's staff do not see this one.
+    w.app
+        .get("/v1/sync/conflicts", &w.a1.s.access)
+        .await
+        .problem(403, "forbidden_role");
+    let staff2 = w
+        .app
+        .user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    assert!(conflicts(&w.app, &staff2.access).await.is_empty());
+
+    let queue = conflicts(&w.app, &w.staff.access).await;
+    assert_eq!(queue.len(), 1);
+    assert_eq!(
+        (queue[0]["kept"].as_str(), queue[0]["yours"].as_str()),
+        (Some("新名"), Some("旧名"))
+    );
+    let cid = queue[0]["id"].as_str().expect("id").to_string();
+    let path = format!("/v1/sync/conflicts/{cid}/resolve");
+    w.app
+        .post(
+            &path,
+            Some(&staff2.access),
+            json!({ "resolution": "take_phone" }),
+        )
+        .await
+        .problem(404, "not_found");
+    w.app
+        .post(
+            &path,
+            Some(&w.staff.access),
+            json!({ "resolution": "new_value" }),
+        )
+        .await
+        .problem(422, "validation_failed");
+
+    let (_, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    let cursor = last["cursor"].as_str().expect("cursor").to_string();
+    let r = w
+        .app
+        .post(
+            &path,
+            Some(&w.staff.access),
+            json!({ "resolution": "take_phone" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["status"], "resolved");
+    assert_eq!(r.body["resolution"], "take_phone");
+    w.app
+        .post(
+            &path,
+            Some(&w.staff.access),
+            json!({ "resolution": "keep_server" }),
+        )
+        .await
+        .problem(409, "already_resolved");
+    assert!(conflicts(&w.app, &w.staff.access).await.is_empty());
+
+    // The decision is a change like any other: the phone's next pull brings it.
+    let (changes, _) = pull_all(&w.app, &w.a2.s.access, Some(&cursor)).await;
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["data"]["name"], "旧名");
+}
+
+#[actix_web::test]
+async fn staff_accept_a_coordinators_proposal_for_a_staff_owned_field() {
+    let w = world().await;
+    let (_, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 121).await;
+    let e = new_id();
+    push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "evidence",
+            &e,
+            None,
+            json!({ "person_id": p, "evidence_type": "employment_card", "attachment_sha256": "b".repeat(64), "review_state": "approved" }),
+        )],
+    )
+    .await;
+    let queue = conflicts(&w.app, &w.staff.access).await;
+    assert_eq!(queue[0]["policy"], "staff_locked");
+    let cid = queue[0]["id"].as_str().expect("id");
+    let r = w
+        .app
+        .post(
+            &format!("/v1/sync/conflicts/{cid}/resolve"),
+            Some(&w.staff.access),
+            json!({ "resolution": "new_value", "value": "retake" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (changes, _) = pull_all(&w.app, &w.a1.s.access, None).await;
+    let ev = changes
+        .iter()
+        .find(|c| c["entity"] == "evidence")
+        .expect("evidence");
+    assert_eq!(ev["data"]["review_state"], "retake");
+    // A value the field cannot hold is refused, naming it.
+    let e2 = new_id();
+    push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "evidence",
+            &e2,
+            None,
+            json!({ "person_id": p, "evidence_type": "resident_id_card", "attachment_sha256": "c".repeat(64), "review_state": "approved" }),
+        )],
+    )
+    .await;
+    let queue = conflicts(&w.app, &w.staff.access).await;
+    let cid = queue[0]["id"].as_str().expect("id");
+    w.app
+        .post(
+            &format!("/v1/sync/conflicts/{cid}/resolve"),
+            Some(&w.staff.access),
+            json!({ "resolution": "new_value", "value": "maybe" }),
+        )
+        .await
+        .problem(422, "validation_failed");
+}
+
+/// On PostgreSQL a writer that took its change number can commit after one that took a
+/// later number would, if numbers were a plain sequence. Here a writer holds its
+/// transaction open after taking a number; a phone pushes and a pull runs meanwhile; no
+/// change may be skipped by the cursor that pull returns.
+#[actix_web::test]
+async fn a_pull_never_skips_a_change_committed_out_of_order() {
+    let w = world().await;
+    let (h, _, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 131).await;
+    let (_, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    let cursor = last["cursor"].as_str().expect("cursor").to_string();
+
+    // A slow writer: takes a change number and writes a record, then waits.
+    let backend = w.app.config.backend().expect("backend");
+    let community = w.tree.community_a.clone();
+    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<i64>();
+    let slow_id = new_id();
+    let slow_record = slow_id.clone();
+    let slow = std::thread::spawn(move || {
+        use diesel::Connection;
+        let mut conn = backend.connect().expect("connect");
+        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let version = liuqing_schema::records::next_version(conn).expect("version");
+            let now = chrono::Utc::now().timestamp_micros();
+            liuqing_schema::records::save(
+                conn,
+                &liuqing_schema::records::Record {
+                    entity: liuqing_schema::entities::Entity::Household,
+                    id: slow_record,
+                    community_id: community,
+                    parent_id: None,
+                    version,
+                    deleted: false,
+                    data: json!({ "address": "slow" }).to_string(),
+                    clocks: "{}".into(),
+                    created_at: now,
+                    updated_at: now,
+                    created_by: None,
+                    updated_by: None,
+                    updated_device: None,
+                },
+            )
+            .expect("save");
+            ready_tx.send(version).expect("ready");
+            hold_rx.recv().expect("hold");
+            Ok(())
+        })
+        .expect("commit");
+    });
+    let slow_version = ready_rx.recv().expect("slow writer ready");
+
+    // Meanwhile a phone pushes (it must wait for, or follow, the slow writer) …
+    let app = &w.app;
+    let fast =
+        w.a1.upsert("household", &h, None, json!({ "address": "fast" }));
+    let push = push_ok(app, &w.a1, vec![fast]);
+    // … and a pull runs while the slow transaction is still open.
+    let during = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let r = app
+            .get(
+                &format!("/v1/sync/pull?schema_version=1&cursor={cursor}"),
+                &w.a2.s.access,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        hold_tx.send(()).expect("release");
+        r
+    };
+    let (pushed, during) = tokio::join!(push, during);
+    slow.join().expect("slow writer");
+    assert!(
+        pushed[0]["version"].as_i64().expect("v") > slow_version,
+        "numbers follow commit order"
+    );
+    let seen_during: Vec<String> = during.body["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        !seen_during.contains(&slow_id),
+        "an uncommitted change was shown"
+    );
+
+    // From the cursor that pull returned, both changes arrive: nothing was skipped.
+    let (after, _) = pull_all(app, &w.a2.s.access, during.body["cursor"].as_str()).await;
+    let ids: Vec<&str> = after.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(
+        ids.contains(&slow_id.as_str()),
+        "the slow writer's change was skipped: {after:?}"
+    );
+    assert!(
+        ids.contains(&h.as_str()),
+        "the phone's change was skipped: {after:?}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod conflicts;
 mod devices;
 mod health;
 mod me;
@@ -37,6 +38,12 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::POST, "/v1/sync/push", sync::push),
         route(M::GET, "/v1/sync/pull", sync::pull),
         route(M::GET, "/v1/sync/status", sync::status),
+        route(M::GET, "/v1/sync/conflicts", conflicts::list),
+        route(
+            M::POST,
+            "/v1/sync/conflicts/{id}/resolve",
+            conflicts::resolve,
+        ),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),
         route(M::GET, "/v1/devices", devices::list),

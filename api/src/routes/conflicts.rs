@@ -1,0 +1,205 @@
+//! The staff conflict queue: the losing values of concurrent edits and coordinators'
+//! proposals for staff-owned fields. Resolving one writes through the sync engine, so the
+//! decision reaches every phone on its next pull like any change.
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::records::{self, Conflict};
+use liuqing_schema::time::now_micros;
+use liuqing_schema::users::Role;
+use liuqing_sync::engine::{self, Env, Writer};
+use liuqing_sync::hlc::Hlc;
+use liuqing_sync::protocol::{Mutation, Op, Status};
+use liuqing_sync::values;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use validator::Validate;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::extract::Body;
+use crate::state::AppState;
+
+const REVIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
+
+/// A conflict as staff see it: values parsed, sensitive ones masked.
+fn view(c: &Conflict) -> Value {
+    let parse = |s: &str| {
+        serde_json::from_str::<Value>(s)
+            .map(|v| values::shown(&v))
+            .unwrap_or(Value::Null)
+    };
+    json!({
+        "id": c.id,
+        "entity": c.entity,
+        "record_id": c.record_id,
+        "community_id": c.community_id,
+        "field": c.field,
+        "policy": c.policy,
+        "kept": parse(&c.kept),
+        "yours": parse(&c.yours),
+        "kept_hlc": c.kept_hlc,
+        "yours_hlc": c.yours_hlc,
+        "kept_device": c.kept_device,
+        "yours_device": c.yours_device,
+        "kept_user": c.kept_user,
+        "yours_user": c.yours_user,
+        "status": c.status,
+        "resolution": c.resolution,
+        "created_at": liuqing_schema::time::to_datetime(c.created_at)
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    })
+}
+
+pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require(REVIEWERS)?;
+    let items = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(records::open_conflicts(conn, &scope, 500)?)
+        })
+        .await?;
+    let items: Vec<Value> = items.iter().map(view).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    KeepServer,
+    TakePhone,
+    NewValue,
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Resolve {
+    pub resolution: Resolution,
+    /// The value to write, with `new_value`.
+    pub value: Option<Value>,
+}
+
+/// The plain value of a stored one: sealed values are opened (they are written again
+/// through the engine, which seals them anew).
+fn plain(cipher: &FieldCipher, c: &Conflict, stored: &str) -> Result<Value, ApiError> {
+    let v: Value = serde_json::from_str(stored).map_err(|e| ApiError::Internal(e.into()))?;
+    match v.get("sealed").and_then(Value::as_str) {
+        Some(sealed) => {
+            let context = format!("{}:{}:{}", c.entity, c.record_id, c.field);
+            Ok(json!(cipher
+                .decrypt(sealed, &context)
+                .map_err(|e| ApiError::Internal(e.into()))?))
+        }
+        None => Ok(v),
+    }
+}
+
+pub async fn resolve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    Body(req): Body<Resolve>,
+) -> ApiResult<HttpResponse> {
+    caller.require(REVIEWERS)?;
+    if (req.resolution == Resolution::NewValue) != req.value.is_some() {
+        return Err(ApiError::validation(
+            "value",
+            "is given with `new_value` and only then",
+        ));
+    }
+    let id = id.into_inner();
+    let cipher = state.cipher.clone();
+    let max_skew_ms = state.config.max_clock_skew_secs.saturating_mul(1000);
+    let resolved = state
+        .db
+        .transaction(move |conn| {
+            let scope = caller.scope(conn)?;
+            let conflict = records::conflict_in_scope(conn, &scope, &id)?
+                .ok_or_else(|| ApiError::not_found("conflict"))?;
+            if conflict.status != "open" {
+                return Err(ApiError::Conflict(
+                    "already_resolved",
+                    "this conflict is already resolved".into(),
+                ));
+            }
+            let value = match req.resolution {
+                Resolution::KeepServer => None,
+                Resolution::TakePhone => Some(plain(&cipher, &conflict, &conflict.yours)?),
+                Resolution::NewValue => req.value.clone(),
+            };
+            let now = now_micros();
+            if let Some(value) = &value {
+                let record = records::find(conn, conflict.entity, &conflict.record_id)?
+                    .ok_or_else(|| ApiError::not_found("record"))?;
+                let mut fields = Map::new();
+                fields.insert(conflict.field.clone(), value.clone());
+                let mutation = Mutation {
+                    mutation_id: uuid::Uuid::now_v7(),
+                    entity: conflict.entity.to_string(),
+                    id: conflict
+                        .record_id
+                        .parse()
+                        .map_err(|e: uuid::Error| ApiError::Internal(e.into()))?,
+                    op: Op::Upsert,
+                    base_version: Some(record.version),
+                    hlc: Hlc {
+                        millis: (now / 1000).max(0) as u64,
+                        counter: 0,
+                        node: caller.device_id.clone(),
+                    }
+                    .to_string(),
+                    fields,
+                    set_ops: Map::new(),
+                };
+                let env = Env {
+                    scope: &scope,
+                    cipher: &cipher,
+                    now,
+                    today: chrono::Utc::now().date_naive(),
+                    max_skew_ms,
+                };
+                let who = Writer {
+                    user_id: &caller.user_id,
+                    device_id: &caller.device_id,
+                    role: caller.role,
+                };
+                let result = engine::apply(conn, who, &env, &mutation)?;
+                if result.status == Status::Rejected {
+                    let errors = result
+                        .errors
+                        .into_iter()
+                        .map(|e| FieldError::new(format!("value ({})", e.field), e.reason))
+                        .collect();
+                    return Err(ApiError::Validation(errors));
+                }
+            }
+            let stored = value.as_ref().map(Value::to_string);
+            if !records::resolve_conflict(
+                conn,
+                &conflict.id,
+                resolution_name(req.resolution),
+                stored.as_deref(),
+                &caller.user_id,
+                now,
+            )? {
+                return Err(ApiError::Conflict(
+                    "already_resolved",
+                    "this conflict is already resolved".into(),
+                ));
+            }
+            let updated = records::conflict_in_scope(conn, &scope, &conflict.id)?
+                .ok_or_else(|| ApiError::not_found("conflict"))?;
+            Ok(view(&updated))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(resolved))
+}
+
+fn resolution_name(r: Resolution) -> &'static str {
+    match r {
+        Resolution::KeepServer => "keep_server",
+        Resolution::TakePhone => "take_phone",
+        Resolution::NewValue => "new_value",
+    }
+}
