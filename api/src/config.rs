@@ -94,6 +94,9 @@ pub struct Config {
     pub sync_max_mutations: usize,
     /// Most records in one pull page (the default page is 500 or this, if smaller).
     pub sync_max_page: i64,
+    /// Days a deleted record's tombstone is kept for phones to pull; a phone whose cursor
+    /// is older must pull everything again (410).
+    pub tombstone_retention_days: u64,
     /// Password for the first admin on a fresh database. Empty: a random one-time password
     /// is printed to the log once and must be changed at first login.
     pub admin_password: Secret,
@@ -134,6 +137,7 @@ impl Default for Config {
             field_keys_previous: Secret::default(),
             sync_max_mutations: 500,
             sync_max_page: 2000,
+            tombstone_retention_days: 90,
             admin_password: Secret::default(),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),

@@ -18,11 +18,12 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::state::AppState;
-use crate::{bootstrap, middleware, routes};
+use crate::{bootstrap, maintenance, middleware, routes};
 
 pub struct Application {
     port: u16,
     server: Server,
+    maintenance: actix_web::rt::task::JoinHandle<()>,
 }
 
 /// Opens the database, applies migrations and makes sure there is a first admin.
@@ -93,6 +94,7 @@ impl Application {
             cipher,
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
+        let maintenance = actix_web::rt::spawn(maintenance::run(state.clone()));
         let mut server =
             HttpServer::new(move || {
                 App::new()
@@ -118,6 +120,7 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            maintenance,
         })
     }
 
@@ -131,7 +134,9 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM (or `handle().stop()`); in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        self.maintenance.abort();
+        result
     }
 }
 

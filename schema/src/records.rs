@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::entities::Entity;
 use crate::error::StoreResult;
 use crate::scope::Scope;
-use crate::tables::{change_counter, conflicts, mutations, records};
+use crate::tables::{change_counter, conflicts, mutations, records, sync_state};
 use crate::time::Micros;
 use crate::DbConn;
 
@@ -291,4 +291,41 @@ pub fn resolve_conflict(
     ))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// The highest change number of a tombstone removed so far.
+pub fn tombstone_horizon(conn: &mut DbConn) -> StoreResult<i64> {
+    Ok(sync_state::table
+        .find("tombstone_horizon")
+        .select(sync_state::value)
+        .first::<i64>(conn)
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Removes tombstones last changed before `before`, and raises the horizon past them, in
+/// one transaction. Returns how many were removed. Safe to run on several replicas.
+pub fn purge_tombstones(conn: &mut DbConn, before: Micros) -> StoreResult<usize> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        let old = records::table
+            .filter(records::deleted.eq(true))
+            .filter(records::updated_at.lt(before));
+        let newest: Option<i64> = old.select(diesel::dsl::max(records::version)).first(conn)?;
+        let Some(newest) = newest else { return Ok(0) };
+        let removed = diesel::delete(
+            records::table
+                .filter(records::deleted.eq(true))
+                .filter(records::version.le(newest)),
+        )
+        .execute(conn)?;
+        diesel::update(
+            sync_state::table
+                .find("tombstone_horizon")
+                .filter(sync_state::value.lt(newest)),
+        )
+        .set(sync_state::value.eq(newest))
+        .execute(conn)?;
+        Ok(removed)
+    })
 }

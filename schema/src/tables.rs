@@ -183,6 +183,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sync_state (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(user_org_nodes -> users (user_id));
 diesel::joinable!(user_org_nodes -> org_nodes (org_node_id));
 diesel::joinable!(devices -> users (user_id));
@@ -205,4 +212,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mutations,
     persons_index,
     households_index,
+    sync_state,
 );

@@ -19,6 +19,7 @@ const TABLES: &[&str] = &[
     "records",
     "refresh_tokens",
     "sessions",
+    "sync_state",
     "user_org_nodes",
     "users",
 ];

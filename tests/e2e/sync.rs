@@ -1051,3 +1051,52 @@ async fn a_pull_never_skips_a_change_committed_out_of_order() {
         "the phone's change was skipped: {after:?}"
     );
 }
+
+#[actix_web::test]
+async fn a_cursor_older_than_the_kept_tombstones_is_gone() {
+    let w = world().await;
+    let empty = new_id();
+    push_ok(
+        &w.app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "household",
+            &empty,
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "x" }),
+        )],
+    )
+    .await;
+    let (_, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    let old_cursor = last["cursor"].as_str().expect("cursor").to_string();
+    let del = json!({ "mutation_id": new_id(), "entity": "household", "id": empty, "op": "delete", "hlc": w.a1.hlc() });
+    push_ok(&w.app, &w.a1, vec![del]).await;
+    // Still within retention: the tombstone is delivered.
+    let (changes, _) = pull_all(&w.app, &w.a2.s.access, Some(&old_cursor)).await;
+    assert_eq!(changes[0]["deleted"], true);
+    // Retention passes and the cleanup removes it: the old cursor is now gone.
+    let backend = w.app.config.backend().expect("backend");
+    let removed = tokio::task::spawn_blocking(move || {
+        let mut conn = backend.connect().expect("connect");
+        liuqing_schema::records::purge_tombstones(
+            &mut conn,
+            chrono::Utc::now().timestamp_micros() + 1,
+        )
+        .expect("purge")
+    })
+    .await
+    .expect("join");
+    assert_eq!(removed, 1);
+    let r = w
+        .app
+        .get(
+            &format!("/v1/sync/pull?schema_version=1&cursor={old_cursor}"),
+            &w.a2.s.access,
+        )
+        .await;
+    r.problem(410, "cursor_expired");
+    // Starting again from no cursor works, without the removed record.
+    let (changes, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(last["scope_digest"]["count"], 0);
+}

@@ -153,7 +153,8 @@ pub async fn pull(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            feed::pull(conn, &scope, q.cursor.as_deref(), limit, 0).map_err(|e| match e {
+            let horizon = records::tombstone_horizon(conn)?;
+            feed::pull(conn, &scope, q.cursor.as_deref(), limit, horizon).map_err(|e| match e {
                 FeedError::BadCursor => {
                     ApiError::validation("cursor", "is not a cursor this server made")
                 }
