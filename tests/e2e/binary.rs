@@ -256,3 +256,119 @@ fn sigterm_stops_the_server_cleanly() {
         "a password reached the log"
     );
 }
+
+/// Counts the records the server has committed, from outside the server.
+fn committed_records(backend: &liuqing_schema::Backend) -> i64 {
+    use diesel::prelude::*;
+    let mut conn = backend.connect().expect("connect");
+    liuqing_schema::tables::records::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count")
+}
+
+/// The server is killed (SIGKILL) while it applies a large push; after a restart the phone
+/// sends the same push again, and every mutation is applied exactly once.
+#[actix_web::test]
+async fn a_push_interrupted_by_a_crash_is_applied_exactly_once_on_retry() {
+    use crate::sync::{push, Phone};
+
+    const TOTAL: usize = 3000;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = test_config(dir.path());
+    config.jwt_secret = Default::default();
+    config.sync_max_mutations = TOTAL;
+    let env = |cmd: &mut Command, config: &liuqing_api::Config| {
+        cmd.env("LIUQING_DATABASE_URL", &config.database_url)
+            .env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("LIUQING_SYNC_MAX_MUTATIONS", TOTAL.to_string());
+    };
+    let mut cmd = liuqing(dir.path());
+    env(&mut cmd, &config);
+    let mut server = start(cmd);
+    let app = TestApp::attach(
+        format!("http://127.0.0.1:{}", server.port),
+        config.clone(),
+        dir,
+    );
+    let admin = app.admin().await;
+    let t = tree(&app, &admin).await;
+    let phone = Phone::new(
+        app.user(&admin, "coord-a", "coordinator", &[&t.community_a])
+            .await,
+    );
+    let batch: Vec<serde_json::Value> = (0..TOTAL)
+        .map(|i| {
+            phone.upsert(
+                "household",
+                &new_id(),
+                None,
+                json!({ "community_id": t.community_a, "address": format!("{i}号") }),
+            )
+        })
+        .collect();
+
+    // Push in the background; kill the server once part of the batch has committed.
+    let backend = config.backend().expect("backend");
+    let in_flight = {
+        let client = app.client.clone();
+        let url = format!("{}/v1/sync/push", app.base);
+        let token = phone.s.access.clone();
+        let body = json!({ "schema_version": 1, "mutations": batch.clone() });
+        actix_web::rt::spawn(
+            async move { client.post(url).bearer_auth(token).json(&body).send().await },
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Poll without blocking this runtime: the push runs on it.
+    while committed_records(&backend) < 100 {
+        assert!(Instant::now() < deadline, "the push never started");
+        actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+    }
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("reaped");
+    assert!(
+        in_flight.await.expect("join").is_err(),
+        "the phone never heard an answer"
+    );
+    let before_retry = committed_records(&backend);
+    assert!(
+        (100..TOTAL as i64).contains(&before_retry),
+        "killed mid-push: {before_retry} of {TOTAL}"
+    );
+
+    // Restart on the same data; the phone retries the same batch.
+    let (config, dir) = app.stop().await;
+    let mut cmd = liuqing(dir.path());
+    env(&mut cmd, &config);
+    let server = start(cmd);
+    let app = TestApp::attach(format!("http://127.0.0.1:{}", server.port), config, dir);
+    let retry = push(&app, &phone, batch.clone()).await;
+    assert_eq!(retry.status, StatusCode::OK, "{}", retry.body);
+    let results = retry.body["results"].as_array().expect("results");
+    assert_eq!(results.len(), TOTAL);
+    assert!(
+        results.iter().all(|r| r["status"] == "applied"),
+        "every mutation applied"
+    );
+    let mut versions: Vec<i64> = results
+        .iter()
+        .filter_map(|r| r["version"].as_i64())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    assert_eq!(versions.len(), TOTAL, "one change per mutation, none twice");
+    assert_eq!(committed_records(&backend), TOTAL as i64, "exactly once");
+
+    // Nothing half-applied: every record has its projection, and a further retry changes nothing.
+    let again = push(&app, &phone, batch).await;
+    assert_eq!(again.body["results"], retry.body["results"]);
+    let mut conn = backend.connect().expect("connect");
+    use diesel::prelude::*;
+    let projected: i64 = liuqing_schema::tables::households_index::table
+        .count()
+        .get_result(&mut conn)
+        .expect("count");
+    assert_eq!(projected, TOTAL as i64);
+    drop(server);
+}

@@ -87,7 +87,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub config: Config,
-    handle: ServerHandle,
+    /// `None` when the server is another process (the binary tests).
+    handle: Option<ServerHandle>,
     pub data: TempDir,
 }
 
@@ -160,14 +161,27 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             config,
-            handle,
+            handle: Some(handle),
+            data,
+        }
+    }
+
+    /// Talks to a server running in another process, on this configuration and folder.
+    pub fn attach(base: String, config: Config, data: TempDir) -> TestApp {
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            config,
+            handle: None,
             data,
         }
     }
 
     /// Stops the server and hands back its configuration and data folder.
     pub async fn stop(self) -> (Config, TempDir) {
-        self.handle.stop(true).await;
+        if let Some(handle) = &self.handle {
+            handle.stop(true).await;
+        }
         (self.config, self.data)
     }
 
