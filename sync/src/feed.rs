@@ -110,6 +110,7 @@ pub fn pull(
             Change {
                 entity: r.entity.to_string(),
                 id: r.id,
+                community_id: r.community_id,
                 version: r.version,
                 deleted: r.deleted,
                 data,

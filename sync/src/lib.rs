@@ -7,7 +7,9 @@
 //! - [`engine`]: applying one mutation, the one way records are written.
 //! - [`projection`]: the typed indexes kept beside `records`.
 //! - [`feed`]: pull pages, cursors, the scope digest.
+//! - [`client`]: the reference phone client (no I/O), for tests and the load generator.
 
+pub mod client;
 pub mod engine;
 pub mod feed;
 pub mod hlc;

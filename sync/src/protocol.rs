@@ -109,6 +109,9 @@ impl MutationResult {
 pub struct Change {
     pub entity: String,
     pub id: String,
+    /// The community the record belongs to (an addition to the protocol: lets a phone drop
+    /// a purged community's records without walking parents).
+    pub community_id: String,
     pub version: i64,
     pub deleted: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]

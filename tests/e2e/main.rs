@@ -9,6 +9,7 @@ mod auth;
 mod binary;
 mod blobs;
 mod contract;
+mod convergence;
 mod errors;
 mod scope;
 mod storage;
