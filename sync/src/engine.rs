@@ -779,14 +779,7 @@ impl Merge<'_, '_> {
                 clock.as_ref().and_then(|c| c.u.as_deref()),
                 Some(self.who.user_id),
             );
-            draft.conflicts.push(ConflictNote {
-                conflict_id: c.id.clone(),
-                field: path.to_string(),
-                kept: values::shown(&current),
-                yours: values::shown(&incoming),
-            });
-            draft.pending_conflicts.push(c);
-            draft.status = Status::Conflict;
+            draft.decided_against(c, &current, &incoming);
         }
     }
 
@@ -818,14 +811,7 @@ impl Merge<'_, '_> {
             clock.as_ref().and_then(|c| c.u.as_deref()),
             Some(self.who.user_id),
         );
-        draft.conflicts.push(ConflictNote {
-            conflict_id: c.id.clone(),
-            field: path.to_string(),
-            kept: values::shown(&current),
-            yours: values::shown(&proposed),
-        });
-        draft.pending_conflicts.push(c);
-        draft.status = Status::Conflict;
+        draft.decided_against(c, &current, &proposed);
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -959,6 +945,18 @@ impl Merge<'_, '_> {
 }
 
 impl Draft {
+    /// A field decided against the writer: recorded, and told in the answer.
+    fn decided_against(&mut self, conflict: Conflict, kept: &Value, yours: &Value) {
+        self.conflicts.push(ConflictNote {
+            conflict_id: conflict.id.clone(),
+            field: conflict.field.clone(),
+            kept: values::shown(kept),
+            yours: values::shown(yours),
+        });
+        self.pending_conflicts.push(conflict);
+        self.status = Status::Conflict;
+    }
+
     fn new(doc: Value, clocks: Map<String, Value>) -> Draft {
         Draft {
             doc,

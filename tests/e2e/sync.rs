@@ -275,7 +275,7 @@ async fn a_retried_push_is_answered_the_same_and_applied_once() {
         "address is required"
     );
     // A storm of concurrent retries: identical answers, nothing duplicated.
-    let retries = (0..20).map(|_| push(&w.app, &w.a1, batch.clone()));
+    let retries = (0..50).map(|_| push(&w.app, &w.a1, batch.clone()));
     for r in futures_util::future::join_all(retries).await {
         assert_eq!(r.body["results"], first.body["results"]);
     }

@@ -7,7 +7,7 @@ use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::records::{self, Conflict};
 use liuqing_schema::time::now_micros;
 use liuqing_schema::users::Role;
-use liuqing_sync::engine::{self, Env, Writer};
+use liuqing_sync::engine;
 use liuqing_sync::hlc::Hlc;
 use liuqing_sync::protocol::{Mutation, Op, Status};
 use liuqing_sync::values;
@@ -152,19 +152,8 @@ pub async fn resolve(
                     fields,
                     set_ops: Map::new(),
                 };
-                let env = Env {
-                    scope: &scope,
-                    cipher: &cipher,
-                    now,
-                    today: chrono::Utc::now().date_naive(),
-                    max_skew_ms,
-                };
-                let who = Writer {
-                    user_id: &caller.user_id,
-                    device_id: &caller.device_id,
-                    role: caller.role,
-                };
-                let result = engine::apply(conn, who, &env, &mutation)?;
+                let env = super::sync::engine_env(&scope, &cipher, now, max_skew_ms);
+                let result = engine::apply(conn, super::sync::writer(&caller), &env, &mutation)?;
                 if result.status == Status::Rejected {
                     let errors = result
                         .errors

@@ -2,11 +2,13 @@
 //! `liuqing-sync` do the work, inside the caller's scope.
 
 use actix_web::{web, HttpResponse};
+use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::devices::{self, DeviceState};
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records;
+use liuqing_schema::scope::Scope;
 use liuqing_schema::sessions::{self, Sessions};
-use liuqing_schema::time::now_micros;
+use liuqing_schema::time::{now_micros, Micros};
 use liuqing_sync::engine::{self, Env, Writer};
 use liuqing_sync::feed::{self, FeedError};
 use liuqing_sync::protocol::{Mutation, MutationResult, SCHEMA_VERSIONS};
@@ -27,6 +29,31 @@ fn check_schema_version(v: u32) -> ApiResult<()> {
         Err(ApiError::UpgradeRequired(format!(
             "schema_version {v} is not served; accepted: {SCHEMA_VERSIONS:?}"
         )))
+    }
+}
+
+/// The engine's surroundings for one request: the caller's scope, the cipher, the time.
+pub fn engine_env<'a>(
+    scope: &'a Scope,
+    cipher: &'a FieldCipher,
+    now: Micros,
+    max_skew_ms: u64,
+) -> Env<'a> {
+    Env {
+        scope,
+        cipher,
+        now,
+        today: chrono::Utc::now().date_naive(),
+        max_skew_ms,
+    }
+}
+
+/// The caller as the engine's writer.
+pub fn writer(caller: &Caller) -> Writer<'_> {
+    Writer {
+        user_id: &caller.user_id,
+        device_id: &caller.device_id,
+        role: caller.role,
     }
 }
 
@@ -66,18 +93,8 @@ pub async fn push(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let env = Env {
-                scope: &scope,
-                cipher: &cipher,
-                now: now_micros(),
-                today: chrono::Utc::now().date_naive(),
-                max_skew_ms,
-            };
-            let who = Writer {
-                user_id: &caller.user_id,
-                device_id: &caller.device_id,
-                role: caller.role,
-            };
+            let env = engine_env(&scope, &cipher, now_micros(), max_skew_ms);
+            let who = writer(&caller);
             let mut results = Vec::with_capacity(req.mutations.len());
             for m in &req.mutations {
                 results.push(engine::apply(conn, who, &env, m)?);
