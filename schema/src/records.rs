@@ -229,15 +229,6 @@ pub fn conflicts_of(
         .load(conn)?)
 }
 
-/// Every conflict in the given communities, oldest first (tests and the review queue).
-pub fn conflicts_in(conn: &mut DbConn, communities: &[String]) -> StoreResult<Vec<Conflict>> {
-    Ok(conflicts::table
-        .filter(conflicts::community_id.eq_any(communities))
-        .order((conflicts::created_at.asc(), conflicts::id.asc()))
-        .select(Conflict::as_select())
-        .load(conn)?)
-}
-
 /// Open conflicts in the scope, oldest first.
 pub fn open_conflicts(conn: &mut DbConn, scope: &Scope, limit: i64) -> StoreResult<Vec<Conflict>> {
     let mut query = conflicts::table

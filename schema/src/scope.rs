@@ -58,14 +58,6 @@ impl Scope {
             ))
         })
     }
-
-    /// Whether a node with this path lies inside the scope.
-    pub fn contains_path(&self, path: &str) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Subtrees(paths) => paths.iter().any(|p| path.starts_with(p.as_str())),
-        }
-    }
 }
 
 #[cfg(test)]

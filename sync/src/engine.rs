@@ -317,7 +317,7 @@ impl Merge<'_, '_> {
         if !errors.is_empty() {
             return Err(self.reject("invalid", errors));
         }
-        let (community_id, parent_id) = self.placement(spec, id)?;
+        let (community_id, parent_id) = self.placement(spec)?;
         let mut draft = Draft::new(Value::Object(Map::new()), Map::new());
         for field in spec.fields {
             let sent = self.m.fields.get(field.path);
@@ -423,11 +423,7 @@ impl Merge<'_, '_> {
     }
 
     /// The community a new record belongs to, from its parent (or, for a household, named).
-    fn placement(
-        &mut self,
-        spec: &EntitySpec,
-        _id: &str,
-    ) -> Result<(String, Option<String>), Abort> {
+    fn placement(&mut self, spec: &EntitySpec) -> Result<(String, Option<String>), Abort> {
         match spec.parent {
             None => {
                 let community = self
