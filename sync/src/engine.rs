@@ -54,6 +54,24 @@ struct FieldClock {
     u: Option<String>,
 }
 
+/// One of the two values of a conflict, with the write it came from.
+struct Side<'v> {
+    value: &'v Value,
+    hlc: String,
+    device: Option<String>,
+    user: Option<String>,
+}
+
+/// The side of a conflict the record's current value stands on.
+fn server_side<'v>(value: &'v Value, clock: Option<&FieldClock>) -> Side<'v> {
+    Side {
+        value,
+        hlc: clock.map(|c| c.hlc.clone()).unwrap_or_default(),
+        device: clock.and_then(|c| c.d.clone()),
+        user: clock.and_then(|c| c.u.clone()),
+    }
+}
+
 /// Why a mutation's transaction ends early.
 enum Abort {
     Replay(Box<MutationResult>),
@@ -735,8 +753,6 @@ impl Merge<'_, '_> {
             Some(c) if concurrent => c.hlc.parse::<Hlc>().map_or(true, |server| *hlc > server),
             _ => true,
         };
-        let now_clock = hlc.to_string();
-        let server_clock = clock.as_ref().map(|c| c.hlc.clone()).unwrap_or_default();
         if incoming_wins {
             if concurrent {
                 // The server's value loses: kept as a conflict record, reviewable.
@@ -745,14 +761,8 @@ impl Merge<'_, '_> {
                     community_id,
                     path,
                     "lww",
-                    &incoming,
-                    &current,
-                    &now_clock,
-                    &server_clock,
-                    Some(self.who.device_id),
-                    clock.as_ref().and_then(|c| c.d.as_deref()),
-                    Some(self.who.user_id),
-                    clock.as_ref().and_then(|c| c.u.as_deref()),
+                    self.writer_side(&incoming, hlc),
+                    server_side(&current, clock.as_ref()),
                 );
                 draft.pending_conflicts.push(c);
                 draft.status = draft.status.max(Status::Merged);
@@ -766,14 +776,8 @@ impl Merge<'_, '_> {
                 community_id,
                 path,
                 "lww",
-                &current,
-                &incoming,
-                &server_clock,
-                &now_clock,
-                clock.as_ref().and_then(|c| c.d.as_deref()),
-                Some(self.who.device_id),
-                clock.as_ref().and_then(|c| c.u.as_deref()),
-                Some(self.who.user_id),
+                server_side(&current, clock.as_ref()),
+                self.writer_side(&incoming, hlc),
             );
             draft.decided_against(c, &current, &incoming);
         }
@@ -792,39 +796,35 @@ impl Merge<'_, '_> {
         proposed: Value,
         hlc: &Hlc,
     ) {
-        let server_clock = clock.as_ref().map(|c| c.hlc.clone()).unwrap_or_default();
         let c = self.conflict(
             spec,
             community_id,
             path,
             "staff_locked",
-            &current,
-            &proposed,
-            &server_clock,
-            &hlc.to_string(),
-            clock.as_ref().and_then(|c| c.d.as_deref()),
-            Some(self.who.device_id),
-            clock.as_ref().and_then(|c| c.u.as_deref()),
-            Some(self.who.user_id),
+            server_side(&current, clock.as_ref()),
+            self.writer_side(&proposed, hlc),
         );
         draft.decided_against(c, &current, &proposed);
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The side of a conflict this mutation's writer stands on.
+    fn writer_side<'v>(&self, value: &'v Value, hlc: &Hlc) -> Side<'v> {
+        Side {
+            value,
+            hlc: hlc.to_string(),
+            device: Some(self.who.device_id.to_string()),
+            user: Some(self.who.user_id.to_string()),
+        }
+    }
+
     fn conflict(
         &self,
         spec: &EntitySpec,
         community_id: &str,
         path: &str,
         policy: &str,
-        kept: &Value,
-        yours: &Value,
-        kept_hlc: &str,
-        yours_hlc: &str,
-        kept_device: Option<&str>,
-        yours_device: Option<&str>,
-        kept_user: Option<&str>,
-        yours_user: Option<&str>,
+        kept: Side<'_>,
+        yours: Side<'_>,
     ) -> Conflict {
         Conflict {
             id: uuid::Uuid::now_v7().to_string(),
@@ -833,14 +833,14 @@ impl Merge<'_, '_> {
             community_id: community_id.to_string(),
             field: path.to_string(),
             policy: policy.to_string(),
-            kept: kept.to_string(),
-            yours: yours.to_string(),
-            kept_hlc: kept_hlc.to_string(),
-            yours_hlc: yours_hlc.to_string(),
-            kept_device: kept_device.map(str::to_string),
-            yours_device: yours_device.map(str::to_string),
-            kept_user: kept_user.map(str::to_string),
-            yours_user: yours_user.map(str::to_string),
+            kept: kept.value.to_string(),
+            yours: yours.value.to_string(),
+            kept_hlc: kept.hlc,
+            yours_hlc: yours.hlc,
+            kept_device: kept.device,
+            yours_device: yours.device,
+            kept_user: kept.user,
+            yours_user: yours.user,
             mutation_id: Some(self.mutation_id.to_string()),
             status: "open".into(),
             resolution: None,
