@@ -566,6 +566,72 @@ pub fn spec(entity: Entity) -> &'static EntitySpec {
     }
 }
 
+/// Ranges of one record that must run forward: `(from, to)` field paths per entity.
+const RANGES: &[(Entity, &str, &str)] = &[
+    (Entity::Visit, "started_at", "ended_at"),
+    (
+        Entity::Household,
+        "zero_employment_found_on",
+        "zero_employment_cleared_on",
+    ),
+    (
+        Entity::Recognition,
+        "publicity_started_on",
+        "publicity_ends_on",
+    ),
+];
+
+/// Rules across the fields of one record, checked on its merged document: every date or
+/// time range runs forward (a visit does not end before it starts, a policy is not enjoyed
+/// until before it began). Returns `(field path, reason)` for each broken one.
+pub fn check_document(entity: Entity, doc: &Value) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    for (e, from, to) in RANGES {
+        if *e != entity {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (text(get_path(doc, from)), text(get_path(doc, to))) {
+            if backwards(&a, &b) {
+                errors.push((to.to_string(), format!("must not be before `{from}`")));
+            }
+        }
+    }
+    if entity == Entity::SixClears {
+        let enjoyed = get_path(doc, "policies.enjoyed").and_then(Value::as_array);
+        for (i, item) in enjoyed.into_iter().flatten().enumerate() {
+            if let (Some(a), Some(b)) = (text(item.get("from")), text(item.get("to"))) {
+                if backwards(&a, &b) {
+                    errors.push((
+                        format!("policies.enjoyed[{i}].to"),
+                        "must not be before `from`".into(),
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// Whether `to` comes before `from`; both dates (`YYYY-MM-DD`) or both RFC 3339 times.
+/// Values of other shapes are checked by their field types, not here.
+fn backwards(from: &str, to: &str) -> bool {
+    use chrono::{DateTime, NaiveDate};
+    if let (Ok(a), Ok(b)) = (
+        NaiveDate::parse_from_str(from, "%Y-%m-%d"),
+        NaiveDate::parse_from_str(to, "%Y-%m-%d"),
+    ) {
+        return b < a;
+    }
+    if let (Ok(a), Ok(b)) = (
+        DateTime::parse_from_rfc3339(from),
+        DateTime::parse_from_rfc3339(to),
+    ) {
+        return b < a;
+    }
+    false
+}
+
 /// Reads a dotted path out of a nested JSON document.
 pub fn get_path<'a>(doc: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.').try_fold(doc, |v, key| v.get(key))
@@ -594,6 +660,51 @@ pub fn set_path(doc: &mut Value, path: &str, value: Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ranges_must_run_forward() {
+        let cases: &[(Entity, Value, &[&str])] = &[
+            (
+                Entity::Visit,
+                json!({"started_at": "2026-11-02T10:00:00+08:00", "ended_at": "2026-11-02T09:59:00+08:00"}),
+                &["ended_at"],
+            ),
+            (
+                Entity::Visit,
+                json!({"started_at": "2026-11-02T10:00:00+08:00", "ended_at": "2026-11-02T02:00:00Z"}),
+                &[],
+            ),
+            (
+                Entity::Visit,
+                json!({"started_at": "2026-11-02T10:00:00+08:00"}),
+                &[],
+            ),
+            (
+                Entity::Household,
+                json!({"zero_employment_found_on": "2026-11-10", "zero_employment_cleared_on": "2026-11-09"}),
+                &["zero_employment_cleared_on"],
+            ),
+            (
+                Entity::Household,
+                json!({"zero_employment_found_on": "2026-11-10", "zero_employment_cleared_on": "2026-11-10"}),
+                &[],
+            ),
+            (
+                Entity::SixClears,
+                json!({"policies": {"enjoyed": [
+                    {"policy": "a", "from": "2026-01-01", "to": "2026-06-30"},
+                    {"policy": "b", "from": "2026-07-01", "to": "2026-06-30"}]}}),
+                &["policies.enjoyed[1].to"],
+            ),
+        ];
+        for (entity, doc, expected) in cases {
+            let fields: Vec<String> = check_document(*entity, doc)
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect();
+            assert_eq!(fields, *expected, "{entity} {doc}");
+        }
+    }
 
     #[test]
     fn every_entity_has_a_spec_that_names_itself() {

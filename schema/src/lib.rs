@@ -5,6 +5,7 @@
 //! inside one transaction.
 
 pub mod audit;
+pub mod casefile;
 pub mod crypto;
 pub mod db;
 pub mod devices;

@@ -39,6 +39,16 @@ pub fn next_version(conn: &mut DbConn) -> StoreResult<i64> {
         .get_result(conn)?)
 }
 
+/// Takes the case file's write lock (the change counter's row) without taking a number. A
+/// request that reads records to decide what to write calls it first in its transaction, so
+/// no other writer changes them between its read and its write.
+pub fn lock_for_write(conn: &mut DbConn) -> StoreResult<()> {
+    diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(change_counter::value))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The last change number handed out and committed. Every record with a number up to it is
 /// committed (the counter's lock orders commits), so a pull bounded by it never skips one.
 pub fn committed_version(conn: &mut DbConn) -> StoreResult<i64> {

@@ -167,6 +167,8 @@ diesel::table! {
         last_contact_on -> Nullable<Text>,
         deleted -> Bool,
         version -> BigInt,
+        assessed_on -> Nullable<Text>,
+        enrolled_on -> Nullable<Text>,
     }
 }
 

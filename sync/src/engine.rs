@@ -419,6 +419,7 @@ impl Merge<'_, '_> {
         if spec.entity == Entity::Person {
             self.check_person(&mut draft, id)?;
         }
+        draft.check_document(spec.entity);
         if !draft.errors.is_empty() {
             return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
         }
@@ -703,6 +704,9 @@ impl Merge<'_, '_> {
                 draft.changed = true;
             }
         }
+        if draft.changed {
+            draft.check_document(spec.entity);
+        }
         if !draft.errors.is_empty() {
             return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
         }
@@ -941,6 +945,15 @@ impl Merge<'_, '_> {
 }
 
 impl Draft {
+    /// The record's cross-field rules, on its merged document.
+    fn check_document(&mut self, entity: Entity) {
+        for (field, reason) in entities::check_document(entity, &self.doc) {
+            if !self.errors.iter().any(|e| e.field == field) {
+                self.errors.push(problem(&field, reason));
+            }
+        }
+    }
+
     /// A field decided against the writer: recorded, and told in the answer.
     fn decided_against(&mut self, conflict: Conflict, kept: &Value, yours: &Value) {
         self.conflicts.push(ConflictNote {

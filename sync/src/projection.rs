@@ -47,12 +47,17 @@ pub fn update(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), Sto
                 PersonFact::Categories(categories.to_string()),
             )
         }
-        Entity::Assessment if !record.deleted => {
-            match (text(doc, "person_id"), text(doc, "tier")) {
-                (Some(person), tier) => set_person(conn, &person, PersonFact::Tier(tier)),
-                _ => Ok(()),
-            }
-        }
+        Entity::Assessment if !record.deleted => match text(doc, "person_id") {
+            Some(person) => set_person(
+                conn,
+                &person,
+                PersonFact::Tier {
+                    tier: text(doc, "tier"),
+                    assessed_on: text(doc, "assessed_on"),
+                },
+            ),
+            None => Ok(()),
+        },
         Entity::Recognition if !record.deleted => {
             let status = match text(doc, "state").as_deref() {
                 Some("recognised") => "recognised",
@@ -104,7 +109,10 @@ pub fn update(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), Sto
 /// One column of a person's projection that another entity decides.
 enum PersonFact {
     Categories(String),
-    Tier(Option<String>),
+    Tier {
+        tier: Option<String>,
+        assessed_on: Option<String>,
+    },
     Exited,
 }
 
@@ -114,8 +122,11 @@ fn set_person(conn: &mut DbConn, person: &str, fact: PersonFact) -> Result<(), S
         PersonFact::Categories(c) => diesel::update(row)
             .set(persons_index::categories.eq(c))
             .execute(conn)?,
-        PersonFact::Tier(t) => diesel::update(row)
-            .set(persons_index::tier.eq(t))
+        PersonFact::Tier { tier, assessed_on } => diesel::update(row)
+            .set((
+                persons_index::tier.eq(tier),
+                persons_index::assessed_on.eq(assessed_on),
+            ))
             .execute(conn)?,
         PersonFact::Exited => diesel::update(row)
             .set(persons_index::status.eq("exited"))
@@ -195,6 +206,10 @@ fn person(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreEr
                 persons_index::id.eq(&record.id),
                 persons_index::status.eq("registered"),
                 persons_index::categories.eq("[]"),
+                persons_index::enrolled_on.eq(liuqing_schema::time::to_datetime(record.created_at)
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string()),
                 values,
             ))
             .execute(conn)?;

@@ -12,6 +12,7 @@ pub mod id_number;
 pub mod obligations;
 pub mod phone;
 pub mod recognition;
+pub mod six_clears;
 pub mod zero_employment;
 
 pub use calendar::WorkCalendar;
