@@ -31,6 +31,10 @@ enum Command {
         #[arg(long)]
         down: bool,
     },
+    /// Load the demo district (2 streets, 4 stations, ~200 households, cases in every
+    /// state, users demo-admin, demo-supervisor, demo-staff-N, demo-coord-N) and exit.
+    /// The users' password is LIUQING_DEMO_PASSWORD, or printed once.
+    Demo,
 }
 
 /// Parses the arguments and runs; the exit code is 2 for bad settings.
@@ -48,6 +52,7 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(config).await,
             Command::Migrate { down } => migrate(config, down).await,
+            Command::Demo => demo(config).await,
         }
     });
     match result {
@@ -94,6 +99,19 @@ async fn migrate(config: Config, down: bool) -> anyhow::Result<()> {
             println!("{verb} {name}");
         }
         Ok(())
+    })
+    .await??;
+    Ok(())
+}
+
+async fn demo(config: Config) -> anyhow::Result<()> {
+    // The same preparation as a server start: folders, migrations, first admin, keys.
+    let db = crate::startup::prepare_database(&config).await?;
+    let cipher = crate::startup::field_cipher(&config)?;
+    let pool = db.pool().clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = pool.get()?;
+        crate::demo::load(&mut conn, &config, &cipher)
     })
     .await??;
     Ok(())

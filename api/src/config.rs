@@ -2,11 +2,14 @@
 //! the environment last. Every setting has a default, so the server starts with none.
 //! A bad setting stops the start with one line naming it.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use liuqing_schema::domain::{EvidenceType, WorkCalendar};
 use liuqing_schema::Backend;
 use serde::{Deserialize, Serialize};
 
@@ -97,6 +100,18 @@ pub struct Config {
     /// Days a deleted record's tombstone is kept for phones to pull; a phone whose cursor
     /// is older must pull everything again (410).
     pub tombstone_retention_days: u64,
+    /// Working days an application is publicly posted (公示) before it can be recognised.
+    pub publicity_working_days: u32,
+    /// Public holidays that fall on working days, comma-separated `YYYY-MM-DD` (法定节假日).
+    pub holidays: String,
+    /// Weekend days that are working days, comma-separated `YYYY-MM-DD` (调休上班).
+    pub extra_workdays: String,
+    /// Evidence the station gets by data sharing, so the one-time notice does not ask the
+    /// applicant for it: comma-separated evidence types, e.g. `low_income_certificate`.
+    pub shared_evidence_types: String,
+    /// The stations' offset from UTC in minutes (China: 480). Decides what "today" is for
+    /// dates the server stamps and for the rules (ages, deadlines, publicity).
+    pub utc_offset_minutes: i32,
     /// Password for the first admin on a fresh database. Empty: a random one-time password
     /// is printed to the log once and must be changed at first login.
     pub admin_password: Secret,
@@ -138,12 +153,39 @@ impl Default for Config {
             sync_max_mutations: 500,
             sync_max_page: 2000,
             tombstone_retention_days: 90,
+            publicity_working_days: 7,
+            holidays: String::new(),
+            extra_workdays: String::new(),
+            shared_evidence_types: String::new(),
+            utc_offset_minutes: 480,
             admin_password: Secret::default(),
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
             workers: 0,
         }
     }
+}
+
+fn comma_list(text: &str) -> impl Iterator<Item = &str> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_dates(text: &str) -> Result<BTreeSet<NaiveDate>, String> {
+    comma_list(text)
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| format!("`{d}` is not a date (YYYY-MM-DD)"))
+        })
+        .collect()
+}
+
+fn parse_evidence_types(text: &str) -> Result<Vec<EvidenceType>, String> {
+    comma_list(text)
+        .map(|t| {
+            t.parse()
+                .map_err(|e: liuqing_schema::text_enum::UnknownVariant| e.to_string())
+        })
+        .collect()
 }
 
 /// A setting that cannot be used, named.
@@ -292,6 +334,23 @@ impl Config {
                 "sync limits must be greater than 0",
             ));
         }
+        if self.publicity_working_days == 0 || self.publicity_working_days > 60 {
+            return Err(invalid("publicity_working_days", "must be 1 to 60"));
+        }
+        for (name, text) in [
+            ("holidays", &self.holidays),
+            ("extra_workdays", &self.extra_workdays),
+        ] {
+            parse_dates(text).map_err(|reason| invalid(name, reason))?;
+        }
+        parse_evidence_types(&self.shared_evidence_types)
+            .map_err(|reason| invalid("shared_evidence_types", reason))?;
+        if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
+            return Err(invalid(
+                "utc_offset_minutes",
+                "must be between -840 and 840",
+            ));
+        }
         if !self.admin_password.expose().is_empty() && self.admin_password.expose().len() < 10 {
             return Err(invalid("admin_password", "must be at least 10 characters"));
         }
@@ -313,6 +372,25 @@ impl Config {
         self.previous_field_keys_text()
             .filter_map(|k| liuqing_schema::crypto::parse_key(k).ok())
             .collect()
+    }
+
+    /// The working-day calendar (validated at load).
+    pub fn calendar(&self) -> WorkCalendar {
+        WorkCalendar {
+            holidays: parse_dates(&self.holidays).unwrap_or_default(),
+            extra_workdays: parse_dates(&self.extra_workdays).unwrap_or_default(),
+        }
+    }
+
+    /// Evidence available by data sharing (validated at load).
+    pub fn shared_evidence(&self) -> Vec<EvidenceType> {
+        parse_evidence_types(&self.shared_evidence_types).unwrap_or_default()
+    }
+
+    /// Today at the stations.
+    pub fn today(&self) -> NaiveDate {
+        let offset = chrono::Duration::minutes(i64::from(self.utc_offset_minutes));
+        (chrono::Utc::now() + offset).date_naive()
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {

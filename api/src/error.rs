@@ -32,9 +32,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    #[error("{0}")]
+    #[error("{1}")]
     Unauthenticated(&'static str, String),
-    #[error("{0}")]
+    #[error("{1}")]
     Forbidden(&'static str, String),
     #[error("not found")]
     NotFound(String),

@@ -111,3 +111,34 @@ fn strip_position(err: &serde_json::Error) -> String {
         None => msg,
     }
 }
+
+/// Query parameters deserialised with the name of any bad one: a 422 naming the parameter.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_pairs(req.query_string()));
+        std::future::ready(
+            serde_path_to_error::deserialize(de)
+                .map(Query)
+                .map_err(|err| {
+                    let field = err.path().to_string();
+                    let reason = err.into_inner().to_string();
+                    let field = match reason.strip_prefix("unknown field `") {
+                        Some(rest) => rest.split('`').next().unwrap_or("query").to_string(),
+                        None if field == "." => "query".to_string(),
+                        None => field,
+                    };
+                    ApiError::validation(field, reason)
+                }),
+        )
+    }
+}
+
+fn form_urlencoded_pairs(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}

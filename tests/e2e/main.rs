@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod binary;
 mod blobs;
+mod casefile;
 mod contract;
 mod convergence;
 mod errors;

@@ -7,9 +7,6 @@ use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::records::{self, Conflict};
 use liuqing_schema::time::now_micros;
 use liuqing_schema::users::Role;
-use liuqing_sync::engine;
-use liuqing_sync::hlc::Hlc;
-use liuqing_sync::protocol::{Mutation, Op, Status};
 use liuqing_sync::values;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -18,6 +15,7 @@ use validator::Validate;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Body;
+use crate::staff::{self, Edit};
 use crate::state::AppState;
 
 const REVIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
@@ -110,7 +108,7 @@ pub async fn resolve(
     }
     let id = id.into_inner();
     let cipher = state.cipher.clone();
-    let max_skew_ms = state.config.max_clock_skew_secs.saturating_mul(1000);
+    let config = state.config.clone();
     let resolved = state
         .db
         .transaction(move |conn| {
@@ -134,34 +132,19 @@ pub async fn resolve(
                     .ok_or_else(|| ApiError::not_found("record"))?;
                 let mut fields = Map::new();
                 fields.insert(conflict.field.clone(), value.clone());
-                let mutation = Mutation {
-                    mutation_id: uuid::Uuid::now_v7(),
-                    entity: conflict.entity.to_string(),
-                    id: conflict
-                        .record_id
-                        .parse()
-                        .map_err(|e: uuid::Error| ApiError::Internal(e.into()))?,
-                    op: Op::Upsert,
-                    base_version: Some(record.version),
-                    hlc: Hlc {
-                        millis: (now / 1000).max(0) as u64,
-                        counter: 0,
-                        node: caller.device_id.clone(),
+                let env = staff::engine_env(&scope, &cipher, &config, now);
+                staff::apply(conn, &caller, &env, Edit::update(&record, fields)?).map_err(|e| {
+                    match e {
+                        // The value is the request's; the field is the record's.
+                        ApiError::Validation(errors) => ApiError::Validation(
+                            errors
+                                .into_iter()
+                                .map(|e| FieldError::new(format!("value ({})", e.field), e.reason))
+                                .collect(),
+                        ),
+                        other => other,
                     }
-                    .to_string(),
-                    fields,
-                    set_ops: Map::new(),
-                };
-                let env = super::sync::engine_env(&scope, &cipher, now, max_skew_ms);
-                let result = engine::apply(conn, super::sync::writer(&caller), &env, &mutation)?;
-                if result.status == Status::Rejected {
-                    let errors = result
-                        .errors
-                        .into_iter()
-                        .map(|e| FieldError::new(format!("value ({})", e.field), e.reason))
-                        .collect();
-                    return Err(ApiError::Validation(errors));
-                }
+                })?;
             }
             let stored = value.as_ref().map(Value::to_string);
             if !records::resolve_conflict(

@@ -3,12 +3,17 @@
 
 mod admin;
 mod auth;
+mod casework;
 mod conflicts;
 mod devices;
 mod health;
+mod households;
 mod me;
 mod org;
+mod persons;
+mod reports;
 pub mod sync;
+mod views;
 
 pub use health::OPENAPI_YAML;
 
@@ -44,6 +49,20 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             "/v1/sync/conflicts/{id}/resolve",
             conflicts::resolve,
         ),
+        route(M::GET, "/v1/persons", persons::list),
+        route(M::GET, "/v1/persons/{id}", persons::case_file),
+        route(M::GET, "/v1/persons/{id}/notice", persons::notice),
+        route(M::POST, "/v1/persons/{id}/reveal", persons::reveal),
+        route(M::GET, "/v1/households", households::list),
+        route(M::GET, "/v1/households/{id}", households::get),
+        route(M::GET, "/v1/entities", casework::entities),
+        route(M::POST, "/v1/records/{entity}", casework::create),
+        route(M::GET, "/v1/records/{entity}/{id}", casework::get),
+        route(M::PATCH, "/v1/records/{entity}/{id}", casework::update),
+        route(M::POST, "/v1/recognitions/{id}/actions", casework::act),
+        route(M::GET, "/v1/publicity", reports::publicity),
+        route(M::GET, "/v1/duplicates", reports::duplicates),
+        route(M::GET, "/v1/exit-candidates", reports::exit_candidates),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),
         route(M::GET, "/v1/devices", devices::list),

@@ -2,14 +2,12 @@
 //! `liuqing-sync` do the work, inside the caller's scope.
 
 use actix_web::{web, HttpResponse};
-use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::devices::{self, DeviceState};
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records;
-use liuqing_schema::scope::Scope;
 use liuqing_schema::sessions::{self, Sessions};
-use liuqing_schema::time::{now_micros, Micros};
-use liuqing_sync::engine::{self, Env, Writer};
+use liuqing_schema::time::now_micros;
+use liuqing_sync::engine;
 use liuqing_sync::feed::{self, FeedError};
 use liuqing_sync::protocol::{Mutation, MutationResult, SCHEMA_VERSIONS};
 use serde::{Deserialize, Serialize};
@@ -20,6 +18,7 @@ use crate::auth::Caller;
 use crate::blob::BlobKey;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
+use crate::staff::{engine_env, writer};
 use crate::state::AppState;
 
 fn check_schema_version(v: u32) -> ApiResult<()> {
@@ -29,31 +28,6 @@ fn check_schema_version(v: u32) -> ApiResult<()> {
         Err(ApiError::UpgradeRequired(format!(
             "schema_version {v} is not served; accepted: {SCHEMA_VERSIONS:?}"
         )))
-    }
-}
-
-/// The engine's surroundings for one request: the caller's scope, the cipher, the time.
-pub fn engine_env<'a>(
-    scope: &'a Scope,
-    cipher: &'a FieldCipher,
-    now: Micros,
-    max_skew_ms: u64,
-) -> Env<'a> {
-    Env {
-        scope,
-        cipher,
-        now,
-        today: chrono::Utc::now().date_naive(),
-        max_skew_ms,
-    }
-}
-
-/// The caller as the engine's writer.
-pub fn writer(caller: &Caller) -> Writer<'_> {
-    Writer {
-        user_id: &caller.user_id,
-        device_id: &caller.device_id,
-        role: caller.role,
     }
 }
 
@@ -88,12 +62,12 @@ pub async fn push(
         return Err(ApiError::PayloadTooLarge { limit: max });
     }
     let cipher = state.cipher.clone();
-    let max_skew_ms = state.config.max_clock_skew_secs.saturating_mul(1000);
+    let config = state.config.clone();
     let results = state
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let env = engine_env(&scope, &cipher, now_micros(), max_skew_ms);
+            let env = engine_env(&scope, &cipher, &config, now_micros());
             let who = writer(&caller);
             let mut results = Vec::with_capacity(req.mutations.len());
             for m in &req.mutations {

@@ -1,0 +1,868 @@
+//! `liuqing demo`: loads a realistic demo district into the configured database, so a
+//! newcomer can try every part of the API with real-looking cases: 2 streets, 4 stations,
+//! 8 communities, about 200 households, and cases in every state of the lifecycle.
+//!
+//! Everything is written through the sync engine as the demo users (coordinators create
+//! households and persons, staff and supervisors take the decisions), with times set back
+//! so that publicity periods are over, obligations are due or overdue, and some persons
+//! have been out of contact for months. The data is generated from a fixed seed, so every
+//! load is the same district.
+
+use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
+use liuqing_schema::audit::{self, Actor};
+use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::domain::recognition::publicity_last_day;
+use liuqing_schema::domain::IdNumber;
+use liuqing_schema::entities::Entity;
+use liuqing_schema::org::{self, OrgKind};
+use liuqing_schema::scope::Scope;
+use liuqing_schema::time::Micros;
+use liuqing_schema::users::{self, NewUser, Role};
+use liuqing_schema::{devices, DbConn};
+use liuqing_sync::engine::{self, Env, Writer};
+use liuqing_sync::hlc::Hlc;
+use liuqing_sync::protocol::{Mutation, Op, Status};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Map, Value};
+
+use crate::auth::password;
+use crate::config::Config;
+
+/// The environment variable holding the demo users' password.
+pub const PASSWORD_VAR: &str = "LIUQING_DEMO_PASSWORD";
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "林", "何", "高", "罗",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建华", "志强", "玉兰", "海燕", "国庆",
+];
+const STREETS: &[&str] = &[
+    "华林路",
+    "鼓屏路",
+    "湖东路",
+    "五四路",
+    "东街",
+    "杨桥路",
+    "铜盘路",
+];
+
+/// Who the demo writes as.
+struct DemoUser {
+    user_id: String,
+    device_id: String,
+    role: Role,
+}
+
+/// The demo district's people and places.
+struct District {
+    communities: Vec<(String, String)>,
+    /// Coordinators per community index.
+    coordinators: Vec<DemoUser>,
+    coordinator_of: Vec<usize>,
+    staff: Vec<DemoUser>,
+    supervisor: DemoUser,
+}
+
+/// Loads the demo district. Refuses when the demo users exist already, so a second run
+/// never doubles the data.
+pub fn load(conn: &mut DbConn, config: &Config, cipher: &FieldCipher) -> anyhow::Result<()> {
+    if users::find_by_username(conn, "demo-admin")?.is_some() {
+        anyhow::bail!("the demo district is already loaded in this database");
+    }
+    let (secret, printed) = match std::env::var(PASSWORD_VAR) {
+        Ok(p) if p.len() >= 10 => (p, false),
+        Ok(_) => anyhow::bail!("{PASSWORD_VAR} must be at least 10 characters"),
+        Err(_) => (password::generate(), true),
+    };
+    let hash = password::hash(&secret)?;
+    use diesel::Connection;
+    let summary = conn.transaction::<_, anyhow::Error, _>(|conn| {
+        let district = people_and_places(conn, &hash)?;
+        let mut loader = Loader {
+            conn,
+            cipher,
+            config,
+            rng: StdRng::seed_from_u64(20261126),
+            today: config.today(),
+            counts: Counts::default(),
+            id_seq: 0,
+            used_numbers: Default::default(),
+            previous: None,
+        };
+        loader.cases(&district)?;
+        audit::record(
+            loader.conn,
+            Actor::default(),
+            "demo_loaded",
+            "system",
+            "demo",
+            None,
+            None,
+        )?;
+        Ok(loader.counts)
+    })?;
+    println!(
+        "Loaded the demo district: 2 streets, 4 stations, 8 communities, {} households, {} persons, \
+         {} applications, {} service records, {} visits.",
+        summary.households,
+        summary.persons,
+        summary.recognitions,
+        summary.services,
+        summary.visits
+    );
+    println!(
+        "Users: demo-admin, demo-supervisor, demo-staff-1…4, demo-coord-1…9 \
+         (demo-coord-1 and demo-coord-2 share 华林社区)."
+    );
+    if printed {
+        // Shown once, to whoever loaded the demo; not in the structured log.
+        println!("Their password (shown once): {secret}");
+    } else {
+        println!("Their password is the value of {PASSWORD_VAR}.");
+    }
+    Ok(())
+}
+
+/// A nested document as the protocol's dotted field paths (`{"basic": {"health": …}}` →
+/// `{"basic.health": …}`); lists are values.
+fn dotted(doc: Value) -> Value {
+    fn walk(prefix: &str, value: Value, out: &mut Map<String, Value>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let path = if prefix.is_empty() {
+                        k
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&path, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other);
+            }
+        }
+    }
+    let mut out = Map::new();
+    walk("", doc, &mut out);
+    Value::Object(out)
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn node(
+    conn: &mut DbConn,
+    parent: Option<&str>,
+    kind: OrgKind,
+    name: &str,
+) -> anyhow::Result<String> {
+    let id = new_id();
+    org::create(conn, &id, parent, kind, name)?
+        .map_err(|e| anyhow::anyhow!("demo org tree: {e:?}"))?;
+    Ok(id)
+}
+
+fn user(
+    conn: &mut DbConn,
+    username: &str,
+    display_name: &str,
+    role: Role,
+    hash: &str,
+    nodes: &[String],
+) -> anyhow::Result<DemoUser> {
+    let id = new_id();
+    users::create(
+        conn,
+        &NewUser {
+            id: &id,
+            username,
+            display_name,
+            password_hash: hash,
+            role,
+            must_change_password: false,
+        },
+    )?;
+    users::set_org_nodes(conn, &id, nodes)?;
+    // The device the demo's records were "made on".
+    let device_id = new_id();
+    devices::register(
+        conn,
+        &device_id,
+        &id,
+        &format!("{display_name}的设备"),
+        "demo",
+    )?;
+    Ok(DemoUser {
+        user_id: id,
+        device_id,
+        role,
+    })
+}
+
+fn people_and_places(conn: &mut DbConn, hash: &str) -> anyhow::Result<District> {
+    let district = node(conn, None, OrgKind::District, "鼓楼区")?;
+    let mut stations = Vec::new();
+    let mut communities = Vec::new();
+    // Street → stations → communities.
+    type Station = (&'static str, [&'static str; 2]);
+    let plan: [(&str, [Station; 2]); 2] = [
+        (
+            "华林街道",
+            [
+                ("华林社区服务站", ["华林社区", "屏山社区"]),
+                ("湖滨社区服务站", ["湖滨社区", "树兜社区"]),
+            ],
+        ),
+        (
+            "东街街道",
+            [
+                ("东街社区服务站", ["东街社区", "卫前社区"]),
+                ("庆城社区服务站", ["庆城社区", "津泰社区"]),
+            ],
+        ),
+    ];
+    for (street_name, street_stations) in plan {
+        let street = node(conn, Some(&district), OrgKind::Street, street_name)?;
+        for (station_name, station_communities) in street_stations {
+            let station = node(conn, Some(&street), OrgKind::Station, station_name)?;
+            for name in station_communities {
+                let c = node(conn, Some(&station), OrgKind::Community, name)?;
+                communities.push((c, name.to_string()));
+            }
+            stations.push(station);
+        }
+    }
+    user(
+        conn,
+        "demo-admin",
+        "演示管理员",
+        Role::Admin,
+        hash,
+        std::slice::from_ref(&district),
+    )?;
+    let supervisor = user(
+        conn,
+        "demo-supervisor",
+        "区就业局 陈科长",
+        Role::Supervisor,
+        hash,
+        &[district],
+    )?;
+    let mut staff = Vec::new();
+    for (i, station) in stations.iter().enumerate() {
+        staff.push(user(
+            conn,
+            &format!("demo-staff-{}", i + 1),
+            &format!("服务站工作人员{}", i + 1),
+            Role::StationStaff,
+            hash,
+            std::slice::from_ref(station),
+        )?);
+    }
+    // demo-coord-1 and demo-coord-2 share the first community; the others have one each.
+    let mut coordinators = Vec::new();
+    let mut coordinator_of = Vec::new();
+    for i in 0..9usize {
+        let community = i.saturating_sub(1);
+        coordinators.push(user(
+            conn,
+            &format!("demo-coord-{}", i + 1),
+            &format!("协理员{}", i + 1),
+            Role::Coordinator,
+            hash,
+            std::slice::from_ref(&communities[community].0),
+        )?);
+        coordinator_of.push(community);
+    }
+    Ok(District {
+        communities,
+        coordinators,
+        coordinator_of,
+        staff,
+        supervisor,
+    })
+}
+
+#[derive(Default)]
+struct Counts {
+    households: usize,
+    persons: usize,
+    recognitions: usize,
+    services: usize,
+    visits: usize,
+}
+
+struct Loader<'a> {
+    conn: &'a mut DbConn,
+    cipher: &'a FieldCipher,
+    config: &'a Config,
+    rng: StdRng,
+    today: NaiveDate,
+    counts: Counts,
+    id_seq: u32,
+    used_numbers: std::collections::HashSet<String>,
+    /// The last person made (name, birth date, phone), for a few look-alikes that staff
+    /// should find in the possible-duplicates queue.
+    previous: Option<(String, NaiveDate, String)>,
+}
+
+/// Where a demo person's case stands; the district has some of each.
+#[derive(Debug, Clone, Copy)]
+enum Stage {
+    Registered,
+    Received,
+    InReview,
+    InPublicity,
+    Rejected,
+    /// Recognised and tiered, with obligations on track.
+    OnTrack,
+    /// Recognised, tiered, all services delivered.
+    Done,
+    /// Recognised, tiered, three months passed without all services.
+    Overdue,
+    Exited,
+}
+
+const STAGES: &[(Stage, u32)] = &[
+    (Stage::Registered, 30),
+    (Stage::Received, 8),
+    (Stage::InReview, 8),
+    (Stage::InPublicity, 8),
+    (Stage::Rejected, 5),
+    (Stage::OnTrack, 15),
+    (Stage::Done, 10),
+    (Stage::Overdue, 10),
+    (Stage::Exited, 6),
+];
+
+impl Loader<'_> {
+    fn pick<'s>(&mut self, items: &'s [&'s str]) -> &'s str {
+        items[self.rng.gen_range(0..items.len())]
+    }
+
+    fn stage(&mut self) -> Stage {
+        let total: u32 = STAGES.iter().map(|(_, w)| w).sum();
+        let mut roll = self.rng.gen_range(0..total);
+        for (stage, weight) in STAGES {
+            if roll < *weight {
+                return *stage;
+            }
+            roll -= weight;
+        }
+        Stage::Registered
+    }
+
+    fn day(&self, days_ago: i64) -> NaiveDate {
+        self.today - Duration::days(days_ago)
+    }
+
+    /// Writes one record as `who`, `days_ago` days back.
+    fn write(
+        &mut self,
+        who: &DemoUser,
+        days_ago: i64,
+        entity: Entity,
+        id: &str,
+        fields: Value,
+    ) -> anyhow::Result<()> {
+        let today = self.day(days_ago);
+        let noon = Utc
+            .from_utc_datetime(&today.and_hms_opt(2, 0, 0).unwrap_or_default())
+            .timestamp_micros();
+        let now: Micros = noon + i64::from(self.id_seq % 1000) * 1000;
+        self.id_seq += 1;
+        let existing = liuqing_schema::records::find(self.conn, entity, id)?;
+        let Value::Object(fields) = fields else {
+            anyhow::bail!("demo fields must be an object");
+        };
+        let mutation = Mutation {
+            mutation_id: uuid::Uuid::now_v7(),
+            entity: entity.to_string(),
+            id: id.parse()?,
+            op: Op::Upsert,
+            base_version: existing.map(|r| r.version),
+            hlc: Hlc {
+                millis: (now / 1000).max(0) as u64,
+                counter: self.id_seq % 60000,
+                node: who.device_id.clone(),
+            }
+            .to_string(),
+            fields,
+            set_ops: Map::new(),
+        };
+        let env = Env {
+            scope: &Scope::All,
+            cipher: self.cipher,
+            now,
+            today,
+            max_skew_ms: 0,
+        };
+        let writer = Writer {
+            user_id: &who.user_id,
+            device_id: &who.device_id,
+            role: who.role,
+        };
+        let result = engine::apply(self.conn, writer, &env, &mutation)?;
+        if result.status == Status::Rejected {
+            anyhow::bail!("demo {entity} was refused: {:?}", result.errors);
+        }
+        Ok(())
+    }
+
+    /// A valid, unused ID number for a person born on `birth`.
+    fn id_number(&mut self, birth: NaiveDate, female: bool) -> anyhow::Result<String> {
+        for _ in 0..500 {
+            self.id_seq += 1;
+            // The sequence digit's parity is the sex: odd for men, even for women.
+            let seq = (self.id_seq % 499) * 2 + u32::from(!female);
+            let first17 = format!("350102{}{seq:03}", birth.format("%Y%m%d"));
+            let check = IdNumber::check_char(&first17)
+                .ok_or_else(|| anyhow::anyhow!("demo ID number {first17}"))?;
+            let number = format!("{first17}{check}");
+            if self.used_numbers.insert(number.clone()) {
+                return Ok(number);
+            }
+        }
+        anyhow::bail!("no unused demo ID number for {birth}")
+    }
+
+    fn cases(&mut self, district: &District) -> anyhow::Result<()> {
+        for (index, (community_id, community_name)) in district.communities.iter().enumerate() {
+            let station_staff = &district.staff[index / 2];
+            let coordinator = district
+                .coordinator_of
+                .iter()
+                .position(|c| *c == index)
+                .map(|i| &district.coordinators[i])
+                .unwrap_or(station_staff);
+            for n in 0..25 {
+                self.household(
+                    district,
+                    coordinator,
+                    station_staff,
+                    community_id,
+                    community_name,
+                    n,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    fn household(
+        &mut self,
+        district: &District,
+        coordinator: &DemoUser,
+        staff: &DemoUser,
+        community_id: &str,
+        community_name: &str,
+        n: usize,
+    ) -> anyhow::Result<()> {
+        let household = new_id();
+        let enrolled_days_ago = self.rng.gen_range(20..400);
+        let zero = n % 9 == 0;
+        let mut fields = json!({
+            "community_id": community_id,
+            "address": format!("{}{}{}号{}室", community_name.trim_end_matches("社区"),
+                self.pick(STREETS), self.rng.gen_range(1..200), self.rng.gen_range(101..1205)),
+        });
+        if zero {
+            let found_ago = self.rng.gen_range(5..60);
+            let found = self.day(found_ago);
+            fields["zero_employment"] = json!(true);
+            fields["zero_employment_found_on"] = json!(found.to_string());
+            if n % 2 == 0 {
+                let cleared = (found + Duration::days(self.rng.gen_range(3..25))).min(self.today);
+                fields["zero_employment_cleared_on"] = json!(cleared.to_string());
+            }
+        }
+        self.write(
+            coordinator,
+            enrolled_days_ago,
+            Entity::Household,
+            &household,
+            fields,
+        )?;
+        self.counts.households += 1;
+        let members = self.rng.gen_range(1..=3);
+        let mut seen = Vec::new();
+        for m in 0..members {
+            let person = self.person(
+                district,
+                coordinator,
+                staff,
+                &household,
+                enrolled_days_ago,
+                zero,
+                m,
+            )?;
+            seen.push(person);
+        }
+        // A visit when enrolled; most households also have a recent one. Some have had no
+        // contact for more than six months: exit candidates.
+        self.visit(coordinator, &household, &seen, enrolled_days_ago)?;
+        if enrolled_days_ago > 200 && n % 4 == 0 {
+            return Ok(());
+        }
+        let recent = self.rng.gen_range(1..enrolled_days_ago.min(90));
+        self.visit(coordinator, &household, &seen, recent)?;
+        Ok(())
+    }
+
+    fn visit(
+        &mut self,
+        coordinator: &DemoUser,
+        household: &str,
+        seen: &[String],
+        days_ago: i64,
+    ) -> anyhow::Result<()> {
+        let start = Utc.from_utc_datetime(
+            &self
+                .day(days_ago)
+                .and_hms_opt(1 + self.rng.gen_range(0..8), self.rng.gen_range(0..60), 0)
+                .unwrap_or_default(),
+        );
+        let end = start + Duration::minutes(self.rng.gen_range(15..50));
+        let outcome = if seen.is_empty() { "not_home" } else { "met" };
+        let latitude = 26.08 + self.rng.gen_range(0.0..0.02);
+        let longitude = 119.29 + self.rng.gen_range(0.0..0.02);
+        self.write(
+            coordinator,
+            days_ago,
+            Entity::Visit,
+            &new_id(),
+            json!({
+                "household_id": household,
+                "started_at": start.to_rfc3339(),
+                "ended_at": end.to_rfc3339(),
+                "latitude": latitude,
+                "longitude": longitude,
+                "accuracy_m": 8.0,
+                "outcome": outcome,
+                "persons_seen": seen,
+                "notes": "入户走访，登记六清信息",
+            }),
+        )?;
+        self.counts.visits += 1;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn person(
+        &mut self,
+        district: &District,
+        coordinator: &DemoUser,
+        staff: &DemoUser,
+        household: &str,
+        enrolled_days_ago: i64,
+        zero: bool,
+        member: usize,
+    ) -> anyhow::Result<String> {
+        let person = new_id();
+        let female = self.rng.gen_bool(0.5);
+        let age = self.rng.gen_range(22..58);
+        let birth = NaiveDate::from_ymd_opt(
+            self.today.year() - age,
+            self.rng.gen_range(1..=12),
+            self.rng.gen_range(1..=28),
+        )
+        .unwrap_or(self.today);
+        let name = format!("{}{}", self.pick(SURNAMES), self.pick(GIVEN));
+        let (name, birth) = match &self.previous {
+            // Now and then the same name and birth date as someone else (a different ID).
+            Some((n, b, _)) if self.counts.persons % 97 == 96 => (n.clone(), *b),
+            _ => (name, birth),
+        };
+        let number = self.id_number(birth, female)?;
+        let education = self.pick(&[
+            "junior_high",
+            "senior_high",
+            "vocational",
+            "college",
+            "primary",
+        ]);
+        let registered_ago = enrolled_days_ago + self.rng.gen_range(30..900);
+        let phone = format!(
+            "13{}{:08}",
+            self.rng.gen_range(0..10),
+            self.rng.gen_range(0..100_000_000)
+        );
+        let phone = match &self.previous {
+            // Now and then a phone number someone else also gave.
+            Some((_, _, p)) if self.counts.persons % 61 == 60 => p.clone(),
+            _ => phone,
+        };
+        self.previous = Some((name.clone(), birth, phone.clone()));
+        self.write(
+            coordinator,
+            enrolled_days_ago,
+            Entity::Person,
+            &person,
+            json!({
+                "household_id": household,
+                "name": name,
+                "id_number": number,
+                "phone": phone,
+                "education": education,
+                "unemployment_registered_on": self.day(registered_ago).to_string(),
+            }),
+        )?;
+        self.counts.persons += 1;
+        let older = (female && age >= 40) || (!female && age >= 50);
+        let mut categories = Vec::new();
+        if older {
+            categories.push("older_worker");
+        }
+        if zero {
+            categories.push("urban_zero_employment_family");
+        }
+        if self.rng.gen_bool(0.3) {
+            categories.push("long_term_unemployed");
+        }
+        if self.rng.gen_bool(0.15) {
+            categories.push("low_income_family");
+        }
+        if self.rng.gen_bool(0.08) {
+            categories.push("disabled");
+        }
+        let complete = member == 0 || self.rng.gen_bool(0.7);
+        let mut six = json!({
+            "person_id": person,
+            "basic": {"education": "senior_high", "health": "healthy", "skills": ["驾驶", "保洁"], "phone": phone},
+            "difficulty": {"categories": categories},
+            "family": {"members": 3, "employed_members": if zero { 0 } else { 1 }, "dependants": 1,
+                       "monthly_income": self.rng.gen_range(0..4000), "zero_employment": zero},
+            "needs": {"job_types": ["保洁", "保安"], "training": ["育婴师"], "hours": "daytime",
+                      "location": "鼓楼区内", "expected_pay": 3000, "startup_intent": false},
+        });
+        if complete {
+            six["insurance"] = json!({"pension": "resident", "medical": "resident", "unemployment": false, "paying": true});
+            six["policies"] = json!({"enjoyed": []});
+        }
+        self.write(
+            coordinator,
+            enrolled_days_ago,
+            Entity::SixClears,
+            &person,
+            dotted(six),
+        )?;
+        if categories.is_empty() {
+            return Ok(person);
+        }
+        let stage = self.stage();
+        self.case(
+            district,
+            coordinator,
+            staff,
+            &person,
+            &categories,
+            enrolled_days_ago,
+            stage,
+        )?;
+        Ok(person)
+    }
+
+    /// Runs a person's case as far as `stage`, each step by the role that takes it.
+    #[allow(clippy::too_many_arguments)]
+    fn case(
+        &mut self,
+        district: &District,
+        coordinator: &DemoUser,
+        staff: &DemoUser,
+        person: &str,
+        categories: &[&str],
+        enrolled_days_ago: i64,
+        stage: Stage,
+    ) -> anyhow::Result<()> {
+        if matches!(stage, Stage::Registered) {
+            return Ok(());
+        }
+        // Applications move on in weeks; recognised cases started long enough ago that
+        // their publicity is over and their services are (or should be) under way.
+        let applied = match stage {
+            Stage::Received | Stage::InReview => self.rng.gen_range(1..10),
+            Stage::InPublicity => self.rng.gen_range(3..6),
+            Stage::OnTrack => self.rng.gen_range(40..60),
+            Stage::Done | Stage::Rejected => self.rng.gen_range(60..150),
+            Stage::Overdue | Stage::Exited => self.rng.gen_range(130..200),
+            Stage::Registered => 0,
+        }
+        .min(enrolled_days_ago);
+        let recognition = new_id();
+        let on = |d: NaiveDate| d.to_string();
+        let received = self.day(applied);
+        let mut history = vec![
+            json!({"state": "received", "action": null, "by": staff.user_id, "on": on(received), "reason": null}),
+        ];
+        self.write(
+            staff,
+            applied,
+            Entity::Recognition,
+            &recognition,
+            json!({"person_id": person, "claimed_categories": categories, "history": history}),
+        )?;
+        self.counts.recognitions += 1;
+        if matches!(stage, Stage::Received) {
+            return Ok(());
+        }
+        let review = (applied - 1).max(0);
+        history.push(json!({"state": "preliminary_review", "action": "start_review", "by": staff.user_id, "on": on(self.day(review)), "reason": null}));
+        self.write(
+            staff,
+            review,
+            Entity::Recognition,
+            &recognition,
+            json!({"state": "preliminary_review", "history": history}),
+        )?;
+        if matches!(stage, Stage::InReview) {
+            return Ok(());
+        }
+        if matches!(stage, Stage::Rejected) {
+            let reason = "经核查，家庭人均收入高于认定标准";
+            history.push(json!({"state": "rejected", "action": "reject", "by": staff.user_id, "on": on(self.day(review)), "reason": reason}));
+            self.write(staff, review, Entity::Recognition, &recognition,
+                json!({"state": "rejected", "history": history, "decided_on": on(self.day(review)), "reason": reason}))?;
+            return Ok(());
+        }
+        let posted = (review - 1).max(0);
+        let last = publicity_last_day(
+            self.day(posted),
+            self.config.publicity_working_days,
+            &self.config.calendar(),
+        );
+        history.push(json!({"state": "publicity", "action": "publicise", "by": staff.user_id, "on": on(self.day(posted)), "reason": null}));
+        self.write(
+            staff,
+            posted,
+            Entity::Recognition,
+            &recognition,
+            json!({
+            "state": "publicity", "history": history,
+            "publicity_started_on": on(self.day(posted)), "publicity_ends_on": on(last)}),
+        )?;
+        if matches!(stage, Stage::InPublicity) {
+            return Ok(());
+        }
+        let decided_on = last + Duration::days(1);
+        let decided = (self.today - decided_on).num_days().max(0);
+        let supervisor = &district.supervisor;
+        history.push(json!({"state": "recognised", "action": "recognise", "by": supervisor.user_id, "on": on(decided_on), "reason": null}));
+        self.write(
+            supervisor,
+            decided,
+            Entity::Recognition,
+            &recognition,
+            json!({"state": "recognised", "history": history, "decided_on": on(decided_on)}),
+        )?;
+        // Assessment and tier, then the plan, then the services of the tier.
+        let tier = ["I", "II", "III"][self.rng.gen_range(0..3)];
+        let assessed = (decided - 2).max(0);
+        self.write(
+            staff,
+            assessed,
+            Entity::Assessment,
+            &new_id(),
+            json!({
+                "person_id": person,
+                "general_causes": ["年龄偏大", "技能单一"],
+                "specific_causes": ["长期失业"],
+                "tier": tier,
+                "assessed_on": on(self.day(assessed)),
+            }),
+        )?;
+        self.write(
+            coordinator,
+            assessed,
+            Entity::Plan,
+            &new_id(),
+            json!({
+                "person_id": person,
+                "measures": ["career_guidance", "job_recommendation", "training_recommendation"],
+                "notes": "一人一策：先职业指导，再推荐保洁、保安岗位，同时推荐育婴师培训",
+                "agreed_on": on(self.day(assessed)),
+            }),
+        )?;
+        let mut services: Vec<&str> = vec![
+            "career_guidance",
+            "job_recommendation",
+            "job_recommendation",
+            "job_recommendation",
+            "training_recommendation",
+        ];
+        if tier != "I" {
+            services.extend([
+                "delivery_policy",
+                "delivery_jobs",
+                "delivery_skills",
+                "delivery_subsidies",
+                "delivery_services",
+            ]);
+        }
+        if tier == "III" {
+            services.push("public_welfare_placement");
+        }
+        let delivered = match stage {
+            Stage::Done | Stage::Exited => services.len(),
+            Stage::OnTrack => services.len() / 2,
+            _ => services.len().saturating_sub(3),
+        };
+        for (i, kind) in services.iter().take(delivered).enumerate() {
+            let days_ago = (assessed - 2 - i as i64 * 3).max(0);
+            self.write(
+                coordinator,
+                days_ago,
+                Entity::ServiceRecord,
+                &new_id(),
+                json!({
+                    "person_id": person,
+                    "kind": kind,
+                    "delivered_on": on(self.day(days_ago)),
+                    "notes": "已提供服务并记录台账",
+                }),
+            )?;
+            self.counts.services += 1;
+        }
+        if matches!(stage, Stage::Exited) {
+            let exit_days_ago = self.rng.gen_range(1..20);
+            self.write(
+                staff,
+                exit_days_ago,
+                Entity::Exit,
+                &new_id(),
+                json!({
+                    "person_id": person,
+                    "reason": "employed",
+                    "exit_on": on(self.day(exit_days_ago)),
+                    "notes": "已在辖区物业公司稳定就业",
+                }),
+            )?;
+        }
+        if matches!(stage, Stage::Overdue) {
+            // The station asks the coordinator to catch up.
+            let household = liuqing_schema::records::find(self.conn, Entity::Person, person)?
+                .and_then(|p| p.parent_id)
+                .unwrap_or_default();
+            self.write(
+                staff,
+                1,
+                Entity::Task,
+                &new_id(),
+                json!({
+                    "household_id": household,
+                    "person_id": person,
+                    "assignee_id": coordinator.user_id,
+                    "kind": "follow_up_due",
+                    "title": "131服务已逾期，请尽快补齐岗位推荐",
+                    "due_on": on(self.today + Duration::days(7)),
+                }),
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,375 @@
+//! Station staff's work on the case file: creating and editing any record (households,
+//! persons, assessments, plans, service records, exits, tasks, …) and taking recognition
+//! actions. Every write is one mutation through the sync engine, validated field by field
+//! by the entity's declared spec, so phones receive it on their next pull.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::domain::recognition::publicity_last_day;
+use liuqing_schema::domain::{
+    transition, IdNumber, RecognitionAction, RecognitionState, TransitionError,
+};
+use liuqing_schema::entities::{self, get_path, Entity};
+use liuqing_schema::records::{self, Record};
+use liuqing_schema::scope::Scope;
+use liuqing_schema::time::now_micros;
+use liuqing_schema::{org, users, DbConn};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use validator::Validate;
+
+use super::persons::{READERS, WRITERS};
+use super::views;
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
+use crate::staff::{self, Edit};
+use crate::state::AppState;
+
+/// Fields of a recognition application that only its actions change: the state machine
+/// must not be bypassed by an edit.
+const RECOGNITION_LIFECYCLE: &[&str] = &[
+    "state",
+    "received_on",
+    "publicity_started_on",
+    "publicity_ends_on",
+    "decided_on",
+    "reason",
+    "history",
+];
+
+/// The fields of a new record or of an edit, as in a sync mutation.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RecordWrite {
+    /// The version the edit is based on (edits only); an older one makes a concurrent edit
+    /// whose losing values are kept as conflicts.
+    pub base_version: Option<i64>,
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+    /// `{"path": {"add": [...], "remove": [...]}}` for multi-select fields.
+    #[serde(default)]
+    pub set_ops: Map<String, Value>,
+}
+
+fn entity_of(name: &str) -> Result<Entity, ApiError> {
+    name.parse()
+        .map_err(|e: liuqing_schema::text_enum::UnknownVariant| {
+            ApiError::validation("entity", e.to_string())
+        })
+}
+
+/// A record of the caller's scope, or 404 (outside the scope looks like missing).
+pub fn record_in_scope(
+    conn: &mut DbConn,
+    scope: &Scope,
+    entity: Entity,
+    id: &str,
+) -> Result<Record, ApiError> {
+    let not_found = || ApiError::not_found(entity.to_string());
+    let rec = records::find(conn, entity, id)?.ok_or_else(not_found)?;
+    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
+        return Err(not_found());
+    }
+    Ok(rec)
+}
+
+/// Checks a staff write beyond the field types: lifecycle fields, task assignees, and
+/// enrolment of an ID number already enrolled (a 409 naming the community, number masked).
+fn check_write(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    config: &Config,
+    entity: Entity,
+    id: &str,
+    req: &RecordWrite,
+) -> Result<(), ApiError> {
+    if entity == Entity::Recognition {
+        for path in RECOGNITION_LIFECYCLE {
+            if req.fields.contains_key(*path) {
+                return Err(ApiError::validation(
+                    format!("fields.{path}"),
+                    "is changed by recognition actions (POST /v1/recognitions/{id}/actions)",
+                ));
+            }
+        }
+    }
+    if entity == Entity::Task {
+        if let Some(assignee) = req.fields.get("assignee_id").and_then(Value::as_str) {
+            if users::find(conn, assignee)?.is_none_or(|u| u.disabled) {
+                return Err(ApiError::validation(
+                    "fields.assignee_id",
+                    "is not an active user",
+                ));
+            }
+        }
+    }
+    if entity == Entity::Person {
+        enrolled_elsewhere(conn, cipher, config, &req.fields, id)?;
+    }
+    Ok(())
+}
+
+/// The 409 for an ID number already enrolled: names the community, masks the number.
+fn enrolled_elsewhere(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    config: &Config,
+    fields: &Map<String, Value>,
+    except: &str,
+) -> Result<(), ApiError> {
+    let Some(text) = fields.get("id_number").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let Ok(number) = IdNumber::parse(text, config.today()) else {
+        // The engine names what is wrong with it.
+        return Ok(());
+    };
+    let hash = cipher.lookup_hash(number.expose());
+    let Some((_, community_id)) = liuqing_sync::projection::enrolled(conn, &hash, except)? else {
+        return Ok(());
+    };
+    let community = org::find(conn, &community_id)?
+        .map(|n| n.name)
+        .unwrap_or_else(|| "another community".into());
+    Err(ApiError::Conflict(
+        "duplicate_person",
+        format!(
+            "the person with ID number {} is already enrolled in {community}",
+            number.masked()
+        ),
+    ))
+}
+
+/// Creates a record of any case-file entity as staff.
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    entity: web::Path<String>,
+    Body(req): Body<RecordWrite>,
+) -> ApiResult<HttpResponse> {
+    caller.require(WRITERS)?;
+    let entity = entity_of(&entity)?;
+    if req.base_version.is_some() {
+        return Err(ApiError::validation(
+            "base_version",
+            "is for edits, not for a new record",
+        ));
+    }
+    let cipher = state.cipher.clone();
+    let config = state.config.clone();
+    let created = state
+        .db
+        .transaction(move |conn| {
+            records::lock_for_write(conn)?;
+            let scope = caller.scope(conn)?;
+            check_write(conn, &cipher, &config, entity, "", &req)?;
+            let mut edit = Edit::create(entity, req.fields);
+            edit.set_ops = req.set_ops;
+            let id = edit.id.to_string();
+            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
+            staff::apply(conn, &caller, &env, edit)?;
+            Ok(views::record(&record_in_scope(conn, &scope, entity, &id)?))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let (entity, id) = path.into_inner();
+    let entity = entity_of(&entity)?;
+    let rec = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let rec = record_in_scope(conn, &scope, entity, &id)?;
+            if entity == Entity::Person {
+                liuqing_schema::audit::record(
+                    conn,
+                    caller.actor(),
+                    "read_person",
+                    "person",
+                    &id,
+                    None,
+                    None,
+                )?;
+            }
+            Ok(views::record(&rec))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rec))
+}
+
+/// Edits a record as staff. Without `base_version` the edit is based on the current
+/// version; with an older one, fields changed since are merged like a phone's edit.
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    Body(req): Body<RecordWrite>,
+) -> ApiResult<HttpResponse> {
+    caller.require(WRITERS)?;
+    let (entity, id) = path.into_inner();
+    let entity = entity_of(&entity)?;
+    let cipher = state.cipher.clone();
+    let config = state.config.clone();
+    let updated = state
+        .db
+        .transaction(move |conn| {
+            records::lock_for_write(conn)?;
+            let scope = caller.scope(conn)?;
+            let rec = record_in_scope(conn, &scope, entity, &id)?;
+            check_write(conn, &cipher, &config, entity, &id, &req)?;
+            if req.base_version.is_some_and(|v| v > rec.version || v < 0) {
+                return Err(ApiError::validation(
+                    "base_version",
+                    format!("must be a version this record had (now {})", rec.version),
+                ));
+            }
+            let mut edit = Edit::update(&rec, req.fields)?;
+            edit.base_version = req.base_version.or(Some(rec.version));
+            edit.set_ops = req.set_ops;
+            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
+            let result = staff::apply(conn, &caller, &env, edit)?;
+            let rec = record_in_scope(conn, &scope, entity, &id)?;
+            Ok(json!({ "record": views::record(&rec), "status": result.status, "conflicts": result.conflicts }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub action: RecognitionAction,
+    /// Why: required to reject, kept in the history for every action.
+    #[validate(length(max = 4000, message = "must be at most 4000 characters"))]
+    pub reason: Option<String>,
+}
+
+fn date_of(doc: &Value, path: &str) -> Option<NaiveDate> {
+    get_path(doc, path)
+        .and_then(Value::as_str)
+        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+}
+
+/// Takes a recognition action (受理→初审→公示→认定, or reject) by the state machine's rules:
+/// an illegal action is a 409 naming the current state, a role that may not take it a 403.
+pub async fn act(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    Body(req): Body<Action>,
+) -> ApiResult<HttpResponse> {
+    if req.action == RecognitionAction::Reject
+        && req.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+    {
+        return Err(ApiError::validation("reason", "is required to reject"));
+    }
+    let id = id.into_inner();
+    let cipher = state.cipher.clone();
+    let config = state.config.clone();
+    let updated = state
+        .db
+        .transaction(move |conn| {
+            // Read the state under the write lock, so two staff acting at once are
+            // serialised and the second sees the first one's result.
+            records::lock_for_write(conn)?;
+            let scope = caller.scope(conn)?;
+            let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
+            let doc = views::document(&rec);
+            let from: RecognitionState = get_path(&doc, "state")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(RecognitionState::Received);
+            let today = config.today();
+            // Recognition is allowed from the day after the last day of publicity.
+            let allowed_from = date_of(&doc, "publicity_ends_on").and_then(|d| d.succ_opt());
+            let to = transition(from, req.action, caller.role, today, allowed_from).map_err(
+                |e| match e {
+                    // The message names the current state.
+                    TransitionError::Illegal { .. } => {
+                        ApiError::Conflict("illegal_transition", e.to_string())
+                    }
+                    TransitionError::Forbidden { .. } => {
+                        ApiError::Forbidden("forbidden_role", e.to_string())
+                    }
+                    TransitionError::PublicityNotOver { .. }
+                    | TransitionError::PublicityEndUnknown => {
+                        ApiError::Conflict("publicity_not_over", e.to_string())
+                    }
+                },
+            )?;
+            let on = today.format("%Y-%m-%d").to_string();
+            let mut history = get_path(&doc, "history")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            history.push(json!({
+                "state": to,
+                "action": req.action,
+                "by": caller.user_id,
+                "on": on,
+                "reason": req.reason,
+            }));
+            let mut fields = Map::new();
+            fields.insert("state".into(), json!(to));
+            fields.insert("history".into(), Value::Array(history));
+            match to {
+                RecognitionState::Publicity => {
+                    let last = publicity_last_day(
+                        today,
+                        config.publicity_working_days,
+                        &config.calendar(),
+                    );
+                    fields.insert("publicity_started_on".into(), json!(on));
+                    fields.insert(
+                        "publicity_ends_on".into(),
+                        json!(last.format("%Y-%m-%d").to_string()),
+                    );
+                }
+                RecognitionState::Recognised | RecognitionState::Rejected => {
+                    fields.insert("decided_on".into(), json!(on));
+                    if let Some(reason) = &req.reason {
+                        fields.insert("reason".into(), json!(reason));
+                    }
+                }
+                RecognitionState::Received | RecognitionState::PreliminaryReview => {}
+            }
+            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
+            staff::apply(conn, &caller, &env, Edit::update(&rec, fields)?)?;
+            let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
+            Ok(views::record(&rec))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(updated))
+}
+
+/// The declared fields of every entity, for clients building forms.
+pub async fn entities() -> HttpResponse {
+    let items: Vec<Value> = Entity::ALL
+        .iter()
+        .map(|e| {
+            let spec = entities::spec(*e);
+            json!({
+                "entity": e,
+                "parent": spec.parent.map(|(field, entity)| json!({"field": field, "entity": entity})),
+                "append_only": spec.append_only,
+                "phone_writable": spec.phone_writable,
+                "fields": spec.fields.iter().map(|f| json!({
+                    "path": f.path,
+                    "policy": f.policy,
+                    "required": f.required,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    HttpResponse::Ok().json(json!({ "items": items }))
+}

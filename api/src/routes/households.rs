@@ -1,0 +1,116 @@
+//! Households: search (address, community, open zero-employment), one household with its
+//! members, visits and tasks, and staff edits.
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::casefile::{self, HouseholdFilter};
+use liuqing_schema::entities::Entity;
+use liuqing_schema::records::{self, Record};
+use liuqing_schema::scope::Scope;
+use liuqing_schema::{org, DbConn};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::persons::READERS;
+use super::views;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::paging;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub community_id: Option<String>,
+    /// Part of the address.
+    pub address: Option<String>,
+    /// `true`: only zero-employment households not yet cleared.
+    pub zero_employment_open: Option<bool>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let limit = paging::limit(q.limit)?;
+    let after = paging::decode(q.cursor.as_deref())?;
+    if q.address.as_ref().is_some_and(|a| a.chars().count() > 200) {
+        return Err(ApiError::validation(
+            "address",
+            "must be at most 200 characters",
+        ));
+    }
+    let filter = HouseholdFilter {
+        community_id: q.community_id,
+        address: q.address.filter(|a| !a.trim().is_empty()),
+        zero_employment_open: q.zero_employment_open,
+    };
+    let page = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(casefile::list_households(
+                conn,
+                &scope,
+                &filter,
+                after.as_ref(),
+                limit,
+            )?)
+        })
+        .await?;
+    let items: Vec<Value> = page.items.iter().map(views::household_item).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "next_cursor": page.next.as_ref().map(paging::encode),
+    })))
+}
+
+/// A household record of the caller's scope, or 404.
+pub fn household_record(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<Record, ApiError> {
+    let not_found = || ApiError::not_found("household");
+    let rec = records::find(conn, Entity::Household, id)?.ok_or_else(not_found)?;
+    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
+        return Err(not_found());
+    }
+    Ok(rec)
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let id = id.into_inner();
+    let today = state.config.today();
+    let household = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let rec = household_record(conn, &scope, &id)?;
+            let members: Vec<Value> = casefile::household_members(conn, &id)?
+                .iter()
+                .map(|p| views::person_item(p, today))
+                .collect();
+            let records_of = |conn: &mut DbConn, entity| -> Result<Vec<Value>, ApiError> {
+                Ok(casefile::children_of(conn, &id, entity)?
+                    .iter()
+                    .map(views::record)
+                    .collect())
+            };
+            let visits = records_of(conn, Entity::Visit)?;
+            let tasks = records_of(conn, Entity::Task)?;
+            Ok(json!({
+                "household": views::record(&rec),
+                "members": members,
+                "visits": visits,
+                "tasks": tasks,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(household))
+}

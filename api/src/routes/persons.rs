@@ -1,0 +1,383 @@
+//! Persons: search, the whole case file in one call, enrolment and edits, revealing an ID
+//! number or phone (logged), and the one-time notice of missing materials.
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::audit;
+use liuqing_schema::casefile::{self, PersonFilter, PersonSort};
+use liuqing_schema::domain::six_clears::Section;
+use liuqing_schema::domain::{
+    one_time_notice, Category, EvidenceType, IdNumber, MobilePhone, ObligationState, Tier,
+};
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::records::{self, Record};
+use liuqing_schema::users::Role;
+use liuqing_schema::{org, DbConn};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use validator::Validate;
+
+use super::views;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::paging;
+use crate::state::AppState;
+
+/// Who may read case files: the people working on them. Admins run the system and do not.
+pub const READERS: &[Role] = &[Role::Coordinator, Role::StationStaff, Role::Supervisor];
+/// Who may edit case files through the staff API (coordinators edit through sync).
+pub const WRITERS: &[Role] = &[Role::StationStaff, Role::Supervisor];
+/// Who may see a full ID number or phone.
+pub const REVEALERS: &[Role] = &[Role::StationStaff, Role::Supervisor];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub name: Option<String>,
+    pub community_id: Option<String>,
+    pub household_id: Option<String>,
+    pub category: Option<Category>,
+    pub tier: Option<Tier>,
+    pub status: Option<casefile::PersonStatus>,
+    pub obligation: Option<ObligationState>,
+    /// A full ID number: exact lookup through the keyed hash (the search is logged).
+    pub id_number: Option<String>,
+    /// A full mobile number: exact lookup through the keyed hash.
+    pub phone: Option<String>,
+    pub sort: Option<PersonSort>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let limit = paging::limit(q.limit)?;
+    let after = paging::decode(q.cursor.as_deref())?;
+    let today = state.config.today();
+    let id_number_hash = match &q.id_number {
+        Some(text) => {
+            let id = IdNumber::parse(text, today)
+                .map_err(|e| ApiError::validation("id_number", e.to_string()))?;
+            Some(state.cipher.lookup_hash(id.expose()))
+        }
+        None => None,
+    };
+    let phone_hash = match &q.phone {
+        Some(text) => {
+            let phone = MobilePhone::parse(text)
+                .map_err(|e| ApiError::validation("phone", e.to_string()))?;
+            Some(state.cipher.lookup_hash(phone.as_str()))
+        }
+        None => None,
+    };
+    for (field, value) in [("name", &q.name), ("community_id", &q.community_id)] {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 100) {
+            return Err(ApiError::validation(
+                field,
+                "must be at most 100 characters",
+            ));
+        }
+    }
+    let filter = PersonFilter {
+        name: q.name.clone().filter(|n| !n.trim().is_empty()),
+        community_id: q.community_id.clone(),
+        household_id: q.household_id.clone(),
+        category: q.category.map(|c| c.to_string()),
+        tier: q.tier,
+        status: q.status,
+        id_number_hash,
+        phone_hash,
+        obligation: q.obligation,
+    };
+    let sort = q.sort.unwrap_or(PersonSort::Name);
+    let page = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            if filter.id_number_hash.is_some() {
+                // Looking a person up by ID number is a read of who they are: logged.
+                audit::record(
+                    conn,
+                    caller.actor(),
+                    "search_id_number",
+                    "person",
+                    "*",
+                    None,
+                    None,
+                )?;
+            }
+            Ok(casefile::list_persons(
+                conn,
+                &scope,
+                &filter,
+                sort,
+                after.as_ref(),
+                limit,
+                today,
+            )?)
+        })
+        .await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|p| views::person_item(p, today))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "next_cursor": page.next.as_ref().map(paging::encode),
+    })))
+}
+
+/// A person record of the caller's scope, or 404 (outside the scope looks like missing).
+pub fn person_record(
+    conn: &mut DbConn,
+    scope: &liuqing_schema::scope::Scope,
+    id: &str,
+) -> Result<Record, ApiError> {
+    let not_found = || ApiError::not_found("person");
+    let rec = records::find(conn, Entity::Person, id)?.ok_or_else(not_found)?;
+    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
+        return Err(not_found());
+    }
+    Ok(rec)
+}
+
+/// The whole case file of a person: every record under them, with what the rules make of
+/// it (six-clears completeness, obligations, the one-time notice). Each read is logged.
+pub async fn case_file(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let id = id.into_inner();
+    let config = state.config.clone();
+    let file = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let person = person_record(conn, &scope, &id)?;
+            let row = casefile::person_in_scope(conn, &scope, &id)?
+                .ok_or_else(|| ApiError::not_found("person"))?;
+            let today = config.today();
+            let household = person
+                .parent_id
+                .as_deref()
+                .map(|h| records::find(conn, Entity::Household, h))
+                .transpose()?
+                .flatten();
+            let children = casefile::children(conn, &id)?;
+            let of = |entity: Entity| -> Vec<&Record> {
+                children.iter().filter(|r| r.entity == entity).collect()
+            };
+            let six_clears = of(Entity::SixClears).first().map(|r| {
+                let doc = views::document(r);
+                let sections: Map<String, Value> = Section::ALL
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.to_string(),
+                            json!({ "complete": s.is_complete(&doc), "missing": s.missing(&doc) }),
+                        )
+                    })
+                    .collect();
+                json!({ "record": views::record(r), "sections": sections })
+            });
+            // Visits are made to the household; the person's are those that saw them.
+            let visits: Vec<Value> = match &person.parent_id {
+                Some(h) => casefile::children_of(conn, h, Entity::Visit)?
+                    .iter()
+                    .filter(|v| {
+                        get_path(&views::document(v), "persons_seen")
+                            .and_then(Value::as_array)
+                            .is_some_and(|seen| seen.iter().any(|p| p.as_str() == Some(&id)))
+                    })
+                    .map(views::record)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let tasks: Vec<Value> = match &person.parent_id {
+                Some(h) => casefile::children_of(conn, h, Entity::Task)?
+                    .iter()
+                    .filter(|t| {
+                        get_path(&views::document(t), "person_id").and_then(Value::as_str)
+                            == Some(&id)
+                    })
+                    .map(views::record)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let obligations = casefile::obligation_of(conn, &row, today)?;
+            let latest = |entity: Entity| of(entity).last().map(|r| views::record(r));
+            let list = |entity: Entity| -> Vec<Value> {
+                of(entity).into_iter().map(views::record).collect()
+            };
+            let notice = notice_for(&children, &config.shared_evidence());
+            audit::record(
+                conn,
+                caller.actor(),
+                "read_person",
+                "person",
+                &id,
+                None,
+                None,
+            )?;
+            Ok(json!({
+                "person": views::record(&person),
+                "summary": views::person_item(&row, today),
+                "household": household.as_ref().map(views::record),
+                "six_clears": six_clears,
+                "evidence": list(Entity::Evidence),
+                "commitments": list(Entity::Commitment),
+                "visits": visits,
+                "service_records": list(Entity::ServiceRecord),
+                "obligations": obligations,
+                "recognitions": list(Entity::Recognition),
+                "assessment": latest(Entity::Assessment),
+                "plan": latest(Entity::Plan),
+                "exit": latest(Entity::Exit),
+                "tasks": tasks,
+                "missing_materials": notice,
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(file))
+}
+
+/// The one-time notice (一次性告知) for a person: every material still missing for the
+/// categories they claim, at once. The claim is the open application's, else the categories
+/// recorded in the six clears.
+fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Value {
+    let docs = |entity: Entity| {
+        children
+            .iter()
+            .filter(move |r| r.entity == entity)
+            .map(views::document)
+    };
+    let names = |doc: &Value, path: &str| -> Vec<Category> {
+        get_path(doc, path)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().and_then(|c| c.parse().ok()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let open_claim = docs(Entity::Recognition)
+        .rfind(|d| {
+            !matches!(
+                get_path(d, "state").and_then(Value::as_str),
+                Some("recognised" | "rejected")
+            )
+        })
+        .map(|d| names(&d, "claimed_categories"));
+    let claimed = open_claim.unwrap_or_else(|| {
+        docs(Entity::SixClears)
+            .next()
+            .map(|d| names(&d, "difficulty.categories"))
+            .unwrap_or_default()
+    });
+    let approved: Vec<EvidenceType> = docs(Entity::Evidence)
+        .filter(|d| get_path(d, "review_state").and_then(Value::as_str) == Some("approved"))
+        .filter_map(|d| {
+            get_path(&d, "evidence_type")
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse().ok())
+        })
+        .collect();
+    let items: Vec<Value> = one_time_notice(&claimed, &approved, shared)
+        .into_iter()
+        .map(|m| {
+            json!({
+                "evidence_type": m.evidence,
+                "name": m.evidence.chinese_name(),
+                "always_required": m.always_required,
+                "for_categories": m.for_categories,
+            })
+        })
+        .collect();
+    json!({ "claimed_categories": claimed, "items": items })
+}
+
+pub async fn notice(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let id = id.into_inner();
+    let shared = state.config.shared_evidence();
+    let notice = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            person_record(conn, &scope, &id)?;
+            let children = casefile::children(conn, &id)?;
+            Ok(notice_for(&children, &shared))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(notice))
+}
+
+liuqing_schema::text_enum! {
+    /// The sealed fields of a person that can be revealed.
+    pub enum RevealField {
+        IdNumber = "id_number",
+        Phone = "phone",
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Reveal {
+    pub field: RevealField,
+    /// Why the full value is needed; kept in the access log.
+    #[validate(length(min = 4, max = 500, message = "must be 4 to 500 characters"))]
+    pub reason: String,
+}
+
+/// The full ID number or phone of a person, for roles that need it, with the reason
+/// written to the access log.
+pub async fn reveal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    Body(req): Body<Reveal>,
+) -> ApiResult<HttpResponse> {
+    caller.require(REVEALERS)?;
+    let id = id.into_inner();
+    let cipher = state.cipher.clone();
+    let value = state
+        .db
+        .transaction(move |conn| {
+            let scope = caller.scope(conn)?;
+            let rec = person_record(conn, &scope, &id)?;
+            let path = req.field.as_str();
+            let stored = get_path(&views::document(&rec), path).cloned();
+            let sealed = stored
+                .as_ref()
+                .and_then(|v| v.get("sealed"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| ApiError::not_found(format!("the person's {path}")))?;
+            let plain = cipher
+                .decrypt(sealed, &format!("person:{id}:{path}"))
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            audit::record(
+                conn,
+                caller.actor(),
+                "reveal",
+                "person",
+                &id,
+                Some(&req.reason),
+                Some(json!({ "field": path })),
+            )?;
+            Ok(json!({ "field": path, "value": plain }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(value))
+}

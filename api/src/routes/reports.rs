@@ -1,0 +1,136 @@
+//! Lists staff work from: the publicity list (公示名单), possible duplicate persons, and
+//! exit candidates (no contact for six months or more).
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::casefile;
+use liuqing_schema::domain::{age_on, Category};
+use liuqing_schema::entities::get_path;
+use liuqing_schema::org;
+use liuqing_schema::users;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::persons::READERS;
+use super::views;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicityQuery {
+    /// A station (or any node) in the caller's scope; default: the whole scope.
+    pub org_node_id: Option<String>,
+}
+
+/// The applications in publicity: name, sex, age, categories, period and handler, and
+/// nothing else, since the list is posted publicly.
+pub async fn publicity(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<PublicityQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let today = state.config.today();
+    let items = state
+        .db
+        .run(move |conn| {
+            let mut scope = caller.scope(conn)?;
+            if let Some(node_id) = &q.org_node_id {
+                let node = org::find_in_scope(conn, &scope, node_id)?
+                    .ok_or_else(|| ApiError::not_found("org node"))?;
+                scope = liuqing_schema::scope::Scope::Subtrees(vec![node.path]);
+            }
+            let mut items = Vec::new();
+            for (rec, person) in casefile::in_publicity(conn, &scope)? {
+                let doc = views::document(&rec);
+                let categories: Vec<Value> = get_path(&doc, "claimed_categories")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|c| c.as_str()?.parse::<Category>().ok())
+                            .map(|c| json!({ "category": c, "name": c.chinese_name() }))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                // The handler is whoever posted it.
+                let handler_id = get_path(&doc, "history")
+                    .and_then(Value::as_array)
+                    .and_then(|h| {
+                        h.iter()
+                            .rev()
+                            .find(|e| e.get("state").and_then(Value::as_str) == Some("publicity"))
+                    })
+                    .and_then(|e| e.get("by")?.as_str().map(str::to_string));
+                let handler = match handler_id {
+                    Some(id) => users::find(conn, &id)?.map(|u| u.display_name),
+                    None => None,
+                };
+                let community = org::find(conn, &person.community_id)?.map(|n| n.name);
+                items.push(json!({
+                    "name": person.name,
+                    "sex": person.sex,
+                    "age": person.birth().map(|b| age_on(b, today)),
+                    "community": community,
+                    "categories": categories,
+                    "publicity_started_on": get_path(&doc, "publicity_started_on"),
+                    "publicity_ends_on": get_path(&doc, "publicity_ends_on"),
+                    "handler": handler,
+                }));
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+/// Persons who may be one person (same phone, or same name and birth date), for review.
+pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let today = state.config.today();
+    let groups = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(casefile::possible_duplicates(conn, &scope)?)
+        })
+        .await?;
+    let items: Vec<Value> = groups
+        .iter()
+        .map(|g| {
+            json!({
+                "reason": g.reason,
+                "persons": g.persons.iter().map(|p| views::person_item(p, today)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidatesQuery {
+    pub limit: Option<usize>,
+}
+
+/// Persons with no visit or service record for six months or more, longest first. Staff
+/// decide; nobody is exited automatically.
+pub async fn exit_candidates(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<CandidatesQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(READERS)?;
+    let limit = crate::paging::limit(q.limit)?;
+    let today = state.config.today();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(casefile::exit_candidates(conn, &scope, today, limit)?)
+        })
+        .await?;
+    let items: Vec<Value> = rows.iter().map(|p| views::person_item(p, today)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}

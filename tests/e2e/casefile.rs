@@ -1,0 +1,939 @@
+//! The station's case files over the staff API: a person from first visit to recognition,
+//! tiering, obligations and exit; masking and reveal; duplicates; scope on every endpoint;
+//! bad input; and the demo district.
+
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::sync::{id_number, push_ok, Phone};
+
+struct Station {
+    app: TestApp,
+    tree: Tree,
+    /// Coordinator of community A.
+    a1: Phone,
+    /// Station staff of station 1 (communities A and B).
+    staff: Session,
+    /// Station staff of station 2 (community C).
+    staff2: Session,
+    /// Street supervisor (both stations).
+    supervisor: Session,
+    /// Coordinator of community C.
+    coord_c: Session,
+    admin: Session,
+}
+
+async fn station() -> Station {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let tree = tree(&app, &admin).await;
+    let a1 = Phone::new(
+        app.user(&admin, "coord-a1", "coordinator", &[&tree.community_a])
+            .await,
+    );
+    let staff = app
+        .user(&admin, "staff-1", "station_staff", &[&tree.station1])
+        .await;
+    let staff2 = app
+        .user(&admin, "staff-2", "station_staff", &[&tree.station2])
+        .await;
+    let supervisor = app
+        .user(&admin, "supervisor", "supervisor", &[&tree.street])
+        .await;
+    let coord_c = app
+        .user(&admin, "coord-c", "coordinator", &[&tree.community_c])
+        .await;
+    Station {
+        app,
+        tree,
+        a1,
+        staff,
+        staff2,
+        supervisor,
+        coord_c,
+        admin,
+    }
+}
+
+/// Creates a record as `who` through the staff API and returns it.
+async fn create(app: &TestApp, who: &Session, entity: &str, fields: Value) -> Value {
+    let r = app
+        .post(
+            &format!("/v1/records/{entity}"),
+            Some(&who.access),
+            json!({ "fields": fields }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{entity}: {}", r.body);
+    r.body
+}
+
+async fn act(app: &TestApp, who: &Session, recognition: &str, body: Value) -> Reply {
+    app.post(
+        &format!("/v1/recognitions/{recognition}/actions"),
+        Some(&who.access),
+        body,
+    )
+    .await
+}
+
+async fn case_file(app: &TestApp, who: &Session, person: &str) -> Value {
+    let r = app.get(&format!("/v1/persons/{person}"), &who.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+/// A household and a person in community A, enrolled by the coordinator's phone at the
+/// door, with the six clears; returns (household, person).
+async fn enrol_at_the_door(s: &Station, seq: u32, name: &str) -> (String, String) {
+    let h = new_id();
+    let p = new_id();
+    let results = push_ok(
+        &s.app,
+        &s.a1,
+        vec![
+            s.a1.upsert("household", &h, None, json!({ "community_id": s.tree.community_a, "address": "华林路8号" })),
+            s.a1.upsert("person", &p, None, json!({
+                "household_id": h, "name": name,
+                "id_number": id_number("19700302", seq), "phone": "13800001234",
+                "unemployment_registered_on": "2024-03-01",
+            })),
+            s.a1.upsert("six_clears", &p, None, json!({
+                "person_id": p,
+                "basic.education": "junior_high", "basic.health": "healthy", "basic.phone": "13800001234",
+                "difficulty.categories": ["older_worker", "long_term_unemployed"],
+                "family.members": 3, "family.employed_members": 1, "family.monthly_income": 2000,
+                "family.zero_employment": false,
+            })),
+            s.a1.upsert("visit", &new_id(), None, json!({
+                "household_id": h, "started_at": "2026-11-02T09:00:00+08:00",
+                "ended_at": "2026-11-02T09:40:00+08:00", "outcome": "met", "persons_seen": [p],
+            })),
+        ],
+    )
+    .await;
+    for r in &results {
+        assert_eq!(r["status"], "applied", "{results:?}");
+    }
+    (h, p)
+}
+
+/// Moves an application's publicity period into the past, as if its working days had
+/// passed: the one thing a test cannot wait for.
+fn publicity_passed(app: &TestApp, recognition: &str) {
+    use liuqing_schema::tables::records;
+    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    let data: String = records::table
+        .filter(records::id.eq(recognition))
+        .select(records::data)
+        .first(&mut conn)
+        .expect("recognition");
+    let mut doc: Value = serde_json::from_str(&data).expect("json");
+    doc["publicity_started_on"] = json!("2026-01-05");
+    doc["publicity_ends_on"] = json!("2026-01-14");
+    diesel::update(records::table.filter(records::id.eq(recognition)))
+        .set(records::data.eq(doc.to_string()))
+        .execute(&mut conn)
+        .expect("backdate");
+}
+
+#[actix_web::test]
+async fn a_station_runs_a_person_from_first_visit_to_exit() {
+    let s = station().await;
+    let (h, p) = enrol_at_the_door(&s, 11, "王秀英").await;
+
+    // The station sees the person the phone enrolled, six clears partly done.
+    let file = case_file(&s.app, &s.staff, &p).await;
+    assert_eq!(file["summary"]["status"], "registered");
+    assert_eq!(
+        file["summary"]["categories"],
+        json!(["long_term_unemployed", "older_worker"])
+    );
+    assert_eq!(file["six_clears"]["sections"]["basic"]["complete"], true);
+    assert_eq!(
+        file["six_clears"]["sections"]["insurance"]["complete"],
+        false
+    );
+    assert_eq!(file["visits"].as_array().map(Vec::len), Some(1));
+    assert_eq!(file["household"]["id"], h);
+
+    // 受理: the application, with the one-time notice of every missing material at once.
+    let application = create(
+        &s.app,
+        &s.staff,
+        "recognition",
+        json!({
+            "person_id": p, "claimed_categories": ["older_worker", "long_term_unemployed"],
+        }),
+    )
+    .await;
+    let rid = application["id"].as_str().expect("id").to_string();
+    assert_eq!(application["data"]["state"], "received");
+    let notice = s
+        .app
+        .get(&format!("/v1/persons/{p}/notice"), &s.staff.access)
+        .await;
+    assert_eq!(notice.status, StatusCode::OK, "{}", notice.body);
+    let missing: Vec<&str> = notice.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["evidence_type"].as_str())
+        .collect();
+    assert!(missing.contains(&"household_register"), "{missing:?}");
+    assert!(missing.contains(&"resident_id_card"), "{missing:?}");
+    assert!(missing.contains(&"employment_card"), "{missing:?}");
+
+    // 初审 → 公示 by the station; the period is counted in working days.
+    let r = act(&s.app, &s.staff, &rid, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = act(&s.app, &s.staff, &rid, json!({ "action": "publicise" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["data"]["state"], "publicity");
+    let (started, ends) = (
+        r.body["data"]["publicity_started_on"]
+            .as_str()
+            .unwrap_or(""),
+        r.body["data"]["publicity_ends_on"].as_str().unwrap_or(""),
+    );
+    assert!(ends > started, "{started} .. {ends}");
+
+    // It is on the publicity list, with what is posted and nothing else.
+    let list = s.app.get("/v1/publicity", &s.staff.access).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let entry = &list.body["items"][0];
+    let mut keys: Vec<&str> = entry
+        .as_object()
+        .expect("entry")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "age",
+            "categories",
+            "community",
+            "handler",
+            "name",
+            "publicity_ends_on",
+            "publicity_started_on",
+            "sex"
+        ]
+    );
+    assert_eq!(entry["name"], "王秀英");
+    assert_eq!(entry["handler"], "staff-1");
+    assert!(!entry.to_string().contains("13800001234"));
+
+    // 认定 only by the level above, and only after the publicity period.
+    act(
+        &s.app,
+        &s.supervisor,
+        &rid,
+        json!({ "action": "recognise" }),
+    )
+    .await
+    .problem(409, "publicity_not_over");
+    publicity_passed(&s.app, &rid);
+    act(&s.app, &s.staff, &rid, json!({ "action": "recognise" }))
+        .await
+        .problem(403, "forbidden_role");
+    let r = act(
+        &s.app,
+        &s.supervisor,
+        &rid,
+        json!({ "action": "recognise" }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["data"]["state"], "recognised");
+    let history = r.body["data"]["history"].as_array().expect("history");
+    let states: Vec<&str> = history.iter().filter_map(|e| e["state"].as_str()).collect();
+    assert_eq!(
+        states,
+        ["received", "preliminary_review", "publicity", "recognised"]
+    );
+    assert_eq!(history[3]["by"], s.supervisor.user["id"]);
+
+    // Tier I assessed; the "131" service is due within three months.
+    let today = chrono::Utc::now().date_naive().to_string();
+    create(
+        &s.app,
+        &s.staff,
+        "assessment",
+        json!({
+            "person_id": p, "general_causes": ["年龄偏大"], "tier": "I", "assessed_on": today,
+        }),
+    )
+    .await;
+    create(&s.app, &s.staff, "plan", json!({
+        "person_id": p, "measures": ["career_guidance", "job_recommendation"], "agreed_on": today,
+    }))
+    .await;
+    let file = case_file(&s.app, &s.staff, &p).await;
+    assert_eq!(file["summary"]["status"], "recognised");
+    assert_eq!(file["summary"]["tier"], "I");
+    assert_eq!(
+        file["obligations"]["state"], "on_track",
+        "{}",
+        file["obligations"]
+    );
+    let on_track = s
+        .app
+        .get("/v1/persons?obligation=on_track", &s.staff.access)
+        .await;
+    assert_eq!(on_track.body["items"][0]["id"], p, "{}", on_track.body);
+
+    // The services, recorded by the station (and by phones through sync alike).
+    for kind in [
+        "career_guidance",
+        "job_recommendation",
+        "job_recommendation",
+        "job_recommendation",
+        "training_recommendation",
+    ] {
+        create(
+            &s.app,
+            &s.staff,
+            "service_record",
+            json!({
+                "person_id": p, "kind": kind, "delivered_on": today,
+            }),
+        )
+        .await;
+    }
+    let file = case_file(&s.app, &s.staff, &p).await;
+    assert_eq!(
+        file["obligations"]["state"], "done",
+        "{}",
+        file["obligations"]
+    );
+    assert_eq!(file["service_records"].as_array().map(Vec::len), Some(5));
+    let done = s
+        .app
+        .get("/v1/persons?obligation=done", &s.staff.access)
+        .await;
+    assert_eq!(
+        done.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        done.body
+    );
+
+    // Exit: employed. The phone hears about all of it on its next pull.
+    create(
+        &s.app,
+        &s.staff,
+        "exit",
+        json!({
+            "person_id": p, "reason": "employed", "exit_on": today, "notes": "物业公司保洁岗位",
+        }),
+    )
+    .await;
+    let file = case_file(&s.app, &s.staff, &p).await;
+    assert_eq!(file["summary"]["status"], "exited");
+    assert_eq!(file["exit"]["data"]["reason"], "employed");
+    assert!(file["obligations"].is_null());
+    let (changes, _) = crate::sync::pull_all(&s.app, &s.a1.s.access, None).await;
+    let recognition = changes
+        .iter()
+        .find(|c| c["id"] == rid)
+        .expect("the phone gets the application");
+    assert_eq!(recognition["data"]["state"], "recognised");
+    assert!(changes.iter().any(|c| c["entity"] == "exit"));
+}
+
+#[actix_web::test]
+async fn illegal_recognition_actions_name_the_current_state() {
+    let s = station().await;
+    let (_, p) = enrol_at_the_door(&s, 12, "李强").await;
+    let rid = create(
+        &s.app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p, "claimed_categories": ["older_worker"] }),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let r = act(&s.app, &s.staff, &rid, json!({ "action": "publicise" })).await;
+    let problem = r.problem(409, "illegal_transition");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("received"),
+        "{problem}"
+    );
+    act(&s.app, &s.staff, &rid, json!({ "action": "reject" }))
+        .await
+        .problem(422, "validation_failed");
+    act(&s.app, &s.a1.s, &rid, json!({ "action": "start_review" }))
+        .await
+        .problem(403, "forbidden_role");
+    let r = act(
+        &s.app,
+        &s.staff,
+        &rid,
+        json!({ "action": "reject", "reason": "收入高于标准" }),
+    )
+    .await;
+    assert_eq!(r.body["data"]["state"], "rejected", "{}", r.body);
+    let r = act(&s.app, &s.staff, &rid, json!({ "action": "start_review" })).await;
+    let problem = r.problem(409, "illegal_transition");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rejected"),
+        "{problem}"
+    );
+    // The lifecycle cannot be bypassed by an edit.
+    let r = s
+        .app
+        .patch(
+            &format!("/v1/records/recognition/{rid}"),
+            &s.staff.access,
+            json!({ "fields": { "state": "recognised" } }),
+        )
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "fields.state"
+    );
+}
+
+#[actix_web::test]
+async fn id_numbers_are_masked_and_revealing_one_is_logged() {
+    let s = station().await;
+    let (_, p) = enrol_at_the_door(&s, 13, "张伟").await;
+    let number = id_number("19700302", 13);
+    let file = case_file(&s.app, &s.staff, &p).await;
+    let text = file.to_string();
+    assert!(!text.contains(&number), "{text}");
+    assert!(!text.contains("13800001234"), "{text}");
+    assert_eq!(
+        file["person"]["data"]["id_number"],
+        format!("1101**********{}", &number[14..])
+    );
+    let list = s.app.get("/v1/persons", &s.staff.access).await;
+    assert!(
+        !list.body.to_string().contains(&number[10..]),
+        "lists carry no ID number"
+    );
+
+    // Coordinators and admins may not reveal; staff may, with a reason, and it is logged.
+    let body = json!({ "field": "id_number", "reason": "核对身份证原件" });
+    s.app
+        .post(
+            &format!("/v1/persons/{p}/reveal"),
+            Some(&s.a1.s.access),
+            body.clone(),
+        )
+        .await
+        .problem(403, "forbidden_role");
+    s.app
+        .post(
+            &format!("/v1/persons/{p}/reveal"),
+            Some(&s.staff.access),
+            json!({ "field": "id_number", "reason": "" }),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let r = s
+        .app
+        .post(
+            &format!("/v1/persons/{p}/reveal"),
+            Some(&s.staff.access),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["value"], number);
+    let r = s
+        .app
+        .post(
+            &format!("/v1/persons/{p}/reveal"),
+            Some(&s.supervisor.access),
+            json!({ "field": "phone", "reason": "电话回访" }),
+        )
+        .await;
+    assert_eq!(r.body["value"], "13800001234", "{}", r.body);
+
+    let backend = liuqing_schema::Backend::from_url(&s.app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    let log = liuqing_schema::audit::for_target(&mut conn, "person", &p).expect("log");
+    let reveals: Vec<_> = log.iter().filter(|e| e.action == "reveal").collect();
+    assert_eq!(reveals.len(), 2);
+    assert_eq!(reveals[0].user_id.as_deref(), s.staff.user["id"].as_str());
+    assert_eq!(reveals[0].reason.as_deref(), Some("核对身份证原件"));
+    assert!(
+        log.iter().any(|e| e.action == "read_person"),
+        "case-file reads are logged"
+    );
+
+    // Exact lookup by the full number, through the keyed hash.
+    let found = s
+        .app
+        .get(&format!("/v1/persons?id_number={number}"), &s.staff.access)
+        .await;
+    assert_eq!(found.body["items"][0]["id"], p, "{}", found.body);
+    let other = id_number("19700302", 99);
+    let none = s
+        .app
+        .get(&format!("/v1/persons?id_number={other}"), &s.staff.access)
+        .await;
+    assert_eq!(none.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn an_id_number_is_enrolled_once_and_the_409_names_the_community() {
+    let s = station().await;
+    let (_, _) = enrol_at_the_door(&s, 14, "赵敏").await;
+    // Station 2 enrols the same person in its own community.
+    let h = create(
+        &s.app,
+        &s.staff2,
+        "household",
+        json!({ "community_id": s.tree.community_c, "address": "湖滨路1号" }),
+    )
+    .await;
+    let number = id_number("19700302", 14);
+    let r = s
+        .app
+        .post(
+            "/v1/records/person",
+            Some(&s.staff2.access),
+            json!({ "fields": {
+                "household_id": h["id"], "name": "赵敏", "id_number": number,
+            }}),
+        )
+        .await;
+    let problem = r.problem(409, "duplicate_person");
+    let detail = problem["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("华林社区"), "{detail}");
+    assert!(!detail.contains(&number), "{detail}");
+    assert!(detail.contains(&number[14..]), "{detail}");
+}
+
+#[actix_web::test]
+async fn possible_duplicates_and_exit_candidates_are_listed_for_staff() {
+    let s = station().await;
+    let (_, p1) = enrol_at_the_door(&s, 15, "陈静").await;
+    let (_, p2) = enrol_at_the_door(&s, 16, "陈静二").await;
+    let r = s.app.get("/v1/duplicates", &s.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let group = &r.body["items"][0];
+    assert_eq!(group["reason"], "same_phone");
+    let ids: Vec<&str> = group["persons"]
+        .as_array()
+        .expect("persons")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&p1.as_str()) && ids.contains(&p2.as_str()),
+        "{ids:?}"
+    );
+    // Station 2 sees neither.
+    let r = s.app.get("/v1/duplicates", &s.staff2.access).await;
+    assert_eq!(r.body["items"], json!([]));
+
+    // p1 enrolled a year ago and last seen eight months ago: an exit candidate.
+    {
+        use liuqing_schema::tables::persons_index;
+        let backend = liuqing_schema::Backend::from_url(&s.app.config.database_url).expect("url");
+        let mut conn = backend.connect().expect("connect");
+        diesel::update(persons_index::table.filter(persons_index::id.eq(&p1)))
+            .set((
+                persons_index::enrolled_on.eq("2025-09-01"),
+                persons_index::last_contact_on.eq("2026-03-01"),
+            ))
+            .execute(&mut conn)
+            .expect("backdate");
+    }
+    let r = s.app.get("/v1/exit-candidates", &s.staff.access).await;
+    let ids: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, [p1.as_str()], "{}", r.body);
+    let r = s.app.get("/v1/exit-candidates", &s.staff2.access).await;
+    assert_eq!(r.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn lists_search_filter_and_page_without_gaps() {
+    let s = station().await;
+    let names = ["甲一", "甲二", "乙三", "乙四", "丙五", "丙六", "丁七"];
+    let mut ids = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (_, p) = enrol_at_the_door(&s, 20 + i as u32, name).await;
+        ids.push(p);
+    }
+    // Pages of 3 by name: every person once, in order.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let path = match &cursor {
+            Some(c) => format!("/v1/persons?limit=3&cursor={c}"),
+            None => "/v1/persons?limit=3".to_string(),
+        };
+        let r = s.app.get(&path, &s.staff.access).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        for item in r.body["items"].as_array().expect("items") {
+            seen.push(item["name"].as_str().expect("name").to_string());
+        }
+        cursor = r.body["next_cursor"].as_str().map(str::to_string);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let mut expected: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    let r = s
+        .app
+        .get("/v1/persons?name=%E4%B9%99", &s.staff.access)
+        .await; // 乙
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.body
+    );
+    let r = s.app.get("/v1/persons?name=%25", &s.staff.access).await; // a literal %
+    assert_eq!(r.body["items"], json!([]), "{}", r.body);
+    let r = s
+        .app
+        .get(
+            "/v1/persons?category=older_worker&status=registered&sort=recent&limit=2",
+            &s.staff.access,
+        )
+        .await;
+    assert_eq!(
+        r.body["items"][0]["id"], ids[6],
+        "most recent first: {}",
+        r.body
+    );
+    let r = s
+        .app
+        .get("/v1/persons?category=disabled", &s.staff.access)
+        .await;
+    assert_eq!(r.body["items"], json!([]));
+    let r = s.app.get("/v1/households?limit=2", &s.staff.access).await;
+    assert_eq!(r.body["items"].as_array().map(Vec::len), Some(2));
+    assert!(r.body["next_cursor"].is_string());
+}
+
+#[actix_web::test]
+async fn every_casefile_endpoint_keeps_to_the_callers_scope() {
+    let s = station().await;
+    let (h, p) = enrol_at_the_door(&s, 30, "周杰").await;
+    let rid = create(
+        &s.app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p, "claimed_categories": ["older_worker"] }),
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    // Station 2's staff and community C's coordinator: the records do not exist for them.
+    for outsider in [&s.staff2, &s.coord_c] {
+        for path in [
+            format!("/v1/persons/{p}"),
+            format!("/v1/persons/{p}/notice"),
+            format!("/v1/households/{h}"),
+            format!("/v1/records/person/{p}"),
+            format!("/v1/records/recognition/{rid}"),
+        ] {
+            s.app
+                .get(&path, &outsider.access)
+                .await
+                .problem(404, "not_found");
+        }
+        for path in [
+            "/v1/persons",
+            "/v1/households",
+            "/v1/duplicates",
+            "/v1/exit-candidates",
+            "/v1/publicity",
+        ] {
+            let r = s.app.get(path, &outsider.access).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+            assert_eq!(r.body["items"], json!([]), "{path}");
+        }
+    }
+    s.app
+        .post(
+            &format!("/v1/persons/{p}/reveal"),
+            Some(&s.staff2.access),
+            json!({ "field": "id_number", "reason": "试图查看" }),
+        )
+        .await
+        .problem(404, "not_found");
+    act(&s.app, &s.staff2, &rid, json!({ "action": "start_review" }))
+        .await
+        .problem(404, "not_found");
+    s.app
+        .patch(
+            &format!("/v1/records/person/{p}"),
+            &s.staff2.access,
+            json!({ "fields": { "name": "改名" } }),
+        )
+        .await
+        .problem(404, "not_found");
+    // Writing into another station's community is refused by the engine's placement.
+    s.app
+        .post(
+            "/v1/records/household",
+            Some(&s.staff2.access),
+            json!({ "fields": { "community_id": s.tree.community_a, "address": "x" } }),
+        )
+        .await
+        .problem(422, "validation_failed");
+    // A coordinator reads their own community's files; only staff write through REST.
+    let r = s.app.get(&format!("/v1/persons/{p}"), &s.a1.s.access).await;
+    assert_eq!(r.status, StatusCode::OK);
+    s.app
+        .post(
+            "/v1/records/household",
+            Some(&s.a1.s.access),
+            json!({ "fields": { "community_id": s.tree.community_a, "address": "x" } }),
+        )
+        .await
+        .problem(403, "forbidden_role");
+    // Admins run the system, not the cases.
+    s.app
+        .get("/v1/persons", &s.admin.access)
+        .await
+        .problem(403, "forbidden_role");
+    s.app
+        .get(&format!("/v1/persons/{p}"), &s.admin.access)
+        .await
+        .problem(403, "forbidden_role");
+}
+
+#[actix_web::test]
+async fn bad_input_is_a_422_naming_the_field() {
+    let s = station().await;
+    let (h, p) = enrol_at_the_door(&s, 40, "吴涛").await;
+    let good = id_number("19800101", 41);
+    let mut wrong_check = good.clone();
+    let last = if good.ends_with('0') { '1' } else { '0' };
+    wrong_check.replace_range(17.., &last.to_string());
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "person",
+            json!({ "household_id": h, "name": "x", "id_number": wrong_check }),
+            "id_number",
+        ),
+        (
+            "person",
+            json!({ "household_id": h, "name": "x", "id_number": id_number("20991231", 1) }),
+            "id_number",
+        ),
+        (
+            "person",
+            json!({ "household_id": h, "name": "x", "phone": "12345" }),
+            "phone",
+        ),
+        (
+            "person",
+            json!({ "household_id": h, "name": "x", "shoe_size": 42 }),
+            "shoe_size",
+        ),
+        (
+            "recognition",
+            json!({ "person_id": p, "claimed_categories": ["rich"] }),
+            "claimed_categories",
+        ),
+        (
+            "assessment",
+            json!({ "person_id": p, "tier": "IV", "assessed_on": "2026-11-01" }),
+            "tier",
+        ),
+        (
+            "exit",
+            json!({ "person_id": p, "reason": "bored", "exit_on": "2026-11-01" }),
+            "reason",
+        ),
+        (
+            "visit",
+            json!({ "household_id": h, "started_at": "2026-11-02T10:00:00+08:00",
+                          "ended_at": "2026-11-02T09:00:00+08:00", "outcome": "met" }),
+            "ended_at",
+        ),
+        (
+            "household",
+            json!({ "community_id": s.tree.community_a, "address": "y",
+                              "zero_employment_found_on": "2026-11-10", "zero_employment_cleared_on": "2026-11-01" }),
+            "zero_employment_cleared_on",
+        ),
+        (
+            "service_record",
+            json!({ "person_id": p, "kind": "career_guidance", "delivered_on": "2026-02-30" }),
+            "delivered_on",
+        ),
+    ];
+    for (entity, fields, field) in cases {
+        let r = s
+            .app
+            .post(
+                &format!("/v1/records/{entity}"),
+                Some(&s.staff.access),
+                json!({ "fields": fields }),
+            )
+            .await;
+        let problem = r.problem(422, "validation_failed");
+        let named: Vec<&str> = problem["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        assert!(named.contains(&field), "{entity} {field}: {problem}");
+    }
+    let r = s
+        .app
+        .post(
+            "/v1/records/spaceship",
+            Some(&s.staff.access),
+            json!({ "fields": {} }),
+        )
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "entity"
+    );
+    let r = s.app.get("/v1/persons?tier=IV", &s.staff.access).await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "tier"
+    );
+    let r = s.app.get("/v1/persons?colour=red", &s.staff.access).await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "colour"
+    );
+    let r = s
+        .app
+        .get("/v1/persons?cursor=garbage", &s.staff.access)
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "cursor"
+    );
+    let r = s.app.get("/v1/persons?limit=0", &s.staff.access).await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "limit"
+    );
+    let r = s
+        .app
+        .get(
+            &format!("/v1/persons?id_number={wrong_check}"),
+            &s.staff.access,
+        )
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "id_number"
+    );
+    // Nothing half-written: the rejected household is not there.
+    let r = s.app.get("/v1/households?address=y", &s.staff.access).await;
+    assert_eq!(r.body["items"], json!([]));
+}
+
+#[actix_web::test]
+async fn the_demo_district_is_ready_to_try() {
+    let data = tempfile::tempdir().expect("dir");
+    let config = test_config(data.path());
+    let run = || {
+        let mut cmd = std::process::Command::new(server_binary());
+        for (name, _) in std::env::vars() {
+            if name.starts_with("LIUQING_") || name == "DATABASE_URL" {
+                cmd.env_remove(name);
+            }
+        }
+        cmd.arg("demo")
+            .env("LIUQING_DATA_DIR", data.path())
+            .env("LIUQING_DATABASE_URL", &config.database_url)
+            .env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("LIUQING_DEMO_PASSWORD", "demo password 1")
+            .env("LIUQING_LOG_LEVEL", "warn")
+            .output()
+            .expect("run demo")
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("200 households"), "{stdout}");
+    // A second load is refused, never doubled.
+    let again = run();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already loaded"));
+
+    let app = TestApp::start(config, data).await;
+    let c1 = app.login("demo-coord-1", "demo password 1").await;
+    let c2 = app.login("demo-coord-2", "demo password 1").await;
+    let staff = app.login("demo-staff-1", "demo password 1").await;
+    let sup = app.login("demo-supervisor", "demo password 1").await;
+    // demo-coord-1 and demo-coord-2 share a community and see the same households.
+    let h1 = app.get("/v1/households?limit=200", &c1.access).await;
+    let h2 = app.get("/v1/households?limit=200", &c2.access).await;
+    assert_eq!(h1.body["items"], h2.body["items"]);
+    assert_eq!(h1.body["items"].as_array().map(Vec::len), Some(25));
+    // Cases in every state, across the district.
+    for status in ["registered", "applied", "recognised", "rejected", "exited"] {
+        let r = app
+            .get(&format!("/v1/persons?status={status}&limit=1"), &sup.access)
+            .await;
+        assert_eq!(
+            r.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{status}: {}",
+            r.body
+        );
+    }
+    for obligation in ["done", "on_track", "overdue"] {
+        let r = app
+            .get(
+                &format!("/v1/persons?obligation={obligation}&limit=1"),
+                &sup.access,
+            )
+            .await;
+        assert_eq!(
+            r.body["items"].as_array().map(Vec::len),
+            Some(1),
+            "{obligation}: {}",
+            r.body
+        );
+    }
+    for path in ["/v1/publicity", "/v1/duplicates", "/v1/exit-candidates"] {
+        let r = app.get(path, &sup.access).await;
+        assert!(
+            !r.body["items"].as_array().expect("items").is_empty(),
+            "{path}"
+        );
+    }
+    let r = app
+        .get("/v1/households?zero_employment_open=true", &staff.access)
+        .await;
+    assert!(!r.body["items"].as_array().expect("items").is_empty());
+    app.stop().await;
+}
