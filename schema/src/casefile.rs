@@ -41,6 +41,16 @@ pub struct PersonRow {
     pub enrolled_on: Option<String>,
 }
 
+impl HouseholdRow {
+    pub fn found_on(&self) -> Option<NaiveDate> {
+        PersonRow::date(&self.zero_employment_found_on)
+    }
+
+    pub fn cleared_on(&self) -> Option<NaiveDate> {
+        PersonRow::date(&self.zero_employment_cleared_on)
+    }
+}
+
 impl PersonRow {
     pub fn category_names(&self) -> Vec<String> {
         serde_json::from_str(&self.categories).unwrap_or_default()
@@ -387,6 +397,25 @@ pub fn list_households(
         None
     };
     Ok(Page { items, next })
+}
+
+/// Zero-employment households of the scope that were ever found (for the monthly report),
+/// oldest found first.
+pub fn zero_employment_households(
+    conn: &mut DbConn,
+    scope: &Scope,
+) -> StoreResult<Vec<HouseholdRow>> {
+    use households_index as h;
+    let mut query = h::table
+        .filter(h::deleted.eq(false))
+        .filter(h::zero_employment_found_on.is_not_null())
+        .select(HouseholdRow::as_select())
+        .order((h::zero_employment_found_on.asc(), h::id.asc()))
+        .into_boxed();
+    if let Some(in_scope) = scope.nodes_condition("households_index.community_id") {
+        query = query.filter(in_scope);
+    }
+    Ok(query.load(conn)?)
 }
 
 pub fn household_in_scope(

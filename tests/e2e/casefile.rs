@@ -570,6 +570,65 @@ async fn possible_duplicates_and_exit_candidates_are_listed_for_staff() {
 }
 
 #[actix_web::test]
+async fn zero_employment_households_are_judged_by_their_month() {
+    let s = station().await;
+    let month = |d: &str| d[..7].to_string();
+    let today = chrono::Utc::now().date_naive();
+    let this_month = today.format("%Y-%m-01").to_string();
+    // Found last month and never cleared; found and cleared this month; found this month.
+    let last_month = (today - chrono::Duration::days(40))
+        .format("%Y-%m-15")
+        .to_string();
+    let households = [
+        json!({ "zero_employment": true, "zero_employment_found_on": last_month }),
+        json!({ "zero_employment": true, "zero_employment_found_on": this_month, "zero_employment_cleared_on": this_month }),
+        json!({ "zero_employment": true, "zero_employment_found_on": this_month }),
+        json!({ "zero_employment": false }),
+    ];
+    let mut ids = Vec::new();
+    for (i, extra) in households.iter().enumerate() {
+        let mut fields =
+            json!({ "community_id": s.tree.community_a, "address": format!("零就业{i}号") });
+        for (k, v) in extra.as_object().expect("fields") {
+            fields[k] = v.clone();
+        }
+        ids.push(
+            create(&s.app, &s.staff, "household", fields).await["id"]
+                .as_str()
+                .expect("id")
+                .to_string(),
+        );
+    }
+    let r = s
+        .app
+        .get(
+            &format!("/v1/zero-employment?month={}", month(&this_month)),
+            &s.staff.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let standing = |id: &str| {
+        r.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|h| h["id"] == id)
+            .map(|h| h["standing"].as_str().unwrap_or("").to_string())
+    };
+    assert_eq!(standing(&ids[0]).as_deref(), Some("open_overdue"));
+    assert_eq!(standing(&ids[1]).as_deref(), Some("cleared_in_time"));
+    assert_eq!(standing(&ids[2]).as_deref(), Some("open"));
+    assert_eq!(standing(&ids[3]), None);
+    assert_eq!(r.body["open"], 2);
+    s.app
+        .get("/v1/zero-employment?month=2026-13", &s.staff.access)
+        .await
+        .problem(422, "validation_failed");
+    let r = s.app.get("/v1/zero-employment", &s.staff2.access).await;
+    assert_eq!(r.body["items"], json!([]));
+}
+
+#[actix_web::test]
 async fn lists_search_filter_and_page_without_gaps() {
     let s = station().await;
     let names = ["甲一", "甲二", "乙三", "乙四", "丙五", "丙六", "丁七"];

@@ -63,6 +63,7 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/publicity", reports::publicity),
         route(M::GET, "/v1/duplicates", reports::duplicates),
         route(M::GET, "/v1/exit-candidates", reports::exit_candidates),
+        route(M::GET, "/v1/zero-employment", reports::zero_employment),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),
         route(M::GET, "/v1/devices", devices::list),

@@ -1,5 +1,6 @@
-//! Lists staff work from: the publicity list (公示名单), possible duplicate persons, and
-//! exit candidates (no contact for six months or more).
+//! Lists staff work from: the publicity list (公示名单), possible duplicate persons, exit
+//! candidates (no contact for six months or more), and the month's zero-employment
+//! households (当月动态清零).
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::casefile;
@@ -133,4 +134,72 @@ pub async fn exit_candidates(
         .await?;
     let items: Vec<Value> = rows.iter().map(|p| views::person_item(p, today)).collect();
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonthQuery {
+    /// `YYYY-MM`; default: this month.
+    pub month: Option<String>,
+}
+
+/// The zero-employment households open at any time in a month, each with where it stands
+/// against the rule that a household found in a month is cleared within that month.
+pub async fn zero_employment(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<MonthQuery>,
+) -> ApiResult<HttpResponse> {
+    use chrono::Datelike;
+    use liuqing_schema::domain::zero_employment as rule;
+    caller.require(READERS)?;
+    let today = state.config.today();
+    let (year, month) = match q.month.as_deref() {
+        None => (today.year(), today.month()),
+        Some(text) => chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+            .map(|d| (d.year(), d.month()))
+            .map_err(|_| ApiError::validation("month", "must be a month, YYYY-MM"))?,
+    };
+    let rows = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(casefile::zero_employment_households(conn, &scope)?)
+        })
+        .await?;
+    let month_end = liuqing_schema::domain::dates::month_bounds(year, month)
+        .map(|(_, last)| last)
+        .unwrap_or(today);
+    // Judged at the month's end, or today for the running month.
+    let at = month_end.min(today);
+    let mut open = 0;
+    let mut items = Vec::new();
+    for row in &rows {
+        let Some(found) = row.found_on() else {
+            continue;
+        };
+        let cleared = row.cleared_on();
+        if !rule::open_in_month(found, cleared, year, month) {
+            continue;
+        }
+        let standing = match rule::cleared_within_month(found, cleared) {
+            Some(true) if cleared.is_some_and(|c| c <= at) => "cleared_in_time",
+            Some(false) if cleared.is_some_and(|c| c <= at) => "cleared_late",
+            // Not cleared by then: overdue once its own month is over.
+            _ if rule::missed_clearance(found, None, today) => "open_overdue",
+            _ => "open",
+        };
+        if standing.starts_with("open") {
+            open += 1;
+        }
+        let mut item = views::household_item(row);
+        item["standing"] = json!(standing);
+        item["clearance_deadline"] = json!(rule::clearance_deadline(found).to_string());
+        items.push(item);
+    }
+    Ok(HttpResponse::Ok().json(json!({
+        "month": format!("{year:04}-{month:02}"),
+        "open": open,
+        "items": items,
+    })))
 }
