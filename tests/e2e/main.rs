@@ -5,12 +5,14 @@
 mod helpers;
 
 mod admin;
+mod attachments;
 mod auth;
 mod binary;
 mod blobs;
 mod contract;
 mod convergence;
 mod errors;
+mod images;
 mod scope;
 mod storage;
 mod sync;

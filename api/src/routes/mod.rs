@@ -2,6 +2,7 @@
 //! test compares it with `openapi.yaml`, so the two cannot drift apart.
 
 mod admin;
+pub mod attachments;
 mod auth;
 mod conflicts;
 mod devices;
@@ -43,6 +44,35 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             M::POST,
             "/v1/sync/conflicts/{id}/resolve",
             conflicts::resolve,
+        ),
+        route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}",
+            attachments::get_original,
+        ),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}/info",
+            attachments::get_info,
+        ),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}/thumbnail",
+            attachments::get_thumbnail,
+        ),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}/review",
+            attachments::get_review,
+        ),
+        route(M::POST, "/v1/uploads", attachments::create_upload),
+        route(M::GET, "/v1/uploads/{id}", attachments::get_upload),
+        route(M::PATCH, "/v1/uploads/{id}", attachments::send_chunk),
+        route(
+            M::POST,
+            "/v1/uploads/{id}/finish",
+            attachments::finish_upload,
         ),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),
