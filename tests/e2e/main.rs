@@ -12,6 +12,7 @@ mod blobs;
 mod contract;
 mod convergence;
 mod errors;
+mod evidence;
 mod images;
 mod scope;
 mod storage;

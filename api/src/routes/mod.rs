@@ -4,11 +4,13 @@
 mod admin;
 pub mod attachments;
 mod auth;
+mod commitments;
 mod conflicts;
 mod devices;
 mod health;
 mod me;
 mod org;
+mod review;
 pub mod sync;
 
 pub use health::OPENAPI_YAML;
@@ -73,6 +75,18 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             M::POST,
             "/v1/uploads/{id}/finish",
             attachments::finish_upload,
+        ),
+        route(M::GET, "/v1/review/evidence", review::queue),
+        route(M::POST, "/v1/review/evidence/{id}/decision", review::decide),
+        route(
+            M::GET,
+            "/v1/review/persons/{id}/missing-materials",
+            review::missing_materials,
+        ),
+        route(
+            M::GET,
+            "/v1/commitments/{id}/binding",
+            commitments::get_binding,
         ),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),

@@ -11,7 +11,7 @@ use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::time::{now_micros, Micros};
 use liuqing_sync::engine::{self, Env, Writer};
 use liuqing_sync::feed::{self, FeedError};
-use liuqing_sync::protocol::{Mutation, MutationResult, SCHEMA_VERSIONS};
+use liuqing_sync::protocol::{Mutation, MutationResult, Status, SCHEMA_VERSIONS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use validator::Validate;
@@ -97,7 +97,14 @@ pub async fn push(
             let who = writer(&caller);
             let mut results = Vec::with_capacity(req.mutations.len());
             for m in &req.mutations {
-                results.push(engine::apply(conn, who, &env, m)?);
+                let result = engine::apply(conn, who, &env, m)?;
+                // A commitment is bound when it first arrives (see `commitments`).
+                if m.entity == Entity::Commitment.as_str()
+                    && matches!(result.status, Status::Applied | Status::Merged)
+                {
+                    super::commitments::seal(conn, &m.id.to_string())?;
+                }
+                results.push(result);
             }
             // A retiring device may push what it holds once; then it is locked.
             if caller.device_state == DeviceState::Retiring {
