@@ -126,24 +126,26 @@ pub async fn push(
             Ok(results)
         })
         .await?;
-    let mut missing = Vec::new();
+    // Held means a committed attachment row: a blob without one (a crash between storing
+    // and committing) is an orphan the upkeep removes, so the phone must send it again.
+    let mut named: Vec<String> = Vec::new();
     for hash in results.iter().flat_map(|r| r.attachments.iter()) {
-        if missing.contains(hash) {
-            continue;
-        }
-        let held = match attachment_key(hash) {
-            Some(key) => state
-                .blobs
-                .size(&key)
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?
-                .is_some(),
-            None => false,
-        };
-        if !held {
-            missing.push(hash.clone());
+        if !named.contains(hash) {
+            named.push(hash.clone());
         }
     }
+    let missing = state
+        .db
+        .run(move |conn| {
+            let mut missing = Vec::new();
+            for hash in named {
+                if liuqing_schema::attachments::find(conn, &hash)?.is_none() {
+                    missing.push(hash);
+                }
+            }
+            Ok(missing)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(PushResponse {
         results,
         missing_attachments: missing,
