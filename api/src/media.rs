@@ -310,7 +310,7 @@ pub fn derive(
     orientation: Option<u8>,
     limits: &Limits,
 ) -> Result<Derived, MediaError> {
-    let image = match kind {
+    let decoded = match kind {
         Kind::Jpeg => decode_jpeg_reduced(original, REVIEW_SIDE, limits)?,
         Kind::Png | Kind::Webp => {
             let mut reader = ImageReader::new(std::io::Cursor::new(original));
@@ -319,25 +319,19 @@ pub fn derive(
             reader.decode().map_err(from_image_error)?
         }
     };
-    let mut review = fit(image, REVIEW_SIDE);
+    // Two pixel layouts only, 8 bits a channel: what the resizer and the encoders take.
+    let alpha = decoded.color().has_alpha();
+    let decoded = match decoded {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => decoded,
+        other if alpha => DynamicImage::ImageRgba8(other.to_rgba8()),
+        other => DynamicImage::ImageRgb8(other.to_rgb8()),
+    };
+    let mut review = fit(&decoded, REVIEW_SIDE)?;
+    drop(decoded);
     if let Some(o) = orientation.and_then(image::metadata::Orientation::from_exif) {
         review.apply_orientation(o);
     }
-    let thumbnail = fit(review.clone(), THUMBNAIL_SIDE);
-    let alpha = review.color().has_alpha();
-    let encode = |img: &DynamicImage| -> Result<Vec<u8>, MediaError> {
-        let mut out = Vec::new();
-        if alpha {
-            img.write_to(&mut std::io::Cursor::new(&mut out), ImageFormat::Png)
-                .map_err(from_image_error)?;
-        } else {
-            let rgb = img.to_rgb8();
-            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82)
-                .encode_image(&rgb)
-                .map_err(from_image_error)?;
-        }
-        Ok(out)
-    };
+    let thumbnail = fit(&review, THUMBNAIL_SIDE)?;
     Ok(Derived {
         media_type: if alpha { "image/png" } else { "image/jpeg" },
         thumbnail: encode(&thumbnail)?,
@@ -345,22 +339,63 @@ pub fn derive(
     })
 }
 
-/// Shrinks to fit `side` (never enlarges). Big steps go through the fast integer
-/// thumbnail filter to twice the target first, then a triangle filter finishes.
-fn fit(image: DynamicImage, side: u32) -> DynamicImage {
+/// JPEG through a SIMD encoder (writes JFIF only, no EXIF); RGBA as PNG.
+fn encode(image: &DynamicImage) -> Result<Vec<u8>, MediaError> {
+    let mut out = Vec::new();
+    match image {
+        DynamicImage::ImageRgb8(rgb) => {
+            let side = |n: u32| {
+                u16::try_from(n).map_err(|_| MediaError::TooLarge("too wide to encode".into()))
+            };
+            jpeg_encoder::Encoder::new(&mut out, 82)
+                .encode(
+                    rgb.as_raw(),
+                    side(rgb.width())?,
+                    side(rgb.height())?,
+                    jpeg_encoder::ColorType::Rgb,
+                )
+                .map_err(|e| MediaError::Damaged(e.to_string()))?;
+        }
+        other => other
+            .write_to(&mut std::io::Cursor::new(&mut out), ImageFormat::Png)
+            .map_err(from_image_error)?,
+    }
+    Ok(out)
+}
+
+/// Shrinks an RGB8 or RGBA8 image to fit `side` (never enlarges), with a SIMD convolution
+/// on 8-bit pixels (alpha premultiplied, so transparent edges do not darken).
+fn fit(image: &DynamicImage, side: u32) -> Result<DynamicImage, MediaError> {
+    use fast_image_resize as fr;
     let (w, h) = (image.width(), image.height());
     if w <= side && h <= side {
-        return image;
+        return Ok(image.clone());
     }
     let scale = f64::from(side) / f64::from(w.max(h));
-    let tw = ((f64::from(w) * scale).round() as u32).max(1);
-    let th = ((f64::from(h) * scale).round() as u32).max(1);
-    let image = if w.max(h) > 4 * side {
-        image.thumbnail(tw * 2, th * 2)
-    } else {
-        image
+    let tw = ((f64::from(w) * scale).round() as u32).clamp(1, side);
+    let th = ((f64::from(h) * scale).round() as u32).clamp(1, side);
+    let (pixel_type, raw) = match image {
+        DynamicImage::ImageRgb8(b) => (fr::PixelType::U8x3, b.as_raw()),
+        DynamicImage::ImageRgba8(b) => (fr::PixelType::U8x4, b.as_raw()),
+        _ => return Err(MediaError::Damaged("unexpected pixel layout".into())),
     };
-    image.resize_exact(tw, th, image::imageops::FilterType::Triangle)
+    let resize_error = |e: &dyn std::fmt::Display| MediaError::Damaged(format!("resizing: {e}"));
+    let src = fr::images::ImageRef::new(w, h, raw, pixel_type).map_err(|e| resize_error(&e))?;
+    let mut dst = fr::images::Image::new(tw, th, pixel_type);
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .map_err(|e| resize_error(&e))?;
+    let bad = || MediaError::Damaged("the resized pixels do not match the size".into());
+    Ok(match pixel_type {
+        fr::PixelType::U8x4 => DynamicImage::ImageRgba8(
+            image::RgbaImage::from_raw(tw, th, dst.into_vec()).ok_or_else(bad)?,
+        ),
+        _ => DynamicImage::ImageRgb8(
+            image::RgbImage::from_raw(tw, th, dst.into_vec()).ok_or_else(bad)?,
+        ),
+    })
 }
 
 /// Decodes a JPEG at the smallest DCT scale (1/1 … 1/8) that still covers `side`: a 12 MP
