@@ -70,6 +70,10 @@ pub struct Config {
     pub s3_secret_key: Secret,
     /// Path-style addressing (`endpoint/bucket/key`), as most self-hosted S3 servers want.
     pub s3_path_style: bool,
+    /// Server-side encryption asked of S3 on every write (`AES256`, `aws:kms`); empty: none.
+    pub s3_server_side_encryption: String,
+    /// Encrypt blobs in the local folder (AES-256-GCM, key derived from `field_key`).
+    pub local_blob_encryption: bool,
     /// HMAC key for access tokens (at least 32 bytes). Empty: generated once and kept in
     /// `<data_dir>/jwt.key`.
     pub jwt_secret: Secret,
@@ -82,6 +86,17 @@ pub struct Config {
     pub max_json_body_bytes: usize,
     /// Largest uploaded file.
     pub max_upload_bytes: usize,
+    /// Largest image width and height accepted, in pixels.
+    pub image_max_width: u32,
+    pub image_max_height: u32,
+    /// Most pixels (width × height) of an accepted image.
+    pub image_max_pixels: u64,
+    /// Most memory the image decoder may allocate for one image.
+    pub image_max_alloc_bytes: u64,
+    /// Hours an unfinished resumable upload is kept after its last chunk.
+    pub upload_expiry_hours: u64,
+    /// Background workers making thumbnails; 0 makes none here (another replica may).
+    pub derivative_workers: usize,
     /// How far ahead of the server a phone's clock may be.
     pub max_clock_skew_secs: u64,
     pub login_max_failures: u32,
@@ -137,6 +152,8 @@ impl Default for Config {
             s3_access_key: Secret::default(),
             s3_secret_key: Secret::default(),
             s3_path_style: true,
+            s3_server_side_encryption: "AES256".into(),
+            local_blob_encryption: true,
             jwt_secret: Secret::default(),
             jwt_issuer: "liuqing".into(),
             access_token_ttl_secs: 15 * 60,
@@ -144,6 +161,12 @@ impl Default for Config {
             jwt_leeway_secs: 30,
             max_json_body_bytes: 2 * 1024 * 1024,
             max_upload_bytes: 20 * 1024 * 1024,
+            image_max_width: 12_000,
+            image_max_height: 12_000,
+            image_max_pixels: 50_000_000,
+            image_max_alloc_bytes: 512 * 1024 * 1024,
+            upload_expiry_hours: 72,
+            derivative_workers: 1,
             max_clock_skew_secs: 5 * 60,
             login_max_failures: 5,
             login_window_secs: 15 * 60,
@@ -320,6 +343,24 @@ impl Config {
         if self.max_upload_bytes < 1024 {
             return Err(invalid("max_upload_bytes", "must be at least 1024"));
         }
+        for (name, value) in [
+            ("image_max_width", u64::from(self.image_max_width)),
+            ("image_max_height", u64::from(self.image_max_height)),
+            ("image_max_pixels", self.image_max_pixels),
+            ("image_max_alloc_bytes", self.image_max_alloc_bytes),
+            ("upload_expiry_hours", self.upload_expiry_hours),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "must be greater than 0"));
+            }
+        }
+        if self.image_max_width > u32::from(u16::MAX) || self.image_max_height > u32::from(u16::MAX)
+        {
+            return Err(invalid(
+                "image_max_width",
+                "JPEG cannot exceed 65535 pixels a side",
+            ));
+        }
         if !self.field_key.expose().is_empty() {
             liuqing_schema::crypto::parse_key(self.field_key.expose())
                 .map_err(|e| invalid("field_key", e.to_string()))?;
@@ -405,6 +446,20 @@ impl Config {
             return Ok(Backend::Sqlite(self.data_dir.join("liuqing.db")));
         }
         Backend::from_url(&self.database_url).map_err(|reason| invalid("database_url", reason))
+    }
+
+    /// Where resumable uploads are staged until they are finished.
+    pub fn staging_path(&self) -> PathBuf {
+        self.data_dir.join("staging")
+    }
+
+    pub fn image_limits(&self) -> crate::media::Limits {
+        crate::media::Limits {
+            max_width: self.image_max_width,
+            max_height: self.image_max_height,
+            max_pixels: self.image_max_pixels,
+            max_alloc: self.image_max_alloc_bytes,
+        }
     }
 
     pub fn blob_path(&self) -> PathBuf {

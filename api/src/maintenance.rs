@@ -1,16 +1,22 @@
 //! Background upkeep, idempotent so that every replica may run it: removing tombstones
-//! past their retention. It runs at start and then hourly; a failed round is logged and
-//! retried at the next.
+//! past their retention, blobs orphaned by a crash between storing and committing, and
+//! resumable uploads abandoned for `upload_expiry_hours`. It runs at start and then hourly;
+//! a failed round is logged and retried at the next.
 
 use std::time::Duration;
 
 use actix_web::web;
+use liuqing_schema::attachments as store;
 use liuqing_schema::records;
-use liuqing_schema::time::{now_micros, seconds};
+use liuqing_schema::time::{now_micros, seconds, Micros};
 
+use crate::blob::{BlobKey, BlobStore};
+use crate::db::Db;
 use crate::state::AppState;
 
 const EVERY: Duration = Duration::from_secs(3600);
+/// An intent this old belongs to an upload that died: no request runs for an hour.
+const ORPHAN_AFTER_SECS: i64 = 3600;
 
 pub async fn run(state: web::Data<AppState>) {
     loop {
@@ -26,6 +32,55 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(n) => tracing::info!(removed = n, "removed expired tombstones"),
             Err(e) => tracing::warn!(error = ?e, "tombstone cleanup failed; retrying later"),
         }
+        let cutoff = now_micros().saturating_sub(seconds(ORPHAN_AFTER_SECS));
+        match sweep_orphans(&state.db, state.blobs.as_ref(), cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "removed orphaned blobs"),
+            Err(e) => tracing::warn!(error = ?e, "orphan cleanup failed; retrying later"),
+        }
+        let expiry = seconds(state.config.upload_expiry_hours.saturating_mul(3600) as i64);
+        let cutoff = now_micros().saturating_sub(expiry);
+        if let Err(e) = expire_uploads(&state, cutoff).await {
+            tracing::warn!(error = ?e, "upload cleanup failed; retrying later");
+        }
         actix_web::rt::time::sleep(EVERY).await;
     }
+}
+
+/// Removes blobs whose write began before `before` and whose attachment row never
+/// committed. Returns how many blobs were removed.
+pub async fn sweep_orphans(
+    db: &Db,
+    blobs: &dyn BlobStore,
+    before: Micros,
+) -> anyhow::Result<usize> {
+    let intents = db
+        .run(move |conn| Ok(store::stale_intents(conn, before)?))
+        .await?;
+    let mut removed = 0;
+    for (id, key, _sha, claimed) in intents {
+        if !claimed {
+            blobs.delete(&BlobKey::parse(&key)?).await?;
+            removed += 1;
+        }
+        db.run(move |conn| Ok(store::remove_intent(conn, &id)?))
+            .await?;
+    }
+    Ok(removed)
+}
+
+async fn expire_uploads(state: &AppState, before: Micros) -> anyhow::Result<()> {
+    let ids = state
+        .db
+        .run(move |conn| Ok(store::stale_uploads(conn, before)?))
+        .await?;
+    for id in ids {
+        let _ =
+            tokio::fs::remove_file(state.config.staging_path().join(format!("{id}.upload"))).await;
+        state
+            .db
+            .run(move |conn| Ok(store::remove_upload(conn, &id)?))
+            .await?;
+    }
+    Ok(())
 }

@@ -12,18 +12,19 @@ use liuqing_schema::db;
 use liuqing_schema::crypto::FieldCipher;
 
 use crate::auth::tokens::{key_file, load_or_create_key, TokenKeys};
-use crate::blob::{BlobStore, LocalStore, S3Settings, S3Store};
+use crate::blob::{BlobStore, EncryptedStore, LocalStore, S3Settings, S3Store};
 use crate::config::{BlobStoreKind, Config};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
 use crate::state::AppState;
-use crate::{bootstrap, maintenance, middleware, routes};
+use crate::{bootstrap, derivatives, maintenance, middleware, routes};
 
 pub struct Application {
     port: u16,
     server: Server,
     maintenance: actix_web::rt::task::JoinHandle<()>,
+    workers: Vec<actix_web::rt::task::JoinHandle<()>>,
 }
 
 /// Opens the database, applies migrations and makes sure there is a first admin.
@@ -44,9 +45,22 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
     Ok(Db::new(pool))
 }
 
+/// The blob store: a local folder (encrypted with a key derived from the field key unless
+/// turned off) or S3 (encrypted by the server on request).
 pub fn blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
     Ok(match config.blob_store {
-        BlobStoreKind::Local => Arc::new(LocalStore::open(config.blob_path())?),
+        BlobStoreKind::Local => {
+            let local: Arc<dyn BlobStore> = Arc::new(LocalStore::open(config.blob_path())?);
+            if config.local_blob_encryption {
+                let key = liuqing_schema::crypto::derive_key(
+                    &field_master_key(config)?,
+                    b"liuqing blob encryption v1",
+                );
+                Arc::new(EncryptedStore::new(local, &key, &config.staging_path()))
+            } else {
+                local
+            }
+        }
         BlobStoreKind::S3 => Arc::new(S3Store::new(&S3Settings {
             endpoint: config.s3_endpoint.clone(),
             region: config.s3_region.clone(),
@@ -54,13 +68,20 @@ pub fn blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
             access_key: config.s3_access_key.expose().to_string(),
             secret_key: config.s3_secret_key.expose().to_string(),
             path_style: config.s3_path_style,
+            server_side_encryption: config.s3_server_side_encryption.clone(),
         })?),
     })
 }
 
 /// The field cipher: the configured key, else one generated into `<data_dir>/field.key`.
 pub fn field_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
-    let current: [u8; 32] = if config.field_key.expose().is_empty() {
+    let current = field_master_key(config)?;
+    Ok(FieldCipher::new(&current, &config.previous_field_keys()))
+}
+
+/// The configured master key, else the one generated into `<data_dir>/field.key`.
+pub fn field_master_key(config: &Config) -> anyhow::Result<[u8; 32]> {
+    Ok(if config.field_key.expose().is_empty() {
         let bytes = key_file(&config.data_dir, "field.key", 32)?;
         bytes
             .get(..32)
@@ -68,8 +89,7 @@ pub fn field_cipher(config: &Config) -> anyhow::Result<FieldCipher> {
             .ok_or_else(|| anyhow::anyhow!("field.key is too short"))?
     } else {
         liuqing_schema::crypto::parse_key(config.field_key.expose())?
-    };
-    Ok(FieldCipher::new(&current, &config.previous_field_keys()))
+    })
 }
 
 impl Application {
@@ -85,7 +105,7 @@ impl Application {
         let blobs = blob_store(&config)?;
         let cipher = Arc::new(field_cipher(&config)?);
         let port = listener.local_addr()?.port();
-        let workers = config.workers;
+        let http_workers = config.workers;
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             db,
@@ -95,6 +115,9 @@ impl Application {
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
         let maintenance = actix_web::rt::spawn(maintenance::run(state.clone()));
+        let workers = (0..state.config.derivative_workers)
+            .map(|_| actix_web::rt::spawn(derivatives::run(state.clone())))
+            .collect();
         let mut server =
             HttpServer::new(move || {
                 App::new()
@@ -114,13 +137,14 @@ impl Application {
             })
             .listen(listener)?
             .shutdown_timeout(30);
-        if workers > 0 {
-            server = server.workers(workers);
+        if http_workers > 0 {
+            server = server.workers(http_workers);
         }
         Ok(Application {
             port,
             server: server.run(),
             maintenance,
+            workers,
         })
     }
 
@@ -136,6 +160,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.maintenance.abort();
+        for worker in &self.workers {
+            worker.abort();
+        }
         result
     }
 }

@@ -54,6 +54,12 @@ fn hmac(key: &[u8]) -> HmacSha256 {
         .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
+/// A key for one purpose, derived from the master key by its label (HMAC-SHA256), so one
+/// configured secret serves fields and blobs without reusing a key.
+pub fn derive_key(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    derive(master, label)
+}
+
 fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
     let mut mac = hmac(master);
     mac.update(label);

@@ -4,6 +4,7 @@
 //! Every repository function takes `&mut DbConn` so that callers can compose several of them
 //! inside one transaction.
 
+pub mod attachments;
 pub mod audit;
 pub mod casefile;
 pub mod crypto;
@@ -12,6 +13,7 @@ pub mod devices;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod jobs;
 pub mod org;
 pub mod records;
 pub mod scope;

@@ -192,6 +192,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attachments (sha256) {
+        sha256 -> Text,
+        size -> BigInt,
+        media_type -> Text,
+        width -> Integer,
+        height -> Integer,
+        metadata -> Text,
+        derived_at -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    attachment_uploaders (sha256, user_id) {
+        sha256 -> Text,
+        user_id -> Text,
+        uploaded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    blob_intents (id) {
+        id -> Text,
+        blob_key -> Text,
+        sha256 -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        user_id -> Text,
+        sha256 -> Text,
+        size -> BigInt,
+        received -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        target -> Text,
+        state -> Text,
+        attempts -> Integer,
+        run_after -> BigInt,
+        lease_until -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    commitment_seals (commitment_id) {
+        commitment_id -> Text,
+        seal -> Text,
+        sealed_at -> BigInt,
+    }
+}
+
 diesel::joinable!(user_org_nodes -> users (user_id));
 diesel::joinable!(user_org_nodes -> org_nodes (org_node_id));
 diesel::joinable!(devices -> users (user_id));
@@ -215,4 +281,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     persons_index,
     households_index,
     sync_state,
+    attachments,
+    attachment_uploaders,
+    blob_intents,
+    uploads,
+    jobs,
+    commitment_seals,
 );

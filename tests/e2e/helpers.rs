@@ -56,6 +56,7 @@ pub fn s3_settings() -> Option<liuqing_api::blob::S3Settings> {
         access_key: env("LIUQING_TEST_S3_ACCESS_KEY", "test"),
         secret_key: env("LIUQING_TEST_S3_SECRET_KEY", "test"),
         path_style: true,
+        server_side_encryption: env("LIUQING_TEST_S3_SSE", "AES256"),
     })
 }
 
@@ -79,6 +80,7 @@ pub fn test_config(data_dir: &std::path::Path) -> Config {
         config.s3_access_key = liuqing_api::config::Secret::new(s3.access_key);
         config.s3_secret_key = liuqing_api::config::Secret::new(s3.secret_key);
         config.s3_path_style = s3.path_style;
+        config.s3_server_side_encryption = s3.server_side_encryption;
     }
     config
 }

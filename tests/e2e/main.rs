@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin;
+mod attachments;
 mod auth;
 mod binary;
 mod blobs;
@@ -12,6 +13,8 @@ mod casefile;
 mod contract;
 mod convergence;
 mod errors;
+mod evidence;
+mod images;
 mod scope;
 mod storage;
 mod sync;

@@ -7,11 +7,16 @@ use liuqing_schema::db::{self, Backend};
 use crate::helpers::*;
 
 const TABLES: &[&str] = &[
+    "attachment_uploaders",
+    "attachments",
     "audit_log",
+    "blob_intents",
     "change_counter",
+    "commitment_seals",
     "conflicts",
     "devices",
     "households_index",
+    "jobs",
     "login_throttle",
     "mutations",
     "org_nodes",
@@ -20,6 +25,7 @@ const TABLES: &[&str] = &[
     "refresh_tokens",
     "sessions",
     "sync_state",
+    "uploads",
     "user_org_nodes",
     "users",
 ];

@@ -58,6 +58,25 @@ impl BlobStore for LocalStore {
         Ok(result?)
     }
 
+    async fn put_file(&self, key: &BlobKey, path: &Path) -> Result<(), BlobError> {
+        let temp = self.temp_path();
+        let target = self.path(key);
+        let result = async {
+            if let Some(dir) = target.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            // `copy` streams through a small kernel or user-space buffer.
+            tokio::fs::copy(path, &temp).await?;
+            tokio::fs::File::open(&temp).await?.sync_all().await?;
+            tokio::fs::rename(&temp, &target).await
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        Ok(result?)
+    }
+
     async fn get(&self, key: &BlobKey) -> Result<Option<Bytes>, BlobError> {
         match tokio::fs::read(self.path(key)).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),

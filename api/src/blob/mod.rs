@@ -1,12 +1,14 @@
 //! The blob store: where attachment bytes live. A small trait with two implementations,
 //! a local folder (the default) and any S3-protocol server, which pass the same test suite.
 
+mod encrypted;
 mod local;
 mod s3;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
+pub use encrypted::EncryptedStore;
 pub use local::LocalStore;
 pub use s3::{S3Settings, S3Store};
 
@@ -42,6 +44,8 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
     #[error("S3 request failed: {0}")]
     S3(String),
+    #[error("the stored object does not decrypt (wrong key or tampered)")]
+    Decrypt,
 }
 
 /// Where blobs are kept. Writes are atomic (a reader sees the old state or the whole new
@@ -51,6 +55,9 @@ pub trait BlobStore: Send + Sync + 'static {
     /// A short name for logs and readiness (`local`, `s3`).
     fn kind(&self) -> &'static str;
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<(), BlobError>;
+    /// Stores a file's contents, read in small pieces (uploads are never held whole in
+    /// memory). The file is left in place.
+    async fn put_file(&self, key: &BlobKey, path: &std::path::Path) -> Result<(), BlobError>;
     /// The object's bytes, or `None` if there is none under the key.
     async fn get(&self, key: &BlobKey) -> Result<Option<Bytes>, BlobError>;
     /// The object's size, or `None` if there is none under the key.

@@ -17,10 +17,15 @@ pub struct S3Settings {
     pub access_key: String,
     pub secret_key: String,
     pub path_style: bool,
+    /// `x-amz-server-side-encryption` sent with every write (`AES256`, `aws:kms`); empty
+    /// sends none (for servers that refuse the header).
+    pub server_side_encryption: String,
 }
 
 pub struct S3Store {
     bucket: Box<Bucket>,
+    /// Headers of every write: server-side encryption, when configured.
+    write_headers: http::HeaderMap,
 }
 
 fn s3_error(e: S3Error) -> BlobError {
@@ -49,7 +54,18 @@ impl S3Store {
         if settings.path_style {
             bucket = bucket.with_path_style();
         }
-        Ok(S3Store { bucket })
+        let mut write_headers = http::HeaderMap::new();
+        let sse = settings.server_side_encryption.trim();
+        if !sse.is_empty() {
+            write_headers.insert(
+                http::HeaderName::from_static("x-amz-server-side-encryption"),
+                http::HeaderValue::from_str(sse).map_err(|e| BlobError::S3(e.to_string()))?,
+            );
+        }
+        Ok(S3Store {
+            bucket,
+            write_headers,
+        })
     }
 }
 
@@ -60,8 +76,25 @@ impl BlobStore for S3Store {
     }
 
     async fn put(&self, key: &BlobKey, bytes: Bytes) -> Result<(), BlobError> {
+        let headers = Some(self.write_headers.clone()).filter(|h| !h.is_empty());
         self.bucket
-            .put_object(key.as_str(), &bytes)
+            .put_object_with_content_type_and_headers(
+                key.as_str(),
+                &bytes,
+                "application/octet-stream",
+                headers,
+            )
+            .await
+            .map_err(s3_error)?;
+        Ok(())
+    }
+
+    async fn put_file(&self, key: &BlobKey, path: &std::path::Path) -> Result<(), BlobError> {
+        let mut file = tokio::fs::File::open(path).await?;
+        self.bucket
+            .put_object_stream_builder(key.as_str())
+            .with_headers(self.write_headers.clone())
+            .execute_stream(&mut file)
             .await
             .map_err(s3_error)?;
         Ok(())

@@ -2,8 +2,10 @@
 //! test compares it with `openapi.yaml`, so the two cannot drift apart.
 
 mod admin;
+pub mod attachments;
 mod auth;
 mod casework;
+mod commitments;
 mod conflicts;
 mod devices;
 mod health;
@@ -12,6 +14,7 @@ mod me;
 mod org;
 mod persons;
 mod reports;
+mod review;
 pub mod sync;
 mod views;
 
@@ -64,6 +67,42 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/duplicates", reports::duplicates),
         route(M::GET, "/v1/exit-candidates", reports::exit_candidates),
         route(M::GET, "/v1/zero-employment", reports::zero_employment),
+        route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}",
+            attachments::get_original,
+        ),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}/info",
+            attachments::get_info,
+        ),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}/thumbnail",
+            attachments::get_thumbnail,
+        ),
+        route(
+            M::GET,
+            "/v1/attachments/{sha256}/review",
+            attachments::get_review,
+        ),
+        route(M::POST, "/v1/uploads", attachments::create_upload),
+        route(M::GET, "/v1/uploads/{id}", attachments::get_upload),
+        route(M::PATCH, "/v1/uploads/{id}", attachments::send_chunk),
+        route(
+            M::POST,
+            "/v1/uploads/{id}/finish",
+            attachments::finish_upload,
+        ),
+        route(M::GET, "/v1/review/evidence", review::queue),
+        route(M::POST, "/v1/review/evidence/{id}/decision", review::decide),
+        route(
+            M::GET,
+            "/v1/commitments/{id}/binding",
+            commitments::get_binding,
+        ),
         route(M::GET, "/v1/org/nodes", org::list),
         route(M::GET, "/v1/org/nodes/{id}", org::get),
         route(M::GET, "/v1/devices", devices::list),

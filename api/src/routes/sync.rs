@@ -9,7 +9,7 @@ use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::time::now_micros;
 use liuqing_sync::engine;
 use liuqing_sync::feed::{self, FeedError};
-use liuqing_sync::protocol::{Mutation, MutationResult, SCHEMA_VERSIONS};
+use liuqing_sync::protocol::{Mutation, MutationResult, Status, SCHEMA_VERSIONS};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use validator::Validate;
@@ -71,7 +71,14 @@ pub async fn push(
             let who = writer(&caller);
             let mut results = Vec::with_capacity(req.mutations.len());
             for m in &req.mutations {
-                results.push(engine::apply(conn, who, &env, m)?);
+                let result = engine::apply(conn, who, &env, m)?;
+                // A commitment is bound when it first arrives (see `commitments`).
+                if m.entity == Entity::Commitment.as_str()
+                    && matches!(result.status, Status::Applied | Status::Merged)
+                {
+                    super::commitments::seal(conn, &m.id.to_string())?;
+                }
+                results.push(result);
             }
             // A retiring device may push what it holds once; then it is locked.
             if caller.device_state == DeviceState::Retiring {
@@ -93,24 +100,26 @@ pub async fn push(
             Ok(results)
         })
         .await?;
-    let mut missing = Vec::new();
+    // Held means a committed attachment row: a blob without one (a crash between storing
+    // and committing) is an orphan the upkeep removes, so the phone must send it again.
+    let mut named: Vec<String> = Vec::new();
     for hash in results.iter().flat_map(|r| r.attachments.iter()) {
-        if missing.contains(hash) {
-            continue;
-        }
-        let held = match attachment_key(hash) {
-            Some(key) => state
-                .blobs
-                .size(&key)
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?
-                .is_some(),
-            None => false,
-        };
-        if !held {
-            missing.push(hash.clone());
+        if !named.contains(hash) {
+            named.push(hash.clone());
         }
     }
+    let missing = state
+        .db
+        .run(move |conn| {
+            let mut missing = Vec::new();
+            for hash in named {
+                if liuqing_schema::attachments::find(conn, &hash)?.is_none() {
+                    missing.push(hash);
+                }
+            }
+            Ok(missing)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(PushResponse {
         results,
         missing_attachments: missing,

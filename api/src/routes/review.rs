@@ -1,0 +1,280 @@
+//! Station staff's review of evidence: a queue of evidence in scope (oldest first), and a
+//! decision written as staff-owned fields through the sync engine. A rejected or retake
+//! decision also creates a `retake_photo` task for the coordinator who sent the photo;
+//! both reach the phone on its next pull like any change. Approved evidence feeds the
+//! one-time notice of missing materials (`GET /v1/persons/{id}/notice`).
+
+use actix_web::{web, HttpResponse};
+use liuqing_schema::attachments as attachment_store;
+use liuqing_schema::domain::EvidenceType;
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::org;
+use liuqing_schema::records::{self, Record};
+use liuqing_schema::scope::Scope;
+use liuqing_schema::time::{now_micros, seconds, to_datetime, Micros};
+use liuqing_schema::users::Role;
+use liuqing_schema::DbConn;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use validator::Validate;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Body;
+use crate::staff::{self, Edit};
+use crate::state::AppState;
+
+const REVIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
+const STATES: &[&str] = &["pending", "approved", "rejected", "retake"];
+
+fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+    get_path(doc, path).and_then(Value::as_str)
+}
+
+fn rfc3339(micros: Micros) -> String {
+    to_datetime(micros).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A piece of evidence as the queue shows it.
+fn item(conn: &mut DbConn, r: &Record) -> Result<Value, ApiError> {
+    let doc: Value = serde_json::from_str(&r.data).map_err(|e| ApiError::Internal(e.into()))?;
+    let sha = text(&doc, "attachment_sha256")
+        .unwrap_or_default()
+        .to_string();
+    let attachment = attachment_store::find(conn, &sha)?;
+    Ok(json!({
+        "id": r.id,
+        "community_id": r.community_id,
+        "person_id": text(&doc, "person_id"),
+        "evidence_type": text(&doc, "evidence_type"),
+        "category": text(&doc, "category"),
+        "attachment_sha256": sha,
+        "attachment_received": attachment.is_some(),
+        "derivatives_ready": attachment.as_ref().is_some_and(|a| a.derived_at.is_some()),
+        "captured_at": text(&doc, "captured_at"),
+        "valid_until": text(&doc, "valid_until"),
+        "review_state": text(&doc, "review_state").unwrap_or("pending"),
+        "review_reason": text(&doc, "review_reason"),
+        "created_by": r.created_by,
+        "created_at": rfc3339(r.created_at),
+        "version": r.version,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    pub community_id: Option<String>,
+    pub evidence_type: Option<String>,
+    /// `pending` unless given; `all` for every state.
+    pub state: Option<String>,
+    /// Only evidence that arrived at least this many days ago.
+    pub min_age_days: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// `GET /v1/review/evidence`: evidence in the caller's scope, oldest first.
+pub async fn queue(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<QueueQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(REVIEWERS)?;
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::validation("limit", "must be from 1 to 500"));
+    }
+    let wanted_state = q.state.clone().unwrap_or_else(|| "pending".into());
+    if wanted_state != "all" && !STATES.contains(&wanted_state.as_str()) {
+        return Err(ApiError::validation(
+            "state",
+            format!("must be one of {STATES:?} or `all`"),
+        ));
+    }
+    if let Some(t) = &q.evidence_type {
+        t.parse::<EvidenceType>()
+            .map_err(|e| ApiError::validation("evidence_type", e.to_string()))?;
+    }
+    let min_age = q.min_age_days.unwrap_or(0);
+    if !(0..=3650).contains(&min_age) {
+        return Err(ApiError::validation(
+            "min_age_days",
+            "must be from 0 to 3650",
+        ));
+    }
+    let items = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let mut communities = records::communities_in_scope(conn, &scope)?;
+            if let Some(c) = &q.community_id {
+                communities.retain(|id| id == c);
+            }
+            let newest = now_micros().saturating_sub(seconds(min_age.saturating_mul(86_400)));
+            let mut found = records::live_of_entity(conn, Entity::Evidence, &communities)?;
+            found.retain(|r| r.created_at <= newest);
+            found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            let mut items = Vec::new();
+            for r in &found {
+                let doc: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+                let review_state = text(&doc, "review_state").unwrap_or("pending");
+                if wanted_state != "all" && review_state != wanted_state {
+                    continue;
+                }
+                if q.evidence_type
+                    .as_deref()
+                    .is_some_and(|t| text(&doc, "evidence_type") != Some(t))
+                {
+                    continue;
+                }
+                items.push(item(conn, r)?);
+                if items.len() as i64 >= limit {
+                    break;
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approved,
+    Rejected,
+    Retake,
+}
+
+impl Decision {
+    fn name(self) -> &'static str {
+        match self {
+            Decision::Approved => "approved",
+            Decision::Rejected => "rejected",
+            Decision::Retake => "retake",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct Decide {
+    pub decision: Decision,
+    /// Required with `rejected` and `retake`: told to the coordinator and the applicant.
+    #[validate(length(min = 1, max = 200))]
+    pub reason: Option<String>,
+}
+
+fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
+    id.parse().map_err(|_| ApiError::not_found("evidence"))
+}
+
+/// `POST /v1/review/evidence/{id}/decision`.
+pub async fn decide(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    Body(req): Body<Decide>,
+) -> ApiResult<HttpResponse> {
+    caller.require(REVIEWERS)?;
+    let reason = req
+        .reason
+        .clone()
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if req.decision != Decision::Approved && reason.is_none() {
+        return Err(ApiError::validation(
+            "reason",
+            "is required when the evidence is rejected or must be retaken",
+        ));
+    }
+    let evidence_id = parse_id(&id.into_inner())?;
+    let app = state.clone();
+    let answer = state
+        .db
+        .transaction(move |conn| {
+            let scope = caller.scope(conn)?;
+            let record = records::find(conn, Entity::Evidence, &evidence_id.to_string())?
+                .filter(|r| !r.deleted)
+                .ok_or_else(|| ApiError::not_found("evidence"))?;
+            if org::find_in_scope(conn, &scope, &record.community_id)?.is_none() {
+                return Err(ApiError::not_found("evidence"));
+            }
+            let doc: Value =
+                serde_json::from_str(&record.data).map_err(|e| ApiError::Internal(e.into()))?;
+            let now = now_micros();
+            let mut fields = Map::new();
+            fields.insert("review_state".into(), json!(req.decision.name()));
+            if let Some(reason) = &reason {
+                fields.insert("review_reason".into(), json!(reason));
+            }
+            let env = staff::engine_env(&scope, &app.cipher, &app.config, now);
+            staff::apply(conn, &caller, &env, Edit::update(&record, fields)?)?;
+            let mut task_id = None;
+            if req.decision != Decision::Approved {
+                task_id = Some(retake_task(
+                    conn,
+                    &caller,
+                    &scope,
+                    &app,
+                    &record,
+                    &doc,
+                    reason.as_deref(),
+                    now,
+                )?);
+            }
+            let updated = records::find(conn, Entity::Evidence, &evidence_id.to_string())?
+                .ok_or_else(|| ApiError::not_found("evidence"))?;
+            Ok(json!({ "evidence": item(conn, &updated)?, "task_id": task_id }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// The task asking the coordinator who sent the photo to take it again.
+#[allow(clippy::too_many_arguments)]
+fn retake_task(
+    conn: &mut DbConn,
+    caller: &Caller,
+    scope: &Scope,
+    state: &AppState,
+    evidence: &Record,
+    doc: &Value,
+    reason: Option<&str>,
+    now: Micros,
+) -> Result<String, ApiError> {
+    let person_id = text(doc, "person_id")
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("evidence without a person")))?;
+    let person = records::find(conn, Entity::Person, person_id)?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("evidence of an unknown person")))?;
+    let household_id = person
+        .parent_id
+        .clone()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a person without a household")))?;
+    // The coordinator who sent the evidence; staff's own uploads fall to the reviewer.
+    let assignee = evidence
+        .created_by
+        .clone()
+        .unwrap_or_else(|| caller.user_id.clone());
+    let kind = text(doc, "evidence_type").unwrap_or("evidence");
+    let kind_name = kind
+        .parse::<EvidenceType>()
+        .map(|e| e.chinese_name().to_string())
+        .unwrap_or_else(|_| kind.to_string());
+    let mut fields = Map::new();
+    fields.insert("household_id".into(), json!(household_id));
+    fields.insert("person_id".into(), json!(person_id));
+    fields.insert("assignee_id".into(), json!(assignee));
+    fields.insert("kind".into(), json!("retake_photo"));
+    fields.insert("title".into(), json!(format!("重新拍摄：{kind_name}")));
+    fields.insert("state".into(), json!("open"));
+    if let Some(reason) = reason {
+        fields.insert("notes".into(), json!(reason));
+    }
+    let task = Edit::create(Entity::Task, fields);
+    let task_id = task.id.to_string();
+    let env = staff::engine_env(scope, &state.cipher, &state.config, now);
+    staff::apply(conn, caller, &env, task)?;
+    Ok(task_id)
+}
