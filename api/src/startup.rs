@@ -30,6 +30,7 @@ pub struct Application {
 pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
     let backend = config.backend()?;
     let pool = db::pool(&backend, config.database_pool_size)?;
+    let sqlite = matches!(backend, db::Backend::Sqlite(_));
     let config = config.clone();
     let pool_for_setup = pool.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -41,7 +42,8 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
         bootstrap::ensure_first_admin(&mut conn, &config)
     })
     .await??;
-    Ok(Db::new(pool))
+    let db = Db::new(pool);
+    Ok(if sqlite { db.queue_writers() } else { db })
 }
 
 pub fn blob_store(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {

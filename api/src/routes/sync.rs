@@ -75,8 +75,8 @@ pub struct PushResponse {
     pub missing_attachments: Vec<String>,
 }
 
-/// Applies a phone's outbox in order, one transaction per mutation: a rejected mutation is
-/// answered and the rest go on.
+/// Applies a phone's outbox in order, each mutation atomic (a savepoint each, committed a
+/// chunk at a time): a rejected mutation is answered and the rest go on.
 pub async fn push(
     state: web::Data<AppState>,
     caller: Caller,
@@ -91,14 +91,11 @@ pub async fn push(
     let max_skew_ms = state.config.max_clock_skew_secs.saturating_mul(1000);
     let results = state
         .db
-        .run(move |conn| {
+        .run_writer(move |conn| {
             let scope = caller.scope(conn)?;
             let env = engine_env(&scope, &cipher, now_micros(), max_skew_ms);
             let who = writer(&caller);
-            let mut results = Vec::with_capacity(req.mutations.len());
-            for m in &req.mutations {
-                results.push(engine::apply(conn, who, &env, m)?);
-            }
+            let results = engine::apply_all(conn, who, &env, &req.mutations)?;
             // A retiring device may push what it holds once; then it is locked.
             if caller.device_state == DeviceState::Retiring {
                 crate::db::transaction(conn, |conn| {
