@@ -104,6 +104,8 @@ struct Phase {
     items: usize,
     wall: Duration,
     latencies: Vec<Duration>,
+    /// CPU time the server spent in the phase (when this program started it).
+    server_cpu: Option<Duration>,
 }
 
 impl Phase {
@@ -157,12 +159,12 @@ impl RunFigures {
 
     fn print(&self) {
         println!(
-            "  {:<13} {:>8} {:>9} {:>14}   {:>8} {:>8} {:>8}  (per request, ms)",
-            "phase", "items", "wall s", "throughput", "p50", "p95", "p99"
+            "  {:<13} {:>8} {:>9} {:>14}   {:>8} {:>8} {:>8}  {:>10}",
+            "phase", "items", "wall s", "throughput", "p50 ms", "p95 ms", "p99 ms", "server cpu"
         );
         for ((name, unit, _), p) in PHASES.iter().zip(self.phases()) {
             println!(
-                "  {:<13} {:>8} {:>9.3} {:>9.0} {:<9} {:>8.1} {:>8.1} {:>8.1}",
+                "  {:<13} {:>8} {:>9.3} {:>9.0} {:<9} {:>8.1} {:>8.1} {:>8.1}  {:>10}",
                 name,
                 p.items,
                 p.wall.as_secs_f64(),
@@ -171,6 +173,8 @@ impl RunFigures {
                 ms(p.percentile(50.0)),
                 ms(p.percentile(95.0)),
                 ms(p.percentile(99.0)),
+                p.server_cpu
+                    .map_or("-".to_string(), |c| format!("{:.2} s", c.as_secs_f64())),
             );
         }
         println!(
@@ -236,11 +240,13 @@ async fn run_all(args: &Args) -> Result<bool> {
             Some(url) => {
                 let password = std::env::var("LIUQING_ADMIN_PASSWORD")
                     .context("attaching with --url needs LIUQING_ADMIN_PASSWORD")?;
-                workload(args, url, &password, run as u64).await?
+                workload(args, url, &password, run as u64, None).await?
             }
             None => {
                 let server = Server::start(args)?;
-                let mut figures = workload(args, &server.base, ADMIN_PASSWORD, run as u64).await;
+                let pid = server.child.id();
+                let mut figures =
+                    workload(args, &server.base, ADMIN_PASSWORD, run as u64, Some(pid)).await;
                 if let Ok(f) = &mut figures {
                     f.peak_rss_kib = server.peak_rss_kib();
                 }
@@ -388,6 +394,17 @@ impl Drop for Server {
     }
 }
 
+/// A process's CPU time so far (user + system), from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Counted after the command name (which may hold spaces): utime and stime are the
+    // 14th and 15th fields, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// `liuqing` built beside this program (`cargo build --release` puts both in target/release).
 fn default_server_bin() -> Result<PathBuf> {
     let me = std::env::current_exe().context("own path")?;
@@ -435,13 +452,14 @@ struct Api {
 }
 
 impl Api {
-    async fn call(
+    /// A request and its answer's status and bytes.
+    async fn raw(
         &self,
         method: Method,
         path: &str,
         token: Option<&str>,
         body: Option<&Value>,
-    ) -> Result<(u16, Value)> {
+    ) -> Result<(u16, Vec<u8>)> {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -455,6 +473,36 @@ impl Api {
             .with_context(|| format!("sending {path}"))?;
         let status = res.status().as_u16();
         let bytes = res.bytes().await.context("reading the answer")?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// A sync call that must answer 200, read straight into its type (as a phone would:
+    /// the generator's own work counts in the figures).
+    async fn typed<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Result<T> {
+        let (status, bytes) = self.raw(method, path, Some(token), body).await?;
+        if status != 200 {
+            bail!(
+                "{path} answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        serde_json::from_slice(&bytes).with_context(|| format!("reading the answer to {path}"))
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value)> {
+        let (status, bytes) = self.raw(method, path, token, body).await?;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
@@ -557,6 +605,11 @@ impl Api {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct PushAnswer {
+    results: Vec<MutationResult>,
+}
+
 /// One phone: its session and its reference client.
 struct Phone {
     api: Api,
@@ -569,19 +622,12 @@ impl Phone {
     async fn push(&mut self) -> Result<(Vec<MutationResult>, Duration)> {
         let body = self.client.push_body();
         let started = Instant::now();
-        let r = self
+        let answer: PushAnswer = self
             .api
-            .expect(
-                200,
-                Method::POST,
-                "/v1/sync/push",
-                Some(&self.token),
-                Some(&body),
-            )
+            .typed(Method::POST, "/v1/sync/push", &self.token, Some(&body))
             .await?;
         let took = started.elapsed();
-        let results: Vec<MutationResult> =
-            serde_json::from_value(r["results"].clone()).context("push results")?;
+        let results = answer.results;
         self.client.on_pushed(&results);
         Ok((results, took))
     }
@@ -594,12 +640,11 @@ impl Phone {
         loop {
             let path = format!("/v1/sync/pull?{}", self.client.pull_query(limit));
             let started = Instant::now();
-            let r = self
+            let page: PullPage = self
                 .api
-                .expect(200, Method::GET, &path, Some(&self.token), None)
+                .typed(Method::GET, &path, &self.token, None)
                 .await?;
             times.push(started.elapsed());
-            let page: PullPage = serde_json::from_value(r).context("pull page")?;
             records += page.changes.len();
             let last = !page.has_more;
             if !self.client.on_pulled(&page) {
@@ -742,7 +787,14 @@ struct Edit {
     n: usize,
 }
 
-async fn workload(args: &Args, base: &str, admin_password: &str, run: u64) -> Result<RunFigures> {
+async fn workload(
+    args: &Args,
+    base: &str,
+    admin_password: &str,
+    run: u64,
+    server: Option<u32>,
+) -> Result<RunFigures> {
+    let cpu = || server.and_then(cpu_time);
     let api = Api {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(64)
@@ -844,6 +896,7 @@ async fn workload(args: &Args, base: &str, admin_password: &str, run: u64) -> Re
     }
     let created: usize = plans.iter().map(Vec::len).sum();
     let started = Instant::now();
+    let cpu_before = cpu();
     let mut tasks = Vec::new();
     for (mut phone, plan) in phones.into_iter().zip(plans) {
         let batch = args.batch;
@@ -873,15 +926,18 @@ async fn workload(args: &Args, base: &str, admin_password: &str, run: u64) -> Re
     figures.create = Phase {
         items: created,
         wall: started.elapsed(),
+        server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: create_times,
     };
 
     // Phase 2: the initial pull of the whole scope by a fresh phone.
     let started = Instant::now();
+    let cpu_before = cpu();
     let (records, times) = reader.pull(args.page).await?;
     figures.initial_pull = Phase {
         items: records,
         wall: started.elapsed(),
+        server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: times,
     };
     if reader.client.server.len() != created {
@@ -972,6 +1028,7 @@ async fn workload(args: &Args, base: &str, admin_password: &str, run: u64) -> Re
         );
     }
     let started = Instant::now();
+    let cpu_before = cpu();
     let mut tasks = Vec::new();
     for (mut phone, plan) in phones.into_iter().zip(plans) {
         let batch = args.batch;
@@ -1001,6 +1058,7 @@ async fn workload(args: &Args, base: &str, admin_password: &str, run: u64) -> Re
     figures.edits = Phase {
         items: edits.len(),
         wall: started.elapsed(),
+        server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: edit_times,
     };
 
@@ -1053,10 +1111,12 @@ async fn workload(args: &Args, base: &str, admin_password: &str, run: u64) -> Re
     // Phase 4: the delta pull of everything the edits changed.
     let changed: BTreeSet<(&str, &str)> = edits.iter().map(|e| (e.entity, e.id.as_str())).collect();
     let started = Instant::now();
+    let cpu_before = cpu();
     let (records, times) = reader.pull(args.page).await?;
     figures.delta_pull = Phase {
         items: records,
         wall: started.elapsed(),
+        server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: times,
     };
     if records != changed.len() {

@@ -11,6 +11,7 @@ mod blobs;
 mod contract;
 mod convergence;
 mod errors;
+mod loadgen;
 mod scope;
 mod storage;
 mod sync;
