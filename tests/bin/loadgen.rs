@@ -137,6 +137,8 @@ struct RunFigures {
     unexpected_conflicts: usize,
     rejected: usize,
     peak_rss_kib: Option<u64>,
+    /// The peak when the setup (users, logins: argon2) was done, before the sync phases.
+    setup_rss_kib: Option<u64>,
 }
 
 const PHASES: [(&str, &str, f64); 4] = [
@@ -188,7 +190,12 @@ impl RunFigures {
             self.rejected,
         );
         match self.peak_rss_kib {
-            Some(k) => println!("  server peak RSS (VmHWM): {:.1} MiB", k as f64 / 1024.0),
+            Some(k) => println!(
+                "  server peak RSS (VmHWM): {:.1} MiB ({} MiB when the setup's logins were done)",
+                k as f64 / 1024.0,
+                self.setup_rss_kib
+                    .map_or("?".to_string(), |s| format!("{:.1}", s as f64 / 1024.0))
+            ),
             None => println!("  server peak RSS: unknown (attached to --url)"),
         }
     }
@@ -378,12 +385,17 @@ impl Server {
 
     /// The server's peak resident memory, from the kernel (`VmHWM`).
     fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        peak_rss(self.child.id())
     }
+}
+
+/// A process's peak resident memory so far (`VmHWM`), in KiB.
+fn peak_rss(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 impl Drop for Server {
@@ -778,6 +790,9 @@ fn edited_value(field: &str, n: usize) -> Value {
     }
 }
 
+/// A mutation a phone will make: entity, record id, fields.
+type Planned = (&'static str, String, Map<String, Value>);
+
 /// One edit: which phone, which record and field, which value.
 struct Edit {
     device: usize,
@@ -855,10 +870,11 @@ async fn workload(
         )
         .await?;
 
+    let setup_rss_kib = server.and_then(peak_rss);
+
     // Phase 1: create. Each phone creates its households, their persons and six-clears
     // records, in order (a parent is pushed before its children), in pushes of `batch`.
-    let mut plans: Vec<Vec<(&'static str, String, Map<String, Value>)>> =
-        (0..args.devices).map(|_| Vec::new()).collect();
+    let mut plans: Vec<Vec<Planned>> = (0..args.devices).map(|_| Vec::new()).collect();
     let mut persons = Vec::new();
     let mut n = 0;
     for h in 0..args.households {
@@ -915,7 +931,10 @@ async fn workload(
         }));
     }
     let mut phones = Vec::new();
-    let mut figures = RunFigures::default();
+    let mut figures = RunFigures {
+        setup_rss_kib,
+        ..RunFigures::default()
+    };
     let mut create_times = Vec::new();
     for task in tasks {
         let (phone, times, results) = task.await.context("a phone's task")??;
