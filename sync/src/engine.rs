@@ -98,9 +98,9 @@ fn problem(field: &str, reason: impl Into<String>) -> FieldProblem {
     }
 }
 
-/// Mutations [`apply_all`] applies in one transaction. Committing once per chunk rather than
-/// once per mutation is most of a push's cost saved; a chunk this size keeps the counter's
-/// lock (which every writer waits for) short, and a long push still commits as it goes.
+/// Mutations [`apply_all`] applies in one transaction: one commit per chunk, not one per
+/// mutation. A bounded chunk keeps the counter's lock (which every writer waits for) short,
+/// and a long push still commits as it goes.
 pub const CHUNK: usize = 100;
 
 /// Applies one mutation. A mutation id seen before returns its first answer and changes
