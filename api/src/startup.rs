@@ -31,6 +31,7 @@ pub struct Application {
 pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
     let backend = config.backend()?;
     let pool = db::pool(&backend, config.database_pool_size)?;
+    let sqlite = matches!(backend, db::Backend::Sqlite(_));
     let config = config.clone();
     let pool_for_setup = pool.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -42,7 +43,8 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
         bootstrap::ensure_first_admin(&mut conn, &config)
     })
     .await??;
-    Ok(Db::new(pool))
+    let db = Db::new(pool);
+    Ok(if sqlite { db.queue_writers() } else { db })
 }
 
 /// The blob store: a local folder (encrypted with a key derived from the field key unless

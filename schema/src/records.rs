@@ -39,9 +39,12 @@ pub fn next_version(conn: &mut DbConn) -> StoreResult<i64> {
         .get_result(conn)?)
 }
 
-/// Takes the case file's write lock (the change counter's row) without taking a number. A
-/// request that reads records to decide what to write calls it first in its transaction, so
-/// no other writer changes them between its read and its write.
+/// Takes the case file's write lock (the change counter's row) without taking a number.
+/// A request that reads records to decide what to write calls it first in its transaction,
+/// so no other writer changes them between its read and its write; a push that takes
+/// several numbers (one per mutation, each in a savepoint) calls it first so the lock
+/// lasts until the commit, whatever the savepoints do (a row lock first taken inside a
+/// savepoint that rolls back would be given up with it).
 pub fn lock_for_write(conn: &mut DbConn) -> StoreResult<()> {
     diesel::update(change_counter::table.find(1))
         .set(change_counter::value.eq(change_counter::value))
@@ -79,6 +82,14 @@ pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
     Ok(())
 }
 
+/// Writes a record the table does not hold yet (one statement where `save` needs two).
+pub fn insert(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
+    diesel::insert_into(records::table)
+        .values(record)
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Whether any live record of `entity` names `parent_id` as its parent.
 pub fn has_live_children(conn: &mut DbConn, parent_id: &str) -> StoreResult<bool> {
     let n: i64 = records::table
@@ -89,6 +100,19 @@ pub fn has_live_children(conn: &mut DbConn, parent_id: &str) -> StoreResult<bool
     Ok(n > 0)
 }
 
+/// A record as a pull page carries it. The field clocks (about as large as the data) are
+/// left out: only the engine reads them.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = records)]
+pub struct FeedRow {
+    pub entity: Entity,
+    pub id: String,
+    pub community_id: String,
+    pub version: i64,
+    pub deleted: bool,
+    pub data: String,
+}
+
 /// One pull page: records in `communities` changed after the version given for each group,
 /// up to `upto`, oldest change first.
 pub fn changed_since(
@@ -96,21 +120,27 @@ pub fn changed_since(
     groups: &[(i64, Vec<String>)],
     upto: i64,
     limit: i64,
-) -> StoreResult<Vec<Record>> {
-    let mut query = records::table
-        .select(Record::as_select())
-        .filter(records::version.le(upto))
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0"))
-        .into_boxed();
-    // `1 = 0 OR (group 1) OR (group 2) …`; the version bound applies to every group.
+) -> StoreResult<Vec<FeedRow>> {
+    use diesel::sql_types::Bool;
+    type Condition =
+        Box<dyn BoxableExpression<records::table, <DbConn as Connection>::Backend, SqlType = Bool>>;
+    // `1 = 0 OR (group 1) OR (group 2) …`, ANDed with the version bounds. The lowest bound
+    // of all groups, outside the `OR`, lets the database start the version index there
+    // rather than at the oldest record on every page of a delta pull.
+    let mut any: Condition = Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
     for (after, communities) in groups {
-        query = query.or_filter(
-            records::community_id
+        any = Box::new(
+            any.or(records::community_id
                 .eq_any(communities.clone())
-                .and(records::version.gt(*after))
-                .and(records::version.le(upto)),
+                .and(records::version.gt(*after))),
         );
     }
+    let lowest = groups.iter().map(|(after, _)| *after).min().unwrap_or(0);
+    let query = records::table
+        .select(FeedRow::as_select())
+        .filter(records::version.gt(lowest))
+        .filter(records::version.le(upto))
+        .filter(any);
     Ok(query
         .order(records::version.asc())
         .limit(limit)

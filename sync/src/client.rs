@@ -8,7 +8,7 @@
 //! edits still pending are replayed on top (rebase), and the scope digest of the last page
 //! is compared with the local copy: a difference starts a full pull, keeping the outbox.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 
@@ -73,19 +73,30 @@ impl Client {
     }
 
     /// Rebase: the shown copy is the server's copy with every pending edit replayed, so an
-    /// edit the server answered without changing anything leaves no trace behind.
+    /// edit the server answered without changing anything leaves no trace behind. The
+    /// client does it per record (`rebuild_keys`); the tests hold the two equal.
+    #[cfg(test)]
     fn rebuild(&mut self) {
         self.records = self.server.clone();
         for m in &self.outbox {
-            let local = self
-                .records
-                .entry((m.entity.clone(), m.id.to_string()))
-                .or_insert_with(|| Local {
-                    community_id: String::new(),
-                    version: 0,
-                    data: Value::Object(Map::new()),
-                });
-            apply_locally(&mut local.data, m);
+            show(&mut self.records, m);
+        }
+    }
+
+    /// The same rebase for a few records only: what changed in a pull or a push answer.
+    /// Rebuilding the whole copy for each edit would make a phone's work grow with the
+    /// square of its scope (the load generator holds thousands of records per phone).
+    fn rebuild_keys(&mut self, keys: &BTreeSet<(String, String)>) {
+        for key in keys {
+            match self.server.get(key) {
+                Some(local) => self.records.insert(key.clone(), local.clone()),
+                None => self.records.remove(key),
+            };
+        }
+        for m in &self.outbox {
+            if keys.contains(&(m.entity.clone(), m.id.to_string())) {
+                show(&mut self.records, m);
+            }
         }
     }
 
@@ -132,8 +143,9 @@ impl Client {
             fields,
             set_ops,
         };
+        // Pending edits are replayed in outbox order, so the newest goes on top as it is.
+        show(&mut self.records, &m);
         self.outbox.push(m.clone());
-        self.rebuild();
         m
     }
 
@@ -144,6 +156,7 @@ impl Client {
 
     /// Takes a push answer: answered mutations leave the outbox; rejected ones are kept aside.
     pub fn on_pushed(&mut self, results: &[MutationResult]) {
+        let mut touched = BTreeSet::new();
         for result in results {
             let Some(pos) = self
                 .outbox
@@ -153,11 +166,12 @@ impl Client {
                 continue;
             };
             let m = self.outbox.remove(pos);
+            touched.insert((m.entity.clone(), m.id.to_string()));
             if result.status == Status::Rejected {
                 self.rejected.push((m, result.clone()));
             }
         }
-        self.rebuild();
+        self.rebuild_keys(&touched);
     }
 
     /// The query of the next pull.
@@ -171,12 +185,19 @@ impl Client {
 
     /// Takes a pull page; returns whether another page should be pulled.
     pub fn on_pulled(&mut self, page: &PullPage) -> bool {
+        let mut touched = BTreeSet::new();
         for purge in &page.purge {
-            self.server
-                .retain(|_, r| r.community_id != purge.community_id);
+            self.server.retain(|key, r| {
+                let keep = r.community_id != purge.community_id;
+                if !keep {
+                    touched.insert(key.clone());
+                }
+                keep
+            });
         }
         for change in &page.changes {
             let key = (change.entity.clone(), change.id.clone());
+            touched.insert(key.clone());
             if change.deleted {
                 self.server.remove(&key);
                 continue;
@@ -189,7 +210,7 @@ impl Client {
             self.server.insert(key, local);
         }
         // Rebase: edits not yet accepted stay visible on top of the server's state.
-        self.rebuild();
+        self.rebuild_keys(&touched);
         self.cursor = Some(page.cursor.clone());
         if page.has_more {
             return true;
@@ -212,6 +233,18 @@ impl Client {
                 .map(|((entity, id), r)| (entity.as_str(), id.as_str(), r.version)),
         )
     }
+}
+
+/// Shows a pending mutation on top of the record it edits (a new one for a creation).
+fn show(records: &mut BTreeMap<(String, String), Local>, m: &Mutation) {
+    let local = records
+        .entry((m.entity.clone(), m.id.to_string()))
+        .or_insert_with(|| Local {
+            community_id: String::new(),
+            version: 0,
+            data: Value::Object(Map::new()),
+        });
+    apply_locally(&mut local.data, m);
 }
 
 /// Shows a mutation's edits in a local document (as the server would, barring conflicts).
@@ -277,5 +310,60 @@ mod tests {
         let local = &c.records[&("person".to_string(), id)];
         assert_eq!(local.data, json!({ "name": "local", "sex": "male" }));
         assert_eq!(local.version, 5);
+    }
+
+    #[test]
+    fn rebasing_a_few_records_equals_rebasing_all() {
+        let mut c = Client::new("dev");
+        let ids: Vec<String> = (0..4).map(|_| uuid::Uuid::now_v7().to_string()).collect();
+        let change = |id: &str, version: i64, deleted: bool| crate::protocol::Change {
+            entity: "person".into(),
+            id: id.to_string(),
+            community_id: if version % 2 == 0 { "c" } else { "d" }.into(),
+            version,
+            deleted,
+            data: (!deleted).then(|| json!({ "name": format!("v{version}") })),
+        };
+        let page = |changes, purge: Vec<&str>| PullPage {
+            changes,
+            purge: purge
+                .into_iter()
+                .map(|c| crate::protocol::Purge {
+                    community_id: c.into(),
+                })
+                .collect(),
+            cursor: "x".into(),
+            has_more: true,
+            scope_digest: None,
+        };
+        c.on_pulled(&page(
+            ids.iter()
+                .zip(1..)
+                .map(|(id, v)| change(id, v, false))
+                .collect(),
+            vec![],
+        ));
+        let mut fields = Map::new();
+        fields.insert("education".into(), json!("college"));
+        let first = c.edit(1, "person", &ids[0], fields.clone());
+        c.edit(2, "person", &ids[1], fields.clone());
+        c.edit(3, "person", &uuid::Uuid::now_v7().to_string(), fields);
+        let check = |c: &Client| {
+            let mut full = c.clone();
+            full.rebuild();
+            assert_eq!(c.records, full.records);
+        };
+        check(&c);
+        c.on_pulled(&page(
+            vec![change(&ids[0], 6, false), change(&ids[2], 7, true)],
+            vec!["c"],
+        ));
+        check(&c);
+        let mut answer =
+            MutationResult::rejected(&first.mutation_id.to_string(), "invalid", vec![]);
+        answer.status = Status::Rejected;
+        c.on_pushed(&[answer]);
+        check(&c);
+        assert_eq!(c.rejected.len(), 1);
     }
 }

@@ -98,6 +98,11 @@ fn problem(field: &str, reason: impl Into<String>) -> FieldProblem {
     }
 }
 
+/// Mutations [`apply_all`] applies in one transaction: one commit per chunk, not one per
+/// mutation. A bounded chunk keeps the counter's lock (which every writer waits for) short,
+/// and a long push still commits as it goes.
+pub const CHUNK: usize = 100;
+
 /// Applies one mutation. A mutation id seen before returns its first answer and changes
 /// nothing; a rejection is final and logged like any answer.
 pub fn apply(
@@ -107,9 +112,53 @@ pub fn apply(
     m: &Mutation,
 ) -> Result<MutationResult, StoreError> {
     use diesel::Connection;
+    conn.transaction(|conn| {
+        records::lock_for_write(conn)?;
+        apply_in(conn, who, env, &mut ScopeMemo::new(), m)
+    })
+}
+
+/// Applies a push's mutations in order, with the same guarantees as [`apply`] for each:
+/// everything one mutation does is kept or none of it (a savepoint per mutation), a
+/// rejected one does not stop the ones after it, and a mutation id seen before returns its
+/// first answer. They commit [`CHUNK`] at a time, so a crash loses whole mutations only
+/// (the phone never heard the answer and sends them again).
+pub fn apply_all(
+    conn: &mut DbConn,
+    who: Writer<'_>,
+    env: &Env<'_>,
+    mutations: &[Mutation],
+) -> Result<Vec<MutationResult>, StoreError> {
+    use diesel::Connection;
+    let mut results = Vec::with_capacity(mutations.len());
+    let mut memo = ScopeMemo::new();
+    for chunk in mutations.chunks(CHUNK) {
+        let answers = conn.transaction::<_, StoreError, _>(|conn| {
+            records::lock_for_write(conn)?;
+            chunk
+                .iter()
+                .map(|m| apply_in(conn, who, env, &mut memo, m))
+                .collect::<Result<Vec<_>, _>>()
+        })?;
+        results.extend(answers);
+    }
+    Ok(results)
+}
+
+/// One mutation inside a transaction that holds the counter's lock: its work goes in a
+/// savepoint, so a rejection rolls back this mutation only.
+fn apply_in(
+    conn: &mut DbConn,
+    who: Writer<'_>,
+    env: &Env<'_>,
+    memo: &mut ScopeMemo,
+    m: &Mutation,
+) -> Result<MutationResult, StoreError> {
+    use diesel::Connection;
     let mutation_id = m.mutation_id.to_string();
     let outcome = conn.transaction::<MutationResult, Abort, _>(|conn| {
-        // First: the change number, whose lock orders this transaction against all others.
+        // The change number; the enclosing transaction holds the counter's lock already,
+        // which orders it against all other writers.
         let version = records::next_version(conn)?;
         if let Some(previous) = replay(conn, &mutation_id, who)? {
             return Err(Abort::Replay(Box::new(previous)));
@@ -118,6 +167,7 @@ pub fn apply(
             conn,
             who,
             env,
+            memo: &mut *memo,
             m,
             version,
             mutation_id: &mutation_id,
@@ -165,7 +215,9 @@ fn replay(
     })
 }
 
-/// Logs a rejection after its transaction rolled back; a concurrent retry that logged first wins.
+/// Logs a rejection after its savepoint rolled back; a concurrent retry that logged first
+/// wins. The insert has a savepoint of its own: on PostgreSQL a failed statement would
+/// otherwise abort the enclosing transaction, and the mutations before this one with it.
 fn log_rejection(
     conn: &mut DbConn,
     who: Writer<'_>,
@@ -173,15 +225,19 @@ fn log_rejection(
     mutation_id: &str,
     result: MutationResult,
 ) -> Result<MutationResult, StoreError> {
+    use diesel::Connection;
     let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
-    match records::log_mutation(
-        conn,
-        mutation_id,
-        who.device_id,
-        who.user_id,
-        env.now,
-        &text,
-    ) {
+    let logged = conn.transaction(|conn| {
+        records::log_mutation(
+            conn,
+            mutation_id,
+            who.device_id,
+            who.user_id,
+            env.now,
+            &text,
+        )
+    });
+    match logged {
         Ok(()) => Ok(result),
         Err(e) if e.is_unique_violation() => match records::logged_mutation(conn, mutation_id)? {
             Some((_, first)) => serde_json::from_str(&first).map_err(|e| StoreError::Corrupt {
@@ -194,8 +250,14 @@ fn log_rejection(
     }
 }
 
+/// What the scope said of each org node during one push (`None`: outside it, or no such
+/// node). A push of 100 mutations asks about the same few communities 100 times; the scope
+/// is fixed for the request, so the first answer holds for the rest.
+type ScopeMemo = std::collections::BTreeMap<String, Option<org::OrgKind>>;
+
 struct Merge<'c, 'a> {
     conn: &'c mut DbConn,
+    memo: &'c mut ScopeMemo,
     who: Writer<'a>,
     env: &'a Env<'a>,
     m: &'a Mutation,
@@ -213,6 +275,8 @@ struct Draft {
     pending_conflicts: Vec<Conflict>,
     errors: Vec<FieldProblem>,
     id_number: Option<liuqing_schema::domain::IdNumber>,
+    /// A record the server did not hold: inserted without trying an update first.
+    created: bool,
 }
 
 impl Merge<'_, '_> {
@@ -285,7 +349,17 @@ impl Merge<'_, '_> {
     }
 
     fn in_scope(&mut self, community_id: &str) -> Result<bool, Abort> {
-        Ok(org::find_in_scope(self.conn, self.env.scope, community_id)?.is_some())
+        Ok(self.node_in_scope(community_id)?.is_some())
+    }
+
+    /// The kind of an org node inside the caller's scope.
+    fn node_in_scope(&mut self, id: &str) -> Result<Option<org::OrgKind>, Abort> {
+        if let Some(kind) = self.memo.get(id) {
+            return Ok(*kind);
+        }
+        let kind = org::find_in_scope(self.conn, self.env.scope, id)?.map(|n| n.kind);
+        self.memo.insert(id.to_string(), kind);
+        Ok(kind)
     }
 
     fn context(&self, entity: Entity, path: &str) -> String {
@@ -337,6 +411,7 @@ impl Merge<'_, '_> {
         }
         let (community_id, parent_id) = self.placement(spec)?;
         let mut draft = Draft::new(Value::Object(Map::new()), Map::new());
+        draft.created = true;
         for field in spec.fields {
             let sent = self.m.fields.get(field.path);
             let op = self
@@ -452,11 +527,8 @@ impl Merge<'_, '_> {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                let node = org::find_in_scope(self.conn, self.env.scope, &community)?;
-                match node {
-                    Some(n) if n.kind == liuqing_schema::org::OrgKind::Community => {
-                        Ok((community, None))
-                    }
+                match self.node_in_scope(&community)? {
+                    Some(org::OrgKind::Community) => Ok((community, None)),
                     _ => Err(self.reject(
                         "unknown_parent",
                         vec![problem("community_id", "not a community you may work in")],
@@ -898,7 +970,11 @@ impl Merge<'_, '_> {
         record: Record,
         draft: Draft,
     ) -> Result<MutationResult, Abort> {
-        records::save(self.conn, &record)?;
+        if draft.created {
+            records::insert(self.conn, &record)?;
+        } else {
+            records::save(self.conn, &record)?;
+        }
         for c in &draft.pending_conflicts {
             records::add_conflict(self.conn, c)?;
         }
@@ -976,6 +1052,7 @@ impl Draft {
             pending_conflicts: Vec::new(),
             errors: Vec::new(),
             id_number: None,
+            created: false,
         }
     }
 }

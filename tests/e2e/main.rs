@@ -15,6 +15,7 @@ mod convergence;
 mod errors;
 mod evidence;
 mod images;
+mod loadgen;
 mod scope;
 mod storage;
 mod sync;

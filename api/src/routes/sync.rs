@@ -49,8 +49,8 @@ pub struct PushResponse {
     pub missing_attachments: Vec<String>,
 }
 
-/// Applies a phone's outbox in order, one transaction per mutation: a rejected mutation is
-/// answered and the rest go on.
+/// Applies a phone's outbox in order, each mutation atomic (a savepoint each, committed a
+/// chunk at a time): a rejected mutation is answered and the rest go on.
 pub async fn push(
     state: web::Data<AppState>,
     caller: Caller,
@@ -65,20 +65,18 @@ pub async fn push(
     let config = state.config.clone();
     let results = state
         .db
-        .run(move |conn| {
+        .run_writer(move |conn| {
             let scope = caller.scope(conn)?;
             let env = engine_env(&scope, &cipher, &config, now_micros());
             let who = writer(&caller);
-            let mut results = Vec::with_capacity(req.mutations.len());
-            for m in &req.mutations {
-                let result = engine::apply(conn, who, &env, m)?;
-                // A commitment is bound when it first arrives (see `commitments`).
+            let results = engine::apply_all(conn, who, &env, &req.mutations)?;
+            // A commitment is bound when it first arrives (see `commitments`).
+            for (m, result) in req.mutations.iter().zip(&results) {
                 if m.entity == Entity::Commitment.as_str()
                     && matches!(result.status, Status::Applied | Status::Merged)
                 {
                     super::commitments::seal(conn, &m.id.to_string())?;
                 }
-                results.push(result);
             }
             // A retiring device may push what it holds once; then it is locked.
             if caller.device_state == DeviceState::Retiring {
