@@ -97,6 +97,9 @@ pub struct Config {
     pub upload_expiry_hours: u64,
     /// Background workers making thumbnails; 0 makes none here (another replica may).
     pub derivative_workers: usize,
+    /// Uploaded images decoded at the same time to validate them; more wait their turn, so
+    /// many uploads at once cannot each take `image_max_alloc_bytes` and exhaust memory.
+    pub image_max_concurrent_decodes: usize,
     /// How far ahead of the server a phone's clock may be.
     pub max_clock_skew_secs: u64,
     pub login_max_failures: u32,
@@ -167,6 +170,7 @@ impl Default for Config {
             image_max_alloc_bytes: 512 * 1024 * 1024,
             upload_expiry_hours: 72,
             derivative_workers: 1,
+            image_max_concurrent_decodes: 2,
             max_clock_skew_secs: 5 * 60,
             login_max_failures: 5,
             login_window_secs: 15 * 60,
@@ -373,6 +377,12 @@ impl Config {
             return Err(invalid(
                 "sync_max_page",
                 "sync limits must be greater than 0",
+            ));
+        }
+        if self.image_max_concurrent_decodes == 0 {
+            return Err(invalid(
+                "image_max_concurrent_decodes",
+                "must be at least 1",
             ));
         }
         if self.publicity_working_days == 0 || self.publicity_working_days > 60 {

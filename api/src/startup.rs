@@ -108,12 +108,14 @@ impl Application {
         let cipher = Arc::new(field_cipher(&config)?);
         let port = listener.local_addr()?.port();
         let http_workers = config.workers;
+        let decodes = config.image_max_concurrent_decodes;
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             db,
             keys,
             blobs,
             cipher,
+            decodes: Arc::new(tokio::sync::Semaphore::new(decodes)),
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
         let maintenance = actix_web::rt::spawn(maintenance::run(state.clone()));

@@ -16,4 +16,6 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Seals ID numbers and phones at rest.
     pub cipher: Arc<FieldCipher>,
+    /// Turns to decode an uploaded image (`image_max_concurrent_decodes`).
+    pub decodes: Arc<tokio::sync::Semaphore>,
 }

@@ -137,6 +137,8 @@ async fn commit(
     }
     let limits = state.config.image_limits();
     let path = staged.to_path_buf();
+    // Held until the decode is done: bounds the memory all uploads' decoders take together.
+    let _turn = state.decodes.acquire().await.map_err(internal)?;
     let info = web::block(move || media::validate(&path, &limits))
         .await
         .map_err(internal)?
