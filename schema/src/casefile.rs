@@ -418,22 +418,6 @@ pub fn zero_employment_households(
     Ok(query.load(conn)?)
 }
 
-pub fn household_in_scope(
-    conn: &mut DbConn,
-    scope: &Scope,
-    id: &str,
-) -> StoreResult<Option<HouseholdRow>> {
-    let mut query = households_index::table
-        .filter(households_index::id.eq(id))
-        .filter(households_index::deleted.eq(false))
-        .select(HouseholdRow::as_select())
-        .into_boxed();
-    if let Some(in_scope) = scope.nodes_condition("households_index.community_id") {
-        query = query.filter(in_scope);
-    }
-    Ok(query.first(conn).optional()?)
-}
-
 /// The live records directly under a parent (a person's six clears, evidence, …), oldest
 /// first.
 pub fn children(conn: &mut DbConn, parent_id: &str) -> StoreResult<Vec<Record>> {

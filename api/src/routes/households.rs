@@ -4,12 +4,11 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::casefile::{self, HouseholdFilter};
 use liuqing_schema::entities::Entity;
-use liuqing_schema::records::{self, Record};
-use liuqing_schema::scope::Scope;
-use liuqing_schema::{org, DbConn};
+use liuqing_schema::DbConn;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::casework::record_in_scope;
 use super::persons::READERS;
 use super::views;
 use crate::auth::Caller;
@@ -69,16 +68,6 @@ pub async fn list(
     })))
 }
 
-/// A household record of the caller's scope, or 404.
-pub fn household_record(conn: &mut DbConn, scope: &Scope, id: &str) -> Result<Record, ApiError> {
-    let not_found = || ApiError::not_found("household");
-    let rec = records::find(conn, Entity::Household, id)?.ok_or_else(not_found)?;
-    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
-        return Err(not_found());
-    }
-    Ok(rec)
-}
-
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -91,7 +80,7 @@ pub async fn get(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let rec = household_record(conn, &scope, &id)?;
+            let rec = record_in_scope(conn, &scope, Entity::Household, &id)?;
             let members: Vec<Value> = casefile::household_members(conn, &id)?
                 .iter()
                 .map(|p| views::person_item(p, today))

@@ -11,11 +11,11 @@ use liuqing_schema::domain::{
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::users::Role;
-use liuqing_schema::{org, DbConn};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
+use super::casework::record_in_scope;
 use super::views;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -132,20 +132,6 @@ pub async fn list(
     })))
 }
 
-/// A person record of the caller's scope, or 404 (outside the scope looks like missing).
-pub fn person_record(
-    conn: &mut DbConn,
-    scope: &liuqing_schema::scope::Scope,
-    id: &str,
-) -> Result<Record, ApiError> {
-    let not_found = || ApiError::not_found("person");
-    let rec = records::find(conn, Entity::Person, id)?.ok_or_else(not_found)?;
-    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
-        return Err(not_found());
-    }
-    Ok(rec)
-}
-
 /// The whole case file of a person: every record under them, with what the rules make of
 /// it (six-clears completeness, obligations, the one-time notice). Each read is logged.
 pub async fn case_file(
@@ -160,7 +146,7 @@ pub async fn case_file(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let person = person_record(conn, &scope, &id)?;
+            let person = record_in_scope(conn, &scope, Entity::Person, &id)?;
             let row = casefile::person_in_scope(conn, &scope, &id)?
                 .ok_or_else(|| ApiError::not_found("person"))?;
             let today = config.today();
@@ -316,7 +302,7 @@ pub async fn notice(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            person_record(conn, &scope, &id)?;
+            record_in_scope(conn, &scope, Entity::Person, &id)?;
             let children = casefile::children(conn, &id)?;
             Ok(notice_for(&children, &shared))
         })
@@ -356,7 +342,7 @@ pub async fn reveal(
         .db
         .transaction(move |conn| {
             let scope = caller.scope(conn)?;
-            let rec = person_record(conn, &scope, &id)?;
+            let rec = record_in_scope(conn, &scope, Entity::Person, &id)?;
             let path = req.field.as_str();
             let stored = get_path(&views::document(&rec), path).cloned();
             let sealed = stored
