@@ -407,6 +407,8 @@ impl Loader<'_> {
             user_id: &who.user_id,
             device_id: &who.device_id,
             role: who.role,
+            // The demo writes each case's history as its actions would have.
+            lifecycle: true,
         };
         let result = engine::apply(self.conn, writer, &env, &mutation)?;
         if result.status == Status::Rejected {

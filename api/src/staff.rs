@@ -40,6 +40,7 @@ pub fn writer(caller: &Caller) -> Writer<'_> {
         user_id: &caller.user_id,
         device_id: &caller.device_id,
         role: caller.role,
+        lifecycle: false,
     }
 }
 
@@ -52,6 +53,8 @@ pub struct Edit {
     pub base_version: Option<i64>,
     pub fields: Map<String, Value>,
     pub set_ops: Map<String, Value>,
+    /// A recognition action, whose state machine has been checked (see `Writer`).
+    pub lifecycle: bool,
 }
 
 impl Edit {
@@ -64,6 +67,7 @@ impl Edit {
             base_version: None,
             fields,
             set_ops: Map::new(),
+            lifecycle: false,
         }
     }
 
@@ -79,6 +83,7 @@ impl Edit {
             base_version: Some(record.version),
             fields,
             set_ops: Map::new(),
+            lifecycle: false,
         })
     }
 }
@@ -107,7 +112,11 @@ pub fn apply(
         fields: edit.fields,
         set_ops: edit.set_ops,
     };
-    let result = engine::apply(conn, writer(caller), env, &mutation)?;
+    let who = Writer {
+        lifecycle: edit.lifecycle,
+        ..writer(caller)
+    };
+    let result = engine::apply(conn, who, env, &mutation)?;
     if result.status != Status::Rejected {
         return Ok(result);
     }

@@ -548,6 +548,18 @@ static TASK: EntitySpec = EntitySpec {
     ],
 };
 
+/// A recognition's fields that only its actions change (受理→初审→公示→认定): the state
+/// machine and its role checks run before these are written, so no edit may set them.
+pub const RECOGNITION_LIFECYCLE: &[&str] = &[
+    "state",
+    "received_on",
+    "publicity_started_on",
+    "publicity_ends_on",
+    "decided_on",
+    "reason",
+    "history",
+];
+
 /// The declared fields of an entity.
 pub fn spec(entity: Entity) -> &'static EntitySpec {
     match entity {

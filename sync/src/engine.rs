@@ -24,6 +24,10 @@ pub struct Writer<'a> {
     pub user_id: &'a str,
     pub device_id: &'a str,
     pub role: Role,
+    /// Whether this write may set a recognition's lifecycle fields: only a recognition
+    /// action, which has checked the state machine and the role first. Staff edits and
+    /// pushes may not, so the state machine cannot be bypassed through sync.
+    pub lifecycle: bool,
 }
 
 impl Writer<'_> {
@@ -305,6 +309,17 @@ impl Merge<'_, '_> {
                     format!("phones may not write `{entity}` records"),
                 )],
             ));
+        }
+        if entity == Entity::Recognition && self.who.is_staff() && !self.who.lifecycle {
+            // (A coordinator's value for these staff-owned fields stays a proposal.)
+            let errors: Vec<FieldProblem> = entities::RECOGNITION_LIFECYCLE
+                .iter()
+                .filter(|path| self.m.fields.contains_key(**path))
+                .map(|path| problem(path, "is changed only by recognition actions"))
+                .collect();
+            if !errors.is_empty() {
+                return Err(self.reject("invalid", errors));
+            }
         }
         let (hlc, clamped) = self.clock()?;
         let id = self.m.id.to_string();

@@ -404,8 +404,18 @@ async fn illegal_recognition_actions_name_the_current_state() {
         .await;
     assert_eq!(
         r.problem(422, "validation_failed")["errors"][0]["field"],
-        "fields.state"
+        "state"
     );
+    // Nor through sync from a staff device.
+    let staff_device = Phone::new(s.staff.clone());
+    let results = push_ok(
+        &s.app,
+        &staff_device,
+        vec![staff_device.upsert("recognition", &rid, None, json!({ "state": "recognised" }))],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "rejected", "{results:?}");
+    assert_eq!(results[0]["errors"][0]["field"], "state", "{results:?}");
 }
 
 #[actix_web::test]

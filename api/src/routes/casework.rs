@@ -28,18 +28,6 @@ use crate::extract::Body;
 use crate::staff::{self, Edit};
 use crate::state::AppState;
 
-/// Fields of a recognition application that only its actions change: the state machine
-/// must not be bypassed by an edit.
-const RECOGNITION_LIFECYCLE: &[&str] = &[
-    "state",
-    "received_on",
-    "publicity_started_on",
-    "publicity_ends_on",
-    "decided_on",
-    "reason",
-    "history",
-];
-
 /// The fields of a new record or of an edit, as in a sync mutation.
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -76,7 +64,7 @@ pub fn record_in_scope(
     Ok(rec)
 }
 
-/// Checks a staff write beyond the field types: lifecycle fields, task assignees, and
+/// Checks a staff write beyond the field types: task assignees, and
 /// enrolment of an ID number already enrolled (a 409 naming the community, number masked).
 fn check_write(
     conn: &mut DbConn,
@@ -86,16 +74,6 @@ fn check_write(
     id: &str,
     req: &RecordWrite,
 ) -> Result<(), ApiError> {
-    if entity == Entity::Recognition {
-        for path in RECOGNITION_LIFECYCLE {
-            if req.fields.contains_key(*path) {
-                return Err(ApiError::validation(
-                    format!("fields.{path}"),
-                    "is changed by recognition actions (POST /v1/recognitions/{id}/actions)",
-                ));
-            }
-        }
-    }
     if entity == Entity::Task {
         if let Some(assignee) = req.fields.get("assignee_id").and_then(Value::as_str) {
             if users::find(conn, assignee)?.is_none_or(|u| u.disabled) {
@@ -344,7 +322,9 @@ pub async fn act(
                 RecognitionState::Received | RecognitionState::PreliminaryReview => {}
             }
             let env = staff::engine_env(&scope, &cipher, &config, now_micros());
-            staff::apply(conn, &caller, &env, Edit::update(&rec, fields)?)?;
+            let mut edit = Edit::update(&rec, fields)?;
+            edit.lifecycle = true;
+            staff::apply(conn, &caller, &env, edit)?;
             let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
             Ok(views::record(&rec))
         })
