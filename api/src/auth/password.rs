@@ -1,5 +1,6 @@
 //! Passwords: argon2id with a per-password salt (the PHC string keeps the parameters).
 
+use std::sync::mpsc;
 use std::sync::LazyLock;
 
 use argon2::password_hash::rand_core::OsRng;
@@ -10,22 +11,67 @@ use rand::distributions::{Alphanumeric, DistString};
 pub const MIN_LEN: usize = 10;
 pub const MAX_LEN: usize = 256;
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The one thread that runs argon2. Each hash takes 19 MiB of working memory, and the
+/// allocator keeps what a thread freed for that thread's next use: spread over the
+/// blocking pool, a handful of logins left ~300 MiB resident for good (BENCHMARKS.md).
+/// On one thread at most one block is ever live and kept, and a flood of logins queues
+/// instead of taking every core and a block each.
+static HASHER: LazyLock<Option<mpsc::Sender<Job>>> = LazyLock::new(|| {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("argon2".into())
+        .spawn(move || {
+            for job in rx {
+                job();
+            }
+        })
+        .ok()
+        .map(|_| tx)
+});
+
+/// Runs `f` on the argon2 thread and waits for it; inline if that thread is gone. `None`
+/// only if `f` panicked there.
+fn on_hasher_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (done_tx, done_rx) = mpsc::sync_channel(1);
+    let job: Job = Box::new(move || {
+        let _ = done_tx.send(f());
+    });
+    let unsent = match HASHER.as_ref() {
+        Some(tx) => tx.send(job).err().map(|mpsc::SendError(job)| job),
+        None => Some(job),
+    };
+    if let Some(job) = unsent {
+        job();
+    }
+    done_rx.recv().ok()
+}
+
 pub fn hash(password: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    let password = password.to_string();
+    on_hasher_thread(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    })
+    .unwrap_or_else(|| Err(anyhow::anyhow!("hashing a password failed")))
 }
 
 pub fn verify(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let (password, phc) = (password.to_string(), phc.to_string());
+    on_hasher_thread(move || {
+        PasswordHash::new(&phc)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .unwrap_or(false)
 }
 
 /// Spends the same time as a real check, for usernames that do not exist, so response
