@@ -71,11 +71,27 @@ where
                 }
                 body.extend_from_slice(&chunk);
             }
+            if has_nul_escape(&body) {
+                // PostgreSQL cannot store NUL in text; no real text has one.
+                return Err(ApiError::validation(
+                    "body",
+                    "text must not contain NUL characters (\\u0000)",
+                ));
+            }
             let value = parse_json::<T>(&body)?;
             value.validate()?;
             Ok(Body(value))
         })
     }
+}
+
+/// Whether a JSON text holds the escape `\u0000` (a NUL inside a string): a `\` that
+/// starts an escape is one preceded by an even number of backslashes.
+fn has_nul_escape(json: &[u8]) -> bool {
+    let needle = b"\\u0000";
+    json.windows(needle.len()).enumerate().any(|(i, w)| {
+        w == needle && json[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    })
 }
 
 /// Deserialises JSON; a wrong or missing field is a 422 naming its path, broken JSON a 400.
@@ -121,6 +137,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // PostgreSQL cannot store or compare text with NUL; no real parameter has one.
+        if let Some((name, _)) =
+            form_urlencoded_pairs(req.query_string()).find(|(_, value)| value.contains('\0'))
+        {
+            return std::future::ready(Err(ApiError::validation(
+                name.into_owned(),
+                "must not contain NUL characters",
+            )));
+        }
         let de = serde_urlencoded::Deserializer::new(form_urlencoded_pairs(req.query_string()));
         std::future::ready(
             serde_path_to_error::deserialize(de)
@@ -141,4 +166,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Query<T> {
 
 fn form_urlencoded_pairs(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn only_a_real_nul_escape_counts() {
+        assert!(has_nul_escape(br#"{"a":"x\u0000y"}"#));
+        assert!(has_nul_escape(br#"{"a":"\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"a":"u0000"}"#));
+    }
 }

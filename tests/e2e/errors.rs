@@ -227,3 +227,32 @@ async fn responses_are_compressed_when_the_client_accepts_it() {
         .expect("sent");
     assert_eq!(res.headers()["content-encoding"], "gzip");
 }
+
+/// PostgreSQL cannot hold NUL in text: a NUL in a parameter or a body is a 422, not a 500.
+#[actix_web::test]
+async fn nul_characters_are_refused_by_name() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let tree = tree(&app, &admin).await;
+    let staff = app
+        .user(&admin, "staff-nul", "station_staff", &[&tree.station1])
+        .await;
+    let r = app
+        .get("/v1/publicity?org_node_id=a%00b", &staff.access)
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "org_node_id"
+    );
+    let r = app
+        .post(
+            "/v1/records/household",
+            Some(&staff.access),
+            serde_json::json!({ "fields": { "community_id": tree.community_a, "address": "a\u{0}b" } }),
+        )
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "body"
+    );
+}
