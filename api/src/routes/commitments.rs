@@ -5,7 +5,6 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::attachments as store;
 use liuqing_schema::entities::{get_path, Entity};
-use liuqing_schema::org;
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::time::now_micros;
 use liuqing_schema::users::Role;
@@ -13,6 +12,7 @@ use liuqing_schema::DbConn;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::casework::record_in_scope;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -79,12 +79,7 @@ pub async fn get_binding(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let record = records::find(conn, Entity::Commitment, &id)?
-                .filter(|r| !r.deleted)
-                .ok_or_else(|| ApiError::not_found("commitment"))?;
-            if org::find_in_scope(conn, &scope, &record.community_id)?.is_none() {
-                return Err(ApiError::not_found("commitment"));
-            }
+            let record = record_in_scope(conn, &scope, Entity::Commitment, &id)?;
             let sealed = store::seal_of(conn, &id)?;
             let current = binding_of(&record);
             let doc: Value = serde_json::from_str(&record.data).unwrap_or(Value::Null);

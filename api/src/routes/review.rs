@@ -8,7 +8,6 @@ use actix_web::{web, HttpResponse};
 use liuqing_schema::attachments as attachment_store;
 use liuqing_schema::domain::EvidenceType;
 use liuqing_schema::entities::{get_path, Entity};
-use liuqing_schema::org;
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::{now_micros, seconds, to_datetime, Micros};
@@ -18,6 +17,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
+use super::casework::record_in_scope;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
@@ -195,12 +195,7 @@ pub async fn decide(
         .db
         .transaction(move |conn| {
             let scope = caller.scope(conn)?;
-            let record = records::find(conn, Entity::Evidence, &evidence_id.to_string())?
-                .filter(|r| !r.deleted)
-                .ok_or_else(|| ApiError::not_found("evidence"))?;
-            if org::find_in_scope(conn, &scope, &record.community_id)?.is_none() {
-                return Err(ApiError::not_found("evidence"));
-            }
+            let record = record_in_scope(conn, &scope, Entity::Evidence, &evidence_id.to_string())?;
             let doc: Value =
                 serde_json::from_str(&record.data).map_err(|e| ApiError::Internal(e.into()))?;
             let now = now_micros();
