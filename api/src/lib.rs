@@ -22,4 +22,6 @@ pub mod state;
 pub mod telemetry;
 
 pub use config::Config;
+/// The allocator the server's binaries install (`#[global_allocator]`).
+pub use mimalloc::MiMalloc as Allocator;
 pub use startup::Application;
