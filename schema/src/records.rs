@@ -7,7 +7,9 @@ use serde::Serialize;
 use crate::entities::Entity;
 use crate::error::StoreResult;
 use crate::scope::Scope;
-use crate::tables::{change_counter, conflicts, mutations, records, sync_state};
+use crate::tables::{
+    change_counter, conflicts, households_index, mutations, persons_index, records, sync_state,
+};
 use crate::time::Micros;
 use crate::DbConn;
 
@@ -39,15 +41,25 @@ pub fn next_version(conn: &mut DbConn) -> StoreResult<i64> {
         .get_result(conn)?)
 }
 
-/// Takes the case file's write lock (the change counter's row) without taking a number.
-/// A request that reads records to decide what to write calls it first in its transaction,
-/// so no other writer changes them between its read and its write; a push that takes
-/// several numbers (one per mutation, each in a savepoint) calls it first so the lock
-/// lasts until the commit, whatever the savepoints do (a row lock first taken inside a
-/// savepoint that rolls back would be given up with it).
-pub fn lock_for_write(conn: &mut DbConn) -> StoreResult<()> {
-    diesel::update(change_counter::table.find(1))
+/// Takes the case file's write lock (the change counter's row) and returns the last change
+/// number handed out. The lock lasts until the transaction ends, so writers commit in the
+/// order of their numbers: call it first in every writing transaction of the case file.
+/// A request that reads records to decide what to write is thus safe from other writers
+/// between its read and its write. A push takes its numbers from the returned value in
+/// memory and stores the last with [`set_counter`] before it commits; it takes the lock
+/// outside its savepoints, because a row lock first taken inside a savepoint that rolls
+/// back would be given up with it.
+pub fn lock_for_write(conn: &mut DbConn) -> StoreResult<i64> {
+    Ok(diesel::update(change_counter::table.find(1))
         .set(change_counter::value.eq(change_counter::value))
+        .returning(change_counter::value)
+        .get_result(conn)?)
+}
+
+/// Stores the last change number a transaction holding the lock has handed out.
+pub fn set_counter(conn: &mut DbConn, value: i64) -> StoreResult<()> {
+    diesel::update(change_counter::table.find(1))
+        .set(change_counter::value.eq(value))
         .execute(conn)?;
     Ok(())
 }
@@ -67,6 +79,15 @@ pub fn find(conn: &mut DbConn, entity: Entity, id: &str) -> StoreResult<Option<R
         .select(Record::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The records of one entity among `ids` (one statement for a push's worth).
+pub fn find_many(conn: &mut DbConn, entity: Entity, ids: &[&str]) -> StoreResult<Vec<Record>> {
+    Ok(records::table
+        .filter(records::entity.eq(entity))
+        .filter(records::id.eq_any(ids))
+        .select(Record::as_select())
+        .load(conn)?)
 }
 
 /// Writes a record's current state (insert or replace).
@@ -197,6 +218,21 @@ pub fn logged_mutation(
         .select((mutations::device_id, mutations::result))
         .first(conn)
         .optional()?)
+}
+
+/// The first answers of those of `ids` seen before: `(mutation_id, device_id, result)`.
+pub fn logged_mutations(
+    conn: &mut DbConn,
+    ids: &[&str],
+) -> StoreResult<Vec<(String, String, String)>> {
+    Ok(mutations::table
+        .filter(mutations::mutation_id.eq_any(ids))
+        .select((
+            mutations::mutation_id,
+            mutations::device_id,
+            mutations::result,
+        ))
+        .load(conn)?)
 }
 
 pub fn log_mutation(
@@ -348,6 +384,20 @@ pub fn purge_tombstones(conn: &mut DbConn, before: Micros) -> StoreResult<usize>
             records::table
                 .filter(records::deleted.eq(true))
                 .filter(records::version.le(newest)),
+        )
+        .execute(conn)?;
+        // Their projection rows go with them: a record created again under the same id
+        // inserts its projection row afresh.
+        diesel::delete(
+            persons_index::table
+                .filter(persons_index::deleted.eq(true))
+                .filter(persons_index::version.le(newest)),
+        )
+        .execute(conn)?;
+        diesel::delete(
+            households_index::table
+                .filter(households_index::deleted.eq(true))
+                .filter(households_index::version.le(newest)),
         )
         .execute(conn)?;
         diesel::update(

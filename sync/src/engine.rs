@@ -13,6 +13,8 @@ use liuqing_schema::users::Role;
 use liuqing_schema::{org, DbConn, StoreError};
 use serde_json::{json, Map, Value};
 
+use crate::batch::{Batch, ScopeMemo};
+use crate::clocks::{FieldClock, FieldClocks};
 use crate::hlc::Hlc;
 use crate::projection;
 use crate::protocol::{ConflictNote, FieldProblem, Mutation, MutationResult, Op, Status};
@@ -48,16 +50,6 @@ pub struct Env<'a> {
     pub max_skew_ms: u64,
 }
 
-/// The clock of the write a field's current value came from.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-struct FieldClock {
-    hlc: String,
-    /// The change number that wrote it.
-    v: i64,
-    d: Option<String>,
-    u: Option<String>,
-}
-
 /// One of the two values of a conflict, with the write it came from.
 struct Side<'v> {
     value: &'v Value,
@@ -78,7 +70,6 @@ fn server_side<'v>(value: &'v Value, clock: Option<&FieldClock>) -> Side<'v> {
 
 /// Why a mutation's transaction ends early.
 enum Abort {
-    Replay(Box<MutationResult>),
     Reject(Box<MutationResult>),
     Store(StoreError),
 }
@@ -117,8 +108,10 @@ pub fn apply(
 ) -> Result<MutationResult, StoreError> {
     use diesel::Connection;
     conn.transaction(|conn| {
-        records::lock_for_write(conn)?;
-        apply_in(conn, who, env, &mut ScopeMemo::new(), m)
+        let mut batch = Batch::begin(conn, std::slice::from_ref(m))?;
+        let result = apply_in(conn, who, env, &mut batch, &mut ScopeMemo::new(), m)?;
+        batch.finish(conn)?;
+        Ok(result)
     })
 }
 
@@ -138,11 +131,13 @@ pub fn apply_all(
     let mut memo = ScopeMemo::new();
     for chunk in mutations.chunks(CHUNK) {
         let answers = conn.transaction::<_, StoreError, _>(|conn| {
-            records::lock_for_write(conn)?;
-            chunk
+            let mut batch = Batch::begin(conn, chunk)?;
+            let answers = chunk
                 .iter()
-                .map(|m| apply_in(conn, who, env, &mut memo, m))
-                .collect::<Result<Vec<_>, _>>()
+                .map(|m| apply_in(conn, who, env, &mut batch, &mut memo, m))
+                .collect::<Result<Vec<_>, _>>()?;
+            batch.finish(conn)?;
+            Ok(answers)
         })?;
         results.extend(answers);
     }
@@ -155,22 +150,24 @@ fn apply_in(
     conn: &mut DbConn,
     who: Writer<'_>,
     env: &Env<'_>,
+    batch: &mut Batch,
     memo: &mut ScopeMemo,
     m: &Mutation,
 ) -> Result<MutationResult, StoreError> {
     use diesel::Connection;
     let mutation_id = m.mutation_id.to_string();
-    let outcome = conn.transaction::<MutationResult, Abort, _>(|conn| {
-        // The change number; the enclosing transaction holds the counter's lock already,
-        // which orders it against all other writers.
-        let version = records::next_version(conn)?;
-        if let Some(previous) = replay(conn, &mutation_id, who)? {
-            return Err(Abort::Replay(Box::new(previous)));
-        }
+    if let Some(previous) = replay(batch, &mutation_id, who)? {
+        return Ok(previous);
+    }
+    // The enclosing transaction holds the counter's lock, which orders this number
+    // against all other writers.
+    let version = batch.next_version();
+    let outcome = conn.transaction::<(MutationResult, String), Abort, _>(|conn| {
         let result = Merge {
             conn,
             who,
             env,
+            batch: &mut *batch,
             memo: &mut *memo,
             m,
             version,
@@ -186,22 +183,29 @@ fn apply_in(
             env.now,
             &text,
         )?;
-        Ok(result)
+        Ok((result, text))
     });
     match outcome {
-        Ok(result) => Ok(result),
-        Err(Abort::Replay(result)) => Ok(*result),
+        Ok((result, text)) => {
+            batch.settle(true, &mutation_id, who.device_id, &text);
+            Ok(result)
+        }
         Err(Abort::Store(e)) => Err(e),
-        Err(Abort::Reject(result)) => log_rejection(conn, who, env, &mutation_id, *result),
+        Err(Abort::Reject(result)) => {
+            let (result, text) = log_rejection(conn, who, env, &mutation_id, *result)?;
+            batch.settle(false, &mutation_id, who.device_id, &text);
+            Ok(result)
+        }
     }
 }
 
+/// The first answer to a mutation id seen before.
 fn replay(
-    conn: &mut DbConn,
+    batch: &Batch,
     mutation_id: &str,
     who: Writer<'_>,
-) -> Result<Option<MutationResult>, Abort> {
-    let Some((device, text)) = records::logged_mutation(conn, mutation_id)? else {
+) -> Result<Option<MutationResult>, StoreError> {
+    let Some((device, text)) = batch.logged(mutation_id) else {
         return Ok(None);
     };
     if device != who.device_id {
@@ -211,56 +215,38 @@ fn replay(
             vec![problem("mutation_id", "is already used by another device")],
         )));
     }
-    serde_json::from_str(&text).map(Some).map_err(|e| {
-        Abort::Store(StoreError::Corrupt {
+    serde_json::from_str(text)
+        .map(Some)
+        .map_err(|e| StoreError::Corrupt {
             column: "mutations.result",
             value: e.to_string(),
         })
-    })
 }
 
-/// Logs a rejection after its savepoint rolled back; a concurrent retry that logged first
-/// wins. The insert has a savepoint of its own: on PostgreSQL a failed statement would
-/// otherwise abort the enclosing transaction, and the mutations before this one with it.
+/// Logs a rejection after its savepoint rolled back. (The batch found no earlier answer
+/// under the write lock, so no other request can have logged one since.)
 fn log_rejection(
     conn: &mut DbConn,
     who: Writer<'_>,
     env: &Env<'_>,
     mutation_id: &str,
     result: MutationResult,
-) -> Result<MutationResult, StoreError> {
-    use diesel::Connection;
+) -> Result<(MutationResult, String), StoreError> {
     let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
-    let logged = conn.transaction(|conn| {
-        records::log_mutation(
-            conn,
-            mutation_id,
-            who.device_id,
-            who.user_id,
-            env.now,
-            &text,
-        )
-    });
-    match logged {
-        Ok(()) => Ok(result),
-        Err(e) if e.is_unique_violation() => match records::logged_mutation(conn, mutation_id)? {
-            Some((_, first)) => serde_json::from_str(&first).map_err(|e| StoreError::Corrupt {
-                column: "mutations.result",
-                value: e.to_string(),
-            }),
-            None => Err(e),
-        },
-        Err(e) => Err(e),
-    }
+    records::log_mutation(
+        conn,
+        mutation_id,
+        who.device_id,
+        who.user_id,
+        env.now,
+        &text,
+    )?;
+    Ok((result, text))
 }
-
-/// What the scope said of each org node during one push (`None`: outside it, or no such
-/// node). A push of 100 mutations asks about the same few communities 100 times; the scope
-/// is fixed for the request, so the first answer holds for the rest.
-type ScopeMemo = std::collections::BTreeMap<String, Option<org::OrgKind>>;
 
 struct Merge<'c, 'a> {
     conn: &'c mut DbConn,
+    batch: &'c mut Batch,
     memo: &'c mut ScopeMemo,
     who: Writer<'a>,
     env: &'a Env<'a>,
@@ -272,7 +258,11 @@ struct Merge<'c, 'a> {
 /// A record being built: its document, its field clocks, and what happened on the way.
 struct Draft {
     doc: Value,
-    clocks: Map<String, Value>,
+    clocks: FieldClocks,
+    /// The clock of this mutation's writes.
+    mine: FieldClock,
+    /// The fields this mutation wrote.
+    touched: Vec<String>,
     status: Status,
     changed: bool,
     conflicts: Vec<ConflictNote>,
@@ -323,7 +313,7 @@ impl Merge<'_, '_> {
         }
         let (hlc, clamped) = self.clock()?;
         let id = self.m.id.to_string();
-        let existing = records::find(self.conn, entity, &id)?;
+        let existing = self.batch.find(self.conn, entity, &id)?;
         let visible = match &existing {
             Some(rec) => self.in_scope(&rec.community_id)?,
             None => true,
@@ -335,7 +325,7 @@ impl Merge<'_, '_> {
             (Op::Delete, None) => {
                 return Err(self.reject("unknown_record", vec![problem("id", "no such record")]))
             }
-            (Op::Delete, Some(rec)) => self.delete(spec, rec)?,
+            (Op::Delete, Some(rec)) => self.delete(spec, rec, &hlc)?,
             (Op::Upsert, None) => self.create(spec, &id, &hlc)?,
             (Op::Upsert, Some(rec)) => self.update(spec, rec, &hlc)?,
         };
@@ -381,13 +371,14 @@ impl Merge<'_, '_> {
         format!("{entity}:{}:{path}", self.m.id)
     }
 
-    fn field_clock(&self, hlc: &Hlc) -> Value {
-        json!(FieldClock {
+    /// The clock this mutation's writes give the fields they set.
+    fn field_clock(&self, hlc: &Hlc) -> FieldClock {
+        FieldClock {
             hlc: hlc.to_string(),
             v: self.version,
             d: Some(self.who.device_id.to_string()),
             u: Some(self.who.user_id.to_string()),
-        })
+        }
     }
 
     /// Unknown field paths are refused, never dropped.
@@ -425,7 +416,11 @@ impl Merge<'_, '_> {
             return Err(self.reject("invalid", errors));
         }
         let (community_id, parent_id) = self.placement(spec)?;
-        let mut draft = Draft::new(Value::Object(Map::new()), Map::new());
+        let mut draft = Draft::new(
+            Value::Object(Map::new()),
+            FieldClocks::default(),
+            self.field_clock(hlc),
+        );
         draft.created = true;
         for field in spec.fields {
             let sent = self.m.fields.get(field.path);
@@ -484,14 +479,12 @@ impl Merge<'_, '_> {
                         draft.id_number = checked.id_number;
                     }
                     entities::set_path(&mut draft.doc, field.path, checked.stored);
-                    draft
-                        .clocks
-                        .insert(field.path.to_string(), self.field_clock(hlc));
+                    draft.stamp(field.path);
                 }
                 Err(reason) => draft.errors.push(problem(field.path, reason)),
             }
         }
-        self.defaults(spec, &mut draft, hlc);
+        self.defaults(spec, &mut draft);
         for field in spec.fields.iter().filter(|f| f.required) {
             let missing = entities::get_path(&draft.doc, field.path).is_none_or(Value::is_null);
             if missing && !draft.errors.iter().any(|e| e.field == field.path) {
@@ -521,7 +514,7 @@ impl Merge<'_, '_> {
             version: self.version,
             deleted: false,
             data: draft.doc.to_string(),
-            clocks: Value::Object(draft.clocks.clone()).to_string(),
+            clocks: draft.clocks.to_text(),
             created_at: self.env.now,
             updated_at: self.env.now,
             created_by: Some(self.who.user_id.to_string()),
@@ -558,7 +551,7 @@ impl Merge<'_, '_> {
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string();
-                let parent = records::find(self.conn, parent_entity, &parent_id)?;
+                let parent = self.batch.find(self.conn, parent_entity, &parent_id)?;
                 match parent {
                     Some(p) if !p.deleted && self.in_scope(&p.community_id)? => {
                         Ok((p.community_id, Some(parent_id)))
@@ -573,12 +566,12 @@ impl Merge<'_, '_> {
     }
 
     /// Values the server sets on creation.
-    fn defaults(&self, spec: &EntitySpec, draft: &mut Draft, hlc: &Hlc) {
+    fn defaults(&self, spec: &EntitySpec, draft: &mut Draft) {
         let today = self.env.today.format("%Y-%m-%d").to_string();
         let put = |path: &str, value: Value, draft: &mut Draft| {
             if entities::get_path(&draft.doc, path).is_none_or(Value::is_null) {
                 entities::set_path(&mut draft.doc, path, value);
-                draft.clocks.insert(path.to_string(), self.field_clock(hlc));
+                draft.stamp(path);
             }
         };
         match spec.entity {
@@ -650,12 +643,8 @@ impl Merge<'_, '_> {
                 value: e.to_string(),
             })
         })?;
-        let clocks = match serde_json::from_str(&rec.clocks) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
         let base = self.m.base_version.unwrap_or(0);
-        let mut draft = Draft::new(doc, clocks);
+        let mut draft = Draft::new(doc, FieldClocks::parse(&rec.clocks), self.field_clock(hlc));
         for (path, value) in &self.m.fields {
             let Some(field) = spec.field(path) else {
                 continue;
@@ -679,10 +668,7 @@ impl Merge<'_, '_> {
             if same(&current, &checked.stored) {
                 continue;
             }
-            let clock: Option<FieldClock> = draft
-                .clocks
-                .get(path.as_str())
-                .and_then(|c| serde_json::from_value(c.clone()).ok());
+            let clock = draft.clocks.get(path).cloned();
             match field.policy {
                 Policy::AppendOnly => draft.errors.push(problem(
                     path,
@@ -778,16 +764,12 @@ impl Merge<'_, '_> {
                 }
             }
             if set != before {
-                let concurrent = draft
-                    .clocks
-                    .get(path.as_str())
-                    .and_then(|c| serde_json::from_value::<FieldClock>(c.clone()).ok())
-                    .is_some_and(|c| c.v > base);
+                let concurrent = draft.clocks.get(path).is_some_and(|c| c.v > base);
                 if concurrent {
                     draft.status = draft.status.max(Status::Merged);
                 }
                 entities::set_path(&mut draft.doc, path, json!(set));
-                draft.clocks.insert(path.clone(), self.field_clock(hlc));
+                draft.stamp(path);
                 draft.changed = true;
             }
         }
@@ -808,7 +790,7 @@ impl Merge<'_, '_> {
                 rec.version
             },
             data: draft.doc.to_string(),
-            clocks: Value::Object(draft.clocks.clone()).to_string(),
+            clocks: draft.clocks.to_text(),
             updated_at: self.env.now,
             updated_by: Some(self.who.user_id.to_string()),
             updated_device: Some(self.who.device_id.to_string()),
@@ -859,7 +841,7 @@ impl Merge<'_, '_> {
                 draft.status = draft.status.max(Status::Merged);
             }
             entities::set_path(&mut draft.doc, path, incoming);
-            draft.clocks.insert(path.to_string(), self.field_clock(hlc));
+            draft.stamp(path);
             draft.changed = true;
         } else {
             let c = self.conflict(
@@ -942,7 +924,12 @@ impl Merge<'_, '_> {
         }
     }
 
-    fn delete(&mut self, spec: &EntitySpec, rec: Record) -> Result<MutationResult, Abort> {
+    fn delete(
+        &mut self,
+        spec: &EntitySpec,
+        rec: Record,
+        hlc: &Hlc,
+    ) -> Result<MutationResult, Abort> {
         if spec.append_only {
             return Err(self.reject(
                 "append_only",
@@ -973,7 +960,7 @@ impl Merge<'_, '_> {
         };
         let draft = Draft {
             doc,
-            ..Draft::new(Value::Null, Map::new())
+            ..Draft::new(Value::Null, FieldClocks::default(), self.field_clock(hlc))
         };
         self.finish(spec, record, draft)
     }
@@ -993,14 +980,15 @@ impl Merge<'_, '_> {
         for c in &draft.pending_conflicts {
             records::add_conflict(self.conn, c)?;
         }
-        projection::update(self.conn, &record, &draft.doc)?;
-        Ok(self.result(
-            draft.status,
-            record.version,
-            draft.conflicts,
-            spec,
-            &draft.doc,
-        ))
+        let change = if draft.created {
+            projection::Change::Created
+        } else {
+            projection::Change::Edited(&draft.touched)
+        };
+        projection::update(self.conn, &record, &draft.doc, change)?;
+        let version = record.version;
+        self.batch.stage(record);
+        Ok(self.result(draft.status, version, draft.conflicts, spec, &draft.doc))
     }
 
     fn result(
@@ -1057,10 +1045,18 @@ impl Draft {
         self.status = Status::Conflict;
     }
 
-    fn new(doc: Value, clocks: Map<String, Value>) -> Draft {
+    /// Records that this mutation wrote `path`.
+    fn stamp(&mut self, path: &str) {
+        self.clocks.set(path, &self.mine);
+        self.touched.push(path.to_string());
+    }
+
+    fn new(doc: Value, clocks: FieldClocks, mine: FieldClock) -> Draft {
         Draft {
             doc,
             clocks,
+            mine,
+            touched: Vec::new(),
             status: Status::Applied,
             changed: false,
             conflicts: Vec::new(),

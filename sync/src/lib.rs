@@ -4,12 +4,16 @@
 //! - [`hlc`]: the protocol's hybrid logical clock.
 //! - [`protocol`]: push and pull wire types.
 //! - [`values`]: checking, storing and showing field values (sealing sensitive ones).
+//! - [`clocks`]: each field's clock, stored compactly with its record.
+//! - [`batch`]: what one writing transaction's mutations share (change numbers, reads).
 //! - [`engine`]: applying one mutation, the one way records are written.
 //! - [`projection`]: the typed indexes kept beside `records`.
 //! - [`feed`]: pull pages, cursors, the scope digest.
 //! - [`client`]: the reference phone client (no I/O), for tests and the load generator.
 
+pub mod batch;
 pub mod client;
+pub mod clocks;
 pub mod engine;
 pub mod feed;
 pub mod hlc;

@@ -33,10 +33,61 @@ pub fn enrolled(
         .optional()?)
 }
 
-pub fn update(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+/// What a write did to its record.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// A new record: its own projection row is inserted without trying an update first.
+    Created,
+    /// Fields (by path) of a record that was there before; a deletion names none.
+    Edited(&'a [String]),
+}
+
+/// The fields of each entity that the projections read. An edit that touches none of them
+/// leaves the projections alone (most edits: a push of six-clears answers would otherwise
+/// write every person's projection row again, unchanged).
+fn reads(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::Household => &[
+            "address",
+            "zero_employment",
+            "zero_employment_found_on",
+            "zero_employment_cleared_on",
+        ],
+        Entity::Person => &[
+            "household_id",
+            "name",
+            "sex",
+            "birth_date",
+            "id_number",
+            "phone",
+        ],
+        Entity::SixClears => &["difficulty.categories"],
+        Entity::Assessment => &["person_id", "tier", "assessed_on"],
+        Entity::Recognition => &["person_id", "state"],
+        Entity::Exit => &["person_id"],
+        Entity::Visit => &["started_at", "persons_seen"],
+        Entity::ServiceRecord => &["person_id", "delivered_on"],
+        _ => &[],
+    }
+}
+
+/// Brings the projections in step with `record` after `change`.
+pub fn update(
+    conn: &mut DbConn,
+    record: &Record,
+    doc: &Value,
+    change: Change<'_>,
+) -> Result<(), StoreError> {
+    let created = matches!(change, Change::Created);
+    if let Change::Edited(paths) = change {
+        let read = reads(record.entity);
+        if !record.deleted && !paths.iter().any(|p| read.contains(&p.as_str())) {
+            return Ok(());
+        }
+    }
     match record.entity {
-        Entity::Household => household(conn, record, doc),
-        Entity::Person => person(conn, record, doc),
+        Entity::Household => household(conn, record, doc, created),
+        Entity::Person => person(conn, record, doc, created),
         Entity::SixClears if !record.deleted => {
             let categories = get_path(doc, "difficulty.categories")
                 .cloned()
@@ -152,7 +203,12 @@ fn contact(conn: &mut DbConn, person: &str, on: Option<&str>) -> Result<(), Stor
     Ok(())
 }
 
-fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+fn household(
+    conn: &mut DbConn,
+    record: &Record,
+    doc: &Value,
+    created: bool,
+) -> Result<(), StoreError> {
     let values = (
         households_index::community_id.eq(&record.community_id),
         households_index::address.eq(text(doc, "address").unwrap_or_default()),
@@ -164,10 +220,12 @@ fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), Stor
         households_index::deleted.eq(record.deleted),
         households_index::version.eq(record.version),
     );
-    let n = diesel::update(households_index::table.find(&record.id))
-        .set(values.clone())
-        .execute(conn)?;
-    if n == 0 {
+    let updated = !created
+        && diesel::update(households_index::table.find(&record.id))
+            .set(values.clone())
+            .execute(conn)?
+            > 0;
+    if !updated {
         diesel::insert_into(households_index::table)
             .values((households_index::id.eq(&record.id), values))
             .execute(conn)?;
@@ -175,7 +233,12 @@ fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), Stor
     Ok(())
 }
 
-fn person(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+fn person(
+    conn: &mut DbConn,
+    record: &Record,
+    doc: &Value,
+    created: bool,
+) -> Result<(), StoreError> {
     // A deleted person frees their ID number for a new enrolment.
     let id_hash = if record.deleted {
         None
@@ -197,10 +260,12 @@ fn person(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreEr
         persons_index::deleted.eq(record.deleted),
         persons_index::version.eq(record.version),
     );
-    let n = diesel::update(persons_index::table.find(&record.id))
-        .set(values.clone())
-        .execute(conn)?;
-    if n == 0 {
+    let updated = !created
+        && diesel::update(persons_index::table.find(&record.id))
+            .set(values.clone())
+            .execute(conn)?
+            > 0;
+    if !updated {
         diesel::insert_into(persons_index::table)
             .values((
                 persons_index::id.eq(&record.id),

@@ -1,0 +1,153 @@
+//! A record's field clocks: for each field, the write its current value came from.
+//!
+//! Stored compactly in `records.clocks`: each distinct write once, and each field as an
+//! index into them, `{"w": [[hlc, version, device, user], …], "f": {"path": index, …}}`.
+//! A record created with 24 fields has one write, not 24 copies of it; an edit adds one.
+//! (The first form kept a whole clock per field, `{"path": {"hlc", "v", "d", "u"}}`: about
+//! five times the size of the record's data, written again on every edit. It is still read.)
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The write a field's current value came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldClock {
+    pub hlc: String,
+    /// The change number that wrote it.
+    pub v: i64,
+    pub d: Option<String>,
+    pub u: Option<String>,
+}
+
+/// The field clocks of one record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldClocks {
+    writes: Vec<FieldClock>,
+    fields: BTreeMap<String, usize>,
+}
+
+/// The stored form; a write is a 4-tuple so its keys are not repeated.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    w: Vec<(String, i64, Option<String>, Option<String>)>,
+    f: BTreeMap<String, usize>,
+}
+
+impl FieldClocks {
+    /// Reads either stored form. Text that is neither (a hand-written `{}`, damage) reads
+    /// as no clocks: every field then counts as written before any phone's base version.
+    pub fn parse(text: &str) -> FieldClocks {
+        if let Ok(stored) = serde_json::from_str::<Stored>(text) {
+            let writes: Vec<FieldClock> = stored
+                .w
+                .into_iter()
+                .map(|(hlc, v, d, u)| FieldClock { hlc, v, d, u })
+                .collect();
+            let fields = stored
+                .f
+                .into_iter()
+                .filter(|(_, i)| *i < writes.len())
+                .collect();
+            return FieldClocks { writes, fields };
+        }
+        let legacy: BTreeMap<String, FieldClock> = serde_json::from_str(text).unwrap_or_default();
+        let mut clocks = FieldClocks::default();
+        for (path, clock) in legacy {
+            clocks.set(&path, &clock);
+        }
+        clocks
+    }
+
+    pub fn get(&self, path: &str) -> Option<&FieldClock> {
+        self.fields.get(path).map(|i| &self.writes[*i])
+    }
+
+    /// Records that `path`'s value now comes from `clock`.
+    pub fn set(&mut self, path: &str, clock: &FieldClock) {
+        // The write being applied is nearly always the last one added.
+        let index = match self.writes.iter().rposition(|w| w == clock) {
+            Some(i) => i,
+            None => {
+                self.writes.push(clock.clone());
+                self.writes.len() - 1
+            }
+        };
+        match self.fields.get_mut(path) {
+            Some(i) => *i = index,
+            None => {
+                self.fields.insert(path.to_string(), index);
+            }
+        }
+    }
+
+    /// The stored form, without the writes no field points at any more.
+    pub fn to_text(&self) -> String {
+        let mut renumber = vec![usize::MAX; self.writes.len()];
+        let mut w = Vec::new();
+        for &i in self.fields.values() {
+            if renumber[i] == usize::MAX {
+                renumber[i] = w.len();
+                let c = &self.writes[i];
+                w.push((c.hlc.clone(), c.v, c.d.clone(), c.u.clone()));
+            }
+        }
+        let f = self
+            .fields
+            .iter()
+            .map(|(path, i)| (path.clone(), renumber[*i]))
+            .collect();
+        serde_json::to_string(&Stored { w, f }).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock(hlc: &str, v: i64) -> FieldClock {
+        FieldClock {
+            hlc: hlc.into(),
+            v,
+            d: Some("dev".into()),
+            u: Some("user".into()),
+        }
+    }
+
+    #[test]
+    fn a_write_is_stored_once_and_unused_ones_are_dropped() {
+        let mut clocks = FieldClocks::default();
+        let created = clock("a", 1);
+        for path in ["name", "phone", "basic.education"] {
+            clocks.set(path, &created);
+        }
+        let text = clocks.to_text();
+        assert_eq!(text.matches("\"a\"").count(), 1, "{text}");
+
+        let mut edited = FieldClocks::parse(&text);
+        assert_eq!(edited, clocks);
+        edited.set("phone", &clock("b", 2));
+        edited.set("name", &clock("b", 2));
+        edited.set("basic.education", &clock("c", 3));
+        let text = edited.to_text();
+        assert!(!text.contains("\"a\""), "the first write is unused: {text}");
+        let read = FieldClocks::parse(&text);
+        assert_eq!(read.get("phone").map(|c| c.v), Some(2));
+        assert_eq!(read.get("basic.education").map(|c| c.v), Some(3));
+        assert_eq!(read.get("missing"), None);
+    }
+
+    #[test]
+    fn the_first_stored_form_is_still_read() {
+        let legacy = r#"{"name":{"hlc":"h1","v":4,"d":"dev","u":"user"},
+                         "phone":{"hlc":"h2","v":5,"d":null,"u":null}}"#;
+        let clocks = FieldClocks::parse(legacy);
+        assert_eq!(clocks.get("name"), Some(&clock("h1", 4)));
+        assert_eq!(
+            clocks.get("phone").map(|c| (c.v, c.d.clone())),
+            Some((5, None))
+        );
+        assert_eq!(FieldClocks::parse("{}"), FieldClocks::default());
+        assert_eq!(FieldClocks::parse("not json"), FieldClocks::default());
+    }
+}
