@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use liuqing_schema::attachments as store;
-use liuqing_schema::records;
+use liuqing_schema::{db, records};
 use liuqing_schema::time::{now_micros, seconds, Micros};
 
 use crate::blob::{BlobKey, BlobStore};
@@ -17,6 +17,17 @@ use crate::state::AppState;
 const EVERY: Duration = Duration::from_secs(3600);
 /// An intent this old belongs to an upload that died: no request runs for an hour.
 const ORPHAN_AFTER_SECS: i64 = 3600;
+
+/// Checkpoints SQLite's WAL every second, off the writers' path (see
+/// `liuqing_schema::db::checkpoint`). A failed checkpoint is logged and tried again.
+pub async fn checkpoint_wal(db: Db) {
+    loop {
+        actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = db.run(|conn| Ok(db::checkpoint(conn)?)).await {
+            tracing::warn!(error = ?e, "WAL checkpoint failed; retrying");
+        }
+    }
+}
 
 pub async fn run(state: web::Data<AppState>) {
     loop {

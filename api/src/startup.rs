@@ -119,9 +119,14 @@ impl Application {
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
         let maintenance = actix_web::rt::spawn(maintenance::run(state.clone()));
-        let workers = (0..state.config.derivative_workers)
+        let mut workers: Vec<_> = (0..state.config.derivative_workers)
             .map(|_| actix_web::rt::spawn(derivatives::run(state.clone())))
             .collect();
+        if matches!(state.config.backend()?, db::Backend::Sqlite(_)) {
+            workers.push(actix_web::rt::spawn(maintenance::checkpoint_wal(
+                state.db.clone(),
+            )));
+        }
         let mut server =
             HttpServer::new(move || {
                 App::new()
