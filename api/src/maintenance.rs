@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use actix_web::web;
 use liuqing_schema::attachments as store;
-use liuqing_schema::{db, records};
 use liuqing_schema::time::{now_micros, seconds, Micros};
+use liuqing_schema::{db, records};
 
 use crate::blob::{BlobKey, BlobStore};
 use crate::db::Db;

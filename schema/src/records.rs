@@ -13,7 +13,7 @@ use crate::tables::{
 use crate::time::Micros;
 use crate::DbConn;
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records, treat_none_as_null = true)]
 pub struct Record {
     pub entity: Entity,
@@ -90,10 +90,36 @@ pub fn find_many(conn: &mut DbConn, entity: Entity, ids: &[&str]) -> StoreResult
         .load(conn)?)
 }
 
-/// Writes a record's current state (insert or replace).
+/// The columns a write changes on a record that exists. Leaving out the key, community
+/// and parent keeps the database from rewriting their index entries: with every column
+/// in the `SET`, SQLite updated all four of the table's indexes on each edit, and that
+/// was half of an edit's time.
+#[derive(AsChangeset)]
+#[diesel(table_name = records, treat_none_as_null = true)]
+struct Changes<'a> {
+    version: i64,
+    deleted: bool,
+    data: &'a str,
+    clocks: &'a str,
+    updated_at: Micros,
+    updated_by: Option<&'a str>,
+    updated_device: Option<&'a str>,
+}
+
+/// Writes a record's current state (insert or replace). Its community and parent never
+/// change once it exists.
 pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
+    let changes = Changes {
+        version: record.version,
+        deleted: record.deleted,
+        data: &record.data,
+        clocks: &record.clocks,
+        updated_at: record.updated_at,
+        updated_by: record.updated_by.as_deref(),
+        updated_device: record.updated_device.as_deref(),
+    };
     let updated = diesel::update(records::table.find((record.entity, &record.id)))
-        .set(record)
+        .set(&changes)
         .execute(conn)?;
     if updated == 0 {
         diesel::insert_into(records::table)

@@ -183,8 +183,9 @@ impl Client {
         }
     }
 
-    /// Takes a pull page; returns whether another page should be pulled.
-    pub fn on_pulled(&mut self, page: &PullPage) -> bool {
+    /// Takes a pull page (its documents move into the copy); returns whether another
+    /// page should be pulled.
+    pub fn on_pulled(&mut self, page: PullPage) -> bool {
         let mut touched = BTreeSet::new();
         for purge in &page.purge {
             self.server.retain(|key, r| {
@@ -195,23 +196,23 @@ impl Client {
                 keep
             });
         }
-        for change in &page.changes {
-            let key = (change.entity.clone(), change.id.clone());
+        for change in page.changes {
+            let key = (change.entity, change.id);
             touched.insert(key.clone());
             if change.deleted {
                 self.server.remove(&key);
                 continue;
             }
             let local = Local {
-                community_id: change.community_id.clone(),
+                community_id: change.community_id,
                 version: change.version,
-                data: change.data.clone().unwrap_or(Value::Null),
+                data: change.data.unwrap_or(Value::Null),
             };
             self.server.insert(key, local);
         }
         // Rebase: edits not yet accepted stay visible on top of the server's state.
         self.rebuild_keys(&touched);
-        self.cursor = Some(page.cursor.clone());
+        self.cursor = Some(page.cursor);
         if page.has_more {
             return true;
         }
@@ -306,7 +307,7 @@ mod tests {
             has_more: true,
             scope_digest: None,
         };
-        c.on_pulled(&page);
+        c.on_pulled(page);
         let local = &c.records[&("person".to_string(), id)];
         assert_eq!(local.data, json!({ "name": "local", "sex": "male" }));
         assert_eq!(local.version, 5);
@@ -336,7 +337,7 @@ mod tests {
             has_more: true,
             scope_digest: None,
         };
-        c.on_pulled(&page(
+        c.on_pulled(page(
             ids.iter()
                 .zip(1..)
                 .map(|(id, v)| change(id, v, false))
@@ -354,7 +355,7 @@ mod tests {
             assert_eq!(c.records, full.records);
         };
         check(&c);
-        c.on_pulled(&page(
+        c.on_pulled(page(
             vec![change(&ids[0], 6, false), change(&ids[2], 7, true)],
             vec!["c"],
         ));

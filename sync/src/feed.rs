@@ -104,7 +104,7 @@ pub fn pull(
         .map(|r| {
             let data = (!r.deleted).then(|| {
                 serde_json::from_str::<Value>(&r.data)
-                    .map(|d| shown_document(&d))
+                    .map(shown_document)
                     .unwrap_or(Value::Null)
             });
             Change {

@@ -203,15 +203,22 @@ pub fn shown(stored: &Value) -> Value {
     }
 }
 
-/// The whole stored document as shown: every sealed value masked.
-pub fn shown_document(doc: &Value) -> Value {
+/// The whole stored document as shown: every sealed value masked. It takes the document
+/// and masks in place: a pull page shows a thousand documents, and copying each cost more
+/// than parsing it.
+pub fn shown_document(mut doc: Value) -> Value {
+    mask_in_place(&mut doc);
+    doc
+}
+
+fn mask_in_place(doc: &mut Value) {
     match doc {
-        Value::Object(map) if map.contains_key("sealed") => shown(doc),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), shown_document(v)))
-                .collect(),
-        ),
-        other => other.clone(),
+        Value::Object(map) if map.contains_key("sealed") => {
+            if let Some(masked) = map.remove("masked") {
+                *doc = masked;
+            }
+        }
+        Value::Object(map) => map.values_mut().for_each(mask_in_place),
+        _ => {}
     }
 }

@@ -663,7 +663,7 @@ impl Phone {
             times.push(started.elapsed());
             records += page.changes.len();
             let last = !page.has_more;
-            if !self.client.on_pulled(&page) {
+            if !self.client.on_pulled(page) {
                 return Ok((records, times));
             }
             if last {

@@ -25,7 +25,7 @@ pub fn record(rec: &Record) -> Value {
         "entity": rec.entity,
         "community_id": rec.community_id,
         "version": rec.version,
-        "data": values::shown_document(&document(rec)),
+        "data": values::shown_document(document(rec)),
         "created_at": time(rec.created_at),
         "updated_at": time(rec.updated_at),
         "created_by": rec.created_by,
