@@ -13,6 +13,22 @@ use crate::tables::{
 use crate::time::Micros;
 use crate::DbConn;
 
+/// Inserts a slice of rows in one multi-row statement (one round trip on PostgreSQL).
+/// Through the connection of the backend in use: diesel's two-backend connection does not
+/// build multi-row inserts.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {{
+        let rows = $rows;
+        if !rows.is_empty() {
+            match $conn {
+                DbConn::Pg(c) => diesel::insert_into($table).values(rows).execute(c)?,
+                DbConn::Sqlite(c) => diesel::insert_into($table).values(rows).execute(c)?,
+            };
+        }
+        Ok(())
+    }};
+}
+
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = records, treat_none_as_null = true)]
 pub struct Record {
@@ -129,12 +145,9 @@ pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
     Ok(())
 }
 
-/// Writes a record the table does not hold yet (one statement where `save` needs two).
-pub fn insert(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
-    diesel::insert_into(records::table)
-        .values(record)
-        .execute(conn)?;
-    Ok(())
+/// Writes records the table does not hold yet, in one statement.
+pub fn insert_many(conn: &mut DbConn, records: &[Record]) -> StoreResult<()> {
+    insert_rows!(conn, records::table, records)
 }
 
 /// Whether any live record of `entity` names `parent_id` as its parent.
@@ -234,18 +247,6 @@ pub fn communities_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec
     Ok(query.load(conn)?)
 }
 
-/// The first answer given to a mutation id, with the device that sent it.
-pub fn logged_mutation(
-    conn: &mut DbConn,
-    mutation_id: &str,
-) -> StoreResult<Option<(String, String)>> {
-    Ok(mutations::table
-        .find(mutation_id)
-        .select((mutations::device_id, mutations::result))
-        .first(conn)
-        .optional()?)
-}
-
 /// The first answers of those of `ids` seen before: `(mutation_id, device_id, result)`.
 pub fn logged_mutations(
     conn: &mut DbConn,
@@ -261,24 +262,21 @@ pub fn logged_mutations(
         .load(conn)?)
 }
 
-pub fn log_mutation(
-    conn: &mut DbConn,
-    mutation_id: &str,
-    device_id: &str,
-    user_id: &str,
-    at: Micros,
-    result: &str,
-) -> StoreResult<()> {
-    diesel::insert_into(mutations::table)
-        .values((
-            mutations::mutation_id.eq(mutation_id),
-            mutations::device_id.eq(device_id),
-            mutations::user_id.eq(user_id),
-            mutations::received_at.eq(at),
-            mutations::result.eq(result),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// A mutation's first answer, as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Insertable)]
+#[diesel(table_name = mutations)]
+pub struct LoggedMutation {
+    pub mutation_id: String,
+    pub device_id: String,
+    pub user_id: String,
+    pub received_at: Micros,
+    /// The answer's JSON.
+    pub result: String,
+}
+
+/// Logs answers, in one statement.
+pub fn log_mutations(conn: &mut DbConn, entries: &[LoggedMutation]) -> StoreResult<()> {
+    insert_rows!(conn, mutations::table, entries)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
@@ -310,11 +308,9 @@ pub struct Conflict {
     pub created_at: Micros,
 }
 
-pub fn add_conflict(conn: &mut DbConn, conflict: &Conflict) -> StoreResult<()> {
-    diesel::insert_into(conflicts::table)
-        .values(conflict)
-        .execute(conn)?;
-    Ok(())
+/// Records conflicts, in one statement.
+pub fn add_conflicts(conn: &mut DbConn, conflicts: &[Conflict]) -> StoreResult<()> {
+    insert_rows!(conn, conflicts::table, conflicts)
 }
 
 /// Conflicts of one record, oldest first.

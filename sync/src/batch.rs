@@ -1,23 +1,45 @@
 //! What the mutations of one writing transaction share: the change numbers, the records
-//! they read, and the mutation log's earlier answers.
+//! they read, the mutation log's earlier answers, and the writes they have decided on.
 //!
 //! A push of 100 mutations used to ask the database, for each mutation, for a change
-//! number, for an earlier answer and for the record and its parent: four statements of
-//! about ten. A batch asks once per transaction, after taking the write lock, and keeps
-//! what it learns in step with what the transaction writes. No other writer can change
-//! any of it meanwhile: they all wait for the lock.
+//! number, for an earlier answer and for the record and its parent, and to write each
+//! mutation's rows inside a savepoint of its own: about ten statements a mutation, each a
+//! round trip on PostgreSQL. A batch reads once per transaction, after taking the write
+//! lock, and keeps what it learns in step with what the transaction decides. No other
+//! writer can change any of it meanwhile: they all wait for the lock.
+//!
+//! Writes wait in the batch until [`Batch::flush`], which writes them in order, records
+//! and the log in one statement each. A mutation's writes join them only once it is
+//! decided and kept, so a rejected mutation has nothing to roll back: that is what the
+//! savepoints were for. A database error fails the whole transaction, as before.
 
 use std::collections::{BTreeMap, HashMap};
 
 use liuqing_schema::entities::{self, Entity};
-use liuqing_schema::records::{self, Record};
+use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
 use liuqing_schema::{org, DbConn, StoreError};
+use serde_json::Value;
 
+use crate::projection::{self, Change};
 use crate::protocol::Mutation;
+use crate::values::sealed_hash;
 
 /// What the scope said of each org node during one request (`None`: outside it, or no
 /// such node). The scope is fixed for the request, so the first answer holds.
 pub type ScopeMemo = BTreeMap<String, Option<org::OrgKind>>;
+
+/// A write a mutation decided on.
+enum Write {
+    /// A record's new state, with its document (for the projections) and the fields the
+    /// mutation wrote.
+    Record {
+        record: Record,
+        doc: Value,
+        created: bool,
+        touched: Vec<String>,
+    },
+    Conflict(Conflict),
+}
 
 /// The state one transaction's mutations share. Made by [`Batch::begin`], which takes the
 /// write lock; [`Batch::finish`] must run before the transaction commits.
@@ -26,12 +48,21 @@ pub struct Batch {
     counter: i64,
     /// The last change number a kept mutation's record took.
     last: i64,
-    /// Records read or written so far (`None`: the database holds no such record).
+    /// Records as the transaction sees them, read or decided (`None`: no such record).
     records: HashMap<(Entity, String), Option<Record>>,
-    /// The record the current mutation wrote, until its savepoint is released.
-    staged: Option<Record>,
     /// `mutation_id` → (device, answer) of every mutation logged before or during this one.
     logged: HashMap<String, (String, String)>,
+    /// The current mutation's writes, until it is kept (or dropped with it).
+    staged: Vec<Write>,
+    /// Kept mutations' writes, in order, not yet in the database.
+    pending: Vec<Write>,
+    /// Their answers, not yet in the log.
+    answers: Vec<LoggedMutation>,
+    /// ID number hash → (person, community) of persons created since the last flush.
+    enrolling: HashMap<String, (String, String)>,
+    /// Whether a person was edited or deleted since the last flush: the hashes the
+    /// database holds may then be out of date.
+    persons_changed: bool,
 }
 
 impl Batch {
@@ -75,8 +106,12 @@ impl Batch {
             counter,
             last: counter,
             records,
-            staged: None,
             logged,
+            staged: Vec::new(),
+            pending: Vec::new(),
+            answers: Vec::new(),
+            enrolling: HashMap::new(),
+            persons_changed: false,
         })
     }
 
@@ -101,32 +136,158 @@ impl Batch {
         Ok(found)
     }
 
-    /// The current mutation wrote `record` (kept only if its savepoint is released).
-    pub fn stage(&mut self, record: Record) {
-        self.staged = Some(record);
-    }
-
     /// The earlier answer to `mutation_id`, with the device that sent it.
     pub fn logged(&self, mutation_id: &str) -> Option<&(String, String)> {
         self.logged.get(mutation_id)
     }
 
-    /// The current mutation's answer, logged: `kept` if its savepoint was released, and
-    /// not rolled back. A record it wrote took the next change number.
-    pub fn settle(&mut self, kept: bool, mutation_id: &str, device: &str, answer: &str) {
-        if let Some(record) = self.staged.take().filter(|_| kept) {
-            self.last = self.last.max(record.version);
-            self.records
-                .insert((record.entity, record.id.clone()), Some(record));
+    /// The person other than `except` enrolled with this ID number hash, and their
+    /// community, as the transaction sees it.
+    pub fn enrolled(
+        &mut self,
+        conn: &mut DbConn,
+        hash: &str,
+        except: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        if self.persons_changed {
+            self.flush(conn)?;
         }
-        self.logged.insert(
-            mutation_id.to_string(),
-            (device.to_string(), answer.to_string()),
-        );
+        if let Some((id, community)) = self.enrolling.get(hash) {
+            if id != except {
+                return Ok(Some((id.clone(), community.clone())));
+            }
+        }
+        projection::enrolled(conn, hash, except)
     }
 
-    /// Stores the last change number taken; call it before the transaction commits.
-    pub fn finish(self, conn: &mut DbConn) -> Result<(), StoreError> {
+    /// Whether any live record names `parent_id` as its parent.
+    pub fn has_live_children(
+        &mut self,
+        conn: &mut DbConn,
+        parent_id: &str,
+    ) -> Result<bool, StoreError> {
+        // Rare (deletions only): the database answers once it holds every decided write.
+        self.flush(conn)?;
+        records::has_live_children(conn, parent_id)
+    }
+
+    /// The current mutation will write `record` if it is kept.
+    pub fn stage_record(
+        &mut self,
+        record: Record,
+        doc: Value,
+        created: bool,
+        touched: Vec<String>,
+    ) {
+        self.staged.push(Write::Record {
+            record,
+            doc,
+            created,
+            touched,
+        });
+    }
+
+    /// The current mutation will record `conflict` if it is kept.
+    pub fn stage_conflict(&mut self, conflict: Conflict) {
+        self.staged.push(Write::Conflict(conflict));
+    }
+
+    /// The current mutation is decided: `kept`, its staged writes join the pending ones
+    /// (a record it wrote took the next change number); otherwise they are dropped. Its
+    /// answer is logged either way.
+    pub fn settle(&mut self, kept: bool, answer: LoggedMutation) {
+        let staged = std::mem::take(&mut self.staged);
+        if kept {
+            for write in staged {
+                if let Write::Record {
+                    record, created, ..
+                } = &write
+                {
+                    self.last = self.last.max(record.version);
+                    if record.entity == Entity::Person {
+                        self.note_person(record, *created, &write);
+                    }
+                    self.records
+                        .insert((record.entity, record.id.clone()), Some(record.clone()));
+                }
+                self.pending.push(write);
+            }
+        }
+        self.logged.insert(
+            answer.mutation_id.clone(),
+            (answer.device_id.clone(), answer.result.clone()),
+        );
+        self.answers.push(answer);
+    }
+
+    fn note_person(&mut self, record: &Record, created: bool, write: &Write) {
+        let Write::Record { doc, .. } = write else {
+            return;
+        };
+        let hash = entities::get_path(doc, "id_number").and_then(sealed_hash);
+        match hash {
+            Some(hash) if created => {
+                self.enrolling.insert(
+                    hash.to_string(),
+                    (record.id.clone(), record.community_id.clone()),
+                );
+            }
+            _ => self.persons_changed = true,
+        }
+    }
+
+    /// Writes every pending write, in the order the mutations were decided: projections
+    /// one by one, then records (each in its last state; new ones in one statement),
+    /// conflicts and answers in one statement each.
+    pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut conflicts = Vec::new();
+        let mut latest: Vec<(Record, bool)> = Vec::new();
+        let mut at: HashMap<(Entity, String), usize> = HashMap::new();
+        for write in pending {
+            match write {
+                Write::Record {
+                    record,
+                    doc,
+                    created,
+                    touched,
+                } => {
+                    let change = if created {
+                        Change::Created
+                    } else {
+                        Change::Edited(&touched)
+                    };
+                    projection::update(conn, &record, &doc, change)?;
+                    match at.get(&(record.entity, record.id.clone())) {
+                        // Written twice in this flush: the last state is the one to keep,
+                        // inserted if the first write created it.
+                        Some(&i) => latest[i].0 = record,
+                        None => {
+                            at.insert((record.entity, record.id.clone()), latest.len());
+                            latest.push((record, created));
+                        }
+                    }
+                }
+                Write::Conflict(c) => conflicts.push(c),
+            }
+        }
+        let (created, saved): (Vec<_>, Vec<_>) = latest.into_iter().partition(|(_, c)| *c);
+        let created: Vec<Record> = created.into_iter().map(|(r, _)| r).collect();
+        records::insert_many(conn, &created)?;
+        for (record, _) in &saved {
+            records::save(conn, record)?;
+        }
+        records::add_conflicts(conn, &conflicts)?;
+        records::log_mutations(conn, &std::mem::take(&mut self.answers))?;
+        self.enrolling.clear();
+        self.persons_changed = false;
+        Ok(())
+    }
+
+    /// Writes what is pending and stores the last change number taken; call it before the
+    /// transaction commits.
+    pub fn finish(mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        self.flush(conn)?;
         if self.last > self.counter {
             records::set_counter(conn, self.last)?;
         }

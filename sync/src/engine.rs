@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::entities::{self, Entity, EntitySpec, FieldType, Policy};
-use liuqing_schema::records::{self, Conflict, Record};
+use liuqing_schema::records::{Conflict, LoggedMutation, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::users::Role;
@@ -16,7 +16,6 @@ use serde_json::{json, Map, Value};
 use crate::batch::{Batch, ScopeMemo};
 use crate::clocks::{FieldClock, FieldClocks};
 use crate::hlc::Hlc;
-use crate::projection;
 use crate::protocol::{ConflictNote, FieldProblem, Mutation, MutationResult, Op, Status};
 use crate::values::{self, check, check_set_item, same};
 
@@ -30,6 +29,11 @@ pub struct Writer<'a> {
     /// action, which has checked the state machine and the role first. Staff edits and
     /// pushes may not, so the state machine cannot be bypassed through sync.
     pub lifecycle: bool,
+    /// Whether the writes come from a phone's outbox (a sync push). A phone makes each edit
+    /// on top of its own earlier ones, pushed or not, so its own earlier write of a field
+    /// is never concurrent with a later one. Not so over REST: a browser's tabs share one
+    /// session, and only the base version tells what each had seen.
+    pub outbox: bool,
 }
 
 impl Writer<'_> {
@@ -68,7 +72,7 @@ fn server_side<'v>(value: &'v Value, clock: Option<&FieldClock>) -> Side<'v> {
     }
 }
 
-/// Why a mutation's transaction ends early.
+/// Why a mutation ends early.
 enum Abort {
     Reject(Box<MutationResult>),
     Store(StoreError),
@@ -109,17 +113,17 @@ pub fn apply(
     use diesel::Connection;
     conn.transaction(|conn| {
         let mut batch = Batch::begin(conn, std::slice::from_ref(m))?;
-        let result = apply_in(conn, who, env, &mut batch, &mut ScopeMemo::new(), m)?;
+        let result = apply_in(&mut batch, conn, who, env, &mut ScopeMemo::new(), m)?;
         batch.finish(conn)?;
         Ok(result)
     })
 }
 
 /// Applies a push's mutations in order, with the same guarantees as [`apply`] for each:
-/// everything one mutation does is kept or none of it (a savepoint per mutation), a
-/// rejected one does not stop the ones after it, and a mutation id seen before returns its
-/// first answer. They commit [`CHUNK`] at a time, so a crash loses whole mutations only
-/// (the phone never heard the answer and sends them again).
+/// everything one mutation does is kept or none of it (its writes join the batch only
+/// once it is decided), a rejected one does not stop the ones after it, and a mutation id
+/// seen before returns its first answer. They commit [`CHUNK`] at a time, so a crash loses
+/// whole mutations only (the phone never heard the answer and sends them again).
 pub fn apply_all(
     conn: &mut DbConn,
     who: Writer<'_>,
@@ -134,7 +138,7 @@ pub fn apply_all(
             let mut batch = Batch::begin(conn, chunk)?;
             let answers = chunk
                 .iter()
-                .map(|m| apply_in(conn, who, env, &mut batch, &mut memo, m))
+                .map(|m| apply_in(&mut batch, conn, who, env, &mut memo, m))
                 .collect::<Result<Vec<_>, _>>()?;
             batch.finish(conn)?;
             Ok(answers)
@@ -144,17 +148,17 @@ pub fn apply_all(
     Ok(results)
 }
 
-/// One mutation inside a transaction that holds the counter's lock: its work goes in a
-/// savepoint, so a rejection rolls back this mutation only.
+/// One mutation inside a transaction that holds the counter's lock. Its writes wait in
+/// the batch until it is decided: a rejected mutation leaves nothing behind but its logged
+/// answer.
 fn apply_in(
+    batch: &mut Batch,
     conn: &mut DbConn,
     who: Writer<'_>,
     env: &Env<'_>,
-    batch: &mut Batch,
     memo: &mut ScopeMemo,
     m: &Mutation,
 ) -> Result<MutationResult, StoreError> {
-    use diesel::Connection;
     let mutation_id = m.mutation_id.to_string();
     if let Some(previous) = replay(batch, &mutation_id, who)? {
         return Ok(previous);
@@ -162,41 +166,34 @@ fn apply_in(
     // The enclosing transaction holds the counter's lock, which orders this number
     // against all other writers.
     let version = batch.next_version();
-    let outcome = conn.transaction::<(MutationResult, String), Abort, _>(|conn| {
-        let result = Merge {
-            conn,
-            who,
-            env,
-            batch: &mut *batch,
-            memo: &mut *memo,
-            m,
-            version,
-            mutation_id: &mutation_id,
-        }
-        .run()?;
-        let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
-        records::log_mutation(
-            conn,
-            &mutation_id,
-            who.device_id,
-            who.user_id,
-            env.now,
-            &text,
-        )?;
-        Ok((result, text))
-    });
-    match outcome {
-        Ok((result, text)) => {
-            batch.settle(true, &mutation_id, who.device_id, &text);
-            Ok(result)
-        }
-        Err(Abort::Store(e)) => Err(e),
-        Err(Abort::Reject(result)) => {
-            let (result, text) = log_rejection(conn, who, env, &mutation_id, *result)?;
-            batch.settle(false, &mutation_id, who.device_id, &text);
-            Ok(result)
-        }
+    let outcome = Merge {
+        conn,
+        who,
+        env,
+        batch: &mut *batch,
+        memo,
+        m,
+        version,
+        mutation_id: &mutation_id,
     }
+    .run();
+    let (result, kept) = match outcome {
+        Ok(result) => (result, true),
+        Err(Abort::Reject(result)) => (*result, false),
+        Err(Abort::Store(e)) => return Err(e),
+    };
+    let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
+    batch.settle(
+        kept,
+        LoggedMutation {
+            mutation_id,
+            device_id: who.device_id.to_string(),
+            user_id: who.user_id.to_string(),
+            received_at: env.now,
+            result: text,
+        },
+    );
+    Ok(result)
 }
 
 /// The first answer to a mutation id seen before.
@@ -221,27 +218,6 @@ fn replay(
             column: "mutations.result",
             value: e.to_string(),
         })
-}
-
-/// Logs a rejection after its savepoint rolled back. (The batch found no earlier answer
-/// under the write lock, so no other request can have logged one since.)
-fn log_rejection(
-    conn: &mut DbConn,
-    who: Writer<'_>,
-    env: &Env<'_>,
-    mutation_id: &str,
-    result: MutationResult,
-) -> Result<(MutationResult, String), StoreError> {
-    let text = serde_json::to_string(&result).map_err(|e| StoreError::Config(e.to_string()))?;
-    records::log_mutation(
-        conn,
-        mutation_id,
-        who.device_id,
-        who.user_id,
-        env.now,
-        &text,
-    )?;
-    Ok((result, text))
 }
 
 struct Merge<'c, 'a> {
@@ -611,7 +587,7 @@ impl Merge<'_, '_> {
             }
         }
         let hash = self.env.cipher.lookup_hash(number.expose());
-        if let Some((existing, community)) = projection::enrolled(self.conn, &hash, id)? {
+        if let Some((existing, community)) = self.batch.enrolled(self.conn, &hash, id)? {
             let visible = self.in_scope(&community)?;
             let mut result = MutationResult::rejected(
                 self.mutation_id,
@@ -764,7 +740,10 @@ impl Merge<'_, '_> {
                 }
             }
             if set != before {
-                let concurrent = draft.clocks.get(path).is_some_and(|c| c.v > base);
+                let concurrent = draft
+                    .clocks
+                    .get(path)
+                    .is_some_and(|c| self.concurrent(c, hlc, base));
                 if concurrent {
                     draft.status = draft.status.max(Status::Merged);
                 }
@@ -797,13 +776,23 @@ impl Merge<'_, '_> {
             ..rec
         };
         if !draft.changed {
-            for c in &draft.pending_conflicts {
-                records::add_conflict(self.conn, c)?;
+            for c in draft.pending_conflicts {
+                self.batch.stage_conflict(c);
             }
             let version = record.version;
             return Ok(self.result(draft.status, version, draft.conflicts, spec, &draft.doc));
         }
         self.finish(spec, record, draft)
+    }
+
+    /// Whether the write a field's value came from is one this mutation's writer had not
+    /// seen: written after the base version, and not by this same phone earlier (renaming
+    /// a person it created in the same offline session is not a conflict with itself).
+    fn concurrent(&self, clock: &FieldClock, hlc: &Hlc, base: i64) -> bool {
+        let own_earlier = self.who.outbox
+            && clock.d.as_deref() == Some(self.who.device_id)
+            && clock.hlc.parse::<Hlc>().is_ok_and(|earlier| *hlc > earlier);
+        clock.v > base && !own_earlier
     }
 
     /// Last writer wins, per field. A field the server changed after the phone's base
@@ -821,7 +810,9 @@ impl Merge<'_, '_> {
         hlc: &Hlc,
         base: i64,
     ) {
-        let concurrent = clock.as_ref().is_some_and(|c| c.v > base);
+        let concurrent = clock
+            .as_ref()
+            .is_some_and(|c| self.concurrent(c, hlc, base));
         let incoming_wins = match &clock {
             Some(c) if concurrent => c.hlc.parse::<Hlc>().map_or(true, |server| *hlc > server),
             _ => true,
@@ -943,7 +934,7 @@ impl Merge<'_, '_> {
             let doc = Value::Null;
             return Ok(self.result(Status::Applied, rec.version, Vec::new(), spec, &doc));
         }
-        if records::has_live_children(self.conn, &rec.id)? {
+        if self.batch.has_live_children(self.conn, &rec.id)? {
             return Err(self.reject(
                 "has_children",
                 vec![problem("id", "delete the records under it first")],
@@ -965,30 +956,27 @@ impl Merge<'_, '_> {
         self.finish(spec, record, draft)
     }
 
-    /// Writes the record, its conflicts and projections.
+    /// Stages the record and its conflicts: the batch writes them, with the projections,
+    /// once the mutation is kept.
     fn finish(
         &mut self,
         spec: &EntitySpec,
         record: Record,
         draft: Draft,
     ) -> Result<MutationResult, Abort> {
-        if draft.created {
-            records::insert(self.conn, &record)?;
-        } else {
-            records::save(self.conn, &record)?;
+        let result = self.result(
+            draft.status,
+            record.version,
+            draft.conflicts,
+            spec,
+            &draft.doc,
+        );
+        for c in draft.pending_conflicts {
+            self.batch.stage_conflict(c);
         }
-        for c in &draft.pending_conflicts {
-            records::add_conflict(self.conn, c)?;
-        }
-        let change = if draft.created {
-            projection::Change::Created
-        } else {
-            projection::Change::Edited(&draft.touched)
-        };
-        projection::update(self.conn, &record, &draft.doc, change)?;
-        let version = record.version;
-        self.batch.stage(record);
-        Ok(self.result(draft.status, version, draft.conflicts, spec, &draft.doc))
+        self.batch
+            .stage_record(record, draft.doc, draft.created, draft.touched);
+        Ok(result)
     }
 
     fn result(

@@ -536,6 +536,121 @@ async fn a_person_is_enrolled_once() {
     assert_eq!(r[0]["errors"][0]["field"], "id_number");
 }
 
+/// A push is applied in chunks whose writes reach the database together at the end; each
+/// mutation must still be decided on everything the mutations before it in the same push
+/// did, and a rejected one must leave nothing behind.
+#[actix_web::test]
+async fn each_mutation_of_a_push_sees_what_the_ones_before_it_did() {
+    let w = world().await;
+    let phone = &w.a1;
+    let (h, empty, a, b, c, d) = (new_id(), new_id(), new_id(), new_id(), new_id(), new_id());
+    let number = id_number("19750505", 301);
+    let person = |id: &str, name: &str, number: &str| {
+        phone.upsert(
+            "person",
+            id,
+            None,
+            json!({ "household_id": h, "name": name, "id_number": number }),
+        )
+    };
+    let delete = |entity: &str, id: &str| json!({ "mutation_id": new_id(), "entity": entity, "id": id, "op": "delete", "hlc": phone.hlc() });
+    let mutations = vec![
+        phone.upsert(
+            "household",
+            &h,
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "同批路1号" }),
+        ),
+        person(&a, "甲", &number),
+        // The same ID number again, in the same push: refused, naming the first.
+        person(&b, "乙", &number),
+        // A household whose person came in this push keeps it.
+        delete("household", &h),
+        // Edited twice in the push: the second edit builds on the first.
+        phone.upsert("person", &a, None, json!({ "name": "甲二" })),
+        phone.upsert("person", &a, None, json!({ "phone": "13900002222" })),
+        // Created and deleted in one push.
+        phone.upsert(
+            "household",
+            &empty,
+            None,
+            json!({ "community_id": w.tree.community_a, "address": "空" }),
+        ),
+        delete("household", &empty),
+        // A deleted person frees the number for the next enrolment in the same push.
+        delete("person", &a),
+        person(&c, "丙", &number),
+        person(&d, "丁", &number),
+    ];
+    let r = push_ok(&w.app, phone, mutations.clone()).await;
+    let status: Vec<&str> = r
+        .iter()
+        .map(|x| x["status"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            "applied", "applied", "rejected", "rejected", "applied", "applied", "applied",
+            "applied", "applied", "applied", "rejected"
+        ],
+        "{r:#?}"
+    );
+    assert_eq!(r[2]["reason"], "duplicate_person");
+    assert_eq!(r[2]["existing_id"], a.as_str());
+    assert_eq!(r[3]["reason"], "has_children");
+    assert_eq!(r[10]["reason"], "duplicate_person");
+    assert_eq!(r[10]["existing_id"], c.as_str());
+    let versions: Vec<i64> = r
+        .iter()
+        .filter(|x| x["status"] == "applied")
+        .map(|x| x["version"].as_i64().expect("version"))
+        .collect();
+    assert!(
+        versions.windows(2).all(|v| v[0] < v[1]),
+        "kept mutations take increasing change numbers: {versions:?}"
+    );
+
+    // The retry of the whole push is answered the same and changes nothing.
+    let (before, _) = pull_all(&w.app, &w.a2.s.access, None).await;
+    assert_eq!(push_ok(&w.app, phone, mutations).await, r);
+    let (after_first, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    assert_eq!(before, after_first);
+    let live: Vec<&Value> = after_first
+        .iter()
+        .filter(|x| x["deleted"] != true)
+        .collect();
+    let ids: Vec<&str> = live
+        .iter()
+        .map(|x| x["id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(ids.len(), 2, "the household and 丙: {after_first:#?}");
+    assert!(ids.contains(&h.as_str()) && ids.contains(&c.as_str()));
+    assert_eq!(last["scope_digest"]["count"], 2);
+    // The edited-then-deleted person went out as one tombstone at its last version.
+    let a_row = after_first
+        .iter()
+        .find(|x| x["id"] == a.as_str())
+        .expect("a's tombstone");
+    assert_eq!(a_row["deleted"], true);
+    assert_eq!(a_row["version"].as_i64(), versions.get(6).copied());
+    // Nothing of the rejected mutations reached the case file.
+    assert!(after_first
+        .iter()
+        .all(|x| x["id"] != b.as_str() && x["id"] != d.as_str()));
+    // The projections followed: 丙 is the one enrolled with the number.
+    let found = w
+        .app
+        .get(&format!("/v1/persons?id_number={number}"), &w.staff.access)
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let items = found.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", found.body);
+    assert_eq!(items[0]["id"], c.as_str());
+    // Renaming a person the same phone created earlier in the push is not a conflict.
+    let open = conflicts(&w.app, &w.staff.access).await;
+    assert!(open.is_empty(), "{open:#?}");
+}
+
 #[actix_web::test]
 async fn a_phone_sees_and_writes_only_its_own_communities() {
     let w = world().await;
