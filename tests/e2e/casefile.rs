@@ -418,6 +418,44 @@ async fn illegal_recognition_actions_name_the_current_state() {
     assert_eq!(results[0]["errors"][0]["field"], "state", "{results:?}");
 }
 
+/// Two browser tabs of one staff session edit the same field from the same version: the
+/// second is concurrent with the first (its base version says it had not seen it), so the
+/// first value is kept as a conflict record, as for two phones. (Only a phone's own
+/// earlier edits count as seen: a push comes from one outbox, a session from any tab.)
+#[actix_web::test]
+async fn two_tabs_of_one_session_editing_one_field_leave_a_conflict() {
+    let s = station().await;
+    let (_, p) = enrol_at_the_door(&s, 61, "赵六").await;
+    let version = case_file(&s.app, &s.staff, &p).await["person"]["version"]
+        .as_i64()
+        .expect("version");
+    let path = format!("/v1/records/person/{p}");
+    let edit = |name: &str| {
+        s.app.patch(
+            &path,
+            &s.staff.access,
+            json!({ "base_version": version, "fields": { "name": name } }),
+        )
+    };
+    let first = edit("赵六一").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["status"], "applied", "{}", first.body);
+    let second = edit("赵六二").await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.body);
+    assert_eq!(second.body["status"], "merged", "{}", second.body);
+    assert_eq!(second.body["record"]["data"]["name"], "赵六二");
+    let open = s.app.get("/v1/sync/conflicts", &s.staff.access).await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.body);
+    let listed = open.body["items"].as_array().expect("items");
+    assert!(
+        listed
+            .iter()
+            .any(|c| c["field"] == "name" && c["yours"] == "赵六一"),
+        "the first tab's value is kept: {}",
+        open.body
+    );
+}
+
 #[actix_web::test]
 async fn id_numbers_are_masked_and_revealing_one_is_logged() {
     let s = station().await;
