@@ -41,7 +41,6 @@ pub fn writer(caller: &Caller) -> Writer<'_> {
         device_id: &caller.device_id,
         role: caller.role,
         lifecycle: false,
-        outbox: false,
     }
 }
 

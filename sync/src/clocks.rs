@@ -51,10 +51,14 @@ impl FieldClocks {
                 .collect();
             return FieldClocks { writes, fields };
         }
-        let legacy: BTreeMap<String, FieldClock> = serde_json::from_str(text).unwrap_or_default();
+        // The first form, read entry by entry: one damaged clock loses only its field's.
+        let legacy: BTreeMap<String, serde_json::Value> =
+            serde_json::from_str(text).unwrap_or_default();
         let mut clocks = FieldClocks::default();
         for (path, clock) in legacy {
-            clocks.set(&path, &clock);
+            if let Ok(clock) = serde_json::from_value::<FieldClock>(clock) {
+                clocks.set(&path, &clock);
+            }
         }
         clocks
     }
@@ -148,6 +152,11 @@ mod tests {
             Some((5, None))
         );
         assert_eq!(FieldClocks::parse("{}"), FieldClocks::default());
+        let damaged = r#"{"name":{"hlc":"h1","v":4,"d":"dev","u":"user"},"phone":7}"#;
+        assert_eq!(
+            FieldClocks::parse(damaged).get("name"),
+            Some(&clock("h1", 4))
+        );
         assert_eq!(FieldClocks::parse("not json"), FieldClocks::default());
     }
 }

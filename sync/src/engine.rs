@@ -29,11 +29,6 @@ pub struct Writer<'a> {
     /// action, which has checked the state machine and the role first. Staff edits and
     /// pushes may not, so the state machine cannot be bypassed through sync.
     pub lifecycle: bool,
-    /// Whether the writes come from a phone's outbox (a sync push). A phone makes each edit
-    /// on top of its own earlier ones, pushed or not, so its own earlier write of a field
-    /// is never concurrent with a later one. Not so over REST: a browser's tabs share one
-    /// session, and only the base version tells what each had seen.
-    pub outbox: bool,
 }
 
 impl Writer<'_> {
@@ -587,7 +582,13 @@ impl Merge<'_, '_> {
             }
         }
         let hash = self.env.cipher.lookup_hash(number.expose());
-        if let Some((existing, community)) = self.batch.enrolled(self.conn, &hash, id)? {
+        self.refuse_enrolled(&hash, id)
+    }
+
+    /// An ID number belongs to one person: another one enrolled with it refuses the write
+    /// (naming them when they are in the writer's scope).
+    fn refuse_enrolled(&mut self, hash: &str, id: &str) -> Result<(), Abort> {
+        if let Some((existing, community)) = self.batch.enrolled(self.conn, hash, id)? {
             let visible = self.in_scope(&community)?;
             let mut result = MutationResult::rejected(
                 self.mutation_id,
@@ -740,10 +741,7 @@ impl Merge<'_, '_> {
                 }
             }
             if set != before {
-                let concurrent = draft
-                    .clocks
-                    .get(path)
-                    .is_some_and(|c| self.concurrent(c, hlc, base));
+                let concurrent = draft.clocks.get(path).is_some_and(|c| c.v > base);
                 if concurrent {
                     draft.status = draft.status.max(Status::Merged);
                 }
@@ -754,6 +752,16 @@ impl Merge<'_, '_> {
         }
         if draft.changed {
             draft.check_document(spec.entity);
+        }
+        if spec.entity == Entity::Person && draft.touched.iter().any(|p| p == "id_number") {
+            // A corrected ID number may be one already enrolled (the database's unique
+            // index would otherwise fail the whole push).
+            let hash = entities::get_path(&draft.doc, "id_number")
+                .and_then(values::sealed_hash)
+                .map(str::to_string);
+            if let Some(hash) = hash {
+                self.refuse_enrolled(&hash, &rec.id)?;
+            }
         }
         if !draft.errors.is_empty() {
             return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
@@ -785,16 +793,6 @@ impl Merge<'_, '_> {
         self.finish(spec, record, draft)
     }
 
-    /// Whether the write a field's value came from is one this mutation's writer had not
-    /// seen: written after the base version, and not by this same phone earlier (renaming
-    /// a person it created in the same offline session is not a conflict with itself).
-    fn concurrent(&self, clock: &FieldClock, hlc: &Hlc, base: i64) -> bool {
-        let own_earlier = self.who.outbox
-            && clock.d.as_deref() == Some(self.who.device_id)
-            && clock.hlc.parse::<Hlc>().is_ok_and(|earlier| *hlc > earlier);
-        clock.v > base && !own_earlier
-    }
-
     /// Last writer wins, per field. A field the server changed after the phone's base
     /// version is a concurrent edit: the later clock wins and the other value is recorded.
     #[allow(clippy::too_many_arguments)]
@@ -810,9 +808,7 @@ impl Merge<'_, '_> {
         hlc: &Hlc,
         base: i64,
     ) {
-        let concurrent = clock
-            .as_ref()
-            .is_some_and(|c| self.concurrent(c, hlc, base));
+        let concurrent = clock.as_ref().is_some_and(|c| c.v > base);
         let incoming_wins = match &clock {
             Some(c) if concurrent => c.hlc.parse::<Hlc>().map_or(true, |server| *hlc > server),
             _ => true,

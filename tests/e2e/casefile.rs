@@ -420,8 +420,7 @@ async fn illegal_recognition_actions_name_the_current_state() {
 
 /// Two browser tabs of one staff session edit the same field from the same version: the
 /// second is concurrent with the first (its base version says it had not seen it), so the
-/// first value is kept as a conflict record, as for two phones. (Only a phone's own
-/// earlier edits count as seen: a push comes from one outbox, a session from any tab.)
+/// first value is kept as a conflict record, as for two phones.
 #[actix_web::test]
 async fn two_tabs_of_one_session_editing_one_field_leave_a_conflict() {
     let s = station().await;

@@ -68,10 +68,7 @@ pub async fn push(
         .run_writer(move |conn| {
             let scope = caller.scope(conn)?;
             let env = engine_env(&scope, &cipher, &config, now_micros());
-            let who = engine::Writer {
-                outbox: true,
-                ..writer(&caller)
-            };
+            let who = writer(&caller);
             let results = engine::apply_all(conn, who, &env, &req.mutations)?;
             // A commitment is bound when it first arrives (see `commitments`).
             for (m, result) in req.mutations.iter().zip(&results) {
