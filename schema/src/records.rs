@@ -47,16 +47,6 @@ pub struct Record {
     pub updated_device: Option<String>,
 }
 
-/// Takes the next change number. This also takes the counter row's lock until the
-/// transaction ends, so writers commit in the order of their numbers: call it first in
-/// every writing transaction of the case file.
-pub fn next_version(conn: &mut DbConn) -> StoreResult<i64> {
-    Ok(diesel::update(change_counter::table.find(1))
-        .set(change_counter::value.eq(change_counter::value + 1))
-        .returning(change_counter::value)
-        .get_result(conn)?)
-}
-
 /// Takes the case file's write lock (the change counter's row) and returns the last change
 /// number handed out. The lock lasts until the transaction ends, so writers commit in the
 /// order of their numbers: call it first in every writing transaction of the case file.

@@ -200,12 +200,15 @@ impl Batch {
         if kept {
             for write in staged {
                 if let Write::Record {
-                    record, created, ..
+                    record,
+                    doc,
+                    created,
+                    ..
                 } = &write
                 {
                     self.last = self.last.max(record.version);
                     if record.entity == Entity::Person {
-                        self.note_person(record, *created, &write);
+                        self.note_person(record, doc, *created);
                     }
                     self.records
                         .insert((record.entity, record.id.clone()), Some(record.clone()));
@@ -220,19 +223,16 @@ impl Batch {
         self.answers.push(answer);
     }
 
-    fn note_person(&mut self, record: &Record, created: bool, write: &Write) {
-        let Write::Record { doc, .. } = write else {
-            return;
-        };
-        let hash = entities::get_path(doc, "id_number").and_then(sealed_hash);
-        match hash {
-            Some(hash) if created => {
-                self.enrolling.insert(
-                    hash.to_string(),
-                    (record.id.clone(), record.community_id.clone()),
-                );
-            }
-            _ => self.persons_changed = true,
+    /// Keeps the duplicate check's view of enrolled ID numbers: a new person's number is
+    /// listed; any other change to a person may have changed or freed one.
+    fn note_person(&mut self, record: &Record, doc: &Value, created: bool) {
+        if !created {
+            self.persons_changed = true;
+        } else if let Some(hash) = entities::get_path(doc, "id_number").and_then(sealed_hash) {
+            self.enrolling.insert(
+                hash.to_string(),
+                (record.id.clone(), record.community_id.clone()),
+            );
         }
     }
 

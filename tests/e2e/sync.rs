@@ -1109,7 +1109,8 @@ async fn a_pull_never_skips_a_change_committed_out_of_order() {
         use diesel::Connection;
         let mut conn = backend.connect().expect("connect");
         conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let version = liuqing_schema::records::next_version(conn).expect("version");
+            let version = liuqing_schema::records::lock_for_write(conn).expect("lock") + 1;
+            liuqing_schema::records::set_counter(conn, version).expect("number");
             let now = chrono::Utc::now().timestamp_micros();
             liuqing_schema::records::save(
                 conn,
