@@ -8,15 +8,40 @@
 //! edits still pending are replayed on top (rebase), and the scope digest of the last page
 //! is compared with the local copy: a difference starts a full pull, keeping the outbox.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use crate::feed::digest_of;
 use crate::hlc::Hlc;
 use crate::protocol::{Mutation, MutationResult, Op, PullPage, SetOp, Status, SCHEMA_VERSIONS};
 
-/// A record as the phone holds it.
+/// A record's key: entity and id.
+pub type Key = (String, String);
+
+/// A record as the server last sent it. Its document is kept as the JSON text it came in,
+/// as the app's local database does: parsing every pulled document only to store it again
+/// was most of a phone's pull.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub community_id: String,
+    pub version: i64,
+    pub data: Box<RawValue>,
+}
+
+impl Held {
+    fn shown(&self) -> Local {
+        Local {
+            community_id: self.community_id.clone(),
+            version: self.version,
+            data: serde_json::from_str(self.data.get()).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A record as the user sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Local {
     pub community_id: String,
@@ -24,13 +49,25 @@ pub struct Local {
     pub data: Value,
 }
 
+impl Local {
+    /// What a record the server has not sent yet looks like before its first edit.
+    fn new_record() -> Local {
+        Local {
+            community_id: String::new(),
+            version: 0,
+            data: Value::Object(Map::new()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     pub device_id: String,
     /// What the server last sent for each record.
-    pub server: BTreeMap<(String, String), Local>,
-    /// What the user sees: the server's copy with the pending edits replayed on top.
-    pub records: BTreeMap<(String, String), Local>,
+    pub server: HashMap<Key, Held>,
+    /// The records with pending edits, as the user sees them: the server's copy with those
+    /// edits replayed on top. Every other record is shown as the server sent it.
+    pending: HashMap<Key, Local>,
     pub outbox: Vec<Mutation>,
     /// Mutations the server refused, with its answer, for the user to fix.
     pub rejected: Vec<(Mutation, MutationResult)>,
@@ -42,8 +79,8 @@ impl Client {
     pub fn new(device_id: impl Into<String>) -> Client {
         Client {
             device_id: device_id.into(),
-            server: BTreeMap::new(),
-            records: BTreeMap::new(),
+            server: HashMap::new(),
+            pending: HashMap::new(),
             outbox: Vec::new(),
             rejected: Vec::new(),
             cursor: None,
@@ -72,30 +109,37 @@ impl Client {
             .map(|r| r.version)
     }
 
-    /// Rebase: the shown copy is the server's copy with every pending edit replayed, so an
-    /// edit the server answered without changing anything leaves no trace behind. The
-    /// client does it per record (`rebuild_keys`); the tests hold the two equal.
-    #[cfg(test)]
-    fn rebuild(&mut self) {
-        self.records = self.server.clone();
-        for m in &self.outbox {
-            show(&mut self.records, m);
+    /// One record as the user sees it.
+    pub fn record(&self, entity: &str, id: &str) -> Option<Local> {
+        let key = (entity.to_string(), id.to_string());
+        match self.pending.get(&key) {
+            Some(local) => Some(local.clone()),
+            None => self.server.get(&key).map(Held::shown),
         }
     }
 
-    /// The same rebase for a few records only: what changed in a pull or a push answer.
-    /// Rebuilding the whole copy for each edit would make a phone's work grow with the
-    /// square of its scope (the load generator holds thousands of records per phone).
-    fn rebuild_keys(&mut self, keys: &BTreeSet<(String, String)>) {
+    /// Every record as the user sees it.
+    pub fn records(&self) -> BTreeMap<Key, Local> {
+        let mut all: BTreeMap<Key, Local> = self
+            .server
+            .iter()
+            .map(|(key, held)| (key.clone(), held.shown()))
+            .collect();
+        all.extend(self.pending.iter().map(|(k, l)| (k.clone(), l.clone())));
+        all
+    }
+
+    /// Rebase: a record's shown copy is the server's copy with its pending edits replayed,
+    /// so an edit the server answered without changing anything leaves no trace behind.
+    /// Only the records a pull or a push answer touched are replayed: replaying the whole
+    /// copy for each would make a phone's work grow with the square of its scope.
+    fn rebase(&mut self, keys: &HashSet<Key>) {
         for key in keys {
-            match self.server.get(key) {
-                Some(local) => self.records.insert(key.clone(), local.clone()),
-                None => self.records.remove(key),
-            };
+            self.pending.remove(key);
         }
         for m in &self.outbox {
             if keys.contains(&(m.entity.clone(), m.id.to_string())) {
-                show(&mut self.records, m);
+                show(&mut self.pending, &self.server, m);
             }
         }
     }
@@ -144,7 +188,7 @@ impl Client {
             set_ops,
         };
         // Pending edits are replayed in outbox order, so the newest goes on top as it is.
-        show(&mut self.records, &m);
+        show(&mut self.pending, &self.server, &m);
         self.outbox.push(m.clone());
         m
     }
@@ -156,7 +200,7 @@ impl Client {
 
     /// Takes a push answer: answered mutations leave the outbox; rejected ones are kept aside.
     pub fn on_pushed(&mut self, results: &[MutationResult]) {
-        let mut touched = BTreeSet::new();
+        let mut touched = HashSet::new();
         for result in results {
             let Some(pos) = self
                 .outbox
@@ -171,7 +215,7 @@ impl Client {
                 self.rejected.push((m, result.clone()));
             }
         }
-        self.rebuild_keys(&touched);
+        self.rebase(&touched);
     }
 
     /// The query of the next pull.
@@ -186,7 +230,7 @@ impl Client {
     /// Takes a pull page (its documents move into the copy); returns whether another
     /// page should be pulled.
     pub fn on_pulled(&mut self, page: PullPage) -> bool {
-        let mut touched = BTreeSet::new();
+        let mut touched = HashSet::new();
         for purge in &page.purge {
             self.server.retain(|key, r| {
                 let keep = r.community_id != purge.community_id;
@@ -196,22 +240,26 @@ impl Client {
                 keep
             });
         }
+        // With no edit pending there is nothing to replay, and no need to note the keys.
+        let rebasing = !self.outbox.is_empty();
         for change in page.changes {
             let key = (change.entity, change.id);
-            touched.insert(key.clone());
+            if rebasing {
+                touched.insert(key.clone());
+            }
             if change.deleted {
                 self.server.remove(&key);
                 continue;
             }
-            let local = Local {
+            let held = Held {
                 community_id: change.community_id,
                 version: change.version,
-                data: change.data.unwrap_or(Value::Null),
+                data: change.data.unwrap_or_else(null),
             };
-            self.server.insert(key, local);
+            self.server.insert(key, held);
         }
         // Rebase: edits not yet accepted stay visible on top of the server's state.
-        self.rebuild_keys(&touched);
+        self.rebase(&touched);
         self.cursor = Some(page.cursor);
         if page.has_more {
             return true;
@@ -236,16 +284,23 @@ impl Client {
     }
 }
 
-/// Shows a pending mutation on top of the record it edits (a new one for a creation).
-fn show(records: &mut BTreeMap<(String, String), Local>, m: &Mutation) {
-    let local = records
-        .entry((m.entity.clone(), m.id.to_string()))
-        .or_insert_with(|| Local {
-            community_id: String::new(),
-            version: 0,
-            data: Value::Object(Map::new()),
-        });
+/// Shows a pending mutation on top of the record it edits: the record as already shown
+/// with earlier pending edits, else as the server sent it, else a new one.
+fn show(pending: &mut HashMap<Key, Local>, server: &HashMap<Key, Held>, m: &Mutation) {
+    let local = match pending.entry((m.entity.clone(), m.id.to_string())) {
+        Entry::Occupied(e) => e.into_mut(),
+        Entry::Vacant(e) => {
+            let shown = server
+                .get(e.key())
+                .map_or_else(Local::new_record, Held::shown);
+            e.insert(shown)
+        }
+    };
     apply_locally(&mut local.data, m);
+}
+
+fn null() -> Box<RawValue> {
+    serde_json::value::to_raw_value(&Value::Null).expect("null is JSON")
 }
 
 /// Shows a mutation's edits in a local document (as the server would, barring conflicts).
@@ -277,6 +332,10 @@ fn apply_locally(doc: &mut Value, m: &Mutation) {
 mod tests {
     use super::*;
 
+    fn raw(doc: Value) -> Box<RawValue> {
+        serde_json::value::to_raw_value(&doc).expect("JSON")
+    }
+
     #[test]
     fn the_clock_never_goes_back() {
         let mut c = Client::new("dev");
@@ -300,7 +359,7 @@ mod tests {
                 community_id: "c".into(),
                 version: 5,
                 deleted: false,
-                data: Some(json!({ "name": "server", "sex": "male" })),
+                data: Some(raw(json!({ "name": "server", "sex": "male" }))),
             }],
             purge: vec![],
             cursor: "x".into(),
@@ -308,7 +367,7 @@ mod tests {
             scope_digest: None,
         };
         c.on_pulled(page);
-        let local = &c.records[&("person".to_string(), id)];
+        let local = c.record("person", &id).expect("shown");
         assert_eq!(local.data, json!({ "name": "local", "sex": "male" }));
         assert_eq!(local.version, 5);
     }
@@ -323,7 +382,7 @@ mod tests {
             community_id: if version % 2 == 0 { "c" } else { "d" }.into(),
             version,
             deleted,
-            data: (!deleted).then(|| json!({ "name": format!("v{version}") })),
+            data: (!deleted).then(|| raw(json!({ "name": format!("v{version}") }))),
         };
         let page = |changes, purge: Vec<&str>| PullPage {
             changes,
@@ -349,10 +408,14 @@ mod tests {
         let first = c.edit(1, "person", &ids[0], fields.clone());
         c.edit(2, "person", &ids[1], fields.clone());
         c.edit(3, "person", &uuid::Uuid::now_v7().to_string(), fields);
+        // Every pending edit replayed from scratch over the server's copy.
         let check = |c: &Client| {
             let mut full = c.clone();
-            full.rebuild();
-            assert_eq!(c.records, full.records);
+            full.pending.clear();
+            for m in &c.outbox {
+                show(&mut full.pending, &full.server, m);
+            }
+            assert_eq!(c.records(), full.records());
         };
         check(&c);
         c.on_pulled(page(

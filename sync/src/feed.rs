@@ -14,11 +14,10 @@ use liuqing_schema::records;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::protocol::{Change, PullPage, Purge, ScopeDigest};
-use crate::values::shown_document;
+use crate::values::shown_text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Cursor {
@@ -102,11 +101,7 @@ pub fn pull(
     let changes = rows
         .into_iter()
         .map(|r| {
-            let data = (!r.deleted).then(|| {
-                serde_json::from_str::<Value>(&r.data)
-                    .map(shown_document)
-                    .unwrap_or(Value::Null)
-            });
+            let data = (!r.deleted).then(|| shown_text(r.data));
             Change {
                 entity: r.entity.to_string(),
                 id: r.id,
@@ -144,7 +139,14 @@ pub fn digest_of<'a>(keys: impl Iterator<Item = (&'a str, &'a str, i64)>) -> Sco
     let mut count = 0u64;
     let mut sum = 0u64;
     for (entity, id, version) in keys {
-        let h = Sha256::digest(format!("{entity}:{id}:{version}").as_bytes());
+        // The hash of `entity:id:version`, fed in pieces rather than formatted first.
+        let h = Sha256::new()
+            .chain_update(entity)
+            .chain_update(b":")
+            .chain_update(id)
+            .chain_update(b":")
+            .chain_update(itoa::Buffer::new().format(version))
+            .finalize();
         let mut first = [0u8; 8];
         first.copy_from_slice(&h[..8]);
         sum = sum.wrapping_add(u64::from_be_bytes(first));
@@ -170,6 +172,20 @@ mod tests {
             decode(&URL_SAFE_NO_PAD.encode(b"[1]")),
             Err(FeedError::BadCursor)
         ));
+    }
+
+    #[test]
+    fn the_digest_hashes_entity_id_and_version_as_text() {
+        for version in [0, 7, 1234567890123, i64::MAX, i64::MIN, -5] {
+            let h = Sha256::digest(format!("person:abc:{version}").as_bytes());
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&h[..8]);
+            let want = format!("{:016x}", u64::from_be_bytes(first));
+            assert_eq!(
+                digest_of([("person", "abc", version)].into_iter()).hash,
+                want
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! their per-mutation results, and pull pages.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// The schema versions this server can serve.
@@ -105,7 +106,7 @@ impl MutationResult {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
     pub entity: String,
     pub id: String,
@@ -114,8 +115,10 @@ pub struct Change {
     pub community_id: String,
     pub version: i64,
     pub deleted: bool,
+    /// The document as JSON text: the server sends what it stores (sealed values masked)
+    /// without building it up again, and a phone can keep it as it came.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
+    pub data: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,7 +133,7 @@ pub struct ScopeDigest {
     pub hash: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PullPage {
     pub changes: Vec<Change>,
     pub purge: Vec<Purge>,

@@ -6,6 +6,9 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::{IdNumber, MobilePhone};
 use liuqing_schema::entities::{FieldSpec, FieldType};
+use std::collections::BTreeMap;
+
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 /// A value checked and in its stored form, with the parsed ID number when it is one.
@@ -211,6 +214,49 @@ pub fn shown_document(mut doc: Value) -> Value {
     doc
 }
 
+/// A stored document's text as shown, sealed values masked. Only the parts that hold a
+/// sealed value are taken apart: a pull page shows a thousand documents, and most of
+/// them (households, six-clears records) go out as stored, copied rather than parsed and
+/// written again.
+pub fn shown_text(text: String) -> Box<RawValue> {
+    let shown = match RawValue::from_string(text) {
+        Ok(raw) if holds_sealed(&raw) => masked_raw(&raw),
+        Ok(raw) => Some(raw),
+        Err(_) => None,
+    };
+    // Stored documents are always JSON; an unreadable one is shown as null, not as its text.
+    shown.unwrap_or_else(null)
+}
+
+fn holds_sealed(raw: &RawValue) -> bool {
+    raw.get().contains("\"sealed\"")
+}
+
+/// [`mask_in_place`] on text: an object with a `sealed` key becomes its `masked` value,
+/// other objects are masked member by member, and anything else is kept as it is.
+fn masked_raw(raw: &RawValue) -> Option<Box<RawValue>> {
+    if !raw.get().trim_start().starts_with('{') {
+        return Some(raw.to_owned());
+    }
+    let mut members: BTreeMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).ok()?;
+    if members.contains_key("sealed") {
+        return match members.remove("masked") {
+            Some(masked) => Some(masked),
+            None => Some(raw.to_owned()),
+        };
+    }
+    for member in members.values_mut() {
+        if holds_sealed(member) {
+            *member = masked_raw(member)?;
+        }
+    }
+    serde_json::value::to_raw_value(&members).ok()
+}
+
+fn null() -> Box<RawValue> {
+    RawValue::from_string("null".to_string()).expect("null is JSON")
+}
+
 fn mask_in_place(doc: &mut Value) {
     match doc {
         Value::Object(map) if map.contains_key("sealed") => {
@@ -220,5 +266,31 @@ fn mask_in_place(doc: &mut Value) {
         }
         Value::Object(map) => map.values_mut().for_each(mask_in_place),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_text_masks_as_shown_document_does() {
+        let sealed = json!({ "sealed": "v1:abc", "masked": "1101**********1234" });
+        let docs = [
+            json!({ "name": "张三", "age": 3 }),
+            json!({ "name": "张三", "id_number": sealed.clone() }),
+            json!({ "a": { "b": { "id_number": sealed.clone(), "c": [1, 2] } }, "d": "x" }),
+            json!({ "list": [sealed.clone()], "note": "sealed" }),
+            json!({ "sealed": "v1:abc" }),
+            sealed.clone(),
+            json!("sealed"),
+            json!(null),
+        ];
+        for doc in docs {
+            let shown = shown_text(doc.to_string());
+            let parsed: Value = serde_json::from_str(shown.get()).expect("JSON");
+            assert_eq!(parsed, shown_document(doc.clone()), "{doc}");
+        }
+        assert_eq!(shown_text("not json".to_string()).get(), "null");
     }
 }

@@ -260,12 +260,16 @@ async fn run(steps: Vec<Step>) {
     };
     pull(&app, &mut fresh).await;
     for (i, d) in devices.iter().enumerate() {
-        assert_eq!(d.c.records, fresh.c.records, "device {i} diverged");
+        assert_eq!(d.c.records(), fresh.c.records(), "device {i} diverged");
         assert!(d.c.rejected.is_empty(), "device {i}: {:?}", d.c.rejected);
     }
 
     // 2. Nothing written was lost.
-    let current = &fresh.c.records[&("person".to_string(), p.clone())].data;
+    let current = &fresh
+        .c
+        .record("person", &p)
+        .expect("the person is on the fresh copy")
+        .data;
     let backend = app.config.backend().expect("backend");
     let pid = p.clone();
     let conflicts = tokio::task::spawn_blocking(move || {
