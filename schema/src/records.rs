@@ -152,7 +152,7 @@ pub fn has_live_children(conn: &mut DbConn, parent_id: &str) -> StoreResult<bool
 
 /// A record as a pull page carries it. The field clocks (about as large as the data) are
 /// left out: only the engine reads them.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = records)]
 pub struct FeedRow {
     pub entity: Entity,
@@ -172,6 +172,12 @@ pub fn changed_since(
     limit: i64,
 ) -> StoreResult<Vec<FeedRow>> {
     use diesel::sql_types::Bool;
+    if let DbConn::Pg(pg) = conn {
+        let communities: usize = groups.iter().map(|(_, c)| c.len()).sum();
+        if communities <= PG_MERGED_COMMUNITIES {
+            return changed_since_merged(pg, groups, upto, limit);
+        }
+    }
     type Condition =
         Box<dyn BoxableExpression<records::table, <DbConn as Connection>::Backend, SqlType = Bool>>;
     // `1 = 0 OR (group 1) OR (group 2) …`, ANDed with the version bounds. The lowest bound
@@ -195,6 +201,59 @@ pub fn changed_since(
         .order(records::version.asc())
         .limit(limit)
         .load(conn)?)
+}
+
+/// Up to this many communities, a PostgreSQL pull page is read community by community
+/// ([`changed_since_merged`]); a wider scope (a district's) takes the one-scan query.
+const PG_MERGED_COMMUNITIES: usize = 64;
+
+/// [`changed_since`] on PostgreSQL as one ordered index scan per community, merged:
+/// `(… ORDER BY version LIMIT n) UNION ALL (…) ORDER BY version LIMIT n`. The planner
+/// answers it with a Merge Append that reads about one page of rows whatever its
+/// statistics say. The one-scan form depends on them: on a freshly loaded table (before
+/// autovacuum's first ANALYZE) it read and sorted every row after the cursor for each
+/// page, 30 ms a page for 14,000 records instead of 2.
+fn changed_since_merged(
+    conn: &mut diesel::PgConnection,
+    groups: &[(i64, Vec<String>)],
+    upto: i64,
+    limit: i64,
+) -> StoreResult<Vec<FeedRow>> {
+    use diesel::sql_types::{BigInt, Text};
+    const COLUMNS: &str = "entity, id, community_id, version, deleted, data";
+    // $1 is the upper bound and $2 the limit; each community adds its id and lower bound.
+    let mut branches = Vec::new();
+    let mut next = 3;
+    for (_, communities) in groups {
+        for _ in communities {
+            branches.push(format!(
+                "(SELECT {COLUMNS} FROM records WHERE community_id = ${} AND version > ${} \
+                 AND version <= $1 ORDER BY version LIMIT $2)",
+                next,
+                next + 1
+            ));
+            next += 2;
+        }
+    }
+    if branches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ({}) page ORDER BY version LIMIT $2",
+        branches.join(" UNION ALL ")
+    );
+    let mut query = diesel::sql_query(sql)
+        .into_boxed::<diesel::pg::Pg>()
+        .bind::<BigInt, _>(upto)
+        .bind::<BigInt, _>(limit);
+    for (after, communities) in groups {
+        for community in communities {
+            query = query
+                .bind::<Text, _>(community.clone())
+                .bind::<BigInt, _>(*after);
+        }
+    }
+    Ok(query.load(conn)?)
 }
 
 /// `(entity, id, version)` of every live record in the communities (for the scope digest).
