@@ -235,22 +235,43 @@ fn holds_sealed(raw: &RawValue) -> bool {
 /// [`mask_in_place`] on text: an object with a `sealed` key becomes its `masked` value,
 /// other objects are masked member by member, and anything else is kept as it is.
 fn masked_raw(raw: &RawValue) -> Option<Box<RawValue>> {
-    if !raw.get().trim_start().starts_with('{') {
-        return Some(raw.to_owned());
-    }
-    let mut members: BTreeMap<String, Box<RawValue>> = serde_json::from_str(raw.get()).ok()?;
-    if members.contains_key("sealed") {
-        return match members.remove("masked") {
-            Some(masked) => Some(masked),
-            None => Some(raw.to_owned()),
-        };
-    }
-    for member in members.values_mut() {
-        if holds_sealed(member) {
-            *member = masked_raw(member)?;
+    let mut out = String::with_capacity(raw.get().len());
+    match write_masked(raw, &mut out) {
+        Some(()) => RawValue::from_string(out).ok(),
+        // Keys with escapes cannot be borrowed from the text; take the long way.
+        None => {
+            let doc = shown_document(serde_json::from_str(raw.get()).ok()?);
+            serde_json::value::to_raw_value(&doc).ok()
         }
     }
-    serde_json::value::to_raw_value(&members).ok()
+}
+
+/// Writes `raw` as shown. Objects are read as members borrowed from the text, so only the
+/// parts that hold a sealed value are looked into, and nothing is copied but the output.
+fn write_masked(raw: &RawValue, out: &mut String) -> Option<()> {
+    let text = raw.get();
+    if !holds_sealed(raw) || !text.trim_start().starts_with('{') {
+        out.push_str(text);
+        return Some(());
+    }
+    let members: BTreeMap<&str, &RawValue> = serde_json::from_str(text).ok()?;
+    if members.contains_key("sealed") {
+        out.push_str(members.get("masked").map_or(text, |m| m.get()));
+        return Some(());
+    }
+    out.push('{');
+    for (i, (key, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        // A key borrowed from JSON text has no escapes, so it is written back as it was.
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        write_masked(value, out)?;
+    }
+    out.push('}');
+    Some(())
 }
 
 fn null() -> Box<RawValue> {
@@ -281,6 +302,8 @@ mod tests {
             json!({ "name": "张三", "id_number": sealed.clone() }),
             json!({ "a": { "b": { "id_number": sealed.clone(), "c": [1, 2] } }, "d": "x" }),
             json!({ "list": [sealed.clone()], "note": "sealed" }),
+            json!({ "we\"ird": { "x": sealed.clone() }, "ok": sealed.clone() }),
+            json!({ "a": {}, "b": [], "c": { "sealed": 1 } }),
             json!({ "sealed": "v1:abc" }),
             sealed.clone(),
             json!("sealed"),
