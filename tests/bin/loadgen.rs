@@ -110,6 +110,8 @@ struct Phase {
     latencies: Vec<Duration>,
     /// CPU time the server spent in the phase (when this program started it).
     server_cpu: Option<Duration>,
+    /// CPU time this program (the phones) spent in the phase: it shares the cores.
+    generator_cpu: Option<Duration>,
 }
 
 impl Phase {
@@ -165,12 +167,20 @@ impl RunFigures {
 
     fn print(&self) {
         println!(
-            "  {:<13} {:>8} {:>9} {:>14}   {:>8} {:>8} {:>8}  {:>10}",
-            "phase", "items", "wall s", "throughput", "p50 ms", "p95 ms", "p99 ms", "server cpu"
+            "  {:<13} {:>8} {:>9} {:>14}   {:>8} {:>8} {:>8}  {:>10}  {:>10}",
+            "phase",
+            "items",
+            "wall s",
+            "throughput",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "server cpu",
+            "phones cpu"
         );
         for ((name, unit, _), p) in PHASES.iter().zip(self.phases()) {
             println!(
-                "  {:<13} {:>8} {:>9.3} {:>9.0} {:<9} {:>8.1} {:>8.1} {:>8.1}  {:>10}",
+                "  {:<13} {:>8} {:>9.3} {:>9.0} {:<9} {:>8.1} {:>8.1} {:>8.1}  {:>10}  {:>10}",
                 name,
                 p.items,
                 p.wall.as_secs_f64(),
@@ -179,8 +189,8 @@ impl RunFigures {
                 ms(p.percentile(50.0)),
                 ms(p.percentile(95.0)),
                 ms(p.percentile(99.0)),
-                p.server_cpu
-                    .map_or("-".to_string(), |c| format!("{:.2} s", c.as_secs_f64())),
+                seconds(p.server_cpu),
+                seconds(p.generator_cpu),
             );
         }
         println!(
@@ -408,6 +418,10 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn seconds(cpu: Option<Duration>) -> String {
+    cpu.map_or("-".to_string(), |c| format!("{:.2} s", c.as_secs_f64()))
 }
 
 /// A process's CPU time so far (user + system), from `/proc/<pid>/stat`.
@@ -814,6 +828,7 @@ async fn workload(
     server: Option<u32>,
 ) -> Result<RunFigures> {
     let cpu = || server.and_then(cpu_time);
+    let own_cpu = || cpu_time(std::process::id());
     let api = Api {
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(64)
@@ -917,6 +932,7 @@ async fn workload(
     let created: usize = plans.iter().map(Vec::len).sum();
     let started = Instant::now();
     let cpu_before = cpu();
+    let own_before = own_cpu();
     let mut tasks = Vec::new();
     for (mut phone, plan) in phones.into_iter().zip(plans) {
         let batch = args.batch;
@@ -950,17 +966,20 @@ async fn workload(
         items: created,
         wall: started.elapsed(),
         server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
+        generator_cpu: own_cpu().zip(own_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: create_times,
     };
 
     // Phase 2: the initial pull of the whole scope by a fresh phone.
     let started = Instant::now();
     let cpu_before = cpu();
+    let own_before = own_cpu();
     let (records, times) = reader.pull(args.page).await?;
     figures.initial_pull = Phase {
         items: records,
         wall: started.elapsed(),
         server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
+        generator_cpu: own_cpu().zip(own_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: times,
     };
     if reader.client.server.len() != created {
@@ -1052,6 +1071,7 @@ async fn workload(
     }
     let started = Instant::now();
     let cpu_before = cpu();
+    let own_before = own_cpu();
     let mut tasks = Vec::new();
     for (mut phone, plan) in phones.into_iter().zip(plans) {
         let batch = args.batch;
@@ -1082,6 +1102,7 @@ async fn workload(
         items: edits.len(),
         wall: started.elapsed(),
         server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
+        generator_cpu: own_cpu().zip(own_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: edit_times,
     };
 
@@ -1135,11 +1156,13 @@ async fn workload(
     let changed: BTreeSet<(&str, &str)> = edits.iter().map(|e| (e.entity, e.id.as_str())).collect();
     let started = Instant::now();
     let cpu_before = cpu();
+    let own_before = own_cpu();
     let (records, times) = reader.pull(args.page).await?;
     figures.delta_pull = Phase {
         items: records,
         wall: started.elapsed(),
         server_cpu: cpu().zip(cpu_before).map(|(a, b)| a.saturating_sub(b)),
+        generator_cpu: own_cpu().zip(own_before).map(|(a, b)| a.saturating_sub(b)),
         latencies: times,
     };
     if records != changed.len() {
