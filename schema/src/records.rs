@@ -135,6 +135,49 @@ pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
     Ok(())
 }
 
+/// [`save`] for many records. On PostgreSQL, where each statement is a round trip to the
+/// server, it is one `UPDATE … FROM unnest(…)` for all of them (a push of edits made one
+/// round trip per edit, most of its time); SQLite, in process, takes them one by one.
+pub fn save_many(conn: &mut DbConn, records: &[Record]) -> StoreResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        if records.len() > 1 && update_all(pg, records)? == records.len() {
+            return Ok(());
+        }
+    }
+    // One by one, inserting what was not there (saving again what was is harmless).
+    for record in records {
+        save(conn, record)?;
+    }
+    Ok(())
+}
+
+/// Sets the changing columns of many existing records in one statement; returns how many
+/// rows it updated.
+fn update_all(conn: &mut diesel::PgConnection, records: &[Record]) -> StoreResult<usize> {
+    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
+    let column = |f: fn(&Record) -> String| records.iter().map(f).collect::<Vec<_>>();
+    let optional = |f: fn(&Record) -> Option<String>| records.iter().map(f).collect::<Vec<_>>();
+    Ok(diesel::sql_query(
+        "UPDATE records AS r SET version = u.version, deleted = u.deleted, data = u.data, \
+         clocks = u.clocks, updated_at = u.updated_at, updated_by = u.updated_by, \
+         updated_device = u.updated_device \
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[], \
+         $6::text[], $7::bigint[], $8::text[], $9::text[]) \
+         AS u(entity, id, version, deleted, data, clocks, updated_at, updated_by, updated_device) \
+         WHERE r.entity = u.entity AND r.id = u.id",
+    )
+    .bind::<Array<Text>, _>(column(|r| r.entity.as_str().to_string()))
+    .bind::<Array<Text>, _>(column(|r| r.id.clone()))
+    .bind::<Array<BigInt>, _>(records.iter().map(|r| r.version).collect::<Vec<_>>())
+    .bind::<Array<Bool>, _>(records.iter().map(|r| r.deleted).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(column(|r| r.data.clone()))
+    .bind::<Array<Text>, _>(column(|r| r.clocks.clone()))
+    .bind::<Array<BigInt>, _>(records.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.updated_by.clone()))
+    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.updated_device.clone()))
+    .execute(conn)?)
+}
+
 /// Writes records the table does not hold yet, in one statement.
 pub fn insert_many(conn: &mut DbConn, records: &[Record]) -> StoreResult<()> {
     insert_rows!(conn, records::table, records)

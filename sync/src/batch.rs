@@ -237,8 +237,8 @@ impl Batch {
     }
 
     /// Writes every pending write, in the order the mutations were decided: projections
-    /// one by one, then records (each in its last state; new ones in one statement),
-    /// conflicts and answers in one statement each.
+    /// one by one, then records (each in its last state; new ones in one statement, and
+    /// changed ones in one on PostgreSQL), conflicts and answers in one statement each.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
         let mut conflicts = Vec::new();
@@ -273,10 +273,9 @@ impl Batch {
         }
         let (created, saved): (Vec<_>, Vec<_>) = latest.into_iter().partition(|(_, c)| *c);
         let created: Vec<Record> = created.into_iter().map(|(r, _)| r).collect();
+        let saved: Vec<Record> = saved.into_iter().map(|(r, _)| r).collect();
         records::insert_many(conn, &created)?;
-        for (record, _) in &saved {
-            records::save(conn, record)?;
-        }
+        records::save_many(conn, &saved)?;
         records::add_conflicts(conn, &conflicts)?;
         records::log_mutations(conn, &std::mem::take(&mut self.answers))?;
         self.enrolling.clear();
