@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod media;
 pub mod middleware;
 pub mod paging;
+pub mod pushes;
 pub mod routes;
 pub mod staff;
 pub mod startup;

@@ -17,6 +17,7 @@ use crate::config::{BlobStoreKind, Config};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
+use crate::pushes::Pushes;
 use crate::state::AppState;
 use crate::{bootstrap, derivatives, maintenance, middleware, routes};
 
@@ -31,7 +32,6 @@ pub struct Application {
 pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
     let backend = config.backend()?;
     let pool = db::pool(&backend, config.database_pool_size)?;
-    let sqlite = matches!(backend, db::Backend::Sqlite(_));
     let config = config.clone();
     let pool_for_setup = pool.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -43,8 +43,7 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
         bootstrap::ensure_first_admin(&mut conn, &config)
     })
     .await??;
-    let db = Db::new(pool);
-    Ok(if sqlite { db.queue_writers() } else { db })
+    Ok(Db::new(pool))
 }
 
 /// The blob store: a local folder (encrypted with a key derived from the field key unless
@@ -109,13 +108,16 @@ impl Application {
         let port = listener.local_addr()?.port();
         let http_workers = config.workers;
         let decodes = config.image_max_concurrent_decodes;
+        let config = Arc::new(config);
+        let pushes = Arc::new(Pushes::new(cipher.clone(), config.clone()));
         let state = web::Data::new(AppState {
-            config: Arc::new(config),
+            config,
             db,
             keys,
             blobs,
             cipher,
             decodes: Arc::new(tokio::sync::Semaphore::new(decodes)),
+            pushes,
         });
         let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
         let maintenance = actix_web::rt::spawn(maintenance::run(state.clone()));

@@ -18,4 +18,6 @@ pub struct AppState {
     pub cipher: Arc<FieldCipher>,
     /// Turns to decode an uploaded image (`image_max_concurrent_decodes`).
     pub decodes: Arc<tokio::sync::Semaphore>,
+    /// Sync pushes waiting for the write lock, committed in groups.
+    pub pushes: Arc<crate::pushes::Pushes>,
 }

@@ -68,10 +68,14 @@ pub struct Batch {
 impl Batch {
     /// Takes the write lock, then reads what `mutations` will look up: their earlier
     /// answers, their records and their parents.
-    pub fn begin(conn: &mut DbConn, mutations: &[Mutation]) -> Result<Batch, StoreError> {
+    pub fn begin<'m>(
+        conn: &mut DbConn,
+        mutations: impl IntoIterator<Item = &'m Mutation> + Clone,
+    ) -> Result<Batch, StoreError> {
         let counter = records::lock_for_write(conn)?;
         let ids: Vec<String> = mutations
-            .iter()
+            .clone()
+            .into_iter()
             .map(|m| m.mutation_id.to_string())
             .collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();

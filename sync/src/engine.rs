@@ -107,7 +107,7 @@ pub fn apply(
 ) -> Result<MutationResult, StoreError> {
     use diesel::Connection;
     conn.transaction(|conn| {
-        let mut batch = Batch::begin(conn, std::slice::from_ref(m))?;
+        let mut batch = Batch::begin(conn, [m])?;
         let result = apply_in(&mut batch, conn, who, env, &mut ScopeMemo::new(), m)?;
         batch.finish(conn)?;
         Ok(result)
@@ -141,6 +141,42 @@ pub fn apply_all(
         results.extend(answers);
     }
     Ok(results)
+}
+
+/// One writer's chunk of a group: see [`apply_group`].
+pub struct Part<'a> {
+    pub who: Writer<'a>,
+    pub env: &'a Env<'a>,
+    /// At most [`CHUNK`] mutations, in the order the writer sent them.
+    pub mutations: &'a [Mutation],
+}
+
+/// Applies several writers' chunks in one transaction, one after the other, each mutation
+/// as [`apply_all`] would: pushes that queue for the write lock at the same time commit
+/// together (group commit), so the pages they share are written and synced once, not
+/// once per push. Answers come back per part, in order. A database error fails the whole
+/// group and nothing of it is kept; the caller can then apply each part on its own, so
+/// one writer's failure is not another's.
+pub fn apply_group(
+    conn: &mut DbConn,
+    parts: &[Part<'_>],
+) -> Result<Vec<Vec<MutationResult>>, StoreError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        let mut batch = Batch::begin(conn, parts.iter().flat_map(|p| p.mutations.iter()))?;
+        let mut answers = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mut memo = ScopeMemo::new();
+            answers.push(
+                part.mutations
+                    .iter()
+                    .map(|m| apply_in(&mut batch, conn, part.who, part.env, &mut memo, m))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        batch.finish(conn)?;
+        Ok(answers)
+    })
 }
 
 /// One mutation inside a transaction that holds the counter's lock. Its writes wait in

@@ -289,6 +289,97 @@ async fn a_retried_push_is_answered_the_same_and_applied_once() {
     );
 }
 
+/// Pushes that arrive together are committed together (group commit): each phone must
+/// still get its own answers, in its order, and every record must be applied once.
+#[actix_web::test]
+async fn concurrent_pushes_from_several_phones_each_get_their_own_answers() {
+    let w = world().await;
+    let mut phones = vec![w.a1, w.a2];
+    for i in 0..3 {
+        phones.push(Phone::new(
+            w.app
+                .user(
+                    &w.admin,
+                    &format!("coord-x{i}"),
+                    "coordinator",
+                    &[&w.tree.community_a],
+                )
+                .await,
+        ));
+    }
+    // 150 mutations a phone: a chunk and a half. The 7th is refused (no address).
+    let batches: Vec<Vec<Value>> = phones
+        .iter()
+        .enumerate()
+        .map(|(p, phone)| {
+            (0..150)
+                .map(|i| {
+                    let fields = if i == 7 {
+                        json!({ "community_id": w.tree.community_a })
+                    } else {
+                        json!({ "community_id": w.tree.community_a, "address": format!("{p}-{i}") })
+                    };
+                    phone.upsert("household", &new_id(), None, fields)
+                })
+                .collect()
+        })
+        .collect();
+    let check = |answers: Vec<Reply>| {
+        let mut versions = std::collections::HashSet::new();
+        for (batch, answer) in batches.iter().zip(answers) {
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+            let results = answer.body["results"].as_array().expect("results");
+            assert_eq!(results.len(), batch.len());
+            for (i, (m, r)) in batch.iter().zip(results).enumerate() {
+                assert_eq!(
+                    r["mutation_id"], m["mutation_id"],
+                    "answer {i} out of order"
+                );
+                if i == 7 {
+                    assert_eq!(r["status"], "rejected", "{r}");
+                } else {
+                    assert_eq!(r["status"], "applied", "{r}");
+                    assert!(versions.insert(r["version"].as_i64().expect("version")));
+                }
+            }
+        }
+    };
+    let first = futures_util::future::join_all(
+        phones
+            .iter()
+            .zip(&batches)
+            .map(|(phone, b)| push(&w.app, phone, b.clone())),
+    )
+    .await;
+    let first_bodies: Vec<Value> = first.iter().map(|r| r.body.clone()).collect();
+    check(first);
+    // All of it again at once, as retries: the same answers, nothing applied twice.
+    let again = futures_util::future::join_all(
+        phones
+            .iter()
+            .zip(&batches)
+            .map(|(phone, b)| push(&w.app, phone, b.clone())),
+    )
+    .await;
+    for (a, b) in again.iter().zip(&first_bodies) {
+        assert_eq!(a.body["results"], b["results"]);
+    }
+    let (changes, _) = pull_all(&w.app, &phones[0].s.access, None).await;
+    let mut addresses: Vec<String> = changes
+        .iter()
+        .filter(|c| c["entity"] == "household")
+        .map(|c| c["data"]["address"].as_str().expect("address").to_string())
+        .collect();
+    assert_eq!(addresses.len(), phones.len() * 149);
+    addresses.sort();
+    addresses.dedup();
+    assert_eq!(
+        addresses.len(),
+        phones.len() * 149,
+        "a household applied twice"
+    );
+}
+
 #[actix_web::test]
 async fn concurrent_edits_of_one_field_keep_the_loser_as_a_conflict() {
     let w = world().await;

@@ -7,7 +7,6 @@ use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records;
 use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::time::now_micros;
-use liuqing_sync::engine;
 use liuqing_sync::feed::{self, FeedError};
 use liuqing_sync::protocol::{Mutation, MutationResult, Status, SCHEMA_VERSIONS};
 use serde::{Deserialize, Serialize};
@@ -18,7 +17,6 @@ use crate::auth::Caller;
 use crate::blob::BlobKey;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
-use crate::staff::{engine_env, writer};
 use crate::state::AppState;
 
 fn check_schema_version(v: u32) -> ApiResult<()> {
@@ -49,8 +47,9 @@ pub struct PushResponse {
     pub missing_attachments: Vec<String>,
 }
 
-/// Applies a phone's outbox in order, each mutation atomic (a savepoint each, committed a
-/// chunk at a time): a rejected mutation is answered and the rest go on.
+/// Applies a phone's outbox in order, each mutation atomic (committed a chunk at a time,
+/// possibly with other phones' chunks: see `pushes`): a rejected mutation is answered
+/// and the rest go on.
 pub async fn push(
     state: web::Data<AppState>,
     caller: Caller,
@@ -61,15 +60,12 @@ pub async fn push(
     if req.mutations.len() > max {
         return Err(ApiError::PayloadTooLarge { limit: max });
     }
-    let cipher = state.cipher.clone();
-    let config = state.config.clone();
+    let pushes = state.pushes.clone();
     let results = state
         .db
-        .run_writer(move |conn| {
+        .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let env = engine_env(&scope, &cipher, &config, now_micros());
-            let who = writer(&caller);
-            let results = engine::apply_all(conn, who, &env, &req.mutations)?;
+            let results = pushes.apply(conn, &caller, &scope, now_micros(), &req.mutations)?;
             // A commitment is bound when it first arrives (see `commitments`).
             for (m, result) in req.mutations.iter().zip(&results) {
                 if m.entity == Entity::Commitment.as_str()

@@ -1,0 +1,164 @@
+//! Group commit of sync pushes. Every push waits for the one write lock anyway (the change
+//! counter's, which keeps commit order equal to change-number order), so the push whose
+//! turn it is applies the chunks of every push queued behind it too, in one transaction
+//! (`engine::apply_group`), and hands each its answers. The pages they share (the ends
+//! of the indexes, the log, the counter) are then written and synced once per group.
+//!
+//! A database error fails a group as a whole; its pushes are then applied one by one, so
+//! one phone's failing push is never another's. Waiting here, in the process, also wakes
+//! the next writer as soon as the last commits, where SQLite's busy handler would sleep
+//! and retry.
+
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::scope::Scope;
+use liuqing_schema::time::Micros;
+use liuqing_schema::{DbConn, StoreError};
+use liuqing_sync::engine::{self, Part, CHUNK};
+use liuqing_sync::protocol::{Mutation, MutationResult};
+
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::staff::{engine_env, writer};
+
+/// At most this many mutations go in one group (whole chunks: a group holds at least
+/// one). It bounds the transaction, and so how long the lock is held.
+const GROUP: usize = 4 * CHUNK;
+
+type Answer = Result<Vec<MutationResult>, StoreError>;
+
+/// One chunk of a push, waiting for its turn.
+struct Queued {
+    caller: Caller,
+    scope: Scope,
+    now: Micros,
+    mutations: Vec<Mutation>,
+    answer: Sender<Answer>,
+}
+
+/// The pushes waiting for the write lock, and the lock.
+pub struct Pushes {
+    cipher: Arc<FieldCipher>,
+    config: Arc<Config>,
+    waiting: Mutex<Vec<Queued>>,
+    turn: Mutex<()>,
+}
+
+/// A poisoned lock only means a writer panicked; its transaction rolled back, so what the
+/// lock guards is whole.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Pushes {
+    pub fn new(cipher: Arc<FieldCipher>, config: Arc<Config>) -> Pushes {
+        Pushes {
+            cipher,
+            config,
+            waiting: Mutex::default(),
+            turn: Mutex::default(),
+        }
+    }
+
+    /// Applies a push's mutations for the caller, a chunk of [`CHUNK`] per transaction as
+    /// `engine::apply_all` does, each chunk possibly committed with other pushes' chunks.
+    pub fn apply(
+        &self,
+        conn: &mut DbConn,
+        caller: &Caller,
+        scope: &Scope,
+        now: Micros,
+        mutations: &[Mutation],
+    ) -> Answer {
+        let mut results = Vec::with_capacity(mutations.len());
+        for chunk in mutations.chunks(CHUNK) {
+            let (answer, answered) = mpsc::channel();
+            lock(&self.waiting).push(Queued {
+                caller: caller.clone(),
+                scope: scope.clone(),
+                now,
+                mutations: chunk.to_vec(),
+                answer,
+            });
+            results.extend(self.wait(conn, &answered)?);
+        }
+        Ok(results)
+    }
+
+    /// Waits for the turn; then, unless the writer before has answered this chunk
+    /// already, applies the queue's first group, until this chunk is answered.
+    fn wait(&self, conn: &mut DbConn, answered: &Receiver<Answer>) -> Answer {
+        let _turn = lock(&self.turn);
+        loop {
+            match answered.try_recv() {
+                Ok(answer) => return answer,
+                Err(TryRecvError::Disconnected) => {
+                    return Err(StoreError::Config(
+                        "the writer applying this push stopped before answering".into(),
+                    ))
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            let group = self.next_group();
+            apply(conn, &self.cipher, &self.config, group);
+        }
+    }
+
+    /// The oldest waiting chunks, up to [`GROUP`] mutations (at least one chunk).
+    fn next_group(&self) -> Vec<Queued> {
+        let mut waiting = lock(&self.waiting);
+        let mut size = 0;
+        let mut take = 0;
+        for q in waiting.iter() {
+            if take > 0 && size + q.mutations.len() > GROUP {
+                break;
+            }
+            size += q.mutations.len();
+            take += 1;
+        }
+        waiting.drain(..take).collect()
+    }
+}
+
+/// Applies a group in one transaction and answers each chunk; if the group fails, each
+/// chunk on its own.
+fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, group: Vec<Queued>) {
+    let envs: Vec<_> = group
+        .iter()
+        .map(|q| engine_env(&q.scope, cipher, config, q.now))
+        .collect();
+    let parts: Vec<Part<'_>> = group
+        .iter()
+        .zip(&envs)
+        .map(|(q, env)| Part {
+            who: writer(&q.caller),
+            env,
+            mutations: &q.mutations,
+        })
+        .collect();
+    tracing::debug!(
+        pushes = parts.len(),
+        mutations = parts.iter().map(|p| p.mutations.len()).sum::<usize>(),
+        "group commit"
+    );
+    match engine::apply_group(conn, &parts) {
+        Ok(answers) => {
+            for (q, answer) in group.iter().zip(answers) {
+                // A push whose request was dropped is not waiting any more.
+                let _ = q.answer.send(Ok(answer));
+            }
+        }
+        Err(e) if group.len() == 1 => {
+            let _ = group[0].answer.send(Err(e));
+        }
+        Err(_) => {
+            for (q, part) in group.iter().zip(&parts) {
+                let answer = engine::apply_group(conn, std::slice::from_ref(part))
+                    .map(|mut answers| answers.pop().unwrap_or_default());
+                let _ = q.answer.send(answer);
+            }
+        }
+    }
+}
