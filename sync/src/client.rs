@@ -72,6 +72,10 @@ pub struct Client {
     /// Mutations the server refused, with its answer, for the user to fix.
     pub rejected: Vec<(Mutation, MutationResult)>,
     pub cursor: Option<String>,
+    /// During a pull from no cursor over a copy already held: the records it has sent so
+    /// far. The server sends the whole scope then, so a held record it does not send is
+    /// gone (its tombstone may have been purged long ago) and is dropped at the end.
+    refreshing: Option<HashSet<Key>>,
     clock: (u64, u32),
 }
 
@@ -84,6 +88,7 @@ impl Client {
             outbox: Vec::new(),
             rejected: Vec::new(),
             cursor: None,
+            refreshing: None,
             clock: (0, 0),
         }
     }
@@ -230,6 +235,9 @@ impl Client {
     /// Takes a pull page (its documents move into the copy); returns whether another
     /// page should be pulled.
     pub fn on_pulled(&mut self, page: PullPage) -> bool {
+        if self.cursor.is_none() {
+            self.refreshing = (!self.server.is_empty()).then(HashSet::new);
+        }
         let mut touched = HashSet::new();
         for purge in &page.purge {
             self.server.retain(|key, r| {
@@ -247,6 +255,9 @@ impl Client {
             if rebasing {
                 touched.insert(key.clone());
             }
+            if let Some(seen) = &mut self.refreshing {
+                seen.insert(key.clone());
+            }
             if change.deleted {
                 self.server.remove(&key);
                 continue;
@@ -257,6 +268,17 @@ impl Client {
                 data: change.data.unwrap_or_else(null),
             };
             self.server.insert(key, held);
+        }
+        if !page.has_more {
+            if let Some(seen) = self.refreshing.take() {
+                self.server.retain(|key, _| {
+                    let keep = seen.contains(key);
+                    if !keep {
+                        touched.insert(key.clone());
+                    }
+                    keep
+                });
+            }
         }
         // Rebase: edits not yet accepted stay visible on top of the server's state.
         self.rebase(&touched);
@@ -370,6 +392,46 @@ mod tests {
         let local = c.record("person", &id).expect("shown");
         assert_eq!(local.data, json!({ "name": "local", "sex": "male" }));
         assert_eq!(local.version, 5);
+    }
+
+    /// A record deleted while the phone was away, whose tombstone the server has since
+    /// purged, is never sent again: the full pull the drift check starts must drop it, or
+    /// the digests never agree and the phone pulls everything again and again.
+    #[test]
+    fn a_full_pull_drops_what_the_server_no_longer_has() {
+        let mut c = Client::new("dev");
+        let (a, b) = (
+            uuid::Uuid::now_v7().to_string(),
+            uuid::Uuid::now_v7().to_string(),
+        );
+        let change = |id: &str, version: i64| crate::protocol::Change {
+            entity: "person".into(),
+            id: id.to_string(),
+            community_id: "c".into(),
+            version,
+            deleted: false,
+            data: Some(raw(json!({ "name": format!("v{version}") }))),
+        };
+        let only_a = digest_of([("person", a.as_str(), 5)].into_iter());
+        let page = |changes, cursor: &str, has_more| PullPage {
+            changes,
+            purge: vec![],
+            cursor: cursor.into(),
+            has_more,
+            scope_digest: (!has_more).then(|| only_a.clone()),
+        };
+        // The phone holds a and b; b is gone on the server, which now has only a.
+        assert!(c.on_pulled(page(vec![change(&a, 5)], "1", true)));
+        assert!(c.on_pulled(page(vec![change(&b, 6)], "2", true)));
+        assert!(
+            c.on_pulled(page(vec![], "3", false)),
+            "the digest differs: pull everything again"
+        );
+        assert!(c.cursor.is_none());
+        assert!(!c.on_pulled(page(vec![change(&a, 5)], "4", false)));
+        assert_eq!(c.digest(), only_a);
+        assert!(c.record("person", &b).is_none());
+        assert!(c.record("person", &a).is_some());
     }
 
     #[test]
