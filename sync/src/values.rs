@@ -228,8 +228,12 @@ pub fn shown_text(text: String) -> Box<RawValue> {
     shown.unwrap_or_else(null)
 }
 
+/// Whether `raw` may hold a sealed value. The engine writes documents with serde_json,
+/// which never escapes a letter, so a `sealed` key reads as such; text with any `\u`
+/// escape is looked into all the same, so a key spelled with escapes is never missed.
 fn holds_sealed(raw: &RawValue) -> bool {
-    raw.get().contains("\"sealed\"")
+    let text = raw.get();
+    text.contains("\"sealed\"") || text.contains("\\u")
 }
 
 /// [`mask_in_place`] on text: an object with a `sealed` key becomes its `masked` value,
@@ -315,5 +319,10 @@ mod tests {
             assert_eq!(parsed, shown_document(doc.clone()), "{doc}");
         }
         assert_eq!(shown_text("not json".to_string()).get(), "null");
+        // A key spelled with escapes (the engine never writes one) is still masked.
+        let escaped = r#"{"x": {"\u0073ealed": "v1:abc", "masked": "1101**"}}"#;
+        let shown: Value =
+            serde_json::from_str(shown_text(escaped.to_string()).get()).expect("JSON");
+        assert_eq!(shown, json!({ "x": "1101**" }));
     }
 }
