@@ -344,23 +344,19 @@ async fn concurrent_pushes_from_several_phones_each_get_their_own_answers() {
             }
         }
     };
-    let first = futures_util::future::join_all(
-        phones
-            .iter()
-            .zip(&batches)
-            .map(|(phone, b)| push(&w.app, phone, b.clone())),
-    )
-    .await;
+    let push_all = || {
+        futures_util::future::join_all(
+            phones
+                .iter()
+                .zip(&batches)
+                .map(|(phone, b)| push(&w.app, phone, b.clone())),
+        )
+    };
+    let first = push_all().await;
     let first_bodies: Vec<Value> = first.iter().map(|r| r.body.clone()).collect();
     check(first);
     // All of it again at once, as retries: the same answers, nothing applied twice.
-    let again = futures_util::future::join_all(
-        phones
-            .iter()
-            .zip(&batches)
-            .map(|(phone, b)| push(&w.app, phone, b.clone())),
-    )
-    .await;
+    let again = push_all().await;
     for (a, b) in again.iter().zip(&first_bodies) {
         assert_eq!(a.body["results"], b["results"]);
     }
