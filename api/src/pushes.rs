@@ -62,8 +62,8 @@ impl Pushes {
         }
     }
 
-    /// Applies a push's mutations for the caller, a chunk of [`CHUNK`] per transaction as
-    /// `engine::apply_all` does, each chunk possibly committed with other pushes' chunks.
+    /// Applies a push's mutations for the caller, in order, a chunk of [`CHUNK`] per
+    /// transaction, each chunk possibly committed with other pushes' chunks.
     pub fn apply(
         &self,
         conn: &mut DbConn,

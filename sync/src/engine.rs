@@ -92,55 +92,27 @@ fn problem(field: &str, reason: impl Into<String>) -> FieldProblem {
     }
 }
 
-/// Mutations [`apply_all`] applies in one transaction: one commit per chunk, not one per
-/// mutation. A bounded chunk keeps the counter's lock (which every writer waits for) short,
-/// and a long push still commits as it goes.
+/// The most mutations of one push that commit in one transaction (a push's chunk; see
+/// [`apply_group`]). A bounded chunk keeps the counter's lock (which every writer waits
+/// for) short, and a long push still commits as it goes.
 pub const CHUNK: usize = 100;
 
-/// Applies one mutation. A mutation id seen before returns its first answer and changes
-/// nothing; a rejection is final and logged like any answer.
+/// Applies one mutation in a transaction of its own (a staff edit, a review decision). A
+/// mutation id seen before returns its first answer and changes nothing; a rejection is
+/// final and logged like any answer.
 pub fn apply(
     conn: &mut DbConn,
     who: Writer<'_>,
     env: &Env<'_>,
     m: &Mutation,
 ) -> Result<MutationResult, StoreError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
-        let mut batch = Batch::begin(conn, [m])?;
-        let result = apply_in(&mut batch, conn, who, env, &mut ScopeMemo::new(), m)?;
-        batch.finish(conn)?;
-        Ok(result)
-    })
-}
-
-/// Applies a push's mutations in order, with the same guarantees as [`apply`] for each:
-/// everything one mutation does is kept or none of it (its writes join the batch only
-/// once it is decided), a rejected one does not stop the ones after it, and a mutation id
-/// seen before returns its first answer. They commit [`CHUNK`] at a time, so a crash loses
-/// whole mutations only (the phone never heard the answer and sends them again).
-pub fn apply_all(
-    conn: &mut DbConn,
-    who: Writer<'_>,
-    env: &Env<'_>,
-    mutations: &[Mutation],
-) -> Result<Vec<MutationResult>, StoreError> {
-    use diesel::Connection;
-    let mut results = Vec::with_capacity(mutations.len());
-    let mut memo = ScopeMemo::new();
-    for chunk in mutations.chunks(CHUNK) {
-        let answers = conn.transaction::<_, StoreError, _>(|conn| {
-            let mut batch = Batch::begin(conn, chunk)?;
-            let answers = chunk
-                .iter()
-                .map(|m| apply_in(&mut batch, conn, who, env, &mut memo, m))
-                .collect::<Result<Vec<_>, _>>()?;
-            batch.finish(conn)?;
-            Ok(answers)
-        })?;
-        results.extend(answers);
-    }
-    Ok(results)
+    let part = Part {
+        who,
+        env,
+        mutations: std::slice::from_ref(m),
+    };
+    let answer = apply_group(conn, &[part])?.pop().and_then(|mut a| a.pop());
+    answer.ok_or_else(|| StoreError::Config("the engine gave no answer to a mutation".into()))
 }
 
 /// One writer's chunk of a group: see [`apply_group`].
@@ -151,12 +123,15 @@ pub struct Part<'a> {
     pub mutations: &'a [Mutation],
 }
 
-/// Applies several writers' chunks in one transaction, one after the other, each mutation
-/// as [`apply_all`] would: pushes that queue for the write lock at the same time commit
-/// together (group commit), so the pages they share are written and synced once, not
-/// once per push. Answers come back per part, in order. A database error fails the whole
-/// group and nothing of it is kept; the caller can then apply each part on its own, so
-/// one writer's failure is not another's.
+/// Applies several writers' chunks in one transaction, one after the other, in order.
+/// Everything one mutation does is kept or none of it (its writes join the batch only
+/// once it is decided), a rejected one does not stop the ones after it, and a mutation id
+/// seen before returns its first answer. Pushes that queue for the write lock at the same
+/// time commit together (group commit), so the pages they share are written and synced
+/// once, not once per push. Answers come back per part, in order. A database error fails
+/// the whole group and nothing of it is kept (the phones never heard an answer and send
+/// again); the caller can then apply each part on its own, so one writer's failure is not
+/// another's.
 pub fn apply_group(
     conn: &mut DbConn,
     parts: &[Part<'_>],
