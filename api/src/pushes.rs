@@ -70,16 +70,20 @@ impl Pushes {
         caller: &Caller,
         scope: &Scope,
         now: Micros,
-        mutations: &[Mutation],
+        mutations: Vec<Mutation>,
     ) -> Answer {
         let mut results = Vec::with_capacity(mutations.len());
-        for chunk in mutations.chunks(CHUNK) {
+        // Chunks are moved into the queue (another push's thread may apply them), not copied.
+        let mut rest = mutations;
+        while !rest.is_empty() {
+            let tail = rest.split_off(CHUNK.min(rest.len()));
+            let chunk = std::mem::replace(&mut rest, tail);
             let (answer, answered) = mpsc::channel();
             lock(&self.waiting).push(Queued {
                 caller: caller.clone(),
                 scope: scope.clone(),
                 now,
-                mutations: chunk.to_vec(),
+                mutations: chunk,
                 answer,
             });
             results.extend(self.wait(conn, &answered)?);

@@ -65,13 +65,19 @@ pub async fn push(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let results = pushes.apply(conn, &caller, &scope, now_micros(), &req.mutations)?;
+            // The mutations move into the queue; what is needed after them is noted first.
+            let commitments: Vec<Option<String>> = req
+                .mutations
+                .iter()
+                .map(|m| (m.entity == Entity::Commitment.as_str()).then(|| m.id.to_string()))
+                .collect();
+            let results = pushes.apply(conn, &caller, &scope, now_micros(), req.mutations)?;
             // A commitment is bound when it first arrives (see `commitments`).
-            for (m, result) in req.mutations.iter().zip(&results) {
-                if m.entity == Entity::Commitment.as_str()
-                    && matches!(result.status, Status::Applied | Status::Merged)
-                {
-                    super::commitments::seal(conn, &m.id.to_string())?;
+            for (id, result) in commitments.iter().zip(&results) {
+                if let Some(id) = id {
+                    if matches!(result.status, Status::Applied | Status::Merged) {
+                        super::commitments::seal(conn, id)?;
+                    }
                 }
             }
             // A retiring device may push what it holds once; then it is locked.
