@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use crate::feed::digest_of;
 use crate::hlc::Hlc;
 use crate::protocol::{Mutation, MutationResult, Op, PullPage, SetOp, Status, SCHEMA_VERSIONS};
+use crate::values;
 
 /// A record's key: entity and id.
 pub type Key = (String, String);
@@ -240,13 +241,7 @@ impl Client {
         }
         let mut touched = HashSet::new();
         for purge in &page.purge {
-            self.server.retain(|key, r| {
-                let keep = r.community_id != purge.community_id;
-                if !keep {
-                    touched.insert(key.clone());
-                }
-                keep
-            });
+            self.drop_held(&mut touched, |_, r| r.community_id != purge.community_id);
         }
         // With no edit pending there is nothing to replay, and no need to note the keys.
         let rebasing = !self.outbox.is_empty();
@@ -265,19 +260,13 @@ impl Client {
             let held = Held {
                 community_id: change.community_id,
                 version: change.version,
-                data: change.data.unwrap_or_else(null),
+                data: change.data.unwrap_or_else(values::null),
             };
             self.server.insert(key, held);
         }
         if !page.has_more {
             if let Some(seen) = self.refreshing.take() {
-                self.server.retain(|key, _| {
-                    let keep = seen.contains(key);
-                    if !keep {
-                        touched.insert(key.clone());
-                    }
-                    keep
-                });
+                self.drop_held(&mut touched, |key, _| seen.contains(key));
             }
         }
         // Rebase: edits not yet accepted stay visible on top of the server's state.
@@ -294,6 +283,17 @@ impl Client {
             }
         }
         false
+    }
+
+    /// Drops the held records `keep` refuses, noting their keys for the rebase.
+    fn drop_held(&mut self, touched: &mut HashSet<Key>, keep: impl Fn(&Key, &Held) -> bool) {
+        self.server.retain(|key, held| {
+            let kept = keep(key, held);
+            if !kept {
+                touched.insert(key.clone());
+            }
+            kept
+        });
     }
 
     /// The digest of the local copy, computed as the server computes it.
@@ -319,10 +319,6 @@ fn show(pending: &mut HashMap<Key, Local>, server: &HashMap<Key, Held>, m: &Muta
         }
     };
     apply_locally(&mut local.data, m);
-}
-
-fn null() -> Box<RawValue> {
-    serde_json::value::to_raw_value(&Value::Null).expect("null is JSON")
 }
 
 /// Shows a mutation's edits in a local document (as the server would, barring conflicts).

@@ -278,7 +278,8 @@ fn write_masked(raw: &RawValue, out: &mut String) -> Option<()> {
     Some(())
 }
 
-fn null() -> Box<RawValue> {
+/// JSON `null` as text: what an unreadable or missing document is shown as.
+pub fn null() -> Box<RawValue> {
     RawValue::from_string("null".to_string()).expect("null is JSON")
 }
 
