@@ -13,7 +13,7 @@
 //! decided and kept, so a rejected mutation has nothing to roll back: that is what the
 //! savepoints were for. A database error fails the whole transaction, as before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{hash_map, BTreeMap, HashMap};
 
 use liuqing_schema::entities::{self, Entity};
 use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
@@ -262,12 +262,12 @@ impl Batch {
                         Change::Edited(&touched)
                     };
                     projection::update(conn, &record, &doc, change)?;
-                    match at.get(&(record.entity, record.id.clone())) {
+                    match at.entry((record.entity, record.id.clone())) {
                         // Written twice in this flush: the last state is the one to keep,
                         // inserted if the first write created it.
-                        Some(&i) => latest[i].0 = record,
-                        None => {
-                            at.insert((record.entity, record.id.clone()), latest.len());
+                        hash_map::Entry::Occupied(i) => latest[*i.get()].0 = record,
+                        hash_map::Entry::Vacant(slot) => {
+                            slot.insert(latest.len());
                             latest.push((record, created));
                         }
                     }
@@ -275,9 +275,10 @@ impl Batch {
                 Write::Conflict(c) => conflicts.push(c),
             }
         }
-        let (created, saved): (Vec<_>, Vec<_>) = latest.into_iter().partition(|(_, c)| *c);
-        let created: Vec<Record> = created.into_iter().map(|(r, _)| r).collect();
-        let saved: Vec<Record> = saved.into_iter().map(|(r, _)| r).collect();
+        let (mut created, mut saved) = (Vec::new(), Vec::new());
+        for (record, new) in latest {
+            if new { &mut created } else { &mut saved }.push(record);
+        }
         records::insert_many(conn, &created)?;
         records::save_many(conn, &saved)?;
         records::add_conflicts(conn, &conflicts)?;
