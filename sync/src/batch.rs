@@ -14,6 +14,7 @@
 //! savepoints were for. A database error fails the whole transaction, as before.
 
 use std::collections::{hash_map, BTreeMap, HashMap};
+use std::rc::Rc;
 
 use liuqing_schema::entities::{self, Entity};
 use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
@@ -31,14 +32,15 @@ pub type ScopeMemo = BTreeMap<String, Option<org::OrgKind>>;
 /// A write a mutation decided on.
 enum Write {
     /// A record's new state, with its document (for the projections) and the fields the
-    /// mutation wrote.
+    /// mutation wrote. The state is shared with [`Batch::records`], not copied: it holds
+    /// the whole document and its clocks.
     Record {
-        record: Record,
+        record: Rc<Record>,
         doc: Value,
         created: bool,
         touched: Vec<String>,
     },
-    Conflict(Conflict),
+    Conflict(Box<Conflict>),
 }
 
 /// The state one transaction's mutations share. Made by [`Batch::begin`], which takes the
@@ -49,7 +51,7 @@ pub struct Batch {
     /// The last change number a kept mutation's record took.
     last: i64,
     /// Records as the transaction sees them, read or decided (`None`: no such record).
-    records: HashMap<(Entity, String), Option<Record>>,
+    records: HashMap<(Entity, String), Option<Rc<Record>>>,
     /// `mutation_id` → (device, answer) of every mutation logged before or during this one.
     logged: HashMap<String, (String, String)>,
     /// The current mutation's writes, until it is kept (or dropped with it).
@@ -60,6 +62,10 @@ pub struct Batch {
     answers: Vec<LoggedMutation>,
     /// ID number hash → (person, community) of persons created since the last flush.
     enrolling: HashMap<String, (String, String)>,
+    /// ID number hash → the person enrolled with it (and their community) as the database
+    /// held it since the last flush, for the hashes asked for in advance
+    /// ([`Batch::look_up_enrolled`]).
+    enrolled: HashMap<String, Option<(String, String)>>,
     /// Whether a person was edited or deleted since the last flush: the hashes the
     /// database holds may then be out of date.
     persons_changed: bool,
@@ -78,6 +84,7 @@ impl Batch {
             .into_iter()
             .map(|m| m.mutation_id.to_string())
             .collect();
+        let size = ids.len();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         let logged = records::logged_mutations(conn, &ids)?
             .into_iter()
@@ -103,7 +110,7 @@ impl Batch {
                 records.insert((entity, id.to_string()), None);
             }
             for record in records::find_many(conn, entity, &ids)? {
-                records.insert((entity, record.id.clone()), Some(record));
+                records.insert((entity, record.id.clone()), Some(Rc::new(record)));
             }
         }
         Ok(Batch {
@@ -112,9 +119,10 @@ impl Batch {
             records,
             logged,
             staged: Vec::new(),
-            pending: Vec::new(),
-            answers: Vec::new(),
+            pending: Vec::with_capacity(size),
+            answers: Vec::with_capacity(size),
             enrolling: HashMap::new(),
+            enrolled: HashMap::new(),
             persons_changed: false,
         })
     }
@@ -130,12 +138,12 @@ impl Batch {
         conn: &mut DbConn,
         entity: Entity,
         id: &str,
-    ) -> Result<Option<Record>, StoreError> {
+    ) -> Result<Option<Rc<Record>>, StoreError> {
         let key = (entity, id.to_string());
         if let Some(known) = self.records.get(&key) {
             return Ok(known.clone());
         }
-        let found = records::find(conn, entity, id)?;
+        let found = records::find(conn, entity, id)?.map(Rc::new);
         self.records.insert(key, found.clone());
         Ok(found)
     }
@@ -143,6 +151,22 @@ impl Batch {
     /// The earlier answer to `mutation_id`, with the device that sent it.
     pub fn logged(&self, mutation_id: &str) -> Option<&(String, String)> {
         self.logged.get(mutation_id)
+    }
+
+    /// Reads in one statement who is enrolled with each of `hashes` (the ID numbers of the
+    /// persons the mutations create), so that [`Batch::enrolled`] need not ask one by one.
+    pub fn look_up_enrolled(
+        &mut self,
+        conn: &mut DbConn,
+        hashes: &[&str],
+    ) -> Result<(), StoreError> {
+        for hash in hashes {
+            self.enrolled.insert(hash.to_string(), None);
+        }
+        for (hash, person, community) in projection::enrolled_any(conn, hashes)? {
+            self.enrolled.insert(hash, Some((person, community)));
+        }
+        Ok(())
     }
 
     /// The person other than `except` enrolled with this ID number hash, and their
@@ -160,6 +184,9 @@ impl Batch {
             if id != except {
                 return Ok(Some((id.clone(), community.clone())));
             }
+        }
+        if let Some(known) = self.enrolled.get(hash) {
+            return Ok(known.as_ref().filter(|(id, _)| id != except).cloned());
         }
         projection::enrolled(conn, hash, except)
     }
@@ -184,7 +211,7 @@ impl Batch {
         touched: Vec<String>,
     ) {
         self.staged.push(Write::Record {
-            record,
+            record: Rc::new(record),
             doc,
             created,
             touched,
@@ -193,7 +220,7 @@ impl Batch {
 
     /// The current mutation will record `conflict` if it is kept.
     pub fn stage_conflict(&mut self, conflict: Conflict) {
-        self.staged.push(Write::Conflict(conflict));
+        self.staged.push(Write::Conflict(Box::new(conflict)));
     }
 
     /// The current mutation is decided: `kept`, its staged writes join the pending ones
@@ -215,7 +242,7 @@ impl Batch {
                         self.note_person(record, doc, *created);
                     }
                     self.records
-                        .insert((record.entity, record.id.clone()), Some(record.clone()));
+                        .insert((record.entity, record.id.clone()), Some(Rc::clone(record)));
                 }
                 self.pending.push(write);
             }
@@ -245,8 +272,10 @@ impl Batch {
     /// changed ones in one on PostgreSQL), conflicts and answers in one statement each.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
+        let folded = folded_categories(&pending);
+        let mut new_rows = projection::NewRows::default();
         let mut conflicts = Vec::new();
-        let mut latest: Vec<(Record, bool)> = Vec::new();
+        let mut latest: Vec<(Rc<Record>, bool)> = Vec::new();
         let mut at: HashMap<(Entity, String), usize> = HashMap::new();
         for write in pending {
             match write {
@@ -256,12 +285,19 @@ impl Batch {
                     created,
                     touched,
                 } => {
-                    let change = if created {
-                        Change::Created
-                    } else {
-                        Change::Edited(&touched)
-                    };
-                    projection::update(conn, &record, &doc, change)?;
+                    let fold = folded.get(record.id.as_str()).map(String::as_str);
+                    if record.entity == Entity::SixClears && fold.is_some() {
+                        // The person's new row carries its categories.
+                    } else if !(created && new_rows.add(&record, &doc, fold)) {
+                        // Anything else may read or change those rows: they go first.
+                        new_rows.write(conn)?;
+                        let change = if created {
+                            Change::Created
+                        } else {
+                            Change::Edited(&touched)
+                        };
+                        projection::update(conn, &record, &doc, change)?;
+                    }
                     match at.entry((record.entity, record.id.clone())) {
                         // Written twice in this flush: the last state is the one to keep,
                         // inserted if the first write created it.
@@ -272,18 +308,22 @@ impl Batch {
                         }
                     }
                 }
-                Write::Conflict(c) => conflicts.push(c),
+                Write::Conflict(c) => conflicts.push(*c),
             }
         }
+        new_rows.write(conn)?;
         let (mut created, mut saved) = (Vec::new(), Vec::new());
-        for (record, new) in latest {
-            if new { &mut created } else { &mut saved }.push(record);
+        for (record, new) in &latest {
+            if *new { &mut created } else { &mut saved }.push(&**record);
         }
         records::insert_many(conn, &created)?;
         records::save_many(conn, &saved)?;
         records::add_conflicts(conn, &conflicts)?;
         records::log_mutations(conn, &std::mem::take(&mut self.answers))?;
+        // The database now holds what those two described, and perhaps changes to persons
+        // that make what was read in advance out of date.
         self.enrolling.clear();
+        self.enrolled.clear();
         self.persons_changed = false;
         Ok(())
     }
@@ -297,4 +337,35 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+/// The difficulty categories of each person created among `pending` whose six-clears
+/// record is written there too (the last live state of it): the person's projection row is
+/// then inserted with them, not inserted and then updated (a new person usually comes with
+/// their six-clears record, so that was one more statement per person). A six-clears
+/// record always follows its person: it cannot be written before its parent exists.
+fn folded_categories(pending: &[Write]) -> HashMap<String, String> {
+    let mut created = std::collections::HashSet::new();
+    let mut folded = HashMap::new();
+    for write in pending {
+        let Write::Record {
+            record,
+            doc,
+            created: new,
+            ..
+        } = write
+        else {
+            continue;
+        };
+        match record.entity {
+            Entity::Person if *new => {
+                created.insert(record.id.as_str());
+            }
+            Entity::SixClears if !record.deleted && created.contains(record.id.as_str()) => {
+                folded.insert(record.id.clone(), projection::categories(doc));
+            }
+            _ => {}
+        }
+    }
+    folded
 }

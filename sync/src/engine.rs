@@ -5,6 +5,7 @@
 
 use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::domain::IdNumber;
 use liuqing_schema::entities::{self, Entity, EntitySpec, FieldType, Policy};
 use liuqing_schema::records::{Conflict, LoggedMutation, Record};
 use liuqing_schema::scope::Scope;
@@ -139,6 +140,8 @@ pub fn apply_group(
     use diesel::Connection;
     conn.transaction(|conn| {
         let mut batch = Batch::begin(conn, parts.iter().flat_map(|p| p.mutations.iter()))?;
+        let hashes: Vec<String> = parts.iter().flat_map(new_id_numbers).collect();
+        batch.look_up_enrolled(conn, &hashes.iter().map(String::as_str).collect::<Vec<_>>())?;
         let mut answers = Vec::with_capacity(parts.len());
         for part in parts {
             let mut memo = ScopeMemo::new();
@@ -152,6 +155,17 @@ pub fn apply_group(
         batch.finish(conn)?;
         Ok(answers)
     })
+}
+
+/// The lookup hashes of the valid ID numbers `part` sends for persons: the duplicate
+/// check's questions, asked in one statement.
+fn new_id_numbers<'p>(part: &'p Part<'_>) -> impl Iterator<Item = String> + 'p {
+    part.mutations
+        .iter()
+        .filter(|m| m.entity == Entity::Person.as_str())
+        .filter_map(|m| m.fields.get("id_number")?.as_str())
+        .filter_map(|s| IdNumber::parse(s, part.env.today).ok())
+        .map(|id| part.env.cipher.lookup_hash(id.expose()))
 }
 
 /// One mutation inside a transaction that holds the counter's lock. Its writes wait in
@@ -307,9 +321,9 @@ impl Merge<'_, '_> {
             (Op::Delete, None) => {
                 return Err(self.reject("unknown_record", vec![problem("id", "no such record")]))
             }
-            (Op::Delete, Some(rec)) => self.delete(spec, rec, &hlc)?,
+            (Op::Delete, Some(rec)) => self.delete(spec, &rec, &hlc)?,
             (Op::Upsert, None) => self.create(spec, &id, &hlc)?,
-            (Op::Upsert, Some(rec)) => self.update(spec, rec, &hlc)?,
+            (Op::Upsert, Some(rec)) => self.update(spec, &rec, &hlc)?,
         };
         result.clock_clamped = clamped;
         Ok(result)
@@ -424,13 +438,9 @@ impl Merge<'_, '_> {
             let Some(value) = value else { continue };
             if field.policy == Policy::StaffLocked && !self.who.is_staff() {
                 // Kept as a proposal for staff; the record starts without it.
-                let stored = match check(
-                    field,
-                    &value,
-                    self.env.today,
-                    self.env.cipher,
-                    &self.context(spec.entity, field.path),
-                ) {
+                let stored = match check(field, &value, self.env.today, self.env.cipher, || {
+                    self.context(spec.entity, field.path)
+                }) {
                     Ok(c) => c.stored,
                     Err(reason) => {
                         draft.errors.push(problem(field.path, reason));
@@ -449,13 +459,9 @@ impl Merge<'_, '_> {
                 );
                 continue;
             }
-            match check(
-                field,
-                &value,
-                self.env.today,
-                self.env.cipher,
-                &self.context(spec.entity, field.path),
-            ) {
+            match check(field, &value, self.env.today, self.env.cipher, || {
+                self.context(spec.entity, field.path)
+            }) {
                 Ok(checked) => {
                     if checked.id_number.is_some() {
                         draft.id_number = checked.id_number;
@@ -536,7 +542,7 @@ impl Merge<'_, '_> {
                 let parent = self.batch.find(self.conn, parent_entity, &parent_id)?;
                 match parent {
                     Some(p) if !p.deleted && self.in_scope(&p.community_id)? => {
-                        Ok((p.community_id, Some(parent_id)))
+                        Ok((p.community_id.clone(), Some(parent_id)))
                     }
                     _ => Err(self.reject(
                         "unknown_parent",
@@ -615,7 +621,7 @@ impl Merge<'_, '_> {
     fn update(
         &mut self,
         spec: &EntitySpec,
-        rec: Record,
+        rec: &Record,
         hlc: &Hlc,
     ) -> Result<MutationResult, Abort> {
         if rec.deleted {
@@ -637,13 +643,9 @@ impl Merge<'_, '_> {
             let Some(field) = spec.field(path) else {
                 continue;
             };
-            let checked = match check(
-                field,
-                value,
-                self.env.today,
-                self.env.cipher,
-                &self.context(spec.entity, path),
-            ) {
+            let checked = match check(field, value, self.env.today, self.env.cipher, || {
+                self.context(spec.entity, path)
+            }) {
                 Ok(c) => c,
                 Err(reason) => {
                     draft.errors.push(problem(path, reason));
@@ -781,26 +783,14 @@ impl Merge<'_, '_> {
             // Nothing new: the answer names the version the record already has.
             return Ok(self.result(Status::Applied, rec.version, Vec::new(), spec, &draft.doc));
         }
-        let record = Record {
-            version: if draft.changed {
-                self.version
-            } else {
-                rec.version
-            },
-            data: draft.doc.to_string(),
-            clocks: draft.clocks.to_text(),
-            updated_at: self.env.now,
-            updated_by: Some(self.who.user_id.to_string()),
-            updated_device: Some(self.who.device_id.to_string()),
-            ..rec
-        };
         if !draft.changed {
+            // Only conflicts to record: the record keeps its state and version.
             for c in draft.pending_conflicts {
                 self.batch.stage_conflict(c);
             }
-            let version = record.version;
-            return Ok(self.result(draft.status, version, draft.conflicts, spec, &draft.doc));
+            return Ok(self.result(draft.status, rec.version, draft.conflicts, spec, &draft.doc));
         }
+        let record = self.successor(rec, false, draft.doc.to_string(), draft.clocks.to_text());
         self.finish(spec, record, draft)
     }
 
@@ -925,7 +915,7 @@ impl Merge<'_, '_> {
     fn delete(
         &mut self,
         spec: &EntitySpec,
-        rec: Record,
+        rec: &Record,
         hlc: &Hlc,
     ) -> Result<MutationResult, Abort> {
         if spec.append_only {
@@ -948,19 +938,31 @@ impl Merge<'_, '_> {
             ));
         }
         let doc: Value = serde_json::from_str(&rec.data).unwrap_or(Value::Null);
-        let record = Record {
-            version: self.version,
-            deleted: true,
-            updated_at: self.env.now,
-            updated_by: Some(self.who.user_id.to_string()),
-            updated_device: Some(self.who.device_id.to_string()),
-            ..rec
-        };
+        let record = self.successor(rec, true, rec.data.clone(), rec.clocks.clone());
         let draft = Draft {
             doc,
             ..Draft::new(Value::Null, FieldClocks::default(), self.field_clock(hlc))
         };
         self.finish(spec, record, draft)
+    }
+
+    /// The state of `rec` this mutation writes: it takes the mutation's change number.
+    fn successor(&self, rec: &Record, deleted: bool, data: String, clocks: String) -> Record {
+        Record {
+            entity: rec.entity,
+            id: rec.id.clone(),
+            community_id: rec.community_id.clone(),
+            parent_id: rec.parent_id.clone(),
+            version: self.version,
+            deleted,
+            data,
+            clocks,
+            created_at: rec.created_at,
+            updated_at: self.env.now,
+            created_by: rec.created_by.clone(),
+            updated_by: Some(self.who.user_id.to_string()),
+            updated_device: Some(self.who.device_id.to_string()),
+        }
     }
 
     /// Stages the record and its conflicts: the batch writes them, with the projections,

@@ -33,6 +33,25 @@ pub fn enrolled(
         .optional()?)
 }
 
+/// The persons enrolled with any of `hashes`: `(hash, person, community)`.
+pub fn enrolled_any(
+    conn: &mut DbConn,
+    hashes: &[&str],
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(persons_index::table
+        .filter(persons_index::id_number_hash.eq_any(hashes))
+        .filter(persons_index::deleted.eq(false))
+        .select((
+            persons_index::id_number_hash.assume_not_null(),
+            persons_index::id,
+            persons_index::community_id,
+        ))
+        .load(conn)?)
+}
+
 /// What a write did to its record.
 #[derive(Debug, Clone, Copy)]
 pub enum Change<'a> {
@@ -85,18 +104,17 @@ pub fn update(
             return Ok(());
         }
     }
+    if created {
+        let mut rows = NewRows::default();
+        if rows.add(record, doc, None) {
+            return rows.write(conn);
+        }
+    }
     match record.entity {
-        Entity::Household => household(conn, record, doc, created),
+        Entity::Household => household(conn, record, doc),
         Entity::Person => person(conn, record, doc, change),
         Entity::SixClears if !record.deleted => {
-            let categories = get_path(doc, "difficulty.categories")
-                .cloned()
-                .unwrap_or(Value::Array(vec![]));
-            set_person(
-                conn,
-                &record.id,
-                PersonFact::Categories(categories.to_string()),
-            )
+            set_person(conn, &record.id, PersonFact::Categories(categories(doc)))
         }
         Entity::Assessment if !record.deleted => match text(doc, "person_id") {
             Some(person) => set_person(
@@ -157,6 +175,127 @@ pub fn update(
     }
 }
 
+/// A person's difficulty categories as their projection row keeps them (JSON), from their
+/// six-clears document. The six-clears record has its person's id.
+pub fn categories(six_clears: &Value) -> String {
+    get_path(six_clears, "difficulty.categories")
+        .cloned()
+        .unwrap_or(Value::Array(vec![]))
+        .to_string()
+}
+
+/// The projection row of a new person.
+#[derive(Insertable)]
+#[diesel(table_name = persons_index, treat_none_as_null = true)]
+struct NewPerson {
+    id: String,
+    community_id: String,
+    household_id: String,
+    name: String,
+    sex: Option<String>,
+    birth_date: Option<String>,
+    id_number_hash: Option<String>,
+    phone_hash: Option<String>,
+    status: &'static str,
+    categories: String,
+    deleted: bool,
+    version: i64,
+    enrolled_on: Option<String>,
+}
+
+/// The projection row of a new household.
+#[derive(Insertable)]
+#[diesel(table_name = households_index, treat_none_as_null = true)]
+struct NewHousehold {
+    id: String,
+    community_id: String,
+    address: String,
+    zero_employment: bool,
+    zero_employment_found_on: Option<String>,
+    zero_employment_cleared_on: Option<String>,
+    deleted: bool,
+    version: i64,
+}
+
+/// The projection rows of new persons and households, inserted together: on PostgreSQL
+/// one statement per table, where one per record was a round trip each (most of a push
+/// of new persons' time).
+#[derive(Default)]
+pub struct NewRows {
+    persons: Vec<NewPerson>,
+    households: Vec<NewHousehold>,
+}
+
+impl NewRows {
+    /// Notes the row of `record` if it is a new person or household (`false` for any other
+    /// record). A person's row carries `categories` (JSON, as [`categories`] gives them)
+    /// when their six-clears record is written in the same breath.
+    pub fn add(&mut self, record: &Record, doc: &Value, categories: Option<&str>) -> bool {
+        match record.entity {
+            Entity::Person => self.persons.push(NewPerson {
+                id: record.id.clone(),
+                community_id: record.community_id.clone(),
+                household_id: text(doc, "household_id").unwrap_or_default(),
+                name: text(doc, "name").unwrap_or_default(),
+                sex: text(doc, "sex"),
+                birth_date: text(doc, "birth_date"),
+                id_number_hash: id_hash(doc),
+                phone_hash: phone_hash(doc),
+                status: "registered",
+                categories: categories.unwrap_or("[]").to_string(),
+                deleted: record.deleted,
+                version: record.version,
+                enrolled_on: Some(
+                    liuqing_schema::time::to_datetime(record.created_at)
+                        .date_naive()
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                ),
+            }),
+            Entity::Household => self.households.push(NewHousehold {
+                id: record.id.clone(),
+                community_id: record.community_id.clone(),
+                address: text(doc, "address").unwrap_or_default(),
+                zero_employment: get_path(doc, "zero_employment")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                zero_employment_found_on: text(doc, "zero_employment_found_on"),
+                zero_employment_cleared_on: text(doc, "zero_employment_cleared_on"),
+                deleted: record.deleted,
+                version: record.version,
+            }),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Inserts the rows noted so far.
+    pub fn write(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
+        insert_persons(conn, std::mem::take(&mut self.persons))?;
+        insert_households(conn, std::mem::take(&mut self.households))
+    }
+}
+
+fn insert_persons(conn: &mut DbConn, rows: Vec<NewPerson>) -> Result<(), StoreError> {
+    liuqing_schema::insert_rows!(conn, persons_index::table, rows)
+}
+
+fn insert_households(conn: &mut DbConn, rows: Vec<NewHousehold>) -> Result<(), StoreError> {
+    liuqing_schema::insert_rows!(conn, households_index::table, rows)
+}
+
+fn id_hash(doc: &Value) -> Option<String> {
+    get_path(doc, "id_number")
+        .and_then(sealed_hash)
+        .map(str::to_string)
+}
+
+fn phone_hash(doc: &Value) -> Option<String> {
+    get_path(doc, "phone")
+        .and_then(sealed_hash)
+        .map(str::to_string)
+}
+
 /// One column of a person's projection that another entity decides.
 enum PersonFact {
     Categories(String),
@@ -203,12 +342,7 @@ fn contact(conn: &mut DbConn, person: &str, on: Option<&str>) -> Result<(), Stor
     Ok(())
 }
 
-fn household(
-    conn: &mut DbConn,
-    record: &Record,
-    doc: &Value,
-    created: bool,
-) -> Result<(), StoreError> {
+fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
     let values = (
         households_index::community_id.eq(&record.community_id),
         households_index::address.eq(text(doc, "address").unwrap_or_default()),
@@ -220,15 +354,14 @@ fn household(
         households_index::deleted.eq(record.deleted),
         households_index::version.eq(record.version),
     );
-    let updated = !created
-        && diesel::update(households_index::table.find(&record.id))
-            .set(values.clone())
-            .execute(conn)?
-            > 0;
-    if !updated {
-        diesel::insert_into(households_index::table)
-            .values((households_index::id.eq(&record.id), values))
-            .execute(conn)?;
+    let updated = diesel::update(households_index::table.find(&record.id))
+        .set(values)
+        .execute(conn)?;
+    if updated == 0 {
+        // (A household from before its projection existed.)
+        let mut rows = NewRows::default();
+        rows.add(record, doc, None);
+        rows.write(conn)?;
     }
     Ok(())
 }
@@ -239,38 +372,8 @@ fn person(
     doc: &Value,
     change: Change<'_>,
 ) -> Result<(), StoreError> {
-    let id_hash = || {
-        get_path(doc, "id_number")
-            .and_then(sealed_hash)
-            .map(str::to_string)
-    };
-    let phone_hash = || {
-        get_path(doc, "phone")
-            .and_then(sealed_hash)
-            .map(str::to_string)
-    };
     let Change::Edited(paths) = change else {
-        return Ok(diesel::insert_into(persons_index::table)
-            .values((
-                persons_index::id.eq(&record.id),
-                persons_index::status.eq("registered"),
-                persons_index::categories.eq("[]"),
-                persons_index::enrolled_on.eq(liuqing_schema::time::to_datetime(record.created_at)
-                    .date_naive()
-                    .format("%Y-%m-%d")
-                    .to_string()),
-                persons_index::community_id.eq(&record.community_id),
-                persons_index::household_id.eq(text(doc, "household_id").unwrap_or_default()),
-                persons_index::name.eq(text(doc, "name").unwrap_or_default()),
-                persons_index::sex.eq(text(doc, "sex")),
-                persons_index::birth_date.eq(text(doc, "birth_date")),
-                persons_index::id_number_hash.eq(id_hash()),
-                persons_index::phone_hash.eq(phone_hash()),
-                persons_index::deleted.eq(false),
-                persons_index::version.eq(record.version),
-            ))
-            .execute(conn)
-            .map(|_| ())?);
+        return Ok(());
     };
     let touched = |path: &str| paths.iter().any(|p| p == path);
     let changes = if record.deleted {
@@ -286,8 +389,8 @@ fn person(
             name: touched("name").then(|| text(doc, "name").unwrap_or_default()),
             sex: touched("sex").then(|| text(doc, "sex")),
             birth_date: touched("birth_date").then(|| text(doc, "birth_date")),
-            id_number_hash: touched("id_number").then(id_hash),
-            phone_hash: touched("phone").then(phone_hash),
+            id_number_hash: touched("id_number").then(|| id_hash(doc)),
+            phone_hash: touched("phone").then(|| phone_hash(doc)),
             ..PersonChanges::default()
         }
     };

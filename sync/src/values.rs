@@ -64,13 +64,13 @@ pub fn check_set_item(ty: &FieldType, item: &str) -> Result<(), String> {
 }
 
 /// Checks a value sent for `spec` and returns its stored form. `context` binds sealed
-/// values to their record and field.
+/// values to their record and field; it is built only for a value that is sealed.
 pub fn check(
     spec: &FieldSpec,
     value: &Value,
     today: NaiveDate,
     cipher: &FieldCipher,
-    context: &str,
+    context: impl FnOnce() -> String,
 ) -> Result<Checked, String> {
     if value.is_null() {
         return if spec.required {
@@ -157,7 +157,7 @@ pub fn check(
         FieldType::IdNumber => {
             let s = value.as_str().ok_or("must be text")?;
             let id = IdNumber::parse(s, today).map_err(|e| e.to_string())?;
-            let stored = seal(cipher, id.expose(), &id.masked(), context)?;
+            let stored = seal(cipher, id.expose(), &id.masked(), &context())?;
             Ok(Checked {
                 stored,
                 id_number: Some(id),
@@ -166,7 +166,7 @@ pub fn check(
         FieldType::MobilePhone => {
             let s = value.as_str().ok_or("must be text")?;
             let phone = MobilePhone::parse(s).map_err(|e| e.to_string())?;
-            plain(seal(cipher, phone.as_str(), &phone.masked(), context)?)
+            plain(seal(cipher, phone.as_str(), &phone.masked(), &context())?)
         }
         FieldType::Json { max_bytes } => {
             if !(value.is_array() || value.is_object()) {

@@ -638,6 +638,76 @@ async fn a_person_is_enrolled_once() {
     assert_eq!(r[0]["errors"][0]["field"], "id_number");
 }
 
+/// The ids of the persons station staff find under `category`.
+async fn with_category(w: &World, category: &str) -> Vec<Value> {
+    let r = w
+        .app
+        .get(&format!("/v1/persons?category={category}"), &w.staff.access)
+        .await;
+    let items = r.body["items"].as_array().cloned().unwrap_or_default();
+    items.iter().map(|i| i["id"].clone()).collect()
+}
+
+/// A person's projection row (what searches and reports read) takes the categories of
+/// their six-clears record. When both arrive in one push the row is inserted with them,
+/// from the record's last state in the push; a later change to the record updates it.
+#[actix_web::test]
+async fn a_persons_categories_follow_their_six_clears_record() {
+    let w = world().await;
+    let phone = &w.a1;
+    let (h, p) = (new_id(), new_id());
+    let r = push_ok(
+        &w.app,
+        phone,
+        vec![
+            phone.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "类别路1号" }),
+            ),
+            phone.upsert(
+                "person",
+                &p,
+                None,
+                json!({ "household_id": h, "name": "类别", "id_number": id_number("19800101", 81) }),
+            ),
+            phone.upsert(
+                "six_clears",
+                &p,
+                None,
+                json!({ "person_id": p, "difficulty.categories": ["older_worker"] }),
+            ),
+            phone.set_ops(
+                "six_clears",
+                &p,
+                None,
+                json!({ "difficulty.categories": { "add": ["disabled"], "remove": [] } }),
+            ),
+        ],
+    )
+    .await;
+    assert!(r.iter().all(|x| x["status"] != "rejected"), "{r:?}");
+    assert_eq!(with_category(&w, "older_worker").await, [json!(p)]);
+    assert_eq!(with_category(&w, "disabled").await, [json!(p)]);
+
+    let version = r[3]["version"].as_i64();
+    let r = push_ok(
+        &w.app,
+        phone,
+        vec![phone.set_ops(
+            "six_clears",
+            &p,
+            version,
+            json!({ "difficulty.categories": { "add": [], "remove": ["older_worker"] } }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied", "{r:?}");
+    assert_eq!(with_category(&w, "older_worker").await, Vec::<Value>::new());
+    assert_eq!(with_category(&w, "disabled").await, [json!(p)]);
+}
+
 /// A push is applied in chunks whose writes reach the database together at the end; each
 /// mutation must still be decided on everything the mutations before it in the same push
 /// did, and a rejected one must leave nothing behind.
