@@ -113,16 +113,16 @@ pub fn list_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<OrgNod
     Ok(query.load(conn)?)
 }
 
-/// One node, only if it lies inside the scope.
+/// One node, only if it lies inside the scope. The node is read by its key and its path
+/// tested here, so the statement is the same for every scope and prepared once per
+/// connection (a push asks this of each community it writes in).
 pub fn find_in_scope(conn: &mut DbConn, scope: &Scope, id: &str) -> StoreResult<Option<OrgNode>> {
-    let mut query = org_nodes::table
-        .filter(org_nodes::id.eq(id))
+    let node = org_nodes::table
+        .find(id)
         .select(OrgNode::as_select())
-        .into_boxed();
-    if let Some(in_scope) = scope.nodes_condition("org_nodes.id") {
-        query = query.filter(in_scope);
-    }
-    Ok(query.first(conn).optional()?)
+        .first(conn)
+        .optional()?;
+    Ok(node.filter(|n| scope.covers(&n.path)))
 }
 
 /// The paths of the given nodes (for building a scope).

@@ -1,6 +1,7 @@
 //! Data scope: the communities a user may see are those under the org nodes they are bound
-//! to. A `Scope` becomes a SQL condition inside each query, so scope is enforced by the
-//! database rather than by checks after loading.
+//! to. A `Scope` becomes a SQL condition inside each query that lists or searches, so scope
+//! is enforced by the database rather than by filtering what was loaded; one org node read
+//! by its key is tested against the scope's paths (`Scope::covers`).
 
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
@@ -42,6 +43,17 @@ impl Scope {
         ))
     }
 
+    /// Whether the node with this materialised path lies inside the scope: the same test
+    /// as [`Scope::nodes_condition`]'s `LIKE '<path>%'`, made on a path already read.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Subtrees(paths) => paths
+                .iter()
+                .any(|p| is_plain_path(p) && path.starts_with(p.as_str())),
+        }
+    }
+
     /// `<column> IN (org nodes inside the scope)`; `None` means no filter is needed.
     /// `column` is a qualified column name written in code, never input.
     pub fn nodes_condition(&self, column: &'static str) -> Option<SqlLiteral<Bool>> {
@@ -69,6 +81,23 @@ mod tests {
         assert_eq!(Scope::All.node_ids_sql(), None);
         let empty = Scope::Subtrees(vec![]).node_ids_sql().expect("filter");
         assert!(empty.ends_with("WHERE 1 = 0"), "{empty}");
+    }
+
+    #[test]
+    fn a_scope_covers_the_paths_under_its_own() {
+        let station = "/0193a5c2-7d1e-7000-8000-000000000001/0193a5c2-7d1e-7000-8000-000000000002/";
+        let scope = Scope::Subtrees(vec![station.into()]);
+        assert!(scope.covers(station));
+        assert!(scope.covers(&format!("{station}0193a5c2-7d1e-7000-8000-000000000003/")));
+        assert!(
+            !scope.covers("/0193a5c2-7d1e-7000-8000-000000000001/"),
+            "its parent"
+        );
+        assert!(!scope.covers("/0193a5c2-7d1e-7000-8000-000000000009/"));
+        assert!(Scope::All.covers("/anything/"));
+        assert!(!Scope::Subtrees(vec![]).covers(station));
+        // A path that would not reach SQL covers nothing here either.
+        assert!(!Scope::Subtrees(vec!["/x' OR '1'='1/".into()]).covers("/x' OR '1'='1/"));
     }
 
     #[test]
