@@ -38,7 +38,7 @@ enum Write {
         record: Rc<Record>,
         doc: Value,
         created: bool,
-        touched: Vec<String>,
+        touched: Vec<&'static str>,
     },
     Conflict(Box<Conflict>),
 }
@@ -208,7 +208,7 @@ impl Batch {
         record: Record,
         doc: Value,
         created: bool,
-        touched: Vec<String>,
+        touched: Vec<&'static str>,
     ) {
         self.staged.push(Write::Record {
             record: Rc::new(record),

@@ -28,7 +28,7 @@ pub struct FieldClocks {
 }
 
 /// The stored form; a write is a 4-tuple so its keys are not repeated.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Stored {
     w: Vec<(String, i64, Option<String>, Option<String>)>,
     f: BTreeMap<String, usize>,
@@ -85,7 +85,8 @@ impl FieldClocks {
         }
     }
 
-    /// The stored form, without the writes no field points at any more.
+    /// The stored form, without the writes no field points at any more. Written from
+    /// borrowed parts: it runs for every record a push writes.
     pub fn to_text(&self) -> String {
         let mut renumber = vec![usize::MAX; self.writes.len()];
         let mut w = Vec::new();
@@ -93,15 +94,30 @@ impl FieldClocks {
             if renumber[i] == usize::MAX {
                 renumber[i] = w.len();
                 let c = &self.writes[i];
-                w.push((c.hlc.clone(), c.v, c.d.clone(), c.u.clone()));
+                w.push((c.hlc.as_str(), c.v, c.d.as_deref(), c.u.as_deref()));
             }
         }
-        let f = self
-            .fields
-            .iter()
-            .map(|(path, i)| (path.clone(), renumber[*i]))
-            .collect();
-        serde_json::to_string(&Stored { w, f }).unwrap_or_else(|_| "{}".into())
+        let out = StoredRef {
+            w,
+            f: FieldIndexes(&self.fields, &renumber),
+        };
+        serde_json::to_string(&out).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// [`Stored`], borrowed.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    w: Vec<(&'a str, i64, Option<&'a str>, Option<&'a str>)>,
+    f: FieldIndexes<'a>,
+}
+
+/// Each field's write, renumbered.
+struct FieldIndexes<'a>(&'a BTreeMap<String, usize>, &'a [usize]);
+
+impl Serialize for FieldIndexes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(path, i)| (path, self.1[*i])))
     }
 }
 

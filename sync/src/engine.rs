@@ -258,7 +258,7 @@ struct Draft {
     /// The clock of this mutation's writes.
     mine: FieldClock,
     /// The fields this mutation wrote.
-    touched: Vec<String>,
+    touched: Vec<&'static str>,
     status: Status,
     changed: bool,
     conflicts: Vec<ConflictNote>,
@@ -556,7 +556,7 @@ impl Merge<'_, '_> {
     /// Values the server sets on creation.
     fn defaults(&self, spec: &EntitySpec, draft: &mut Draft) {
         let today = self.env.today.format("%Y-%m-%d").to_string();
-        let put = |path: &str, value: Value, draft: &mut Draft| {
+        let put = |path: &'static str, value: Value, draft: &mut Draft| {
             if entities::get_path(&draft.doc, path).is_none_or(Value::is_null) {
                 entities::set_path(&mut draft.doc, path, value);
                 draft.stamp(path);
@@ -691,7 +691,7 @@ impl Merge<'_, '_> {
                         &mut draft,
                         spec,
                         &rec.community_id,
-                        path,
+                        field.path,
                         current,
                         clock,
                         checked.stored,
@@ -759,14 +759,14 @@ impl Merge<'_, '_> {
                     draft.status = draft.status.max(Status::Merged);
                 }
                 entities::set_path(&mut draft.doc, path, json!(set));
-                draft.stamp(path);
+                draft.stamp(field.path);
                 draft.changed = true;
             }
         }
         if draft.changed {
             draft.check_document(spec.entity);
         }
-        if spec.entity == Entity::Person && draft.touched.iter().any(|p| p == "id_number") {
+        if spec.entity == Entity::Person && draft.touched.contains(&"id_number") {
             // A corrected ID number may be one already enrolled (the database's unique
             // index would otherwise fail the whole push).
             let hash = entities::get_path(&draft.doc, "id_number")
@@ -802,7 +802,7 @@ impl Merge<'_, '_> {
         draft: &mut Draft,
         spec: &EntitySpec,
         community_id: &str,
-        path: &str,
+        path: &'static str,
         current: Value,
         clock: Option<FieldClock>,
         incoming: Value,
@@ -1043,9 +1043,9 @@ impl Draft {
     }
 
     /// Records that this mutation wrote `path`.
-    fn stamp(&mut self, path: &str) {
+    fn stamp(&mut self, path: &'static str) {
         self.clocks.set(path, &self.mine);
-        self.touched.push(path.to_string());
+        self.touched.push(path);
     }
 
     fn new(doc: Value, clocks: FieldClocks, mine: FieldClock) -> Draft {

@@ -58,7 +58,7 @@ pub enum Change<'a> {
     /// A new record: its own projection row is inserted without trying an update first.
     Created,
     /// Fields (by path) of a record that was there before; a deletion names none.
-    Edited(&'a [String]),
+    Edited(&'a [&'static str]),
 }
 
 /// The fields of each entity that the projections read. An edit that touches none of them
@@ -100,7 +100,7 @@ pub fn update(
     let created = matches!(change, Change::Created);
     if let Change::Edited(paths) = change {
         let read = reads(record.entity);
-        if !record.deleted && !paths.iter().any(|p| read.contains(&p.as_str())) {
+        if !record.deleted && !paths.iter().any(|p| read.contains(p)) {
             return Ok(());
         }
     }
@@ -375,7 +375,7 @@ fn person(
     let Change::Edited(paths) = change else {
         return Ok(());
     };
-    let touched = |path: &str| paths.iter().any(|p| p == path);
+    let touched = |path: &str| paths.contains(&path);
     let changes = if record.deleted {
         // A deleted person frees their ID number for a new enrolment.
         PersonChanges {
