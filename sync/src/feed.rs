@@ -16,8 +16,8 @@ use liuqing_schema::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::masking::shown_text;
 use crate::protocol::{Change, PullPage, Purge, ScopeDigest};
-use crate::values::shown_text;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Cursor {

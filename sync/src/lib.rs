@@ -4,6 +4,7 @@
 //! - [`hlc`]: the protocol's hybrid logical clock.
 //! - [`protocol`]: push and pull wire types.
 //! - [`values`]: checking, storing and showing field values (sealing sensitive ones).
+//! - [`masking`]: stored documents' text masked for pull pages, in one pass.
 //! - [`clocks`]: each field's clock, stored compactly with its record.
 //! - [`batch`]: what one writing transaction's mutations share (change numbers, reads).
 //! - [`engine`]: applying one mutation, the one way records are written.
@@ -17,6 +18,7 @@ pub mod clocks;
 pub mod engine;
 pub mod feed;
 pub mod hlc;
+pub mod masking;
 pub mod projection;
 pub mod protocol;
 pub mod values;

@@ -6,7 +6,6 @@ use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::{IdNumber, MobilePhone};
 use liuqing_schema::entities::{FieldSpec, FieldType};
-use std::collections::BTreeMap;
 
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
@@ -214,70 +213,6 @@ pub fn shown_document(mut doc: Value) -> Value {
     doc
 }
 
-/// A stored document's text as shown, sealed values masked. Only the parts that hold a
-/// sealed value are taken apart: a pull page shows a thousand documents, and most of
-/// them (households, six-clears records) go out as stored, copied rather than parsed and
-/// written again.
-pub fn shown_text(text: String) -> Box<RawValue> {
-    let shown = match RawValue::from_string(text) {
-        Ok(raw) if holds_sealed(&raw) => masked_raw(&raw),
-        Ok(raw) => Some(raw),
-        Err(_) => None,
-    };
-    // Stored documents are always JSON; an unreadable one is shown as null, not as its text.
-    shown.unwrap_or_else(null)
-}
-
-/// Whether `raw` may hold a sealed value. The engine writes documents with serde_json,
-/// which never escapes a letter, so a `sealed` key reads as such; text with any `\u`
-/// escape is looked into all the same, so a key spelled with escapes is never missed.
-fn holds_sealed(raw: &RawValue) -> bool {
-    let text = raw.get();
-    text.contains("\"sealed\"") || text.contains("\\u")
-}
-
-/// [`mask_in_place`] on text: an object with a `sealed` key becomes its `masked` value,
-/// other objects are masked member by member, and anything else is kept as it is.
-fn masked_raw(raw: &RawValue) -> Option<Box<RawValue>> {
-    let mut out = String::with_capacity(raw.get().len());
-    match write_masked(raw, &mut out) {
-        Some(()) => RawValue::from_string(out).ok(),
-        // Keys with escapes cannot be borrowed from the text; take the long way.
-        None => {
-            let doc = shown_document(serde_json::from_str(raw.get()).ok()?);
-            serde_json::value::to_raw_value(&doc).ok()
-        }
-    }
-}
-
-/// Writes `raw` as shown. Objects are read as members borrowed from the text, so only the
-/// parts that hold a sealed value are looked into, and nothing is copied but the output.
-fn write_masked(raw: &RawValue, out: &mut String) -> Option<()> {
-    let text = raw.get();
-    if !holds_sealed(raw) || !text.trim_start().starts_with('{') {
-        out.push_str(text);
-        return Some(());
-    }
-    let members: BTreeMap<&str, &RawValue> = serde_json::from_str(text).ok()?;
-    if members.contains_key("sealed") {
-        out.push_str(members.get("masked").map_or(text, |m| m.get()));
-        return Some(());
-    }
-    out.push('{');
-    for (i, (key, value)) in members.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        // A key borrowed from JSON text has no escapes, so it is written back as it was.
-        out.push('"');
-        out.push_str(key);
-        out.push_str("\":");
-        write_masked(value, out)?;
-    }
-    out.push('}');
-    Some(())
-}
-
 /// JSON `null` as text: what an unreadable or missing document is shown as.
 pub fn null() -> Box<RawValue> {
     RawValue::from_string("null".to_string()).expect("null is JSON")
@@ -292,38 +227,5 @@ fn mask_in_place(doc: &mut Value) {
         }
         Value::Object(map) => map.values_mut().for_each(mask_in_place),
         _ => {}
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shown_text_masks_as_shown_document_does() {
-        let sealed = json!({ "sealed": "v1:abc", "masked": "1101**********1234" });
-        let docs = [
-            json!({ "name": "张三", "age": 3 }),
-            json!({ "name": "张三", "id_number": sealed.clone() }),
-            json!({ "a": { "b": { "id_number": sealed.clone(), "c": [1, 2] } }, "d": "x" }),
-            json!({ "list": [sealed.clone()], "note": "sealed" }),
-            json!({ "we\"ird": { "x": sealed.clone() }, "ok": sealed.clone() }),
-            json!({ "a": {}, "b": [], "c": { "sealed": 1 } }),
-            json!({ "sealed": "v1:abc" }),
-            sealed.clone(),
-            json!("sealed"),
-            json!(null),
-        ];
-        for doc in docs {
-            let shown = shown_text(doc.to_string());
-            let parsed: Value = serde_json::from_str(shown.get()).expect("JSON");
-            assert_eq!(parsed, shown_document(doc.clone()), "{doc}");
-        }
-        assert_eq!(shown_text("not json".to_string()).get(), "null");
-        // A key spelled with escapes (the engine never writes one) is still masked.
-        let escaped = r#"{"x": {"\u0073ealed": "v1:abc", "masked": "1101**"}}"#;
-        let shown: Value =
-            serde_json::from_str(shown_text(escaped.to_string()).get()).expect("JSON");
-        assert_eq!(shown, json!({ "x": "1101**" }));
     }
 }
