@@ -186,7 +186,7 @@ pub fn categories(six_clears: &Value) -> String {
 
 /// The projection row of a new person.
 #[derive(Insertable)]
-#[diesel(table_name = persons_index, treat_none_as_null = true)]
+#[diesel(table_name = persons_index, treat_none_as_default_value = false)]
 struct NewPerson {
     id: String,
     community_id: String,
@@ -205,7 +205,7 @@ struct NewPerson {
 
 /// The projection row of a new household.
 #[derive(Insertable)]
-#[diesel(table_name = households_index, treat_none_as_null = true)]
+#[diesel(table_name = households_index, treat_none_as_default_value = false)]
 struct NewHousehold {
     id: String,
     community_id: String,
@@ -277,11 +277,11 @@ impl NewRows {
 }
 
 fn insert_persons(conn: &mut DbConn, rows: Vec<NewPerson>) -> Result<(), StoreError> {
-    liuqing_schema::insert_rows!(conn, persons_index::table, rows)
+    liuqing_schema::insert_rows!(conn, persons_index::table, NewPerson, rows)
 }
 
 fn insert_households(conn: &mut DbConn, rows: Vec<NewHousehold>) -> Result<(), StoreError> {
-    liuqing_schema::insert_rows!(conn, households_index::table, rows)
+    liuqing_schema::insert_rows!(conn, households_index::table, NewHousehold, rows)
 }
 
 fn id_hash(doc: &Value) -> Option<String> {
@@ -415,4 +415,59 @@ struct PersonChanges {
     phone_hash: Option<Option<String>>,
     deleted: Option<bool>,
     version: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::sqlite::Sqlite;
+
+    fn sql<Q: diesel::query_builder::QueryFragment<Sqlite>>(query: &Q) -> String {
+        let text = diesel::debug_query::<Sqlite, _>(query).to_string();
+        text.split(" -- binds")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// The projections' rows go in through `SameSql` (see `insert_rows!`): their `INSERT`
+    /// must be the same SQL whatever the row holds.
+    #[test]
+    fn a_new_rows_insert_names_every_column_whatever_it_holds() {
+        let person = |some: Option<String>| NewPerson {
+            id: "p".into(),
+            community_id: "c".into(),
+            household_id: "h".into(),
+            name: "n".into(),
+            sex: some.clone(),
+            birth_date: some.clone(),
+            id_number_hash: some.clone(),
+            phone_hash: some.clone(),
+            status: "registered",
+            categories: "[]".into(),
+            deleted: false,
+            version: 1,
+            enrolled_on: some,
+        };
+        let (bare, full) = (person(None), person(Some("x".into())));
+        assert_eq!(
+            sql(&diesel::insert_into(persons_index::table).values(&bare)),
+            sql(&diesel::insert_into(persons_index::table).values(&full))
+        );
+        let household = |some: Option<String>| NewHousehold {
+            id: "h".into(),
+            community_id: "c".into(),
+            address: "a".into(),
+            zero_employment: false,
+            zero_employment_found_on: some.clone(),
+            zero_employment_cleared_on: some,
+            deleted: false,
+            version: 1,
+        };
+        let (bare, full) = (household(None), household(Some("x".into())));
+        assert_eq!(
+            sql(&diesel::insert_into(households_index::table).values(&bare)),
+            sql(&diesel::insert_into(households_index::table).values(&full))
+        );
+    }
 }
