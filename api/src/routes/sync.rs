@@ -108,18 +108,22 @@ pub async fn push(
             named.push(hash.clone());
         }
     }
-    let missing = state
-        .db
-        .run(move |conn| {
-            let mut missing = Vec::new();
-            for hash in named {
-                if liuqing_schema::attachments::find(conn, &hash)?.is_none() {
-                    missing.push(hash);
+    let missing = if named.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .db
+            .run(move |conn| {
+                let mut missing = Vec::new();
+                for hash in named {
+                    if liuqing_schema::attachments::find(conn, &hash)?.is_none() {
+                        missing.push(hash);
+                    }
                 }
-            }
-            Ok(missing)
-        })
-        .await?;
+                Ok(missing)
+            })
+            .await?
+    };
     Ok(HttpResponse::Ok().json(PushResponse {
         results,
         missing_attachments: missing,
