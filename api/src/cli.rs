@@ -1,4 +1,5 @@
-//! The `liuqing` command line: run the server, or apply the database migrations.
+//! The `liuqing` command line: run the server, apply the database migrations, load the
+//! demo, or rebuild the scope digests.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -35,6 +36,10 @@ enum Command {
     /// state, users demo-admin, demo-supervisor, demo-staff-N, demo-coord-N) and exit.
     /// The users' password is LIUQING_DEMO_PASSWORD, or printed once.
     Demo,
+    /// Compute every community's scope digest again from its records and exit. Needed only
+    /// if a server older than the digests wrote records after a newer one had filled them
+    /// (phones then pull everything again on every sync).
+    RebuildDigests,
 }
 
 /// Parses the arguments and runs; the exit code is 2 for bad settings.
@@ -53,6 +58,7 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(config).await,
             Command::Migrate { down } => migrate(config, down).await,
             Command::Demo => demo(config).await,
+            Command::RebuildDigests => rebuild_digests(config).await,
         }
     });
     match result {
@@ -98,6 +104,18 @@ async fn migrate(config: Config, down: bool) -> anyhow::Result<()> {
         for name in names {
             println!("{verb} {name}");
         }
+        Ok(())
+    })
+    .await??;
+    Ok(())
+}
+
+async fn rebuild_digests(config: Config) -> anyhow::Result<()> {
+    let backend = config.backend()?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = backend.connect()?;
+        let communities = liuqing_sync::feed::rebuild_digests(&mut conn)?;
+        println!("rebuilt the scope digests of {communities} communities");
         Ok(())
     })
     .await??;

@@ -28,7 +28,8 @@ pub struct Application {
     workers: Vec<actix_web::rt::task::JoinHandle<()>>,
 }
 
-/// Opens the database, applies migrations and makes sure there is a first admin.
+/// Opens the database, applies migrations (filling what a migration cannot: the scope
+/// digests) and makes sure there is a first admin.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
     let backend = config.backend()?;
     let pool = db::pool(&backend, config.database_pool_size)?;
@@ -39,6 +40,9 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<Db> {
         let applied = db::migrate_up(&mut conn)?;
         if !applied.is_empty() {
             tracing::info!(backend = backend.name(), migrations = ?applied, "applied migrations");
+        }
+        if liuqing_sync::feed::build_digests(&mut conn)? {
+            tracing::info!("filled the communities' scope digests from their records");
         }
         bootstrap::ensure_first_admin(&mut conn, &config)
     })

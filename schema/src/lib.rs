@@ -10,6 +10,7 @@ pub mod casefile;
 pub mod crypto;
 pub mod db;
 pub mod devices;
+pub mod digests;
 pub mod domain;
 pub mod entities;
 pub mod error;

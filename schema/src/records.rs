@@ -392,18 +392,6 @@ fn changed_since_merged(
     Ok(query.load(conn)?)
 }
 
-/// `(entity, id, version)` of every live record in the communities (for the scope digest).
-pub fn live_keys(
-    conn: &mut DbConn,
-    communities: &[String],
-) -> StoreResult<Vec<(Entity, String, i64)>> {
-    Ok(records::table
-        .filter(records::community_id.eq_any(communities))
-        .filter(records::deleted.eq(false))
-        .select((records::entity, records::id, records::version))
-        .load(conn)?)
-}
-
 /// Every live record of one entity in the communities.
 pub fn live_of_entity(
     conn: &mut DbConn,

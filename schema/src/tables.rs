@@ -193,6 +193,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    community_digests (community_id) {
+        community_id -> Text,
+        live -> BigInt,
+        sum -> BigInt,
+    }
+}
+
+diesel::table! {
     attachments (sha256) {
         sha256 -> Text,
         size -> BigInt,
@@ -281,6 +289,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     persons_index,
     households_index,
     sync_state,
+    community_digests,
     attachments,
     attachment_uploaders,
     blob_intents,

@@ -16,11 +16,13 @@
 use std::collections::{hash_map, BTreeMap, HashMap};
 use std::rc::Rc;
 
+use liuqing_schema::digests::{self, Digest};
 use liuqing_schema::entities::{self, Entity};
 use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
 use liuqing_schema::{org, DbConn, StoreError};
 use serde_json::Value;
 
+use crate::feed::key_hash;
 use crate::projection::{self, Change};
 use crate::protocol::Mutation;
 use crate::values::sealed_hash;
@@ -69,6 +71,9 @@ pub struct Batch {
     /// Whether a person was edited or deleted since the last flush: the hashes the
     /// database holds may then be out of date.
     persons_changed: bool,
+    /// `(version, deleted)` of each record read, as the database holds it (after the
+    /// last flush): what a write takes out of its community's digest.
+    stored: HashMap<(Entity, String), (i64, bool)>,
 }
 
 impl Batch {
@@ -104,13 +109,16 @@ impl Batch {
             }
         }
         let mut records = HashMap::new();
+        let mut stored = HashMap::new();
         for (entity, ids) in wanted {
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
             for id in &ids {
                 records.insert((entity, id.to_string()), None);
             }
             for record in records::find_many(conn, entity, &ids)? {
-                records.insert((entity, record.id.clone()), Some(Rc::new(record)));
+                let key = (entity, record.id.clone());
+                stored.insert(key.clone(), (record.version, record.deleted));
+                records.insert(key, Some(Rc::new(record)));
             }
         }
         Ok(Batch {
@@ -124,6 +132,7 @@ impl Batch {
             enrolling: HashMap::new(),
             enrolled: HashMap::new(),
             persons_changed: false,
+            stored,
         })
     }
 
@@ -144,6 +153,10 @@ impl Batch {
             return Ok(known.clone());
         }
         let found = records::find(conn, entity, id)?.map(Rc::new);
+        if let Some(record) = &found {
+            self.stored
+                .insert(key.clone(), (record.version, record.deleted));
+        }
         self.records.insert(key, found.clone());
         Ok(found)
     }
@@ -269,7 +282,8 @@ impl Batch {
 
     /// Writes every pending write, in the order the mutations were decided: projections
     /// one by one, then records (each in its last state; new ones in one statement, and
-    /// changed ones in one on PostgreSQL), conflicts and answers in one statement each.
+    /// changed ones in one on PostgreSQL), the digests of the communities they are in (a
+    /// read and a write per community), conflicts and answers in one statement each.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
         let folded = folded_categories(&pending);
@@ -318,6 +332,7 @@ impl Batch {
         }
         records::insert_many(conn, &created)?;
         records::save_many(conn, &saved)?;
+        digests::apply(conn, &self.digest_changes(&latest))?;
         records::add_conflicts(conn, &conflicts)?;
         records::log_mutations(conn, &std::mem::take(&mut self.answers))?;
         // The database now holds what those two described, and perhaps changes to persons
@@ -326,6 +341,26 @@ impl Batch {
         self.enrolled.clear();
         self.persons_changed = false;
         Ok(())
+    }
+
+    /// What writing `latest` changes in the communities' digests: a record's stored key
+    /// leaves it (if it was live), its new key joins it (if it is). The written states
+    /// become the stored ones.
+    fn digest_changes(&mut self, latest: &[(Rc<Record>, bool)]) -> BTreeMap<String, Digest> {
+        let mut changes: BTreeMap<String, Digest> = BTreeMap::new();
+        for (record, _) in latest {
+            let key = (record.entity, record.id.clone());
+            let entity = record.entity.as_str();
+            let change = changes.entry(record.community_id.clone()).or_default();
+            if let Some((version, false)) = self.stored.get(&key) {
+                change.remove(key_hash(entity, &record.id, *version));
+            }
+            if !record.deleted {
+                change.add(key_hash(entity, &record.id, record.version));
+            }
+            self.stored.insert(key, (record.version, record.deleted));
+        }
+        changes
     }
 
     /// Writes what is pending and stores the last change number taken; call it before the

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use liuqing_schema::digests::{self, Digest};
 use liuqing_schema::records;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 
 use crate::masking::shown_text;
 use crate::protocol::{Change, PullPage, Purge, ScopeDigest};
@@ -126,36 +127,87 @@ pub fn pull(
     })
 }
 
-/// A count and an order-independent hash of every live `(entity, id, version)` in scope.
+/// A count and an order-independent hash of every live `(entity, id, version)` in scope,
+/// added up from the communities' digests, which the engine keeps up with every write
+/// ([`liuqing_schema::digests`]).
 pub fn digest(conn: &mut DbConn, communities: &[String]) -> Result<ScopeDigest, StoreError> {
-    let keys = records::live_keys(conn, communities)?;
-    Ok(digest_of(
-        keys.iter().map(|(e, id, v)| (e.as_str(), id.as_str(), *v)),
-    ))
+    Ok(shown(digests::total(conn, communities)?))
 }
 
 /// The digest over any set of keys: phones compute the same over their copy.
 pub fn digest_of<'a>(keys: impl Iterator<Item = (&'a str, &'a str, i64)>) -> ScopeDigest {
-    let mut count = 0u64;
-    let mut sum = 0u64;
+    let mut digest = Digest::default();
     for (entity, id, version) in keys {
-        // The hash of `entity:id:version`, fed in pieces rather than formatted first.
-        let h = Sha256::new()
-            .chain_update(entity)
-            .chain_update(b":")
-            .chain_update(id)
-            .chain_update(b":")
-            .chain_update(itoa::Buffer::new().format(version))
-            .finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&h[..8]);
-        sum = sum.wrapping_add(u64::from_be_bytes(first));
-        count += 1;
+        digest.add(key_hash(entity, id, version));
     }
+    shown(digest)
+}
+
+fn shown(digest: Digest) -> ScopeDigest {
+    // A negative count only drift could make; shown as 0, it fails the phone's check all
+    // the same (see `liuqing rebuild-digests`).
     ScopeDigest {
-        count,
-        hash: format!("{sum:016x}"),
+        count: digest.live.max(0).unsigned_abs(),
+        hash: format!("{:016x}", digest.sum),
     }
+}
+
+/// What the scope digest sums for a record: the first 8 bytes of the SHA-256 of
+/// `entity:id:version`, big-endian.
+pub fn key_hash(entity: &str, id: &str, version: i64) -> u64 {
+    // Fed in pieces rather than formatted first.
+    let h = Sha256::new()
+        .chain_update(entity)
+        .chain_update(b":")
+        .chain_update(id)
+        .chain_update(b":")
+        .chain_update(itoa::Buffer::new().format(version))
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h[..8]);
+    u64::from_be_bytes(first)
+}
+
+/// Fills the communities' digests from the records, once: for a database whose records
+/// were written before the digests were kept. Call at start-up, after the migrations;
+/// returns whether it filled them. The mark is checked again under the write lock, so two
+/// servers starting at once fill them once, and no write of this version is missed.
+pub fn build_digests(conn: &mut DbConn) -> Result<bool, StoreError> {
+    if digests::built(conn)? {
+        return Ok(false);
+    }
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        records::lock_for_write(conn)?;
+        if digests::built(conn)? {
+            return Ok(false);
+        }
+        fill_digests(conn)?;
+        Ok(true)
+    })
+}
+
+/// Computes every community's digest again from its records (`liuqing rebuild-digests`):
+/// the repair if a server that did not keep them wrote records after they were filled.
+/// Returns how many communities hold live records.
+pub fn rebuild_digests(conn: &mut DbConn) -> Result<usize, StoreError> {
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        records::lock_for_write(conn)?;
+        fill_digests(conn)
+    })
+}
+
+/// Replaces the digests with ones computed from the records; the caller holds the lock.
+fn fill_digests(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let mut all: BTreeMap<String, Digest> = BTreeMap::new();
+    for (community, entity, id, version) in digests::live_keys(conn)? {
+        all.entry(community)
+            .or_default()
+            .add(key_hash(entity.as_str(), &id, version));
+    }
+    digests::replace_all(conn, &all)?;
+    Ok(all.len())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ const TABLES: &[&str] = &[
     "blob_intents",
     "change_counter",
     "commitment_seals",
+    "community_digests",
     "conflicts",
     "devices",
     "households_index",

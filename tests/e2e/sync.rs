@@ -1392,3 +1392,96 @@ async fn a_cursor_older_than_the_kept_tombstones_is_gone() {
     assert!(changes.is_empty(), "{changes:?}");
     assert_eq!(last["scope_digest"]["count"], 0);
 }
+
+/// The scope digest is kept up by every write (a new record, an edit's new version, a
+/// deletion), and matches what a phone computes over the records; a database without
+/// digests (one written before they were kept) has them filled from its records when the
+/// server starts, and wrong ones are rebuilt, to the same value.
+#[actix_web::test]
+async fn scope_digests_are_kept_up_and_filled_again_at_start_up() {
+    use diesel::RunQueryDsl;
+    let w = world().await;
+    let (_, p, version) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 21).await;
+    household_with_person(&w.app, &w.a1, &w.tree.community_a, 22).await;
+    let lone = new_id();
+    let results = push_ok(
+        &w.app,
+        &w.a1,
+        vec![
+            w.a1.upsert("person", &p, Some(version), json!({ "name": "李四" })),
+            w.a1.upsert(
+                "household",
+                &lone,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "x" }),
+            ),
+        ],
+    )
+    .await;
+    assert!(
+        results.iter().all(|r| r["status"] == "applied"),
+        "{results:?}"
+    );
+    let delete = json!({ "mutation_id": new_id(), "entity": "household", "id": lone, "op": "delete", "hlc": w.a1.hlc() });
+    let results = push_ok(&w.app, &w.a1, vec![delete]).await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+
+    let (changes, last) = pull_all(&w.app, &w.a2.s.access, None).await;
+    let live: Vec<(String, String, i64)> = changes
+        .iter()
+        .filter(|c| c["deleted"] == false)
+        .map(|c| {
+            let text = |k: &str| c[k].as_str().expect("text").to_string();
+            (
+                text("entity"),
+                text("id"),
+                c["version"].as_i64().expect("version"),
+            )
+        })
+        .collect();
+    assert_eq!(live.len(), 4, "two households and two persons: {changes:?}");
+    let computed =
+        liuqing_sync::feed::digest_of(live.iter().map(|(e, id, v)| (e.as_str(), id.as_str(), *v)));
+    let kept = last["scope_digest"].clone();
+    assert_eq!(kept["count"], computed.count);
+    assert_eq!(kept["hash"], computed.hash.as_str());
+
+    // Lose the digests, as a database from before them would have none; a restart fills
+    // them from the records.
+    let (config, data) = w.app.stop().await;
+    {
+        let mut conn = config
+            .backend()
+            .expect("backend")
+            .connect()
+            .expect("connect");
+        diesel::sql_query("DELETE FROM community_digests")
+            .execute(&mut conn)
+            .expect("delete digests");
+        diesel::sql_query("DELETE FROM sync_state WHERE name = 'community_digests_built'")
+            .execute(&mut conn)
+            .expect("delete the mark");
+    }
+    let app = TestApp::start(config, data).await;
+    let (_, again) = pull_all(&app, &w.a2.s.access, None).await;
+    assert_eq!(again["scope_digest"], kept);
+
+    // Digests gone wrong (as a server that did not keep them would leave them) are
+    // computed again by `liuqing rebuild-digests`.
+    let (config, data) = app.stop().await;
+    {
+        let mut conn = config
+            .backend()
+            .expect("backend")
+            .connect()
+            .expect("connect");
+        diesel::sql_query("UPDATE community_digests SET live = live + 1, sum = 7")
+            .execute(&mut conn)
+            .expect("spoil the digests");
+        let communities = liuqing_sync::feed::rebuild_digests(&mut conn).expect("rebuild");
+        assert_eq!(communities, 1);
+    }
+    let app = TestApp::start(config, data).await;
+    let (_, rebuilt) = pull_all(&app, &w.a2.s.access, None).await;
+    assert_eq!(rebuilt["scope_digest"], kept);
+}
