@@ -45,35 +45,84 @@ const BUILT: &str = "community_digests_built";
 
 /// Adds changes to the communities' digests. The caller holds the write lock, so no one
 /// changes a row between its read and its write here. The sum wraps in Rust: PostgreSQL
-/// refuses to overflow a BIGINT, and the column holds the sum's 64 bits as they are.
+/// refuses to overflow a BIGINT, and the column holds the sum's 64 bits as they are. One
+/// read for all the communities, and on PostgreSQL one statement for the new rows and one
+/// for the changed: a flush touches a few communities, and each statement there is a
+/// round trip.
 pub fn apply(conn: &mut DbConn, changes: &BTreeMap<String, Digest>) -> StoreResult<()> {
-    for (community, change) in changes {
-        if *change == Digest::default() {
-            continue;
+    let changed: Vec<&String> = changes
+        .iter()
+        .filter(|(_, change)| **change != Digest::default())
+        .map(|(community, _)| community)
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let current: BTreeMap<String, Digest> = community_digests::table
+        .filter(community_digests::community_id.eq_any(&changed))
+        .select((
+            community_digests::community_id,
+            community_digests::live,
+            community_digests::sum,
+        ))
+        .load::<(String, i64, i64)>(conn)?
+        .into_iter()
+        .map(|(community, live, sum)| (community, stored((live, sum))))
+        .collect();
+    let (mut fresh, mut kept) = (Vec::new(), Vec::new());
+    for community in changed {
+        let old = current.get(community);
+        let now = old.copied().unwrap_or_default().plus(changes[community]);
+        let row = (community.as_str(), now.live, now.sum as i64);
+        if old.is_some() { &mut kept } else { &mut fresh }.push(row);
+    }
+    let inserted: StoreResult<()> = crate::insert_rows!(
+        conn,
+        community_digests::table,
+        DigestRow<'static>,
+        fresh.iter().map(|&(community_id, live, sum)| DigestRow {
+            community_id,
+            live,
+            sum
+        })
+    );
+    inserted?;
+    update_rows(conn, &kept)
+}
+
+/// A digest row as written.
+#[derive(Insertable)]
+#[diesel(table_name = community_digests, treat_none_as_default_value = false)]
+struct DigestRow<'a> {
+    community_id: &'a str,
+    live: i64,
+    sum: i64,
+}
+
+/// Sets `(community, live, sum)` rows that exist: on PostgreSQL in one statement.
+fn update_rows(conn: &mut DbConn, rows: &[(&str, i64, i64)]) -> StoreResult<()> {
+    if let DbConn::Pg(pg) = conn {
+        use diesel::sql_types::{Array, BigInt, Text};
+        if rows.len() > 1 {
+            diesel::sql_query(
+                "UPDATE community_digests AS d SET live = u.live, sum = u.sum \
+                 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(community_id, live, sum) \
+                 WHERE d.community_id = u.community_id",
+            )
+            .bind::<Array<Text>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+            .execute(pg)?;
+            return Ok(());
         }
-        let row: Option<(i64, i64)> = community_digests::table
-            .find(community)
-            .select((community_digests::live, community_digests::sum))
-            .first(conn)
-            .optional()?;
-        let now = stored(row.unwrap_or_default()).plus(*change);
-        let values = (
-            community_digests::live.eq(now.live),
-            community_digests::sum.eq(now.sum as i64),
-        );
-        if row.is_some() {
-            diesel::update(community_digests::table.find(community))
-                .set(values)
-                .execute(conn)?;
-        } else {
-            diesel::insert_into(community_digests::table)
-                .values((
-                    community_digests::community_id.eq(community),
-                    values.0,
-                    values.1,
-                ))
-                .execute(conn)?;
-        }
+    }
+    for &(community, live, sum) in rows {
+        diesel::update(community_digests::table.find(community))
+            .set((
+                community_digests::live.eq(live),
+                community_digests::sum.eq(sum),
+            ))
+            .execute(conn)?;
     }
     Ok(())
 }
