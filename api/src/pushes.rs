@@ -16,7 +16,7 @@ use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::{DbConn, StoreError};
-use liuqing_sync::engine::{self, Part, CHUNK};
+use liuqing_sync::engine::{self, Part, Prepared, CHUNK};
 use liuqing_sync::protocol::{Mutation, MutationResult};
 
 use crate::auth::Caller;
@@ -35,6 +35,8 @@ struct Queued {
     scope: Scope,
     now: Micros,
     mutations: Vec<Mutation>,
+    /// What could be done for them without the lock (see `engine::prepare`).
+    prepared: Vec<Prepared>,
     answer: Sender<Answer>,
 }
 
@@ -73,17 +75,24 @@ impl Pushes {
         mutations: Vec<Mutation>,
     ) -> Answer {
         let mut results = Vec::with_capacity(mutations.len());
+        let env = engine_env(scope, &self.cipher, &self.config, now);
         // Chunks are moved into the queue (another push's thread may apply them), not copied.
         let mut rest = mutations;
         while !rest.is_empty() {
             let tail = rest.split_off(CHUNK.min(rest.len()));
             let chunk = std::mem::replace(&mut rest, tail);
+            // On this thread, while another holds the lock: the writer is left less to do.
+            let prepared = chunk
+                .iter()
+                .map(|m| engine::prepare(writer(caller), &env, m))
+                .collect();
             let (answer, answered) = mpsc::channel();
             lock(&self.waiting).push(Queued {
                 caller: caller.clone(),
                 scope: scope.clone(),
                 now,
                 mutations: chunk,
+                prepared,
                 answer,
             });
             results.extend(self.wait(conn, &answered)?);
@@ -128,26 +137,35 @@ impl Pushes {
 
 /// Applies a group in one transaction and answers each chunk; if the group fails, each
 /// chunk on its own.
-fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, group: Vec<Queued>) {
+fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Vec<Queued>) {
+    let prepared: Vec<Vec<Prepared>> = group
+        .iter_mut()
+        .map(|q| std::mem::take(&mut q.prepared))
+        .collect();
     let envs: Vec<_> = group
         .iter()
         .map(|q| engine_env(&q.scope, cipher, config, q.now))
         .collect();
-    let parts: Vec<Part<'_>> = group
+    let mut parts: Vec<Part<'_>> = group
         .iter()
         .zip(&envs)
-        .map(|(q, env)| Part {
+        .zip(prepared)
+        .map(|((q, env), prepared)| Part {
             who: writer(&q.caller),
             env,
             mutations: &q.mutations,
+            prepared,
         })
         .collect();
+    let started = std::time::Instant::now();
+    let applied = engine::apply_group(conn, &mut parts);
     tracing::debug!(
         pushes = parts.len(),
         mutations = parts.iter().map(|p| p.mutations.len()).sum::<usize>(),
+        micros = started.elapsed().as_micros() as u64,
         "group commit"
     );
-    match engine::apply_group(conn, &parts) {
+    match applied {
         Ok(answers) => {
             for (q, answer) in group.iter().zip(answers) {
                 // A push whose request was dropped is not waiting any more.
@@ -158,8 +176,9 @@ fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, group: Vec<Qu
             let _ = group[0].answer.send(Err(e));
         }
         Err(_) => {
-            for (q, part) in group.iter().zip(&parts) {
-                let answer = engine::apply_group(conn, std::slice::from_ref(part))
+            // (What was prepared may be used up: the engine then makes it under the lock.)
+            for (q, part) in group.iter().zip(&mut parts) {
+                let answer = engine::apply_group(conn, std::slice::from_mut(part))
                     .map(|mut answers| answers.pop().unwrap_or_default());
                 let _ = q.answer.send(answer);
             }

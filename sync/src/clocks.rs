@@ -103,6 +103,29 @@ impl FieldClocks {
         };
         serde_json::to_string(&out).unwrap_or_else(|_| "{}".into())
     }
+
+    /// For clocks where every field comes from one write (a new record's), the part of
+    /// the stored form that does not depend on the write: the fields, each pointing at it.
+    /// Made before the write lock; [`FieldClocks::one_write_text`] adds the write.
+    pub fn fields_of_one_write(paths: &[&str]) -> String {
+        let paths: std::collections::BTreeSet<&str> = paths.iter().copied().collect();
+        serde_json::to_string(&paths.iter().map(|p| (p, 0)).collect::<BTreeMap<_, _>>())
+            .unwrap_or_else(|_| "{}".into())
+    }
+
+    /// The stored form of clocks where `fields` (from [`FieldClocks::fields_of_one_write`])
+    /// all come from `clock`: what setting each of them to `clock` and [`FieldClocks::to_text`]
+    /// would give.
+    pub fn one_write_text(clock: &FieldClock, fields: &str) -> String {
+        let write = (
+            clock.hlc.as_str(),
+            clock.v,
+            clock.d.as_deref(),
+            clock.u.as_deref(),
+        );
+        let write = serde_json::to_string(&write).unwrap_or_else(|_| "[]".into());
+        format!(r#"{{"w":[{write}],"f":{fields}}}"#)
+    }
 }
 
 /// [`Stored`], borrowed.
@@ -155,6 +178,28 @@ mod tests {
         assert_eq!(read.get("phone").map(|c| c.v), Some(2));
         assert_eq!(read.get("basic.education").map(|c| c.v), Some(3));
         assert_eq!(read.get("missing"), None);
+    }
+
+    #[test]
+    fn one_write_text_is_what_setting_each_field_gives() {
+        let write = clock("h\"1", 7);
+        let paths = ["phone", "name", "basic.education", "name"];
+        let mut clocks = FieldClocks::default();
+        for path in paths {
+            clocks.set(path, &write);
+        }
+        let fields = FieldClocks::fields_of_one_write(&paths);
+        assert_eq!(
+            FieldClocks::one_write_text(&write, &fields),
+            clocks.to_text()
+        );
+        let anonymous = FieldClock {
+            d: None,
+            u: None,
+            ..write
+        };
+        let text = FieldClocks::one_write_text(&anonymous, &fields);
+        assert_eq!(FieldClocks::parse(&text).get("name"), Some(&anonymous));
     }
 
     #[test]

@@ -12,13 +12,15 @@ use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::users::Role;
 use liuqing_schema::{org, DbConn, StoreError};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::batch::{Batch, ScopeMemo};
 use crate::clocks::{FieldClock, FieldClocks};
 use crate::hlc::Hlc;
+use crate::prepare::{check_field, known_paths, new_record, set_op, NewRecord};
+pub use crate::prepare::{prepare, Prepared};
 use crate::protocol::{ConflictNote, FieldProblem, Mutation, MutationResult, Op, Status};
-use crate::values::{self, check, check_set_item, same};
+use crate::values::{self, check_set_item, same};
 
 /// Who is writing.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +35,7 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn is_staff(&self) -> bool {
+    pub(crate) fn is_staff(&self) -> bool {
         matches!(
             self.role,
             Role::StationStaff | Role::Supervisor | Role::Admin
@@ -86,7 +88,7 @@ impl From<StoreError> for Abort {
     }
 }
 
-fn problem(field: &str, reason: impl Into<String>) -> FieldProblem {
+pub(crate) fn problem(field: &str, reason: impl Into<String>) -> FieldProblem {
     FieldProblem {
         field: field.to_string(),
         reason: reason.into(),
@@ -111,8 +113,11 @@ pub fn apply(
         who,
         env,
         mutations: std::slice::from_ref(m),
+        prepared: Vec::new(),
     };
-    let answer = apply_group(conn, &[part])?.pop().and_then(|mut a| a.pop());
+    let answer = apply_group(conn, &mut [part])?
+        .pop()
+        .and_then(|mut a| a.pop());
     answer.ok_or_else(|| StoreError::Config("the engine gave no answer to a mutation".into()))
 }
 
@@ -122,6 +127,9 @@ pub struct Part<'a> {
     pub env: &'a Env<'a>,
     /// At most [`CHUNK`] mutations, in the order the writer sent them.
     pub mutations: &'a [Mutation],
+    /// What [`prepare`] made of each mutation before the lock (in the same order; missing
+    /// or already used ones are made under the lock instead).
+    pub prepared: Vec<Prepared>,
 }
 
 /// Applies several writers' chunks in one transaction, one after the other, in order.
@@ -135,7 +143,7 @@ pub struct Part<'a> {
 /// another's.
 pub fn apply_group(
     conn: &mut DbConn,
-    parts: &[Part<'_>],
+    parts: &mut [Part<'_>],
 ) -> Result<Vec<Vec<MutationResult>>, StoreError> {
     use diesel::Connection;
     conn.transaction(|conn| {
@@ -143,12 +151,17 @@ pub fn apply_group(
         let hashes: Vec<String> = parts.iter().flat_map(new_id_numbers).collect();
         batch.look_up_enrolled(conn, &hashes.iter().map(String::as_str).collect::<Vec<_>>())?;
         let mut answers = Vec::with_capacity(parts.len());
-        for part in parts {
+        for part in parts.iter_mut() {
             let mut memo = ScopeMemo::new();
+            let (who, env) = (part.who, part.env);
+            let mut prepared = std::mem::take(&mut part.prepared).into_iter();
             answers.push(
                 part.mutations
                     .iter()
-                    .map(|m| apply_in(&mut batch, conn, part.who, part.env, &mut memo, m))
+                    .map(|m| {
+                        let prepared = prepared.next().unwrap_or_default();
+                        apply_in(&mut batch, conn, who, env, &mut memo, m, prepared)
+                    })
                     .collect::<Result<Vec<_>, _>>()?,
             );
         }
@@ -158,14 +171,22 @@ pub fn apply_group(
 }
 
 /// The lookup hashes of the valid ID numbers `part` sends for persons: the duplicate
-/// check's questions, asked in one statement.
+/// check's questions, asked in one statement (most were hashed before the lock).
 fn new_id_numbers<'p>(part: &'p Part<'_>) -> impl Iterator<Item = String> + 'p {
     part.mutations
         .iter()
-        .filter(|m| m.entity == Entity::Person.as_str())
-        .filter_map(|m| m.fields.get("id_number")?.as_str())
-        .filter_map(|s| IdNumber::parse(s, part.env.today).ok())
-        .map(|id| part.env.cipher.lookup_hash(id.expose()))
+        .enumerate()
+        .filter(|(_, m)| m.entity == Entity::Person.as_str())
+        .filter_map(
+            |(i, m)| match part.prepared.get(i).filter(|p| p.has_new()) {
+                Some(prepared) => prepared.new_id_number_hash().map(str::to_string),
+                None => {
+                    let number = m.fields.get("id_number")?.as_str()?;
+                    let number = IdNumber::parse(number, part.env.today).ok()?;
+                    Some(part.env.cipher.lookup_hash(number.expose()))
+                }
+            },
+        )
 }
 
 /// One mutation inside a transaction that holds the counter's lock. Its writes wait in
@@ -178,6 +199,7 @@ fn apply_in(
     env: &Env<'_>,
     memo: &mut ScopeMemo,
     m: &Mutation,
+    prepared: Prepared,
 ) -> Result<MutationResult, StoreError> {
     let mutation_id = m.mutation_id.to_string();
     if let Some(previous) = replay(batch, &mutation_id, who)? {
@@ -195,6 +217,7 @@ fn apply_in(
         m,
         version,
         mutation_id: &mutation_id,
+        prepared,
     }
     .run();
     let (result, kept) = match outcome {
@@ -249,6 +272,7 @@ struct Merge<'c, 'a> {
     m: &'a Mutation,
     version: i64,
     mutation_id: &'a str,
+    prepared: Prepared,
 }
 
 /// A record being built: its document, its field clocks, and what happened on the way.
@@ -264,7 +288,6 @@ struct Draft {
     conflicts: Vec<ConflictNote>,
     pending_conflicts: Vec<Conflict>,
     errors: Vec<FieldProblem>,
-    id_number: Option<liuqing_schema::domain::IdNumber>,
     /// A record the server did not hold: inserted without trying an update first.
     created: bool,
 }
@@ -363,10 +386,6 @@ impl Merge<'_, '_> {
         Ok(kind)
     }
 
-    fn context(&self, entity: Entity, path: &str) -> String {
-        format!("{entity}:{}:{path}", self.m.id)
-    }
-
     /// The clock this mutation's writes give the fields they set.
     fn field_clock(&self, hlc: &Hlc) -> FieldClock {
         FieldClock {
@@ -377,120 +396,39 @@ impl Merge<'_, '_> {
         }
     }
 
-    /// Unknown field paths are refused, never dropped.
-    fn known_paths(&self, spec: &EntitySpec) -> Vec<FieldProblem> {
-        let mut errors = Vec::new();
-        for path in self.m.fields.keys() {
-            if spec.field(path).is_none() {
-                errors.push(problem(path, "unknown field"));
-            }
-        }
-        for (path, _) in &self.m.set_ops {
-            match spec.field(path) {
-                None => errors.push(problem(path, "unknown field")),
-                Some(f) if !matches!(f.ty, FieldType::Set { .. }) => {
-                    errors.push(problem(path, "is not a set; send it in `fields`"))
-                }
-                Some(_) => {}
-            }
-        }
-        errors
-    }
-
-    fn set_op(&self, path: &str) -> Result<Option<crate::protocol::SetOp>, FieldProblem> {
-        match self.m.set_ops.get(path) {
-            None => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|_| problem(path, "must be {\"add\": [...], \"remove\": [...]}")),
-        }
-    }
-
     fn create(&mut self, spec: &EntitySpec, id: &str, hlc: &Hlc) -> Result<MutationResult, Abort> {
-        let errors = self.known_paths(spec);
-        if !errors.is_empty() {
-            return Err(self.reject("invalid", errors));
-        }
+        let new = self
+            .prepared
+            .take_new()
+            .unwrap_or_else(|| new_record(self.who, self.env, spec, self.m));
+        let built = match new {
+            NewRecord::Unknown(errors) => return Err(self.reject("invalid", errors)),
+            NewRecord::BadSetOp(p) => {
+                self.placement(spec)?;
+                return Err(self.reject("invalid", vec![p]));
+            }
+            NewRecord::Built(built) => *built,
+        };
         let (community_id, parent_id) = self.placement(spec)?;
-        let mut draft = Draft::new(
-            Value::Object(Map::new()),
-            FieldClocks::default(),
-            self.field_clock(hlc),
-        );
+        let mut draft = Draft::new(built.doc, FieldClocks::default(), self.field_clock(hlc));
         draft.created = true;
-        for field in spec.fields {
-            let sent = self.m.fields.get(field.path);
-            let op = self
-                .set_op(field.path)
-                .map_err(|p| self.reject("invalid", vec![p]))?;
-            let value = match (sent, op) {
-                (Some(v), _) => Some(v.clone()),
-                (None, Some(op)) => {
-                    if !op.remove.is_empty() {
-                        draft
-                            .errors
-                            .push(problem(field.path, "nothing to remove from a new record"));
-                    }
-                    Some(json!(op.add))
-                }
-                (None, None) => None,
-            };
-            let Some(value) = value else { continue };
-            if field.policy == Policy::StaffLocked && !self.who.is_staff() {
-                // Kept as a proposal for staff; the record starts without it.
-                let stored = match check(field, &value, self.env.today, self.env.cipher, || {
-                    self.context(spec.entity, field.path)
-                }) {
-                    Ok(c) => c.stored,
-                    Err(reason) => {
-                        draft.errors.push(problem(field.path, reason));
-                        continue;
-                    }
-                };
-                self.propose(
-                    &mut draft,
-                    spec,
-                    &community_id,
-                    field.path,
-                    Value::Null,
-                    None,
-                    stored,
-                    hlc,
-                );
-                continue;
-            }
-            match check(field, &value, self.env.today, self.env.cipher, || {
-                self.context(spec.entity, field.path)
-            }) {
-                Ok(checked) => {
-                    if checked.id_number.is_some() {
-                        draft.id_number = checked.id_number;
-                    }
-                    entities::set_path(&mut draft.doc, field.path, checked.stored);
-                    draft.stamp(field.path);
-                }
-                Err(reason) => draft.errors.push(problem(field.path, reason)),
-            }
+        draft.errors = built.errors;
+        draft.touched = built.touched;
+        for (path, proposed) in built.proposals {
+            self.propose(
+                &mut draft,
+                spec,
+                &community_id,
+                path,
+                Value::Null,
+                None,
+                proposed,
+                hlc,
+            );
         }
-        self.defaults(spec, &mut draft);
-        for field in spec.fields.iter().filter(|f| f.required) {
-            let missing = entities::get_path(&draft.doc, field.path).is_none_or(Value::is_null);
-            if missing && !draft.errors.iter().any(|e| e.field == field.path) {
-                draft.errors.push(problem(field.path, "is required"));
-            }
+        if let Some(hash) = &built.id_number_hash {
+            self.refuse_enrolled(hash, id)?;
         }
-        if spec.entity == Entity::SixClears
-            && entities::get_path(&draft.doc, "person_id").and_then(Value::as_str) != Some(id)
-        {
-            draft.errors.push(problem(
-                "person_id",
-                "a six_clears record has the same id as its person",
-            ));
-        }
-        if spec.entity == Entity::Person {
-            self.check_person(&mut draft, id)?;
-        }
-        draft.check_document(spec.entity);
         if !draft.errors.is_empty() {
             return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
         }
@@ -501,8 +439,8 @@ impl Merge<'_, '_> {
             parent_id,
             version: self.version,
             deleted: false,
-            data: draft.doc.to_string(),
-            clocks: draft.clocks.to_text(),
+            data: built.text,
+            clocks: FieldClocks::one_write_text(&draft.mine, &built.clocks),
             created_at: self.env.now,
             updated_at: self.env.now,
             created_by: Some(self.who.user_id.to_string()),
@@ -553,55 +491,6 @@ impl Merge<'_, '_> {
         }
     }
 
-    /// Values the server sets on creation.
-    fn defaults(&self, spec: &EntitySpec, draft: &mut Draft) {
-        let today = self.env.today.format("%Y-%m-%d").to_string();
-        let put = |path: &'static str, value: Value, draft: &mut Draft| {
-            if entities::get_path(&draft.doc, path).is_none_or(Value::is_null) {
-                entities::set_path(&mut draft.doc, path, value);
-                draft.stamp(path);
-            }
-        };
-        match spec.entity {
-            Entity::Recognition => {
-                put("state", json!("received"), draft);
-                put("received_on", json!(today), draft);
-                put(
-                    "history",
-                    json!([{ "state": "received", "by": self.who.user_id, "on": today }]),
-                    draft,
-                );
-            }
-            Entity::Evidence => put("review_state", json!("pending"), draft),
-            Entity::Task => put("state", json!("open"), draft),
-            _ => {}
-        }
-    }
-
-    /// A person's ID number decides their sex and birth date, and enrols them once.
-    fn check_person(&mut self, draft: &mut Draft, id: &str) -> Result<(), Abort> {
-        let Some(number) = draft.id_number.take() else {
-            return Ok(());
-        };
-        let derived = [
-            ("sex", json!(number.sex().as_str())),
-            (
-                "birth_date",
-                json!(number.birth_date().format("%Y-%m-%d").to_string()),
-            ),
-        ];
-        for (path, value) in derived {
-            match entities::get_path(&draft.doc, path) {
-                Some(given) if !given.is_null() && *given != value => draft
-                    .errors
-                    .push(problem(path, "does not match the ID number")),
-                _ => entities::set_path(&mut draft.doc, path, value),
-            }
-        }
-        let hash = self.env.cipher.lookup_hash(number.expose());
-        self.refuse_enrolled(&hash, id)
-    }
-
     /// An ID number belongs to one person: another one enrolled with it refuses the write
     /// (naming them when they are in the writer's scope).
     fn refuse_enrolled(&mut self, hash: &str, id: &str) -> Result<(), Abort> {
@@ -627,7 +516,7 @@ impl Merge<'_, '_> {
         if rec.deleted {
             return Err(self.reject("deleted", vec![problem("id", "the record was deleted")]));
         }
-        let errors = self.known_paths(spec);
+        let errors = known_paths(spec, self.m);
         if !errors.is_empty() {
             return Err(self.reject("invalid", errors));
         }
@@ -643,9 +532,11 @@ impl Merge<'_, '_> {
             let Some(field) = spec.field(path) else {
                 continue;
             };
-            let checked = match check(field, value, self.env.today, self.env.cipher, || {
-                self.context(spec.entity, path)
-            }) {
+            let checked = self
+                .prepared
+                .take_check(field)
+                .unwrap_or_else(|| check_field(self.env, spec, self.m, field, value));
+            let checked = match checked {
                 Ok(c) => c,
                 Err(reason) => {
                     draft.errors.push(problem(path, reason));
@@ -705,7 +596,7 @@ impl Merge<'_, '_> {
             let Some(field) = spec.field(path) else {
                 continue;
             };
-            let op = match self.set_op(path) {
+            let op = match set_op(self.m, path) {
                 Ok(Some(op)) => op,
                 Ok(None) => continue,
                 Err(p) => {
@@ -1059,7 +950,6 @@ impl Draft {
             conflicts: Vec::new(),
             pending_conflicts: Vec::new(),
             errors: Vec::new(),
-            id_number: None,
             created: false,
         }
     }

@@ -7,6 +7,7 @@
 //! - [`masking`]: stored documents' text masked for pull pages, in one pass.
 //! - [`clocks`]: each field's clock, stored compactly with its record.
 //! - [`batch`]: what one writing transaction's mutations share (change numbers, reads).
+//! - [`prepare`]: a mutation's checks and new document, made before the write lock.
 //! - [`engine`]: applying one mutation, the one way records are written.
 //! - [`projection`]: the typed indexes kept beside `records`.
 //! - [`feed`]: pull pages, cursors, the scope digest.
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod feed;
 pub mod hlc;
 pub mod masking;
+pub mod prepare;
 pub mod projection;
 pub mod protocol;
 pub mod values;

@@ -1485,3 +1485,143 @@ async fn scope_digests_are_kept_up_and_filled_again_at_start_up() {
     let (_, rebuilt) = pull_all(&app, &w.a2.s.access, None).await;
     assert_eq!(rebuilt["scope_digest"], kept);
 }
+
+/// A push builds a record that looks new (no base version) before taking the write lock,
+/// and one that does not under it: the same creations give the same answers and records
+/// either way, rejections included, and in the same order of precedence.
+#[actix_web::test]
+async fn a_new_record_is_judged_the_same_whether_it_was_built_before_the_lock_or_not() {
+    let (h, p, q, r, s, t) = (new_id(), new_id(), new_id(), new_id(), new_id(), new_id());
+    let number = id_number("19800101", 401);
+    let creations = |phone: &Phone, community: &str, base: Option<i64>| {
+        let raw = |entity: &str, id: &str, fields: Value, ops: Value| {
+            json!({ "mutation_id": new_id(), "entity": entity, "id": id, "op": "upsert",
+                    "base_version": base, "hlc": phone.hlc(), "fields": fields, "set_ops": ops })
+        };
+        vec![
+            phone.upsert("household", &h, base, json!({ "community_id": community, "address": "同样路1号" })),
+            // Sealed values, derived sex and birth date, and a staff-owned field proposed.
+            phone.upsert(
+                "person",
+                &p,
+                base,
+                json!({ "household_id": h, "name": "张三", "id_number": number, "phone": "13800001234", "identity_verified": true }),
+            ),
+            raw(
+                "six_clears",
+                &p,
+                json!({ "person_id": p, "basic.education": "junior_high" }),
+                json!({ "difficulty.categories": { "add": ["older_worker"], "remove": [] } }),
+            ),
+            // An unknown field is named before an unknown parent.
+            phone.upsert("person", &q, base, json!({ "household_id": new_id(), "name": "x", "colour": "red" })),
+            // An unknown parent is named before a malformed set operation…
+            raw("six_clears", &r, json!({ "person_id": r }), json!({ "basic.skills": "nope" })),
+            // …which is named on its own under a known parent.
+            raw("six_clears", &p, json!({ "person_id": p }), json!({ "basic.skills": "nope" })),
+            // A missing name, a birth date the ID number contradicts, a duplicate number:
+            // the duplicate is the answer.
+            phone.upsert("person", &s, base, json!({ "household_id": h, "id_number": number, "birth_date": "1990-01-01" })),
+            // Without the duplicate, every field problem is named.
+            phone.upsert(
+                "person",
+                &t,
+                base,
+                json!({ "household_id": h, "id_number": id_number("19800101", 402), "birth_date": "1990-01-01", "phone": "123" }),
+            ),
+        ]
+    };
+    // What may differ between two servers: ids they made, clocks, community ids.
+    fn comparable(mut v: Value) -> Value {
+        match &mut v {
+            Value::Object(map) => {
+                for key in [
+                    "mutation_id",
+                    "conflict_id",
+                    "community_id",
+                    "hlc",
+                    "version",
+                ] {
+                    map.remove(key);
+                }
+                for value in map.values_mut() {
+                    *value = comparable(value.take());
+                }
+            }
+            Value::Array(items) => {
+                for item in items.iter_mut() {
+                    *item = comparable(item.take());
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+    let mut outcomes = Vec::new();
+    for base in [None, Some(7)] {
+        let w = world().await;
+        let answers = push_ok(&w.app, &w.a1, creations(&w.a1, &w.tree.community_a, base)).await;
+        let (changes, _) = pull_all(&w.app, &w.a2.s.access, None).await;
+        let open = conflicts(&w.app, &w.staff.access).await;
+        outcomes.push((answers, changes, open));
+    }
+    let (answers, changes, open) = &outcomes[0];
+    let status: Vec<&str> = answers
+        .iter()
+        .map(|a| a["status"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            "applied", "conflict", "applied", "rejected", "rejected", "rejected", "rejected",
+            "rejected"
+        ],
+        "{answers:#?}"
+    );
+    assert_eq!(answers[1]["conflicts"][0]["field"], "identity_verified");
+    assert_eq!(
+        answers[3]["errors"],
+        json!([{ "field": "colour", "reason": "unknown field" }])
+    );
+    assert_eq!(answers[4]["reason"], "unknown_parent");
+    assert_eq!(answers[5]["errors"][0]["field"], "basic.skills");
+    assert_eq!(answers[6]["reason"], "duplicate_person");
+    let named: Vec<&str> = answers[7]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(named, ["phone", "name", "birth_date"], "{:#?}", answers[7]);
+    assert_eq!(changes.len(), 3, "{changes:#?}");
+    let person = changes
+        .iter()
+        .find(|c| c["entity"] == "person")
+        .expect("person");
+    assert_eq!(person["data"]["sex"], "male");
+    assert_eq!(person["data"]["birth_date"], "1980-01-01");
+    assert!(
+        person["data"].get("identity_verified").is_none(),
+        "{person}"
+    );
+    assert_eq!(open.len(), 1, "{open:#?}");
+
+    let (again, again_changes, again_open) = &outcomes[1];
+    let pair = |a: &Vec<Value>| comparable(Value::Array(a.clone()));
+    assert_eq!(pair(answers), pair(again));
+    assert_eq!(pair(changes), pair(again_changes));
+    let judged = |open: &Vec<Value>| -> Vec<Value> {
+        open.iter()
+            .map(|c| {
+                json!([
+                    c["record_id"],
+                    c["field"],
+                    c["policy"],
+                    c["kept"],
+                    c["yours"]
+                ])
+            })
+            .collect()
+    };
+    assert_eq!(judged(open), judged(again_open));
+}
