@@ -19,13 +19,12 @@ const EVERY: Duration = Duration::from_secs(3600);
 const ORPHAN_AFTER_SECS: i64 = 3600;
 
 /// Checkpoints SQLite's WAL four times a second, off the writers' path (see
-/// `liuqing_schema::db::checkpoint`). Under a stream of pushes the WAL grows by about
-/// 10,000 pages a second; checkpointed once a second it passed the inline threshold (the
-/// writer then checkpointed and synced inside its commit), and a longer WAL is likely
-/// costlier for every page the writer looks up in it. Measured with the load generator, runs
-/// alternating with the 250 ms build: pushes were 20–30% slower at 1 s and at 500 ms,
-/// and about 10–20% slower at 100 ms (BENCHMARKS.md). On an idle database a checkpoint
-/// finds nothing to do. A failed checkpoint is logged and tried again.
+/// `liuqing_schema::db::checkpoint`, which also starts a long WAL over). Under a stream
+/// of pushes the WAL grows by 10,000 to 40,000 pages a second, depending on the machine.
+/// Measured with the load generator, runs alternating with the 250 ms build: pushes were
+/// 20–30% slower at 1 s and at 500 ms, and about 10–20% slower at 100 ms (BENCHMARKS.md,
+/// fifth session). On an idle database a checkpoint finds nothing to do. A failed
+/// checkpoint is logged and tried again.
 pub async fn checkpoint_wal(db: Db) {
     loop {
         actix_web::rt::time::sleep(Duration::from_millis(250)).await;

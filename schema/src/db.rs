@@ -68,8 +68,10 @@ impl Backend {
     /// Opens one connection, with SQLite's pragmas set explicitly (bundled and system
     /// SQLite differ in their defaults). Checkpoints are the server's background work
     /// ([`checkpoint`]): a commit that passes the automatic threshold checkpoints inline,
-    /// holding up every writer queued behind it, so that threshold is only a backstop
-    /// (10,000 pages, 40 MB of WAL). Temporary files in memory: a push's savepoint per
+    /// syncing the database file while every writer queued behind it waits, so that
+    /// threshold is only a backstop (100,000 pages, 400 MB of WAL; at 10,000 the writer
+    /// checkpointed inside most commits of a push phase once the WAL had grown that far).
+    /// A WAL started over is cut back to 80 MB. Temporary files in memory: a push's savepoint per
     /// mutation keeps a sub-journal of the pages it touched, which SQLite would otherwise
     /// write to a temporary file (a quarter of a push's time went to those writes).
     pub fn connect(&self) -> StoreResult<DbConn> {
@@ -86,7 +88,8 @@ impl Backend {
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;
                      PRAGMA temp_store = MEMORY;
-                     PRAGMA wal_autocheckpoint = 10000;",
+                     PRAGMA wal_autocheckpoint = 100000;
+                     PRAGMA journal_size_limit = 83886080;",
                 )?;
                 Ok(DbConn::Sqlite(conn))
             }
@@ -94,13 +97,41 @@ impl Backend {
     }
 }
 
+/// The WAL's length, in pages, past which a checkpoint also starts it again from the
+/// beginning (80 MB).
+const RESTART_AFTER_PAGES: i32 = 20_000;
+
 /// Copies what the WAL holds into the SQLite database file, as far as readers allow,
 /// without waiting for them or blocking writers (`PASSIVE`); nothing for PostgreSQL.
+///
+/// A writer starts the WAL again from its beginning only if it finds it wholly copied,
+/// which under a steady stream of pushes it never does: the WAL then grows without end.
+/// Past [`RESTART_AFTER_PAGES`] the checkpoint waits for the writer of the moment, copies
+/// the rest and has the next writer start over (`RESTART`), holding writers up once for
+/// a few milliseconds.
 pub fn checkpoint(conn: &mut DbConn) -> StoreResult<()> {
+    checkpoint_restarting_after(conn, RESTART_AFTER_PAGES)
+}
+
+fn checkpoint_restarting_after(conn: &mut DbConn, pages: i32) -> StoreResult<()> {
     if let DbConn::Sqlite(c) = conn {
-        c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);")?;
+        if wal_checkpoint(c, "PASSIVE")? > pages {
+            wal_checkpoint(c, "RESTART")?;
+        }
     }
     Ok(())
+}
+
+/// Runs a checkpoint in `mode`; returns the WAL's length in pages.
+fn wal_checkpoint(conn: &mut SqliteConnection, mode: &str) -> StoreResult<i32> {
+    #[derive(QueryableByName)]
+    struct Outcome {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        log: i32,
+    }
+    let outcome: Vec<Outcome> =
+        diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).load(conn)?;
+    Ok(outcome.first().map_or(0, |o| o.log))
 }
 
 /// r2d2 manager that builds connections for the configured backend.
@@ -216,5 +247,55 @@ mod tests {
         let err = Backend::from_url("mysql://u@h/db").expect_err("refused");
         assert!(err.contains("unsupported scheme `mysql`"), "{err}");
         assert!(Backend::from_url("  ").is_err());
+    }
+
+    /// The WAL's length after a checkpoint made while a reader held an old snapshot
+    /// (as one always does under a stream of pushes), the reader gone, and one more write.
+    fn wal_after_a_checkpoint_behind_a_reader(restart_after: i32) -> i32 {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let backend = Backend::Sqlite(dir.path().join("wal.db"));
+        let connect = || match backend.connect() {
+            Ok(DbConn::Sqlite(c)) => c,
+            _ => panic!("an SQLite connection"),
+        };
+        let (mut writer, mut reader) = (connect(), connect());
+        let mut checkpointer = DbConn::Sqlite(connect());
+        let write = |c: &mut SqliteConnection, rows: i32| {
+            for _ in 0..rows {
+                c.batch_execute("INSERT INTO t VALUES (zeroblob(4000));")
+                    .expect("write");
+            }
+        };
+        writer
+            .batch_execute("CREATE TABLE t (x BLOB);")
+            .expect("table");
+        write(&mut writer, 40);
+        reader
+            .batch_execute("BEGIN; SELECT count(*) FROM t;")
+            .expect("a read transaction");
+        write(&mut writer, 40);
+        // The reader finishes while the checkpoint is under way.
+        let finishing = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            reader.batch_execute("COMMIT;").expect("end of the read");
+        });
+        checkpoint_restarting_after(&mut checkpointer, restart_after).expect("checkpoint");
+        finishing.join().expect("reader");
+        write(&mut writer, 1);
+        wal_checkpoint(&mut writer, "PASSIVE").expect("length")
+    }
+
+    #[test]
+    fn a_long_wal_is_started_over_by_the_checkpoint() {
+        let kept = wal_after_a_checkpoint_behind_a_reader(i32::MAX);
+        assert!(
+            kept > 80,
+            "without a restart the WAL grows on: {kept} pages"
+        );
+        let restarted = wal_after_a_checkpoint_behind_a_reader(10);
+        assert!(
+            restarted < 10,
+            "the next write starts it over: {restarted} pages"
+        );
     }
 }
