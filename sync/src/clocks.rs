@@ -6,9 +6,10 @@
 //! (The first form kept a whole clock per field, `{"path": {"hlc", "v", "d", "u"}}`: about
 //! five times the size of the record's data, written again on every edit. It is still read.)
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The write a field's current value came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,35 +21,64 @@ pub struct FieldClock {
     pub u: Option<String>,
 }
 
-/// The field clocks of one record.
+/// The field clocks of one record, their paths borrowed from the stored text they were
+/// read from (an edit reads a record's clocks, changes a few and writes them again: 24
+/// paths copied out and freed was half of reading them).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FieldClocks {
+pub struct FieldClocks<'t> {
     writes: Vec<FieldClock>,
-    fields: BTreeMap<String, usize>,
+    fields: BTreeMap<Path<'t>, usize>,
+}
+
+/// A field path, borrowed from the text when it can be.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Path<'t>(Cow<'t, str>);
+
+impl std::borrow::Borrow<str> for Path<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 't, 't> Deserialize<'de> for Path<'t> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Path<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a field path")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Path<'de>, E> {
+                Ok(Path(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Path<'de>, E> {
+                Ok(Path(Cow::Owned(v.to_string())))
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
 }
 
 /// The stored form; a write is a 4-tuple so its keys are not repeated.
 #[derive(Deserialize)]
-struct Stored {
+struct Stored<'t> {
     w: Vec<(String, i64, Option<String>, Option<String>)>,
-    f: BTreeMap<String, usize>,
+    #[serde(borrow)]
+    f: BTreeMap<Path<'t>, usize>,
 }
 
-impl FieldClocks {
+impl<'t> FieldClocks<'t> {
     /// Reads either stored form. Text that is neither (a hand-written `{}`, damage) reads
     /// as no clocks: every field then counts as written before any phone's base version.
-    pub fn parse(text: &str) -> FieldClocks {
-        if let Ok(stored) = serde_json::from_str::<Stored>(text) {
+    pub fn parse(text: &'t str) -> FieldClocks<'t> {
+        if let Ok(stored) = serde_json::from_str::<Stored<'t>>(text) {
             let writes: Vec<FieldClock> = stored
                 .w
                 .into_iter()
                 .map(|(hlc, v, d, u)| FieldClock { hlc, v, d, u })
                 .collect();
-            let fields = stored
-                .f
-                .into_iter()
-                .filter(|(_, i)| *i < writes.len())
-                .collect();
+            let mut fields = stored.f;
+            fields.retain(|_, i| *i < writes.len());
             return FieldClocks { writes, fields };
         }
         // The first form, read entry by entry: one damaged clock loses only its field's.
@@ -80,7 +110,8 @@ impl FieldClocks {
         match self.fields.get_mut(path) {
             Some(i) => *i = index,
             None => {
-                self.fields.insert(path.to_string(), index);
+                self.fields
+                    .insert(Path(Cow::Owned(path.to_string())), index);
             }
         }
     }
@@ -130,17 +161,17 @@ impl FieldClocks {
 
 /// [`Stored`], borrowed.
 #[derive(Serialize)]
-struct StoredRef<'a> {
+struct StoredRef<'a, 't> {
     w: Vec<(&'a str, i64, Option<&'a str>, Option<&'a str>)>,
-    f: FieldIndexes<'a>,
+    f: FieldIndexes<'a, 't>,
 }
 
 /// Each field's write, renumbered.
-struct FieldIndexes<'a>(&'a BTreeMap<String, usize>, &'a [usize]);
+struct FieldIndexes<'a, 't>(&'a BTreeMap<Path<'t>, usize>, &'a [usize]);
 
-impl Serialize for FieldIndexes<'_> {
+impl Serialize for FieldIndexes<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(path, i)| (path, self.1[*i])))
+        serializer.collect_map(self.0.iter().map(|(path, i)| (&*path.0, self.1[*i])))
     }
 }
 
@@ -200,6 +231,20 @@ mod tests {
         };
         let text = FieldClocks::one_write_text(&anonymous, &fields);
         assert_eq!(FieldClocks::parse(&text).get("name"), Some(&anonymous));
+    }
+
+    #[test]
+    fn paths_are_borrowed_from_the_text_unless_escaped() {
+        let text = r#"{"w":[["h",1,"dev","user"]],"f":{"name":0,"odd\"path":0}}"#;
+        let clocks = FieldClocks::parse(text);
+        let kinds: Vec<bool> = clocks
+            .fields
+            .keys()
+            .map(|p| matches!(p.0, Cow::Borrowed(_)))
+            .collect();
+        assert_eq!(kinds, [true, false], "{clocks:?}");
+        assert_eq!(clocks.get("odd\"path").map(|c| c.v), Some(1));
+        assert_eq!(FieldClocks::parse(&clocks.to_text()), clocks);
     }
 
     #[test]

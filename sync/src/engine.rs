@@ -276,9 +276,9 @@ struct Merge<'c, 'a> {
 }
 
 /// A record being built: its document, its field clocks, and what happened on the way.
-struct Draft {
+struct Draft<'t> {
     doc: Value,
-    clocks: FieldClocks,
+    clocks: FieldClocks<'t>,
     /// The clock of this mutation's writes.
     mine: FieldClock,
     /// The fields this mutation wrote.
@@ -690,7 +690,7 @@ impl Merge<'_, '_> {
     #[allow(clippy::too_many_arguments)]
     fn lww(
         &self,
-        draft: &mut Draft,
+        draft: &mut Draft<'_>,
         spec: &EntitySpec,
         community_id: &str,
         path: &'static str,
@@ -739,7 +739,7 @@ impl Merge<'_, '_> {
     #[allow(clippy::too_many_arguments)]
     fn propose(
         &self,
-        draft: &mut Draft,
+        draft: &mut Draft<'_>,
         spec: &EntitySpec,
         community_id: &str,
         path: &str,
@@ -862,7 +862,7 @@ impl Merge<'_, '_> {
         &mut self,
         spec: &EntitySpec,
         record: Record,
-        draft: Draft,
+        draft: Draft<'_>,
     ) -> Result<MutationResult, Abort> {
         let result = self.result(
             draft.status,
@@ -911,7 +911,7 @@ impl Merge<'_, '_> {
     }
 }
 
-impl Draft {
+impl<'t> Draft<'t> {
     /// The record's cross-field rules, on its merged document.
     fn check_document(&mut self, entity: Entity) {
         for (field, reason) in entities::check_document(entity, &self.doc) {
@@ -939,7 +939,7 @@ impl Draft {
         self.touched.push(path);
     }
 
-    fn new(doc: Value, clocks: FieldClocks, mine: FieldClock) -> Draft {
+    fn new(doc: Value, clocks: FieldClocks<'t>, mine: FieldClock) -> Draft<'t> {
         Draft {
             doc,
             clocks,
