@@ -288,6 +288,7 @@ impl Batch {
         let pending = std::mem::take(&mut self.pending);
         let folded = folded_categories(&pending);
         let mut new_rows = projection::NewRows::default();
+        let mut renames = projection::Renames::default();
         let mut conflicts = Vec::new();
         let mut latest: Vec<(Rc<Record>, bool)> = Vec::new();
         let mut at: HashMap<(Entity, String), usize> = HashMap::new();
@@ -310,7 +311,7 @@ impl Batch {
                         } else {
                             Change::Edited(&touched)
                         };
-                        projection::update(conn, &record, &doc, change)?;
+                        projection::update(conn, &record, &doc, change, &mut renames)?;
                     }
                     match at.entry((record.entity, record.id.clone())) {
                         // Written twice in this flush: the last state is the one to keep,
@@ -326,6 +327,7 @@ impl Batch {
             }
         }
         new_rows.write(conn)?;
+        renames.write(conn)?;
         let (mut created, mut saved) = (Vec::new(), Vec::new());
         for (record, new) in &latest {
             if *new { &mut created } else { &mut saved }.push(&**record);

@@ -1625,3 +1625,55 @@ async fn a_new_record_is_judged_the_same_whether_it_was_built_before_the_lock_or
     };
     assert_eq!(judged(open), judged(again_open));
 }
+
+/// Renames in one push reach the staff's search by name, each person's last one (on
+/// PostgreSQL they are written together at the end of the push's chunk), also when a
+/// later edit of the same push writes the name with other fields.
+#[actix_web::test]
+async fn renames_in_one_push_reach_the_search_by_name() {
+    let w = world().await;
+    let phone = &w.a1;
+    let (_, a, va) = household_with_person(&w.app, phone, &w.tree.community_a, 501).await;
+    let (_, b, vb) = household_with_person(&w.app, phone, &w.tree.community_a, 502).await;
+    let (_, c, vc) = household_with_person(&w.app, phone, &w.tree.community_a, 503).await;
+    let r = push_ok(
+        &w.app,
+        phone,
+        vec![
+            phone.upsert("person", &a, Some(va), json!({ "name": "AliceFirst" })),
+            phone.upsert("person", &b, Some(vb), json!({ "name": "BobNew" })),
+            phone.upsert("person", &a, Some(va), json!({ "name": "AliceLast" })),
+            phone.upsert("person", &c, Some(vc), json!({ "name": "CarolFirst" })),
+            phone.upsert(
+                "person",
+                &c,
+                Some(vc),
+                json!({ "name": "CarolLast", "phone": "13900001111" }),
+            ),
+            phone.upsert("person", &b, Some(vb), json!({ "name": "BobLast" })),
+        ],
+    )
+    .await;
+    assert!(r.iter().all(|x| x["status"] != "rejected"), "{r:#?}");
+    let found = |name: &str| {
+        let app = &w.app;
+        let token = w.staff.access.clone();
+        let path = format!("/v1/persons?name={name}");
+        async move {
+            let r = app.get(&path, &token).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|p| p["id"].as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("AliceLast").await, [a]);
+    assert!(found("AliceFirst").await.is_empty());
+    assert_eq!(found("BobLast").await, [b]);
+    assert!(found("BobNew").await.is_empty());
+    assert_eq!(found("CarolLast").await, [c]);
+    assert!(found("CarolFirst").await.is_empty());
+}
