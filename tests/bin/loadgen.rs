@@ -435,7 +435,8 @@ fn cpu_time(pid: u32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// `liuqing` built beside this program (`cargo build --release` puts both in target/release).
+/// `liuqing` built beside this program (the build command in BENCHMARKS.md puts both in
+/// target/release).
 fn default_server_bin() -> Result<PathBuf> {
     let me = std::env::current_exe().context("own path")?;
     let dir = me.parent().unwrap_or(Path::new("."));
@@ -446,7 +447,7 @@ fn default_server_bin() -> Result<PathBuf> {
         }
     }
     bail!(
-        "no `liuqing` binary in {}; build it (cargo build --release) or pass --server-bin",
+        "no `liuqing` binary in {}; build it (cargo build --release -p liuqing-api) or pass --server-bin",
         dir.display()
     )
 }
