@@ -139,9 +139,8 @@ impl<'t> FieldClocks<'t> {
     /// the stored form that does not depend on the write: the fields, each pointing at it.
     /// Made before the write lock; [`FieldClocks::one_write_text`] adds the write.
     pub fn fields_of_one_write(paths: &[&str]) -> String {
-        let paths: std::collections::BTreeSet<&str> = paths.iter().copied().collect();
-        serde_json::to_string(&paths.iter().map(|p| (p, 0)).collect::<BTreeMap<_, _>>())
-            .unwrap_or_else(|_| "{}".into())
+        let fields: BTreeMap<&str, usize> = paths.iter().map(|p| (*p, 0)).collect();
+        serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into())
     }
 
     /// The stored form of clocks where `fields` (from [`FieldClocks::fields_of_one_write`])

@@ -99,30 +99,36 @@ fn reads(entity: Entity) -> &'static [&'static str] {
 pub struct Renames(Vec<(String, String)>);
 
 impl Renames {
+    /// Holds a rename back where renames are written together (PostgreSQL); `false` says
+    /// to write it at once.
+    fn hold(&mut self, conn: &DbConn, id: &str, name: &str) -> bool {
+        let together = matches!(conn, DbConn::Pg(_));
+        if together {
+            self.0.push((id.to_string(), name.to_string()));
+        }
+        together
+    }
+
     /// Writes the renames held back, each person's last one.
     pub fn write(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         use diesel::sql_types::{Array, Text};
+        // Only PostgreSQL holds any back (`hold`).
+        let DbConn::Pg(pg) = conn else {
+            return Ok(());
+        };
         if self.0.is_empty() {
             return Ok(());
         }
         let mut last: std::collections::HashMap<String, String> = Default::default();
         last.extend(self.0.drain(..));
         let (ids, names): (Vec<String>, Vec<String>) = last.into_iter().unzip();
-        if let DbConn::Pg(pg) = conn {
-            diesel::sql_query(
-                "UPDATE persons_index AS p SET name = u.name \
-                 FROM unnest($1::text[], $2::text[]) AS u(id, name) WHERE p.id = u.id",
-            )
-            .bind::<Array<Text>, _>(ids)
-            .bind::<Array<Text>, _>(names)
-            .execute(pg)?;
-        } else {
-            for (id, name) in ids.into_iter().zip(names) {
-                diesel::update(persons_index::table.find(id))
-                    .set(persons_index::name.eq(name))
-                    .execute(conn)?;
-            }
-        }
+        diesel::sql_query(
+            "UPDATE persons_index AS p SET name = u.name \
+             FROM unnest($1::text[], $2::text[]) AS u(id, name) WHERE p.id = u.id",
+        )
+        .bind::<Array<Text>, _>(ids)
+        .bind::<Array<Text>, _>(names)
+        .execute(pg)?;
         Ok(())
     }
 }
@@ -441,17 +447,16 @@ fn person(
         name: changes.name.clone(),
         ..PersonChanges::default()
     };
-    match changes.name {
-        Some(name) if changes == rename && matches!(conn, DbConn::Pg(_)) => {
-            renames.0.push((record.id.clone(), name));
-        }
-        _ => {
-            // Renames held back go first: this write may set the name too.
-            renames.write(conn)?;
-            diesel::update(persons_index::table.find(&record.id))
-                .set(&changes)
-                .execute(conn)?;
-        }
+    let held = match &changes.name {
+        Some(name) if changes == rename => renames.hold(conn, &record.id, name),
+        _ => false,
+    };
+    if !held {
+        // Renames held back go first: this write may set the name too.
+        renames.write(conn)?;
+        diesel::update(persons_index::table.find(&record.id))
+            .set(&changes)
+            .execute(conn)?;
     }
     Ok(())
 }
