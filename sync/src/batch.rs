@@ -96,30 +96,30 @@ impl Batch {
             .map(|(id, device, result)| (id, (device, result)))
             .collect();
 
-        let mut wanted: BTreeMap<Entity, Vec<String>> = BTreeMap::new();
+        let mut wanted: Vec<(Entity, String)> = Vec::new();
         for m in mutations {
             let Ok(entity) = m.entity.parse::<Entity>() else {
                 continue;
             };
-            wanted.entry(entity).or_default().push(m.id.to_string());
+            wanted.push((entity, m.id.to_string()));
             if let Some((field, parent)) = entities::spec(entity).parent {
                 if let Some(id) = m.fields.get(field).and_then(|v| v.as_str()) {
-                    wanted.entry(parent).or_default().push(id.to_string());
+                    wanted.push((parent, id.to_string()));
                 }
             }
         }
+        wanted.sort();
+        wanted.dedup();
         let mut records = HashMap::new();
         let mut stored = HashMap::new();
-        for (entity, ids) in wanted {
-            let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            for id in &ids {
-                records.insert((entity, id.to_string()), None);
-            }
-            for record in records::find_many(conn, entity, &ids)? {
-                let key = (entity, record.id.clone());
-                stored.insert(key.clone(), (record.version, record.deleted));
-                records.insert(key, Some(Rc::new(record)));
-            }
+        for key in &wanted {
+            records.insert(key.clone(), None);
+        }
+        let keys: Vec<(Entity, &str)> = wanted.iter().map(|(e, id)| (*e, id.as_str())).collect();
+        for record in records::find_many(conn, &keys)? {
+            let key = (record.entity, record.id.clone());
+            stored.insert(key.clone(), (record.version, record.deleted));
+            records.insert(key, Some(Rc::new(record)));
         }
         Ok(Batch {
             counter,
