@@ -8,11 +8,17 @@
 //! one phone's failing push is never another's. Waiting here, in the process, also wakes
 //! the next writer as soon as the last commits, where SQLite's busy handler would sleep
 //! and retry.
+//!
+//! Whichever request's thread applies a group, it writes through one connection kept with
+//! the turn (`Backend::connect_writer`), so what the last group read stays in that
+//! connection's cache. Each request's own connection is the fallback while the writer's
+//! cannot be opened.
 
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::db::Backend;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::{DbConn, StoreError};
@@ -44,8 +50,11 @@ struct Queued {
 pub struct Pushes {
     cipher: Arc<FieldCipher>,
     config: Arc<Config>,
+    backend: Backend,
     waiting: Mutex<Vec<Queued>>,
-    turn: Mutex<()>,
+    /// The turn to write, holding the writer's connection (`None` until opened, or after
+    /// it failed).
+    turn: Mutex<Option<DbConn>>,
 }
 
 /// A poisoned lock only means a writer panicked; its transaction rolled back, so what the
@@ -55,10 +64,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pushes {
-    pub fn new(cipher: Arc<FieldCipher>, config: Arc<Config>) -> Pushes {
+    pub fn new(cipher: Arc<FieldCipher>, config: Arc<Config>, backend: Backend) -> Pushes {
         Pushes {
             cipher,
             config,
+            backend,
             waiting: Mutex::default(),
             turn: Mutex::default(),
         }
@@ -102,8 +112,13 @@ impl Pushes {
 
     /// Waits for the turn; then, unless the writer before has answered this chunk
     /// already, applies the queue's first group, until this chunk is answered.
-    fn wait(&self, conn: &mut DbConn, answered: &Receiver<Answer>) -> Answer {
-        let _turn = lock(&self.turn);
+    fn wait(&self, own: &mut DbConn, answered: &Receiver<Answer>) -> Answer {
+        let mut turn = self.turn.lock().unwrap_or_else(|poisoned| {
+            // A writer panicked: its connection may be left inside a transaction.
+            let mut turn = poisoned.into_inner();
+            *turn = None;
+            turn
+        });
         loop {
             match answered.try_recv() {
                 Ok(answer) => return answer,
@@ -114,8 +129,23 @@ impl Pushes {
                 }
                 Err(TryRecvError::Empty) => {}
             }
+            if turn.is_none() {
+                match self.backend.connect_writer() {
+                    Ok(conn) => *turn = Some(conn),
+                    Err(e) => tracing::warn!(error = %e, "cannot open the writer's connection"),
+                }
+            }
             let group = self.next_group();
-            apply(conn, &self.cipher, &self.config, group);
+            match turn.as_mut() {
+                Some(writer) => {
+                    if !apply(writer, &self.cipher, &self.config, group) && !is_usable(writer) {
+                        *turn = None;
+                    }
+                }
+                None => {
+                    apply(own, &self.cipher, &self.config, group);
+                }
+            }
         }
     }
 
@@ -135,9 +165,16 @@ impl Pushes {
     }
 }
 
+/// Whether a connection still answers (after a failed group: the database may have gone
+/// away, and the next writer should open a new one).
+fn is_usable(conn: &mut DbConn) -> bool {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("SELECT 1").is_ok()
+}
+
 /// Applies a group in one transaction and answers each chunk; if the group fails, each
-/// chunk on its own.
-fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Vec<Queued>) {
+/// chunk on its own. `false` if the group failed.
+fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Vec<Queued>) -> bool {
     let prepared: Vec<Vec<Prepared>> = group
         .iter_mut()
         .map(|q| std::mem::take(&mut q.prepared))
@@ -171,9 +208,11 @@ fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Ve
                 // A push whose request was dropped is not waiting any more.
                 let _ = q.answer.send(Ok(answer));
             }
+            true
         }
         Err(e) if group.len() == 1 => {
             let _ = group[0].answer.send(Err(e));
+            false
         }
         Err(_) => {
             // (What was prepared may be used up: the engine then makes it under the lock.)
@@ -182,6 +221,7 @@ fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Ve
                     .map(|mut answers| answers.pop().unwrap_or_default());
                 let _ = q.answer.send(answer);
             }
+            false
         }
     }
 }

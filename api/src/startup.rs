@@ -113,7 +113,11 @@ impl Application {
         let http_workers = config.workers;
         let decodes = config.image_max_concurrent_decodes;
         let config = Arc::new(config);
-        let pushes = Arc::new(Pushes::new(cipher.clone(), config.clone()));
+        let pushes = Arc::new(Pushes::new(
+            cipher.clone(),
+            config.clone(),
+            config.backend()?,
+        ));
         let state = web::Data::new(AppState {
             config,
             db,

@@ -96,6 +96,20 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Opens the connection the push writer keeps for itself. Only it writes the case
+    /// file's busiest tables, so on SQLite the pages it read or wrote in one transaction
+    /// are still valid in the next, and a larger page cache (16 MB) keeps them; a pool
+    /// connection's cache is discarded whenever another connection has written.
+    pub fn connect_writer(&self) -> StoreResult<DbConn> {
+        let mut conn = self.connect()?;
+        if let DbConn::Sqlite(c) = &mut conn {
+            c.batch_execute("PRAGMA cache_size = -16000;")?;
+        }
+        Ok(conn)
+    }
+}
+
 /// The WAL's length, in pages, past which a checkpoint also starts it again from the
 /// beginning (80 MB).
 const RESTART_AFTER_PAGES: i32 = 20_000;

@@ -289,6 +289,65 @@ async fn a_retried_push_is_answered_the_same_and_applied_once() {
     );
 }
 
+/// Pushes are written through one connection the writer keeps. When PostgreSQL drops it
+/// (a restart, a failover, an administrator), at most the push that finds it broken fails,
+/// with a problem the phone retries; the next writer opens a new connection and the retry
+/// is applied once. (SQLite is a file: it has no connection to drop. There the test only
+/// shows the pushes on either side of that moment applied.)
+#[actix_web::test]
+async fn pushes_go_on_after_the_database_drops_the_writers_connection() {
+    let w = world().await;
+    household_with_person(&w.app, &w.a1, &w.tree.community_a, 141).await;
+    if on_postgres() {
+        use diesel::RunQueryDsl;
+        let backend = w.app.config.backend().expect("backend");
+        let mut conn = backend.connect().expect("connect");
+        let liuqing_schema::DbConn::Pg(pg) = &mut conn else {
+            panic!("a PostgreSQL connection")
+        };
+        // Every other connection to the app's database: the writer's and the pool's.
+        let dropped = diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .execute(pg)
+        .expect("terminate");
+        assert!(dropped > 0, "the app had connections open");
+    }
+    let h = new_id();
+    let batch = vec![w.a1.upsert(
+        "household",
+        &h,
+        None,
+        json!({ "community_id": w.tree.community_a, "address": "二号" }),
+    )];
+    let mut failures = 0;
+    let answer = loop {
+        let r = push(&w.app, &w.a1, batch.clone()).await;
+        if r.status == StatusCode::OK {
+            break r;
+        }
+        // The phone keeps its outbox and tries again, as after any failed push.
+        assert_eq!(
+            r.body["status"],
+            r.status.as_u16(),
+            "a problem body: {}",
+            r.body
+        );
+        failures += 1;
+        assert!(failures < 2, "the push failed again: {}", r.body);
+    };
+    assert_eq!(
+        answer.body["results"][0]["status"], "applied",
+        "{}",
+        answer.body
+    );
+    let again = push(&w.app, &w.a1, batch).await;
+    assert_eq!(again.body["results"], answer.body["results"]);
+    let (changes, _) = pull_all(&w.app, &w.a2.s.access, None).await;
+    assert_eq!(changes.iter().filter(|c| c["id"] == h.as_str()).count(), 1);
+}
+
 /// Pushes that arrive together are committed together (group commit): each phone must
 /// still get its own answers, in its order, and every record must be applied once.
 #[actix_web::test]
