@@ -409,6 +409,7 @@ impl Loader<'_> {
             role: who.role,
             // The demo writes each case's history as its actions would have.
             lifecycle: true,
+            from_outbox: false,
         };
         let result = engine::apply(self.conn, writer, &env, &mutation)?;
         if result.status == Status::Rejected {

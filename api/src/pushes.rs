@@ -22,7 +22,7 @@ use liuqing_schema::db::Backend;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::{DbConn, StoreError};
-use liuqing_sync::engine::{self, Part, Prepared, CHUNK};
+use liuqing_sync::engine::{self, Part, Prepared, Writer, CHUNK};
 use liuqing_sync::protocol::{Mutation, MutationResult};
 
 use crate::auth::Caller;
@@ -55,6 +55,14 @@ pub struct Pushes {
     /// The turn to write, holding the writer's connection (`None` until opened, or after
     /// it failed).
     turn: Mutex<Option<DbConn>>,
+}
+
+/// The caller as the engine's writer of a push: a device sending its outbox.
+fn pusher(caller: &Caller) -> Writer<'_> {
+    Writer {
+        from_outbox: true,
+        ..writer(caller)
+    }
 }
 
 /// A poisoned lock only means a writer panicked; its transaction rolled back, so what the
@@ -94,7 +102,7 @@ impl Pushes {
             // On this thread, while another holds the lock: the writer is left less to do.
             let prepared = chunk
                 .iter()
-                .map(|m| engine::prepare(writer(caller), &env, m))
+                .map(|m| engine::prepare(pusher(caller), &env, m))
                 .collect();
             let (answer, answered) = mpsc::channel();
             lock(&self.waiting).push(Queued {
@@ -188,7 +196,7 @@ fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Ve
         .zip(&envs)
         .zip(prepared)
         .map(|((q, env), prepared)| Part {
-            who: writer(&q.caller),
+            who: pusher(&q.caller),
             env,
             mutations: &q.mutations,
             prepared,

@@ -41,6 +41,7 @@ pub fn writer(caller: &Caller) -> Writer<'_> {
         device_id: &caller.device_id,
         role: caller.role,
         lifecycle: false,
+        from_outbox: false,
     }
 }
 

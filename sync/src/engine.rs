@@ -32,6 +32,11 @@ pub struct Writer<'a> {
     /// action, which has checked the state machine and the role first. Staff edits and
     /// pushes may not, so the state machine cannot be bypassed through sync.
     pub lifecycle: bool,
+    /// Whether this is a device pushing its outbox: it sends its edits in the order it
+    /// made them, each made on a local copy that showed the ones before, so its own
+    /// earlier write is never concurrent with its later one. Not so an edit through the
+    /// API: two browser tabs of one session each edit the page they loaded.
+    pub from_outbox: bool,
 }
 
 impl Writer<'_> {
@@ -686,7 +691,8 @@ impl Merge<'_, '_> {
     }
 
     /// Last writer wins, per field. A field the server changed after the phone's base
-    /// version is a concurrent edit: the later clock wins and the other value is recorded.
+    /// version is a concurrent edit, unless this writer made that change itself
+    /// ([`Merge::own_earlier`]): the later clock wins and the other value is recorded.
     #[allow(clippy::too_many_arguments)]
     fn lww(
         &self,
@@ -700,7 +706,9 @@ impl Merge<'_, '_> {
         hlc: &Hlc,
         base: i64,
     ) {
-        let concurrent = clock.as_ref().is_some_and(|c| c.v > base);
+        let concurrent = clock
+            .as_ref()
+            .is_some_and(|c| c.v > base && !self.own_earlier(c, hlc));
         let incoming_wins = match &clock {
             Some(c) if concurrent => c.hlc.parse::<Hlc>().map_or(true, |server| *hlc > server),
             _ => true,
@@ -733,6 +741,20 @@ impl Merge<'_, '_> {
             );
             draft.decided_against(c, &current, &incoming);
         }
+    }
+
+    /// Whether the field's current value was written by this same device and user, with
+    /// an earlier clock, and this write comes from that device's outbox
+    /// ([`Writer::from_outbox`]): this edit then follows that one, whatever the base
+    /// version. A record made offline and edited before it was first pushed, or a field
+    /// edited twice between two syncs, carries a base version older than the phone's own
+    /// first write; counting those as concurrent filled the staff's queue with conflicts
+    /// of a coordinator against themself.
+    fn own_earlier(&self, clock: &FieldClock, hlc: &Hlc) -> bool {
+        self.who.from_outbox
+            && clock.d.as_deref() == Some(self.who.device_id)
+            && clock.u.as_deref() == Some(self.who.user_id)
+            && clock.hlc.parse::<Hlc>().is_ok_and(|earlier| earlier < *hlc)
     }
 
     /// A coordinator's value for a staff-owned field: recorded for staff, not applied.

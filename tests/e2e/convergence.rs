@@ -2,7 +2,9 @@
 //! same records (the same fields too), sync in random orders, and sometimes never hear the
 //! answer to a push they made (the server committed; they retry later). Afterwards every
 //! device holds exactly the server's data, and every value ever written is the current
-//! value, a recorded conflict value, or was overwritten by an edit made after seeing it.
+//! value, a recorded conflict value, or was overwritten by an edit made after seeing it
+//! (by a writer whose base version included it, or by the same device later: a phone
+//! knows its own edits).
 
 use std::collections::BTreeMap;
 
@@ -64,7 +66,7 @@ struct Device {
 }
 
 /// Every accepted write of a field: its value, the version the writer had seen, the
-/// version it produced.
+/// version it produced, the device that wrote it.
 #[derive(Debug, Clone)]
 struct Written {
     mutation_id: String,
@@ -72,6 +74,7 @@ struct Written {
     value: Value,
     base: i64,
     version: i64,
+    device: String,
 }
 
 fn now_ms() -> u64 {
@@ -113,6 +116,7 @@ async fn push(app: &TestApp, d: &mut Device, drop_answer: bool, log: &mut Vec<Wr
                 value: value.clone(),
                 base: m.base_version.unwrap_or(0),
                 version: res.version.unwrap_or(0),
+                device: d.s.device_id.clone(),
             });
         }
     }
@@ -296,9 +300,9 @@ async fn run(steps: Vec<Step>) {
     for (field, writes) in &by_field {
         for w in writes {
             let is_current = liuqing_schema::entities::get_path(current, field) == Some(&w.value);
-            let superseded = writes
-                .iter()
-                .any(|later| later.base >= w.version && later.version > w.version);
+            let superseded = writes.iter().any(|later| {
+                later.version > w.version && (later.base >= w.version || later.device == w.device)
+            });
             assert!(
                 is_current || in_conflicts(field, &w.value) || superseded,
                 "{field} = {} (v{}) was lost; current {current}",
