@@ -209,6 +209,11 @@ impl ResponseError for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            // Logged as a server error; the client is told to try again.
+            tracing::error!(error = %e, "the database is unavailable");
+            return ApiError::Unavailable("the database is unavailable; try again".into());
+        }
         ApiError::Internal(anyhow::Error::new(e))
     }
 }

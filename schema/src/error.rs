@@ -20,6 +20,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the database could not be reached or dropped the connection (no free
+    /// connection in time, a restart, a failover): the request may succeed if tried again.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Pool(_)
+                | StoreError::Connect(_)
+                | StoreError::Database(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ClosedConnection,
+                    _
+                ))
+        )
+    }
+
     /// True when the error is a unique-constraint violation (a concurrent insert won).
     pub fn is_unique_violation(&self) -> bool {
         matches!(
