@@ -686,7 +686,7 @@ impl Merge<'_, '_> {
             }
             return Ok(self.result(draft.status, rec.version, draft.conflicts, spec, &draft.doc));
         }
-        let record = self.successor(rec, false, draft.doc.to_string(), draft.clocks.to_text());
+        let record = self.successor(rec, false, values::text(&draft.doc), draft.clocks.to_text());
         self.finish(spec, record, draft)
     }
 

@@ -228,7 +228,7 @@ pub(crate) fn new_record(
         }
     }
     if built.errors.is_empty() {
-        built.text = built.doc.to_string();
+        built.text = crate::values::text(&built.doc);
         built.clocks = FieldClocks::fields_of_one_write(&built.touched);
     }
     NewRecord::Built(Box::new(built))
