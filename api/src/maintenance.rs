@@ -1,7 +1,8 @@
 //! Background upkeep, idempotent so that every replica may run it: removing tombstones
 //! past their retention, blobs orphaned by a crash between storing and committing, and
-//! resumable uploads abandoned for `upload_expiry_hours`. It runs at start and then hourly;
-//! a failed round is logged and retried at the next.
+//! resumable uploads abandoned for `upload_expiry_hours`, and checking the communities'
+//! scope digests against their records (rebuilt if they drifted). It runs at start and
+//! then hourly; a failed round is logged and retried at the next.
 
 use std::time::Duration;
 
@@ -53,6 +54,18 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "removed orphaned blobs"),
             Err(e) => tracing::warn!(error = ?e, "orphan cleanup failed; retrying later"),
+        }
+        match state
+            .db
+            .run(|conn| Ok(liuqing_sync::feed::check_digests(conn)?))
+            .await
+        {
+            Ok(differed) if differed.is_empty() => {}
+            Ok(differed) => tracing::warn!(
+                communities = ?differed,
+                "scope digests had drifted from the records; rebuilt them"
+            ),
+            Err(e) => tracing::warn!(error = ?e, "scope digest check failed; retrying later"),
         }
         let expiry = seconds(state.config.upload_expiry_hours.saturating_mul(3600) as i64);
         let cutoff = now_micros().saturating_sub(expiry);

@@ -146,6 +146,21 @@ pub fn total(conn: &mut DbConn, communities: &[String]) -> StoreResult<Digest> {
         .fold(Digest::default(), Digest::plus))
 }
 
+/// Every community's digest as stored.
+pub fn all(conn: &mut DbConn) -> StoreResult<BTreeMap<String, Digest>> {
+    let rows: Vec<(String, i64, i64)> = community_digests::table
+        .select((
+            community_digests::community_id,
+            community_digests::live,
+            community_digests::sum,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(community, live, sum)| (community, stored((live, sum))))
+        .collect())
+}
+
 /// Whether the digests have been filled for the records already there.
 pub fn built(conn: &mut DbConn) -> StoreResult<bool> {
     let found: Option<i64> = sync_state::table

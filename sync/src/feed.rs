@@ -198,14 +198,56 @@ pub fn rebuild_digests(conn: &mut DbConn) -> Result<usize, StoreError> {
     })
 }
 
-/// Replaces the digests with ones computed from the records; the caller holds the lock.
-fn fill_digests(conn: &mut DbConn) -> Result<usize, StoreError> {
+/// Compares every community's stored digest with one computed from its records, both
+/// read in one snapshot, and rebuilds them all ([`rebuild_digests`]) if any differs.
+/// Returns the communities that differed.
+///
+/// Every writer keeps records and digests in step in one transaction, so in a snapshot
+/// they agree unless something wrote records without the digests: a server of an older
+/// version during a rolling upgrade, or a hand-made repair. A wrong digest is not lost
+/// data, but every phone of that community would see drift on every pull and start
+/// again from no cursor; the upkeep runs this hourly so that it heals.
+pub fn check_digests(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let (computed, stored) = conn.transaction(|conn| {
+        if let DbConn::Pg(pg) = conn {
+            // One snapshot for both reads (SQLite's read transaction is one already).
+            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+        }
+        Ok::<_, StoreError>((computed_digests(conn)?, digests::all(conn)?))
+    })?;
+    let differ: Vec<String> = computed
+        .keys()
+        .chain(stored.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|c| {
+            computed.get(*c).copied().unwrap_or_default()
+                != stored.get(*c).copied().unwrap_or_default()
+        })
+        .cloned()
+        .collect();
+    if !differ.is_empty() {
+        rebuild_digests(conn)?;
+    }
+    Ok(differ)
+}
+
+/// Every community's digest, computed from its live records.
+fn computed_digests(conn: &mut DbConn) -> Result<BTreeMap<String, Digest>, StoreError> {
     let mut all: BTreeMap<String, Digest> = BTreeMap::new();
     for (community, entity, id, version) in digests::live_keys(conn)? {
         all.entry(community)
             .or_default()
             .add(key_hash(entity.as_str(), &id, version));
     }
+    Ok(all)
+}
+
+/// Replaces the digests with ones computed from the records; the caller holds the lock.
+fn fill_digests(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let all = computed_digests(conn)?;
     digests::replace_all(conn, &all)?;
     Ok(all.len())
 }

@@ -1510,7 +1510,7 @@ async fn a_cursor_older_than_the_kept_tombstones_is_gone() {
 /// digests (one written before they were kept) has them filled from its records when the
 /// server starts, and wrong ones are rebuilt, to the same value.
 #[actix_web::test]
-async fn scope_digests_are_kept_up_and_filled_again_at_start_up() {
+async fn scope_digests_are_kept_up_filled_at_start_up_and_healed_when_they_drift() {
     use diesel::RunQueryDsl;
     let w = world().await;
     let (_, p, version) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 21).await;
@@ -1596,6 +1596,28 @@ async fn scope_digests_are_kept_up_and_filled_again_at_start_up() {
     let app = TestApp::start(config, data).await;
     let (_, rebuilt) = pull_all(&app, &w.a2.s.access, None).await;
     assert_eq!(rebuilt["scope_digest"], kept);
+
+    // The upkeep's hourly check leaves digests in step alone, and finds one that drifted
+    // while the server runs, names its community and heals it.
+    let mut conn = app
+        .config
+        .backend()
+        .expect("backend")
+        .connect()
+        .expect("connect");
+    let check = |conn: &mut liuqing_schema::DbConn| {
+        liuqing_sync::feed::check_digests(conn).expect("check the digests")
+    };
+    assert!(check(&mut conn).is_empty());
+    diesel::sql_query("UPDATE community_digests SET live = live + 1")
+        .execute(&mut conn)
+        .expect("spoil the digests");
+    let (_, spoiled) = pull_all(&app, &w.a2.s.access, None).await;
+    assert_ne!(spoiled["scope_digest"], kept);
+    assert_eq!(check(&mut conn), vec![w.tree.community_a.clone()]);
+    assert!(check(&mut conn).is_empty());
+    let (_, healed) = pull_all(&app, &w.a2.s.access, None).await;
+    assert_eq!(healed["scope_digest"], kept);
 }
 
 /// A push builds a record that looks new (no base version) before taking the write lock,
