@@ -267,3 +267,33 @@ fn flatten_validation(
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database that cannot be reached is a state to retry, not a bug: 503 `not_ready`.
+    #[test]
+    fn an_unreachable_database_is_a_503_and_other_store_errors_a_500() {
+        let lost = StoreError::Connect(diesel::ConnectionError::BadConnection("gone".into()));
+        let e = ApiError::from(lost);
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code(), "not_ready");
+        let closed = StoreError::Database(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new("closed".to_string()),
+        ));
+        assert_eq!(
+            ApiError::from(closed).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let corrupt = StoreError::Corrupt {
+            column: "records.data",
+            value: "x".into(),
+        };
+        assert_eq!(
+            ApiError::from(corrupt).status_code(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

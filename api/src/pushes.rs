@@ -9,16 +9,19 @@
 //! the next writer as soon as the last commits, where SQLite's busy handler would sleep
 //! and retry.
 //!
-//! Whichever request's thread applies a group, it writes through one connection kept with
-//! the turn (`Backend::connect_writer`), so what the last group read stays in that
-//! connection's cache. Each request's own connection is the fallback while the writer's
-//! cannot be opened.
+//! Whichever request's thread applies a group, it writes through one pool connection
+//! kept with the turn (`liuqing_schema::db::make_writer`), so what the last group read
+//! stays in that connection's cache. It is taken only if one is idle (the turn is never
+//! held waiting for a connection): until then the request's own connection writes. A
+//! group that fails gives the writer's connection back (its state may be broken); one
+//! that fails because the connection no longer answers (the database restarted, failed
+//! over, or a firewall dropped it) is applied again once, on another.
 
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use liuqing_schema::crypto::FieldCipher;
-use liuqing_schema::db::Backend;
+use liuqing_schema::db::{self, DbPool, PooledConn};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::{DbConn, StoreError};
@@ -50,11 +53,21 @@ struct Queued {
 pub struct Pushes {
     cipher: Arc<FieldCipher>,
     config: Arc<Config>,
-    backend: Backend,
+    pool: DbPool,
     waiting: Mutex<Vec<Queued>>,
-    /// The turn to write, holding the writer's connection (`None` until opened, or after
-    /// it failed).
-    turn: Mutex<Option<DbConn>>,
+    /// The turn to write, holding the writer's connection (`None` until one is taken, or
+    /// after a group failed on it).
+    turn: Mutex<Option<PooledConn>>,
+}
+
+/// What became of a group.
+enum Outcome {
+    /// Every chunk was answered; `failed` if the group's transaction failed (its chunks
+    /// were then applied one by one).
+    Answered { failed: bool },
+    /// The connection no longer answers: nothing was answered, and the group comes back
+    /// to be applied on another.
+    Lost(Vec<Queued>),
 }
 
 /// The caller as the engine's writer of a push: a device sending its outbox.
@@ -72,11 +85,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pushes {
-    pub fn new(cipher: Arc<FieldCipher>, config: Arc<Config>, backend: Backend) -> Pushes {
+    pub fn new(cipher: Arc<FieldCipher>, config: Arc<Config>, pool: DbPool) -> Pushes {
         Pushes {
             cipher,
             config,
-            backend,
+            pool,
             waiting: Mutex::default(),
             turn: Mutex::default(),
         }
@@ -123,6 +136,7 @@ impl Pushes {
     fn wait(&self, own: &mut DbConn, answered: &Receiver<Answer>) -> Answer {
         let mut turn = self.turn.lock().unwrap_or_else(|poisoned| {
             // A writer panicked: its connection may be left inside a transaction.
+            self.turn.clear_poison();
             let mut turn = poisoned.into_inner();
             *turn = None;
             turn
@@ -137,22 +151,46 @@ impl Pushes {
                 }
                 Err(TryRecvError::Empty) => {}
             }
-            if turn.is_none() {
-                match self.backend.connect_writer() {
-                    Ok(conn) => *turn = Some(conn),
-                    Err(e) => tracing::warn!(error = %e, "cannot open the writer's connection"),
+            let mut group = self.next_group();
+            // A group whose connection was lost is applied once more, on another.
+            for retry in [false, true] {
+                if turn.is_none() {
+                    *turn = self.writer_connection();
                 }
-            }
-            let group = self.next_group();
-            match turn.as_mut() {
-                Some(writer) => {
-                    if !apply(writer, &self.cipher, &self.config, group) && !is_usable(writer) {
+                let conn: &mut DbConn = match turn.as_mut() {
+                    Some(writer) => writer,
+                    None => own,
+                };
+                match apply(conn, &self.cipher, &self.config, group) {
+                    Outcome::Answered { failed } => {
+                        if failed {
+                            *turn = None;
+                        }
+                        break;
+                    }
+                    Outcome::Lost(back) => {
+                        tracing::warn!("the writer's database connection was lost");
                         *turn = None;
+                        if retry {
+                            answer_lost(back);
+                            break;
+                        }
+                        group = back;
                     }
                 }
-                None => {
-                    apply(own, &self.cipher, &self.config, group);
-                }
+            }
+        }
+    }
+
+    /// An idle pool connection made the writer's, if there is one (validated by the pool
+    /// as it is taken).
+    fn writer_connection(&self) -> Option<PooledConn> {
+        let mut conn = self.pool.try_get()?;
+        match db::make_writer(&mut conn) {
+            Ok(()) => Some(conn),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot make a connection the writer's");
+                None
             }
         }
     }
@@ -173,16 +211,31 @@ impl Pushes {
     }
 }
 
-/// Whether a connection still answers (after a failed group: the database may have gone
-/// away, and the next writer should open a new one).
+/// Whether a connection still answers (after a failed group).
 fn is_usable(conn: &mut DbConn) -> bool {
     use diesel::connection::SimpleConnection;
     conn.batch_execute("SELECT 1").is_ok()
 }
 
+/// Answers every chunk of a group whose connection was lost twice: the database is
+/// unavailable (a 503 the phone retries).
+fn answer_lost(group: Vec<Queued>) {
+    for q in group {
+        let lost = diesel::ConnectionError::BadConnection(
+            "the database connection was lost while applying the push".into(),
+        );
+        let _ = q.answer.send(Err(StoreError::Connect(lost)));
+    }
+}
+
 /// Applies a group in one transaction and answers each chunk; if the group fails, each
-/// chunk on its own. `false` if the group failed.
-fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Vec<Queued>) -> bool {
+/// chunk on its own, unless the connection no longer answers.
+fn apply(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    config: &Config,
+    mut group: Vec<Queued>,
+) -> Outcome {
     let prepared: Vec<Vec<Prepared>> = group
         .iter_mut()
         .map(|q| std::mem::take(&mut q.prepared))
@@ -216,20 +269,24 @@ fn apply(conn: &mut DbConn, cipher: &FieldCipher, config: &Config, mut group: Ve
                 // A push whose request was dropped is not waiting any more.
                 let _ = q.answer.send(Ok(answer));
             }
-            true
+            Outcome::Answered { failed: false }
+        }
+        Err(_) if !is_usable(conn) => {
+            // (What was prepared may be used up: the engine then makes it under the lock.)
+            drop(parts);
+            Outcome::Lost(group)
         }
         Err(e) if group.len() == 1 => {
             let _ = group[0].answer.send(Err(e));
-            false
+            Outcome::Answered { failed: true }
         }
         Err(_) => {
-            // (What was prepared may be used up: the engine then makes it under the lock.)
             for (q, part) in group.iter().zip(&mut parts) {
                 let answer = engine::apply_group(conn, std::slice::from_mut(part))
                     .map(|mut answers| answers.pop().unwrap_or_default());
                 let _ = q.answer.send(answer);
             }
-            false
+            Outcome::Answered { failed: true }
         }
     }
 }

@@ -116,7 +116,7 @@ impl Application {
         let pushes = Arc::new(Pushes::new(
             cipher.clone(),
             config.clone(),
-            config.backend()?,
+            db.pool().clone(),
         ));
         let state = web::Data::new(AppState {
             config,

@@ -96,18 +96,16 @@ impl Backend {
     }
 }
 
-impl Backend {
-    /// Opens the connection the push writer keeps for itself. Only it writes the case
-    /// file's busiest tables, so on SQLite the pages it read or wrote in one transaction
-    /// are still valid in the next, and a larger page cache (16 MB) keeps them; a pool
-    /// connection's cache is discarded whenever another connection has written.
-    pub fn connect_writer(&self) -> StoreResult<DbConn> {
-        let mut conn = self.connect()?;
-        if let DbConn::Sqlite(c) = &mut conn {
-            c.batch_execute("PRAGMA cache_size = -16000;")?;
-        }
-        Ok(conn)
+/// Makes a connection the push writer's. The writer keeps one pool connection for every
+/// group it commits, so on SQLite what one group read or wrote is still in that
+/// connection's page cache for the next, and a larger cache (16 MB) holds more of it. (A
+/// connection's cache is discarded whenever another connection has committed: a staff
+/// edit, a login; between pushes that is rare.)
+pub fn make_writer(conn: &mut DbConn) -> StoreResult<()> {
+    if let DbConn::Sqlite(c) = conn {
+        c.batch_execute("PRAGMA cache_size = -16000;")?;
     }
+    Ok(())
 }
 
 /// The WAL's length, in pages, past which a checkpoint also starts it again from the
