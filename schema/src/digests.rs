@@ -183,15 +183,20 @@ pub fn replace_all(conn: &mut DbConn, digests: &BTreeMap<String, Digest>) -> Sto
     Ok(())
 }
 
-/// `(community, entity, id, version)` of every live record, for filling the digests.
-pub fn live_keys(conn: &mut DbConn) -> StoreResult<Vec<(String, Entity, String, i64)>> {
+/// The communities that hold records, live or not.
+pub fn communities_with_records(conn: &mut DbConn) -> StoreResult<Vec<String>> {
     Ok(records::table
+        .select(records::community_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// `(entity, id, version)` of every live record of one community, for computing its digest
+/// (read a community at a time, so memory stays one community's keys).
+pub fn live_keys(conn: &mut DbConn, community: &str) -> StoreResult<Vec<(Entity, String, i64)>> {
+    Ok(records::table
+        .filter(records::community_id.eq(community))
         .filter(records::deleted.eq(false))
-        .select((
-            records::community_id,
-            records::entity,
-            records::id,
-            records::version,
-        ))
+        .select((records::entity, records::id, records::version))
         .load(conn)?)
 }

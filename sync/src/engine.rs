@@ -744,7 +744,8 @@ impl Merge<'_, '_> {
     }
 
     /// Whether the field's current value was written by this same device and user, with
-    /// an earlier clock, and this write comes from that device's outbox
+    /// an earlier clock (or the same one: two edits of a phone whose clock ran too far
+    /// ahead are clamped to one), and this write comes from that device's outbox
     /// ([`Writer::from_outbox`]): this edit then follows that one, whatever the base
     /// version. A record made offline and edited before it was first pushed, or a field
     /// edited twice between two syncs, carries a base version older than the phone's own
@@ -754,7 +755,10 @@ impl Merge<'_, '_> {
         self.who.from_outbox
             && clock.d.as_deref() == Some(self.who.device_id)
             && clock.u.as_deref() == Some(self.who.user_id)
-            && clock.hlc.parse::<Hlc>().is_ok_and(|earlier| earlier < *hlc)
+            && clock
+                .hlc
+                .parse::<Hlc>()
+                .is_ok_and(|earlier| earlier <= *hlc)
     }
 
     /// A coordinator's value for a staff-owned field: recorded for staff, not applied.

@@ -234,13 +234,18 @@ pub fn check_digests(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
     Ok(differ)
 }
 
-/// Every community's digest, computed from its live records.
+/// Every community's digest, computed from its live records (a community without any
+/// is left out).
 fn computed_digests(conn: &mut DbConn) -> Result<BTreeMap<String, Digest>, StoreError> {
     let mut all: BTreeMap<String, Digest> = BTreeMap::new();
-    for (community, entity, id, version) in digests::live_keys(conn)? {
-        all.entry(community)
-            .or_default()
-            .add(key_hash(entity.as_str(), &id, version));
+    for community in digests::communities_with_records(conn)? {
+        let mut digest = Digest::default();
+        for (entity, id, version) in digests::live_keys(conn, &community)? {
+            digest.add(key_hash(entity.as_str(), &id, version));
+        }
+        if digest != Digest::default() {
+            all.insert(community, digest);
+        }
     }
     Ok(all)
 }

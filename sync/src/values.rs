@@ -189,8 +189,9 @@ fn seal(cipher: &FieldCipher, value: &str, masked: &str, context: &str) -> Resul
 /// two and a half times slower for a six-clears document, and an edit writes one under
 /// the write lock.
 pub fn text(doc: &Value) -> String {
-    // A `Value` always serializes (its keys are strings).
-    serde_json::to_string(doc).unwrap_or_default()
+    // A `Value` always serializes (its keys are strings); were it ever not to, `Display`
+    // writes the same text.
+    serde_json::to_string(doc).unwrap_or_else(|_| doc.to_string())
 }
 
 /// The lookup hash of a stored sensitive value.
