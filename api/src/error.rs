@@ -54,6 +54,10 @@ pub enum ApiError {
     UpgradeRequired(String),
     #[error("the service is not ready: {0}")]
     Unavailable(String),
+    /// The database could not be reached, or dropped the connection: a 503 like
+    /// `Unavailable`, its cause logged but not shown.
+    #[error("the database is unavailable: {0}")]
+    DatabaseUnavailable(StoreError),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -82,7 +86,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Gone(_) => "cursor_expired",
             ApiError::UpgradeRequired(_) => "unsupported_schema_version",
-            ApiError::Unavailable(_) => "not_ready",
+            ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => "not_ready",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -101,7 +105,7 @@ impl ApiError {
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Gone(_) => "Gone",
             ApiError::UpgradeRequired(_) => "Upgrade required",
-            ApiError::Unavailable(_) => "Service unavailable",
+            ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => "Service unavailable",
             ApiError::Internal(_) => "Internal server error",
         }
     }
@@ -120,6 +124,7 @@ impl ApiError {
                 .join("; "),
             // Never show internal causes to the client.
             ApiError::Internal(_) => "an internal error occurred; quote the request id".into(),
+            ApiError::DatabaseUnavailable(_) => "the database is unavailable; try again".into(),
             other => other.to_string(),
         }
     }
@@ -173,7 +178,9 @@ impl ResponseError for ApiError {
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -210,9 +217,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if e.is_unavailable() {
-            // Logged as a server error; the client is told to try again.
-            tracing::error!(error = %e, "the database is unavailable");
-            return ApiError::Unavailable("the database is unavailable; try again".into());
+            return ApiError::DatabaseUnavailable(e);
         }
         ApiError::Internal(anyhow::Error::new(e))
     }
@@ -279,6 +284,8 @@ mod tests {
         let e = ApiError::from(lost);
         assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(e.code(), "not_ready");
+        // The cause goes to the log, not to the client.
+        assert!(!e.detail().contains("gone"), "{}", e.detail());
         let closed = StoreError::Database(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::ClosedConnection,
             Box::new("closed".to_string()),
