@@ -36,6 +36,9 @@ use crate::staff::{engine_env, writer};
 /// one). It bounds the transaction, and so how long the lock is held.
 const GROUP: usize = 4 * CHUNK;
 
+/// The smallest pool from which the writer keeps a connection of its own.
+const WRITER_KEEPS_FROM: u32 = 4;
+
 type Answer = Result<Vec<MutationResult>, StoreError>;
 
 /// One chunk of a push, waiting for its turn.
@@ -183,8 +186,12 @@ impl Pushes {
     }
 
     /// An idle pool connection made the writer's, if there is one (validated by the pool
-    /// as it is taken).
+    /// as it is taken). A pool of fewer than [`WRITER_KEEPS_FROM`] connections keeps
+    /// them all for requests.
     fn writer_connection(&self) -> Option<PooledConn> {
+        if self.pool.max_size() < WRITER_KEEPS_FROM {
+            return None;
+        }
         let mut conn = self.pool.try_get()?;
         match db::make_writer(&mut conn) {
             Ok(()) => Some(conn),
