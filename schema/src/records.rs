@@ -459,37 +459,47 @@ pub fn communities_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec
     Ok(query.load(conn)?)
 }
 
+/// Three text columns for each of `keys`, on PostgreSQL, by a probe of an index per key
+/// (for the reasons [`find_many`] gives). `probe` is the query for one key, `k.key`, naming
+/// its columns `a`, `b` and `c`; it is run with `LIMIT 1`. A constant, never input.
+pub fn probe_texts(
+    pg: &mut diesel::PgConnection,
+    probe: &'static str,
+    keys: &[&str],
+) -> StoreResult<Vec<(String, String, String)>> {
+    use diesel::sql_types::{Array, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        a: String,
+        #[diesel(sql_type = Text)]
+        b: String,
+        #[diesel(sql_type = Text)]
+        c: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT p.* FROM unnest($1::text[]) AS k(key), LATERAL ({probe} LIMIT 1) AS p"
+    ))
+    .bind::<Array<Text>, _>(keys)
+    .load(pg)?;
+    Ok(rows.into_iter().map(|r| (r.a, r.b, r.c)).collect())
+}
+
 /// The first answers of those of `ids` seen before: `(mutation_id, device_id, result)`.
-/// (On PostgreSQL a probe of the key per id, for the reasons [`find_many`] gives.)
 pub fn logged_mutations(
     conn: &mut DbConn,
     ids: &[&str],
 ) -> StoreResult<Vec<(String, String, String)>> {
-    use diesel::sql_types::{Array, Text};
-    #[derive(QueryableByName)]
-    struct Logged {
-        #[diesel(sql_type = Text)]
-        mutation_id: String,
-        #[diesel(sql_type = Text)]
-        device_id: String,
-        #[diesel(sql_type = Text)]
-        result: String,
-    }
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     if let DbConn::Pg(pg) = conn {
-        let rows: Vec<Logged> = diesel::sql_query(
-            "SELECT m.* FROM unnest($1::text[]) AS k(id), LATERAL \
-             (SELECT mutation_id, device_id, result FROM mutations \
-             WHERE mutation_id = k.id LIMIT 1) AS m",
-        )
-        .bind::<Array<Text>, _>(ids)
-        .load(pg)?;
-        return Ok(rows
-            .into_iter()
-            .map(|l| (l.mutation_id, l.device_id, l.result))
-            .collect());
+        return probe_texts(
+            pg,
+            "SELECT mutation_id AS a, device_id AS b, result AS c FROM mutations \
+             WHERE mutation_id = k.key",
+            ids,
+        );
     }
     Ok(mutations::table
         .filter(mutations::mutation_id.eq_any(ids))

@@ -33,37 +33,21 @@ pub fn enrolled(
         .optional()?)
 }
 
-/// The persons enrolled with any of `hashes`: `(hash, person, community)`. (On PostgreSQL
-/// a probe of the index per hash, for the reasons `records::find_many` gives.)
+/// The persons enrolled with any of `hashes`: `(hash, person, community)`.
 pub fn enrolled_any(
     conn: &mut DbConn,
     hashes: &[&str],
 ) -> Result<Vec<(String, String, String)>, StoreError> {
-    use diesel::sql_types::{Array, Text};
-    #[derive(QueryableByName)]
-    struct Enrolled {
-        #[diesel(sql_type = Text)]
-        hash: String,
-        #[diesel(sql_type = Text)]
-        id: String,
-        #[diesel(sql_type = Text)]
-        community_id: String,
-    }
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
     if let DbConn::Pg(pg) = conn {
-        let rows: Vec<Enrolled> = diesel::sql_query(
-            "SELECT p.* FROM unnest($1::text[]) AS k(hash), LATERAL \
-             (SELECT id_number_hash AS hash, id, community_id FROM persons_index \
-             WHERE id_number_hash = k.hash AND NOT deleted LIMIT 1) AS p",
-        )
-        .bind::<Array<Text>, _>(hashes)
-        .load(pg)?;
-        return Ok(rows
-            .into_iter()
-            .map(|e| (e.hash, e.id, e.community_id))
-            .collect());
+        return liuqing_schema::records::probe_texts(
+            pg,
+            "SELECT id_number_hash AS a, id AS b, community_id AS c FROM persons_index \
+             WHERE id_number_hash = k.key AND NOT deleted",
+            hashes,
+        );
     }
     Ok(persons_index::table
         .filter(persons_index::id_number_hash.eq_any(hashes))
