@@ -312,4 +312,57 @@ mod tests {
             "the next write starts it over: {restarted} pages"
         );
     }
+
+    /// Migration 000009 makes `records` again (to drop the `UNIQUE` on `version`): the
+    /// records it held are all still there, column for column, and going back down
+    /// restores the constraint with them.
+    #[test]
+    fn making_the_records_table_again_keeps_its_rows() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut conn = match Backend::Sqlite(dir.path().join("up.db")).connect() {
+            Ok(DbConn::Sqlite(c)) => c,
+            _ => panic!("an SQLite connection"),
+        };
+        while !conn
+            .applied_migrations()
+            .expect("applied")
+            .iter()
+            .any(|v| v.to_string().ends_with("000008"))
+        {
+            conn.run_next_migration(SQLITE_MIGRATIONS).expect("one up");
+        }
+        conn.batch_execute(
+            "INSERT INTO org_nodes (id, parent_id, kind, name, path, created_at) \
+             VALUES ('d', NULL, 'district', 'd', '/d/', 1);
+             INSERT INTO records VALUES ('household', 'h1', 'd', NULL, 7, 0, '{\"a\":1}', \
+             '{}', 1, 2, 'u', 'u', 'p'), ('person', 'p1', 'd', 'h1', 9, 1, '{}', '{}', 3, \
+             4, NULL, NULL, NULL);",
+        )
+        .expect("rows");
+        let rows =
+            |c: &mut SqliteConnection| -> Vec<(String, String, Option<String>, i64, bool, String)> {
+                use crate::tables::records::dsl::*;
+                records
+                    .select((entity, id, parent_id, version, deleted, data))
+                    .order(version)
+                    .load(c)
+                    .expect("rows")
+            };
+        let before = rows(&mut conn);
+        conn.run_pending_migrations(SQLITE_MIGRATIONS)
+            .expect("the rest");
+        assert_eq!(rows(&mut conn), before);
+        let unique_version = |c: &mut SqliteConnection| {
+            c.batch_execute(
+                "INSERT INTO records VALUES ('household', 'h2', 'd', NULL, 7, 0, '{}', '{}', \
+                 1, 1, NULL, NULL, NULL); DELETE FROM records WHERE id = 'h2';",
+            )
+            .is_err()
+        };
+        assert!(!unique_version(&mut conn), "no unique index on version");
+        conn.revert_last_migration(SQLITE_MIGRATIONS)
+            .expect("one down");
+        assert_eq!(rows(&mut conn), before);
+        assert!(unique_version(&mut conn), "the unique index is back");
+    }
 }

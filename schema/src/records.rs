@@ -341,6 +341,11 @@ pub struct FeedRow {
 
 /// One pull page: records in `communities` changed after the version given for each group,
 /// up to `upto`, oldest change first.
+///
+/// Read as one ordered scan of the community index per community, merged ([`merged`]),
+/// which reads about one page of rows whatever the table holds. A scope of more
+/// communities than one statement should carry (a district's) takes one scan of them all,
+/// filtered and sorted.
 pub fn changed_since(
     conn: &mut DbConn,
     groups: &[(i64, Vec<String>)],
@@ -348,20 +353,16 @@ pub fn changed_since(
     limit: i64,
 ) -> StoreResult<Vec<FeedRow>> {
     use diesel::sql_types::Bool;
-    if let DbConn::Pg(pg) = conn {
-        let bounds: Vec<(&str, i64)> = groups
-            .iter()
-            .flat_map(|(after, communities)| communities.iter().map(|c| (c.as_str(), *after)))
-            .collect();
-        if bounds.len() <= PG_MERGED_COMMUNITIES {
-            return changed_since_merged(pg, &bounds, upto, limit);
-        }
+    let bounds: Vec<(&str, i64)> = groups
+        .iter()
+        .flat_map(|(after, communities)| communities.iter().map(|c| (c.as_str(), *after)))
+        .collect();
+    if bounds.len() <= MERGED_COMMUNITIES {
+        return merged(conn, &bounds, upto, limit);
     }
     type Condition =
         Box<dyn BoxableExpression<records::table, <DbConn as Connection>::Backend, SqlType = Bool>>;
-    // `1 = 0 OR (group 1) OR (group 2) …`, ANDed with the version bounds. The lowest bound
-    // of all groups, outside the `OR`, lets the database start the version index there
-    // rather than at the oldest record on every page of a delta pull.
+    // `1 = 0 OR (group 1) OR (group 2) …`, ANDed with the version bounds.
     let mut any: Condition = Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
     for (after, communities) in groups {
         any = Box::new(
@@ -382,18 +383,22 @@ pub fn changed_since(
         .load(conn)?)
 }
 
-/// Up to this many communities, a PostgreSQL pull page is read community by community
-/// ([`changed_since_merged`]); a wider scope (a district's) takes the one-scan query.
-const PG_MERGED_COMMUNITIES: usize = 64;
+/// Up to this many communities, a pull page is read community by community ([`merged`]).
+const MERGED_COMMUNITIES: usize = 64;
 
-/// [`changed_since`] on PostgreSQL as one ordered index scan per community, merged:
-/// `(… ORDER BY version LIMIT n) UNION ALL (…) ORDER BY version LIMIT n`. The planner
-/// answers it with a Merge Append that reads about one page of rows whatever its
-/// statistics say. The one-scan form depends on them: on a freshly loaded table (before
-/// autovacuum's first ANALYZE) it read and sorted every row after the cursor for each
-/// page, 30 ms a page for 14,000 records instead of 2.
-fn changed_since_merged(
-    conn: &mut diesel::PgConnection,
+/// [`changed_since`] as one ordered index scan per community, merged, for `bounds` of
+/// `(community, after)`.
+///
+/// - PostgreSQL: `(… ORDER BY version LIMIT n) UNION ALL (…) ORDER BY version LIMIT n`,
+///   answered with a Merge Append that reads about one page of rows whatever its
+///   statistics say. A one-scan form depends on them: on a freshly loaded table (before
+///   autovacuum's first ANALYZE) it read and sorted every row after the cursor for each
+///   page, 30 ms a page for 14,000 records instead of 2.
+/// - SQLite: `… UNION ALL … ORDER BY version LIMIT n` without the inner limits, which
+///   SQLite runs as a merge of the index scans, stopping at the limit (with them, it
+///   sorted each community's rows again).
+fn merged(
+    conn: &mut DbConn,
     bounds: &[(&str, i64)],
     upto: i64,
     limit: i64,
@@ -403,32 +408,49 @@ fn changed_since_merged(
     if bounds.is_empty() {
         return Ok(Vec::new());
     }
-    // $1 is the upper bound and $2 the limit; community i adds its id and lower bound as
-    // $(2i+3) and $(2i+4).
-    let branches: Vec<String> = (0..bounds.len())
-        .map(|i| {
+    // The upper bound is parameter 1 and the limit 2; community i adds its id and lower
+    // bound as 2i + 3 and 2i + 4 (SQLite's `?N` numbers parameters as PostgreSQL's `$N`).
+    let branch = |i: usize, p: char| {
+        format!(
+            "SELECT {COLUMNS} FROM records WHERE community_id = {p}{} AND version > {p}{} \
+             AND version <= {p}1",
+            2 * i + 3,
+            2 * i + 4
+        )
+    };
+    let sql = |p: char| -> String {
+        let branches = (0..bounds.len()).map(|i| branch(i, p));
+        if p == '$' {
+            let limited: Vec<String> = branches
+                .map(|b| format!("({b} ORDER BY version LIMIT $2)"))
+                .collect();
             format!(
-                "(SELECT {COLUMNS} FROM records WHERE community_id = ${} AND version > ${} \
-                 AND version <= $1 ORDER BY version LIMIT $2)",
-                2 * i + 3,
-                2 * i + 4
+                "SELECT {COLUMNS} FROM ({}) page ORDER BY version LIMIT $2",
+                limited.join(" UNION ALL ")
             )
-        })
-        .collect();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM ({}) page ORDER BY version LIMIT $2",
-        branches.join(" UNION ALL ")
-    );
-    let mut query = diesel::sql_query(sql)
-        .into_boxed::<diesel::pg::Pg>()
-        .bind::<BigInt, _>(upto)
-        .bind::<BigInt, _>(limit);
-    for (community, after) in bounds {
-        query = query
-            .bind::<Text, _>(community.to_string())
-            .bind::<BigInt, _>(*after);
+        } else {
+            let plain: Vec<String> = branches.collect();
+            format!("{} ORDER BY version LIMIT ?2", plain.join(" UNION ALL "))
+        }
+    };
+    macro_rules! load {
+        ($conn:expr, $backend:ty, $sql:expr) => {{
+            let mut query = diesel::sql_query($sql)
+                .into_boxed::<$backend>()
+                .bind::<BigInt, _>(upto)
+                .bind::<BigInt, _>(limit);
+            for (community, after) in bounds {
+                query = query
+                    .bind::<Text, _>(community.to_string())
+                    .bind::<BigInt, _>(*after);
+            }
+            query.load($conn)?
+        }};
     }
-    Ok(query.load(conn)?)
+    Ok(match conn {
+        DbConn::Pg(pg) => load!(pg, diesel::pg::Pg, sql('$')),
+        DbConn::Sqlite(c) => load!(c, diesel::sqlite::Sqlite, sql('?')),
+    })
 }
 
 /// Every live record of one entity in the communities.
@@ -748,5 +770,94 @@ mod tests {
             sql(&diesel::insert_into(conflicts::table).values(&bare)),
             sql(&diesel::insert_into(conflicts::table).values(&full))
         );
+    }
+
+    /// A pull page, read either way ([`merged`] for a few communities, one scan for
+    /// more), is the records of those communities after each one's bound and up to
+    /// `upto`, oldest change first, at most `limit` of them.
+    #[test]
+    fn pull_pages_hold_the_next_changes_of_the_communities_asked_for() {
+        use crate::org::{self, OrgKind};
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut conn = crate::Backend::Sqlite(dir.path().join("pages.db"))
+            .connect()
+            .expect("database");
+        crate::db::migrate_up(&mut conn).expect("migrations");
+        let mut parent: Option<String> = None;
+        for (i, kind) in [OrgKind::District, OrgKind::Street, OrgKind::Station]
+            .into_iter()
+            .enumerate()
+        {
+            let id = format!("00000000-0000-0000-0000-00000000000{i}");
+            org::create(&mut conn, &id, parent.as_deref(), kind, "node")
+                .expect("store")
+                .expect("placed");
+            parent = Some(id);
+        }
+        let communities: Vec<String> = (0..70)
+            .map(|i| format!("00000000-0000-0000-0001-{i:012}"))
+            .collect();
+        for c in &communities {
+            org::create(&mut conn, c, parent.as_deref(), OrgKind::Community, "c")
+                .expect("store")
+                .expect("placed");
+        }
+        // Record k has change number k and lies in community k mod 70.
+        let stored: Vec<Record> = (1..=280_i64)
+            .map(|k| Record {
+                entity: Entity::Household,
+                id: format!("r{k:04}"),
+                community_id: communities[(k % 70) as usize].clone(),
+                parent_id: None,
+                version: k,
+                deleted: k % 9 == 0,
+                data: "{}".into(),
+                clocks: "{}".into(),
+                created_at: 1,
+                updated_at: 1,
+                created_by: None,
+                updated_by: None,
+                updated_device: None,
+            })
+            .collect();
+        insert_many(&mut conn, &stored.iter().collect::<Vec<_>>()).expect("records");
+
+        let check = |conn: &mut DbConn, groups: Vec<(i64, Vec<String>)>, upto: i64, limit: i64| {
+            let page = changed_since(conn, &groups, upto, limit).expect("page");
+            let expected: Vec<i64> = stored
+                .iter()
+                .filter(|r| r.version <= upto)
+                .filter(|r| {
+                    groups
+                        .iter()
+                        .any(|(after, cs)| r.version > *after && cs.contains(&r.community_id))
+                })
+                .map(|r| r.version)
+                .take(limit as usize)
+                .collect();
+            let got: Vec<i64> = page.iter().map(|r| r.version).collect();
+            assert_eq!(
+                got,
+                expected,
+                "groups of {} communities",
+                groups.iter().map(|g| g.1.len()).sum::<usize>()
+            );
+            assert!(!expected.is_empty());
+        };
+        // A few communities, with different bounds: merged scans.
+        let few = |range: std::ops::Range<usize>| communities[range].to_vec();
+        check(&mut conn, vec![(0, few(0..3)), (150, few(10..20))], 250, 10);
+        check(&mut conn, vec![(40, few(0..64))], 280, 100);
+        // More than one statement carries: one scan.
+        check(
+            &mut conn,
+            vec![(0, few(0..40)), (100, few(40..70))],
+            260,
+            90,
+        );
+        // Nothing after the bound.
+        assert!(changed_since(&mut conn, &[(280, few(0..5))], 280, 10)
+            .expect("page")
+            .is_empty());
     }
 }
