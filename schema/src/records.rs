@@ -344,8 +344,7 @@ pub struct FeedRow {
 ///
 /// Read as one ordered scan of the community index per community, merged ([`merged`]),
 /// which reads about one page of rows whatever the table holds. A scope of more
-/// communities than one statement should carry (a district's) takes one scan of them all,
-/// filtered and sorted.
+/// communities than one statement should carry takes one scan of them all.
 pub fn changed_since(
     conn: &mut DbConn,
     groups: &[(i64, Vec<String>)],
@@ -357,7 +356,11 @@ pub fn changed_since(
         .iter()
         .flat_map(|(after, communities)| communities.iter().map(|c| (c.as_str(), *after)))
         .collect();
-    if bounds.len() <= MERGED_COMMUNITIES {
+    let most = match conn {
+        DbConn::Pg(_) => PG_MERGED_COMMUNITIES,
+        DbConn::Sqlite(_) => SQLITE_MERGED_COMMUNITIES,
+    };
+    if bounds.len() <= most {
         return merged(conn, &bounds, upto, limit);
     }
     type Condition =
@@ -383,8 +386,15 @@ pub fn changed_since(
         .load(conn)?)
 }
 
-/// Up to this many communities, a pull page is read community by community ([`merged`]).
-const MERGED_COMMUNITIES: usize = 64;
+/// Up to this many communities, a PostgreSQL pull page is read community by community
+/// ([`merged`]); a wider scope (a district's) takes the one scan, which the `UNIQUE`
+/// index on `version` serves there.
+const PG_MERGED_COMMUNITIES: usize = 64;
+
+/// The same on SQLite: as many as one compound statement may hold (SQLite's limit is 500
+/// terms). SQLite has no index on `version` alone (migration 000009), so a wider scope's
+/// one scan reads and sorts every record of the scope past the cursor, for every page.
+const SQLITE_MERGED_COMMUNITIES: usize = 500;
 
 /// [`changed_since`] as one ordered index scan per community, merged, for `bounds` of
 /// `(community, after)`.
@@ -772,7 +782,7 @@ mod tests {
         );
     }
 
-    /// A pull page, read either way ([`merged`] for a few communities, one scan for
+    /// A pull page, read either way ([`merged`] for up to 500 communities, one scan for
     /// more), is the records of those communities after each one's bound and up to
     /// `upto`, oldest change first, at most `limit` of them.
     #[test]
@@ -794,7 +804,7 @@ mod tests {
                 .expect("placed");
             parent = Some(id);
         }
-        let communities: Vec<String> = (0..70)
+        let communities: Vec<String> = (0..510)
             .map(|i| format!("00000000-0000-0000-0001-{i:012}"))
             .collect();
         for c in &communities {
@@ -802,12 +812,12 @@ mod tests {
                 .expect("store")
                 .expect("placed");
         }
-        // Record k has change number k and lies in community k mod 70.
-        let stored: Vec<Record> = (1..=280_i64)
+        // Record k has change number k and lies in community k mod 510.
+        let stored: Vec<Record> = (1..=1_200_i64)
             .map(|k| Record {
                 entity: Entity::Household,
                 id: format!("r{k:04}"),
-                community_id: communities[(k % 70) as usize].clone(),
+                community_id: communities[(k % 510) as usize].clone(),
                 parent_id: None,
                 version: k,
                 deleted: k % 9 == 0,
