@@ -14,6 +14,7 @@ pub mod digests;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod in_list;
 pub mod jobs;
 pub mod org;
 pub mod records;

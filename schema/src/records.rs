@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::entities::Entity;
 use crate::error::StoreResult;
+use crate::in_list::in_list;
 use crate::scope::Scope;
 use crate::tables::{
     change_counter, conflicts, households_index, mutations, persons_index, records, sync_state,
@@ -153,19 +154,22 @@ pub fn find_many(conn: &mut DbConn, keys: &[(Entity, &str)]) -> StoreResult<Vec<
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    if let DbConn::Pg(pg) = conn {
-        let (entities, ids): (Vec<&str>, Vec<&str>) =
-            keys.iter().map(|(e, id)| (e.as_str(), *id)).unzip();
-        return Ok(diesel::sql_query(
-            "SELECT r.* FROM unnest($1::text[], $2::text[]) AS k(entity, id), LATERAL \
-             (SELECT entity, id, community_id, parent_id, version, deleted, data, clocks, \
-             created_at, updated_at, created_by, updated_by, updated_device FROM records \
-             WHERE entity = k.entity AND id = k.id LIMIT 1) AS r",
-        )
-        .bind::<Array<Text>, _>(entities)
-        .bind::<Array<Text>, _>(ids)
-        .load(pg)?);
-    }
+    let c = match conn {
+        DbConn::Pg(pg) => {
+            let (entities, ids): (Vec<&str>, Vec<&str>) =
+                keys.iter().map(|(e, id)| (e.as_str(), *id)).unzip();
+            return Ok(diesel::sql_query(
+                "SELECT r.* FROM unnest($1::text[], $2::text[]) AS k(entity, id), LATERAL \
+                 (SELECT entity, id, community_id, parent_id, version, deleted, data, clocks, \
+                 created_at, updated_at, created_by, updated_by, updated_device FROM records \
+                 WHERE entity = k.entity AND id = k.id LIMIT 1) AS r",
+            )
+            .bind::<Array<Text>, _>(entities)
+            .bind::<Array<Text>, _>(ids)
+            .load(pg)?);
+        }
+        DbConn::Sqlite(c) => c,
+    };
     // SQLite uses the key for `entity = ? AND id IN (…)`; one call per entity.
     let mut by_entity: std::collections::BTreeMap<Entity, Vec<&str>> = Default::default();
     for (entity, id) in keys {
@@ -176,9 +180,9 @@ pub fn find_many(conn: &mut DbConn, keys: &[(Entity, &str)]) -> StoreResult<Vec<
         found.extend(
             records::table
                 .filter(records::entity.eq(entity))
-                .filter(records::id.eq_any(ids))
+                .filter(in_list(records::id, &ids))
                 .select(Record::as_select())
-                .load(conn)?,
+                .load(c)?,
         );
     }
     Ok(found)
@@ -525,22 +529,25 @@ pub fn logged_mutations(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    if let DbConn::Pg(pg) = conn {
-        return probe_texts(
-            pg,
-            "SELECT mutation_id AS a, device_id AS b, result AS c FROM mutations \
-             WHERE mutation_id = k.key",
-            ids,
-        );
-    }
+    let c = match conn {
+        DbConn::Pg(pg) => {
+            return probe_texts(
+                pg,
+                "SELECT mutation_id AS a, device_id AS b, result AS c FROM mutations \
+                 WHERE mutation_id = k.key",
+                ids,
+            )
+        }
+        DbConn::Sqlite(c) => c,
+    };
     Ok(mutations::table
-        .filter(mutations::mutation_id.eq_any(ids))
+        .filter(in_list(mutations::mutation_id, ids))
         .select((
             mutations::mutation_id,
             mutations::device_id,
             mutations::result,
         ))
-        .load(conn)?)
+        .load(c)?)
 }
 
 /// A mutation's first answer, as the log keeps it.

@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::in_list::in_list;
 use liuqing_schema::records::Record;
 use liuqing_schema::tables::{households_index, persons_index};
 use liuqing_schema::{DbConn, StoreError};
@@ -41,23 +42,26 @@ pub fn enrolled_any(
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    if let DbConn::Pg(pg) = conn {
-        return liuqing_schema::records::probe_texts(
-            pg,
-            "SELECT id_number_hash AS a, id AS b, community_id AS c FROM persons_index \
-             WHERE id_number_hash = k.key AND NOT deleted",
-            hashes,
-        );
-    }
+    let c = match conn {
+        DbConn::Pg(pg) => {
+            return liuqing_schema::records::probe_texts(
+                pg,
+                "SELECT id_number_hash AS a, id AS b, community_id AS c FROM persons_index \
+                 WHERE id_number_hash = k.key AND NOT deleted",
+                hashes,
+            )
+        }
+        DbConn::Sqlite(c) => c,
+    };
     Ok(persons_index::table
-        .filter(persons_index::id_number_hash.eq_any(hashes))
+        .filter(in_list(persons_index::id_number_hash, hashes))
         .filter(persons_index::deleted.eq(false))
         .select((
             persons_index::id_number_hash.assume_not_null(),
             persons_index::id,
             persons_index::community_id,
         ))
-        .load(conn)?)
+        .load(c)?)
 }
 
 /// What a write did to its record.
