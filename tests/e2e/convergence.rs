@@ -276,17 +276,21 @@ async fn run(steps: Vec<Step>) {
         .data;
     let backend = app.config.backend().expect("backend");
     let pid = p.clone();
-    let conflicts = tokio::task::spawn_blocking(move || {
+    let (conflicts, shared) = tokio::task::spawn_blocking(move || {
         let mut conn = backend.connect().expect("connect");
-        liuqing_schema::records::conflicts_of(
+        let conflicts = liuqing_schema::records::conflicts_of(
             &mut conn,
             liuqing_schema::entities::Entity::Person,
             &pid,
         )
-        .expect("conflicts")
+        .expect("conflicts");
+        let shared = liuqing_schema::records::shared_versions(&mut conn).expect("versions");
+        (conflicts, shared)
     })
     .await
     .expect("join");
+    // (A change number held twice could be skipped by a pull.)
+    assert!(shared.is_empty(), "change numbers held twice: {shared:?}");
     let in_conflicts = |field: &str, value: &Value| {
         let text = value.to_string();
         conflicts
