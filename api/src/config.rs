@@ -440,8 +440,15 @@ impl Config {
 
     /// Today at the stations.
     pub fn today(&self) -> NaiveDate {
+        self.day_at(liuqing_schema::time::now_micros())
+    }
+
+    /// The stations' day at the instant `at` (a request's timestamp: every part of its
+    /// work then agrees on the day, even across midnight).
+    pub fn day_at(&self, at: liuqing_schema::time::Micros) -> NaiveDate {
         let offset = chrono::Duration::minutes(i64::from(self.utc_offset_minutes));
-        (chrono::Utc::now() + offset).date_naive()
+        let at = chrono::DateTime::from_timestamp_micros(at).unwrap_or_else(chrono::Utc::now);
+        (at + offset).date_naive()
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -503,6 +510,23 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    /// The stations' day of an instant, at their UTC offset (China: +8 h, the default).
+    #[test]
+    fn the_day_of_an_instant_is_the_stations_day() {
+        let c = Config::default();
+        let at = |rfc3339: &str| {
+            chrono::DateTime::parse_from_rfc3339(rfc3339)
+                .expect("an instant")
+                .timestamp_micros()
+        };
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a day");
+        assert_eq!(
+            c.day_at(at("2026-11-27T15:59:59.999999Z")),
+            day("2026-11-27")
+        );
+        assert_eq!(c.day_at(at("2026-11-27T16:00:00Z")), day("2026-11-28"));
     }
 
     #[test]

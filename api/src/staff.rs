@@ -29,7 +29,9 @@ pub fn engine_env<'a>(
         scope,
         cipher,
         now,
-        today: config.today(),
+        // The request's day, not the clock's: a push's values are checked before the
+        // write lock and merged under it, perhaps after midnight.
+        today: config.day_at(now),
         max_skew_ms: config.max_clock_skew_secs.saturating_mul(1000),
     }
 }
