@@ -10,7 +10,7 @@
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{Bool, Nullable, Text};
 use diesel::sqlite::Sqlite;
 use diesel::QueryResult;
 
@@ -26,13 +26,24 @@ pub struct InList<C> {
 pub fn in_list<C>(column: C, keys: &[&str]) -> InList<C> {
     InList {
         column,
-        // A list of strings always serializes.
-        keys: serde_json::to_string(keys).unwrap_or_else(|_| "[]".into()),
+        // Not a fallback to "no keys": that would answer "none found" wrongly (the
+        // duplicate-enrolment check would pass).
+        keys: serde_json::to_string(keys).expect("a list of strings always serializes"),
     }
 }
 
-impl<C: Expression> Expression for InList<C> {
-    type SqlType = Bool;
+/// The columns [`in_list`] compares: text, nullable or not (the keys are strings).
+pub trait TextColumn {}
+impl TextColumn for Text {}
+impl TextColumn for Nullable<Text> {}
+
+/// Nullable, as SQL's `IN` is: a NULL column is neither in nor out.
+impl<C> Expression for InList<C>
+where
+    C: Expression,
+    C::SqlType: TextColumn,
+{
+    type SqlType = Nullable<Bool>;
 }
 
 impl<C: QueryId> QueryId for InList<C> {
@@ -50,9 +61,19 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InList<C> {
     }
 }
 
-impl<C, QS> AppearsOnTable<QS> for InList<C> where C: AppearsOnTable<QS> {}
+impl<C, QS> AppearsOnTable<QS> for InList<C>
+where
+    C: AppearsOnTable<QS>,
+    C::SqlType: TextColumn,
+{
+}
 
-impl<C, QS> SelectableExpression<QS> for InList<C> where C: SelectableExpression<QS> {}
+impl<C, QS> SelectableExpression<QS> for InList<C>
+where
+    C: SelectableExpression<QS>,
+    C::SqlType: TextColumn,
+{
+}
 
 impl<C: ValidGrouping<G>, G> ValidGrouping<G> for InList<C> {
     type IsAggregate = C::IsAggregate;
@@ -114,5 +135,12 @@ mod tests {
         );
         assert_eq!(find(&mut conn, &["a"]), ["a"]);
         assert!(find(&mut conn, &[]).is_empty());
+        // A NULL column is neither in the list nor out of it.
+        let parent_in: Vec<Option<bool>> = org_nodes::table
+            .filter(org_nodes::id.eq("a"))
+            .select(in_list(org_nodes::parent_id, &["x"]))
+            .load(&mut conn)
+            .expect("selected");
+        assert_eq!(parent_in, [None]);
     }
 }
