@@ -7,7 +7,7 @@ use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::records::Record;
 use liuqing_schema::scope::Scope;
-use liuqing_schema::time::{now_micros, Micros};
+use liuqing_schema::time::Micros;
 use liuqing_schema::DbConn;
 use liuqing_sync::engine::{self, Env, Writer};
 use liuqing_sync::hlc::Hlc;
@@ -99,7 +99,7 @@ pub fn apply(
     env: &Env<'_>,
     edit: Edit,
 ) -> Result<MutationResult, ApiError> {
-    let now = now_micros();
+    let now = env.now;
     let mutation = Mutation {
         mutation_id: uuid::Uuid::now_v7(),
         entity: edit.entity.to_string(),

@@ -16,6 +16,7 @@
 use std::collections::{hash_map, BTreeMap, HashMap};
 use std::rc::Rc;
 
+use chrono::NaiveDate;
 use liuqing_schema::digests::{self, Digest};
 use liuqing_schema::entities::{self, Entity};
 use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
@@ -41,6 +42,8 @@ enum Write {
         doc: Value,
         created: bool,
         touched: Vec<&'static str>,
+        /// The stations' day of the write (its request's): a new person's enrolment day.
+        day: NaiveDate,
     },
     Conflict(Box<Conflict>),
 }
@@ -222,12 +225,14 @@ impl Batch {
         doc: Value,
         created: bool,
         touched: Vec<&'static str>,
+        day: NaiveDate,
     ) {
         self.staged.push(Write::Record {
             record: Rc::new(record),
             doc,
             created,
             touched,
+            day,
         });
     }
 
@@ -299,11 +304,12 @@ impl Batch {
                     doc,
                     created,
                     touched,
+                    day,
                 } => {
                     let fold = folded.get(record.id.as_str()).map(String::as_str);
                     if record.entity == Entity::SixClears && fold.is_some() {
                         // The person's new row carries its categories.
-                    } else if !(created && new_rows.add(&record, &doc, fold)) {
+                    } else if !(created && new_rows.add(&record, &doc, fold, day)) {
                         // Anything else may read or change those rows: they go first.
                         new_rows.write(conn)?;
                         let change = if created {
@@ -311,7 +317,7 @@ impl Batch {
                         } else {
                             Change::Edited(&touched)
                         };
-                        projection::update(conn, &record, &doc, change, &mut renames)?;
+                        projection::update(conn, &record, &doc, change, &mut renames, day)?;
                     }
                     match at.entry((record.entity, record.id.clone())) {
                         // Written twice in this flush: the last state is the one to keep,

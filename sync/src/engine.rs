@@ -900,8 +900,13 @@ impl Merge<'_, '_> {
         for c in draft.pending_conflicts {
             self.batch.stage_conflict(c);
         }
-        self.batch
-            .stage_record(record, draft.doc, draft.created, draft.touched);
+        self.batch.stage_record(
+            record,
+            draft.doc,
+            draft.created,
+            draft.touched,
+            self.env.today,
+        );
         Ok(result)
     }
 

@@ -2,6 +2,7 @@
 //! `records`, inside the same transaction. They serve searches and reports; everything in
 //! them can be rebuilt from `records`.
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::in_list::in_list;
@@ -153,6 +154,7 @@ pub fn update(
     doc: &Value,
     change: Change<'_>,
     renames: &mut Renames,
+    day: NaiveDate,
 ) -> Result<(), StoreError> {
     let created = matches!(change, Change::Created);
     if let Change::Edited(paths) = change {
@@ -163,12 +165,12 @@ pub fn update(
     }
     if created {
         let mut rows = NewRows::default();
-        if rows.add(record, doc, None) {
+        if rows.add(record, doc, None, day) {
             return rows.write(conn);
         }
     }
     match record.entity {
-        Entity::Household => household(conn, record, doc),
+        Entity::Household => household(conn, record, doc, day),
         Entity::Person => person(conn, record, doc, change, renames),
         Entity::SixClears if !record.deleted => {
             set_person(conn, &record.id, PersonFact::Categories(categories(doc)))
@@ -286,8 +288,15 @@ pub struct NewRows {
 impl NewRows {
     /// Notes the row of `record` if it is a new person or household (`false` for any other
     /// record). A person's row carries `categories` (JSON, as [`categories`] gives them)
-    /// when their six-clears record is written in the same breath.
-    pub fn add(&mut self, record: &Record, doc: &Value, categories: Option<&str>) -> bool {
+    /// when their six-clears record is written in the same breath, and `day`, the stations'
+    /// day the record was made, as the day they were enrolled (exits count from it).
+    pub fn add(
+        &mut self,
+        record: &Record,
+        doc: &Value,
+        categories: Option<&str>,
+        day: NaiveDate,
+    ) -> bool {
         match record.entity {
             Entity::Person => self.persons.push(NewPerson {
                 id: record.id.clone(),
@@ -302,12 +311,7 @@ impl NewRows {
                 categories: categories.unwrap_or("[]").to_string(),
                 deleted: record.deleted,
                 version: record.version,
-                enrolled_on: Some(
-                    liuqing_schema::time::to_datetime(record.created_at)
-                        .date_naive()
-                        .format("%Y-%m-%d")
-                        .to_string(),
-                ),
+                enrolled_on: Some(day.format("%Y-%m-%d").to_string()),
             }),
             Entity::Household => self.households.push(NewHousehold {
                 id: record.id.clone(),
@@ -399,7 +403,12 @@ fn contact(conn: &mut DbConn, person: &str, on: Option<&str>) -> Result<(), Stor
     Ok(())
 }
 
-fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+fn household(
+    conn: &mut DbConn,
+    record: &Record,
+    doc: &Value,
+    day: NaiveDate,
+) -> Result<(), StoreError> {
     let values = (
         households_index::community_id.eq(&record.community_id),
         households_index::address.eq(text(doc, "address").unwrap_or_default()),
@@ -417,7 +426,7 @@ fn household(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), Stor
     if updated == 0 {
         // (A household from before its projection existed.)
         let mut rows = NewRows::default();
-        rows.add(record, doc, None);
+        rows.add(record, doc, None, day);
         rows.write(conn)?;
     }
     Ok(())

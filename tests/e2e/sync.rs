@@ -735,6 +735,42 @@ async fn a_person_is_enrolled_once() {
     assert_eq!(r[0]["errors"][0]["field"], "id_number");
 }
 
+/// A person's enrolment day, from which the no-contact exit rule counts, is the stations'
+/// day of the push, not the UTC day: the app runs at an offset that puts the two on
+/// different days at the moment of the test (half an hour or more from either midnight).
+#[actix_web::test]
+async fn a_person_is_enrolled_on_the_stations_day() {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let minutes = i32::try_from(now.hour() * 60 + now.minute()).expect("minutes of a day");
+    let offset = if minutes <= 13 * 60 + 30 {
+        -(minutes + 30)
+    } else {
+        24 * 60 - minutes + 30
+    };
+    let app = TestApp::spawn_with(|c| c.utc_offset_minutes = offset).await;
+    let admin = app.admin().await;
+    let tree = tree(&app, &admin).await;
+    let phone = Phone::new(
+        app.user(&admin, "coord-a1", "coordinator", &[&tree.community_a])
+            .await,
+    );
+    let staff = app
+        .user(&admin, "staff-1", "station_staff", &[&tree.station1])
+        .await;
+    let (_, p, _) = household_with_person(&app, &phone, &tree.community_a, 81).await;
+    let stations_day = (chrono::Utc::now() + chrono::Duration::minutes(offset.into())).date_naive();
+    assert_ne!(stations_day, chrono::Utc::now().date_naive());
+    let r = app.get(&format!("/v1/persons/{p}"), &staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        r.body["summary"]["enrolled_on"],
+        stations_day.format("%Y-%m-%d").to_string(),
+        "{}",
+        r.body
+    );
+}
+
 /// The ids of the persons station staff find under `category`.
 async fn with_category(w: &World, category: &str) -> Vec<Value> {
     let r = w

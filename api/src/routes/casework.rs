@@ -5,7 +5,6 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
-use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::recognition::publicity_last_day;
 use liuqing_schema::domain::{
     transition, IdNumber, RecognitionAction, RecognitionState, TransitionError,
@@ -15,6 +14,7 @@ use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::now_micros;
 use liuqing_schema::{org, users, DbConn};
+use liuqing_sync::engine::Env;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
@@ -22,7 +22,6 @@ use validator::Validate;
 use super::persons::{READERS, WRITERS};
 use super::views;
 use crate::auth::Caller;
-use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::staff::{self, Edit};
@@ -68,8 +67,7 @@ pub fn record_in_scope(
 /// enrolment of an ID number already enrolled (a 409 naming the community, number masked).
 fn check_write(
     conn: &mut DbConn,
-    cipher: &FieldCipher,
-    config: &Config,
+    env: &Env<'_>,
     entity: Entity,
     id: &str,
     req: &RecordWrite,
@@ -85,7 +83,7 @@ fn check_write(
         }
     }
     if entity == Entity::Person {
-        enrolled_elsewhere(conn, cipher, config, &req.fields, id)?;
+        enrolled_elsewhere(conn, env, &req.fields, id)?;
     }
     Ok(())
 }
@@ -93,19 +91,18 @@ fn check_write(
 /// The 409 for an ID number already enrolled: names the community, masks the number.
 fn enrolled_elsewhere(
     conn: &mut DbConn,
-    cipher: &FieldCipher,
-    config: &Config,
+    env: &Env<'_>,
     fields: &Map<String, Value>,
     except: &str,
 ) -> Result<(), ApiError> {
     let Some(text) = fields.get("id_number").and_then(Value::as_str) else {
         return Ok(());
     };
-    let Ok(number) = IdNumber::parse(text, config.today()) else {
+    let Ok(number) = IdNumber::parse(text, env.today) else {
         // The engine names what is wrong with it.
         return Ok(());
     };
-    let hash = cipher.lookup_hash(number.expose());
+    let hash = env.cipher.lookup_hash(number.expose());
     let Some((_, community_id)) = liuqing_sync::projection::enrolled(conn, &hash, except)? else {
         return Ok(());
     };
@@ -143,11 +140,11 @@ pub async fn create(
         .transaction(move |conn| {
             records::lock_for_write(conn)?;
             let scope = caller.scope(conn)?;
-            check_write(conn, &cipher, &config, entity, "", &req)?;
+            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
+            check_write(conn, &env, entity, "", &req)?;
             let mut edit = Edit::create(entity, req.fields);
             edit.set_ops = req.set_ops;
             let id = edit.id.to_string();
-            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
             staff::apply(conn, &caller, &env, edit)?;
             Ok(views::record(&record_in_scope(conn, &scope, entity, &id)?))
         })
@@ -204,7 +201,8 @@ pub async fn update(
             records::lock_for_write(conn)?;
             let scope = caller.scope(conn)?;
             let rec = record_in_scope(conn, &scope, entity, &id)?;
-            check_write(conn, &cipher, &config, entity, &id, &req)?;
+            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
+            check_write(conn, &env, entity, &id, &req)?;
             if req.base_version.is_some_and(|v| v > rec.version || v < 0) {
                 return Err(ApiError::validation(
                     "base_version",
@@ -214,7 +212,6 @@ pub async fn update(
             let mut edit = Edit::update(&rec, req.fields)?;
             edit.base_version = req.base_version.or(Some(rec.version));
             edit.set_ops = req.set_ops;
-            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
             let result = staff::apply(conn, &caller, &env, edit)?;
             let rec = record_in_scope(conn, &scope, entity, &id)?;
             Ok(json!({ "record": views::record(&rec), "status": result.status, "conflicts": result.conflicts }))
@@ -267,7 +264,9 @@ pub async fn act(
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(RecognitionState::Received);
-            let today = config.today();
+            // One instant for the whole action: the dates it writes and the engine's day.
+            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
+            let today = env.today;
             // Recognition is allowed from the day after the last day of publicity.
             let allowed_from = date_of(&doc, "publicity_ends_on").and_then(|d| d.succ_opt());
             let to = transition(from, req.action, caller.role, today, allowed_from).map_err(
@@ -321,7 +320,6 @@ pub async fn act(
                 }
                 RecognitionState::Received | RecognitionState::PreliminaryReview => {}
             }
-            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
             let mut edit = Edit::update(&rec, fields)?;
             edit.lifecycle = true;
             staff::apply(conn, &caller, &env, edit)?;
