@@ -810,8 +810,8 @@ mod tests {
         );
     }
 
-    /// A pull page, read either way ([`merged`] for up to 500 communities, one scan for
-    /// more), is the records of those communities after each one's bound and up to
+    /// A pull page, read either way ([`merged`] for up to 128 communities on SQLite, one
+    /// scan for more), is the records of those communities after each one's bound and up to
     /// `upto`, oldest change first, at most `limit` of them.
     #[test]
     fn pull_pages_hold_the_next_changes_of_the_communities_asked_for() {

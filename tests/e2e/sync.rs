@@ -106,7 +106,12 @@ pub struct World {
 
 /// Two coordinators sharing community A, station staff of station 1.
 pub async fn world() -> World {
-    let app = TestApp::spawn().await;
+    world_with(|_| {}).await
+}
+
+/// [`world`] on a server whose configuration `adjust` changes.
+pub async fn world_with(adjust: impl FnOnce(&mut liuqing_api::Config)) -> World {
+    let app = TestApp::spawn_with(adjust).await;
     let admin = app.admin().await;
     let tree = tree(&app, &admin).await;
     let a1 = Phone::new(
@@ -748,20 +753,14 @@ async fn a_person_is_enrolled_on_the_stations_day() {
     } else {
         24 * 60 - minutes + 30
     };
-    let app = TestApp::spawn_with(|c| c.utc_offset_minutes = offset).await;
-    let admin = app.admin().await;
-    let tree = tree(&app, &admin).await;
-    let phone = Phone::new(
-        app.user(&admin, "coord-a1", "coordinator", &[&tree.community_a])
-            .await,
-    );
-    let staff = app
-        .user(&admin, "staff-1", "station_staff", &[&tree.station1])
-        .await;
-    let (_, p, _) = household_with_person(&app, &phone, &tree.community_a, 81).await;
+    let w = world_with(|c| c.utc_offset_minutes = offset).await;
+    let (_, p, _) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 81).await;
     let stations_day = (chrono::Utc::now() + chrono::Duration::minutes(offset.into())).date_naive();
     assert_ne!(stations_day, chrono::Utc::now().date_naive());
-    let r = app.get(&format!("/v1/persons/{p}"), &staff.access).await;
+    let r = w
+        .app
+        .get(&format!("/v1/persons/{p}"), &w.staff.access)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
         r.body["summary"]["enrolled_on"],
