@@ -446,9 +446,15 @@ impl Config {
     /// The stations' day at the instant `at` (a request's timestamp: every part of its
     /// work then agrees on the day, even across midnight).
     pub fn day_at(&self, at: liuqing_schema::time::Micros) -> NaiveDate {
-        let offset = chrono::Duration::minutes(i64::from(self.utc_offset_minutes));
-        let at = chrono::DateTime::from_timestamp_micros(at).unwrap_or_else(chrono::Utc::now);
-        (at + offset).date_naive()
+        self.sync_settings().day_at(at)
+    }
+
+    /// What the sync engine reads of the settings on every write.
+    pub fn sync_settings(&self) -> liuqing_sync::writer::Settings {
+        liuqing_sync::writer::Settings {
+            utc_offset_minutes: self.utc_offset_minutes,
+            max_skew_ms: self.max_clock_skew_secs.saturating_mul(1000),
+        }
     }
 
     pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {

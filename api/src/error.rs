@@ -5,7 +5,9 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use liuqing_schema::entities::Entity;
 use liuqing_schema::StoreError;
+use liuqing_sync::protocol::{MutationResult, Reason};
 use serde::Serialize;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -65,6 +67,34 @@ pub enum ApiError {
 impl ApiError {
     pub fn validation(field: impl Into<String>, reason: impl Into<String>) -> ApiError {
         ApiError::Validation(vec![FieldError::new(field, reason)])
+    }
+
+    /// The HTTP problem for a mutation the engine rejected (a staff edit through REST):
+    /// each rejection reason has one status and code.
+    pub fn rejected(entity: Entity, result: &MutationResult) -> ApiError {
+        let errors: Vec<FieldError> = result
+            .errors
+            .iter()
+            .map(|e| FieldError::new(e.field.clone(), e.reason.clone()))
+            .collect();
+        let detail = || {
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match result.reason {
+            Some(Reason::UnknownRecord) => ApiError::not_found(entity.to_string()),
+            Some(Reason::Forbidden) => ApiError::Forbidden("forbidden", detail()),
+            Some(
+                reason @ (Reason::DuplicatePerson
+                | Reason::Deleted
+                | Reason::AppendOnly
+                | Reason::HasChildren),
+            ) => ApiError::Conflict(reason.as_str(), detail()),
+            Some(Reason::Invalid | Reason::UnknownParent) | None => ApiError::Validation(errors),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> ApiError {

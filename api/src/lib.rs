@@ -15,7 +15,6 @@ pub mod maintenance;
 pub mod media;
 pub mod middleware;
 pub mod paging;
-pub mod pushes;
 pub mod routes;
 pub mod staff;
 pub mod startup;

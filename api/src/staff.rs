@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::Caller;
 use crate::config::Config;
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 
 /// The engine's surroundings for one request: the caller's scope, the cipher, the time.
 pub fn engine_env<'a>(
@@ -25,26 +25,7 @@ pub fn engine_env<'a>(
     config: &Config,
     now: Micros,
 ) -> Env<'a> {
-    Env {
-        scope,
-        cipher,
-        now,
-        // The request's day, not the clock's: a push's values are checked before the
-        // write lock and merged under it, perhaps after midnight.
-        today: config.day_at(now),
-        max_skew_ms: config.max_clock_skew_secs.saturating_mul(1000),
-    }
-}
-
-/// The caller as the engine's writer.
-pub fn writer(caller: &Caller) -> Writer<'_> {
-    Writer {
-        user_id: &caller.user_id,
-        device_id: &caller.device_id,
-        role: caller.role,
-        lifecycle: false,
-        from_outbox: false,
-    }
+    config.sync_settings().env(scope, cipher, now)
 }
 
 /// One edit by the caller: which record, and what to set.
@@ -115,33 +96,15 @@ pub fn apply(
         fields: edit.fields,
         set_ops: edit.set_ops,
     };
+    let author = caller.author();
     let who = Writer {
         lifecycle: edit.lifecycle,
-        ..writer(caller)
+        ..author.writer()
     };
     let result = engine::apply(conn, who, env, &mutation)?;
     if result.status != Status::Rejected {
         return Ok(result);
     }
-    let errors: Vec<FieldError> = result
-        .errors
-        .iter()
-        .map(|e| FieldError::new(e.field.clone(), e.reason.clone()))
-        .collect();
-    let detail = || {
-        errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.reason))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    Err(match result.reason.as_deref() {
-        Some("unknown_record") => ApiError::not_found(edit.entity.to_string()),
-        Some("forbidden") => ApiError::Forbidden("forbidden", detail()),
-        Some("duplicate_person") => ApiError::Conflict("duplicate_person", detail()),
-        Some("deleted") => ApiError::Conflict("deleted", detail()),
-        Some("append_only") => ApiError::Conflict("append_only", detail()),
-        Some("has_children") => ApiError::Conflict("has_children", detail()),
-        _ => ApiError::Validation(errors),
-    })
+    // (The rejection rolls the caller's transaction back with it.)
+    Err(ApiError::rejected(edit.entity, &result))
 }

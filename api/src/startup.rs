@@ -11,13 +11,14 @@ use liuqing_schema::db;
 
 use liuqing_schema::crypto::FieldCipher;
 
+use liuqing_sync::writer::Pushes;
+
 use crate::auth::tokens::{key_file, load_or_create_key, TokenKeys};
 use crate::blob::{BlobStore, EncryptedStore, LocalStore, S3Settings, S3Store};
 use crate::config::{BlobStoreKind, Config};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::JsonLimit;
-use crate::pushes::Pushes;
 use crate::state::AppState;
 use crate::{bootstrap, derivatives, maintenance, middleware, routes};
 
@@ -115,7 +116,7 @@ impl Application {
         let config = Arc::new(config);
         let pushes = Arc::new(Pushes::new(
             cipher.clone(),
-            config.clone(),
+            config.sync_settings(),
             db.pool().clone(),
         ));
         let state = web::Data::new(AppState {

@@ -19,5 +19,5 @@ pub struct AppState {
     /// Turns to decode an uploaded image (`image_max_concurrent_decodes`).
     pub decodes: Arc<tokio::sync::Semaphore>,
     /// Sync pushes waiting for the write lock, committed in groups.
-    pub pushes: Arc<crate::pushes::Pushes>,
+    pub pushes: Arc<liuqing_sync::writer::Pushes>,
 }

@@ -35,9 +35,20 @@ pub fn find(conn: &mut DbConn, sha256: &str) -> StoreResult<Option<Attachment>> 
         .optional()?)
 }
 
+/// Which of `hashes` the server holds (has a committed attachment row for).
+pub fn held_among(conn: &mut DbConn, hashes: &[&str]) -> StoreResult<Vec<String>> {
+    if hashes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(attachments::table
+        .filter(attachments::sha256.eq_any(hashes))
+        .select(attachments::sha256)
+        .load(conn)?)
+}
+
 /// Inserts inside a savepoint, so a duplicate (a concurrent upload of the same bytes) does
 /// not abort the caller's transaction on PostgreSQL. Returns whether this call inserted.
-fn insert_once<F>(conn: &mut DbConn, insert: F) -> StoreResult<bool>
+pub(crate) fn insert_once<F>(conn: &mut DbConn, insert: F) -> StoreResult<bool>
 where
     F: FnOnce(&mut DbConn) -> Result<usize, diesel::result::Error>,
 {
@@ -244,28 +255,4 @@ pub fn stale_uploads(conn: &mut DbConn, before: Micros) -> StoreResult<Vec<Strin
         .select(uploads::id)
         .limit(500)
         .load(conn)?)
-}
-
-/// Fixes a commitment's binding once; a later call for the same commitment changes nothing.
-pub fn add_seal(conn: &mut DbConn, commitment_id: &str, seal: &str, at: Micros) -> StoreResult<()> {
-    use crate::tables::commitment_seals;
-    insert_once(conn, |c| {
-        diesel::insert_into(commitment_seals::table)
-            .values((
-                commitment_seals::commitment_id.eq(commitment_id),
-                commitment_seals::seal.eq(seal),
-                commitment_seals::sealed_at.eq(at),
-            ))
-            .execute(c)
-    })?;
-    Ok(())
-}
-
-pub fn seal_of(conn: &mut DbConn, commitment_id: &str) -> StoreResult<Option<String>> {
-    use crate::tables::commitment_seals;
-    Ok(commitment_seals::table
-        .find(commitment_id)
-        .select(commitment_seals::seal)
-        .first(conn)
-        .optional()?)
 }

@@ -6,6 +6,7 @@
 
 pub mod attachments;
 pub mod audit;
+pub mod backend;
 pub mod casefile;
 pub mod crypto;
 pub mod db;
@@ -19,6 +20,7 @@ pub mod jobs;
 pub mod org;
 pub mod records;
 pub mod scope;
+pub mod seals;
 pub mod sessions;
 pub mod tables;
 pub mod text_enum;

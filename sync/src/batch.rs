@@ -20,7 +20,7 @@ use chrono::NaiveDate;
 use liuqing_schema::digests::{self, Digest};
 use liuqing_schema::entities::{self, Entity};
 use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
-use liuqing_schema::{org, DbConn, StoreError};
+use liuqing_schema::{org, seals, DbConn, StoreError};
 use serde_json::Value;
 
 use crate::feed::key_hash;
@@ -288,13 +288,15 @@ impl Batch {
     /// Writes every pending write, in the order the mutations were decided: projections
     /// one by one, then records (each in its last state; new ones in one statement, and
     /// changed ones in one on PostgreSQL), the digests of the communities they are in (a
-    /// read and a write per community), conflicts and answers in one statement each.
+    /// read and a write per community), new commitments' seals, conflicts and answers in one
+    /// statement each.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
         let folded = folded_categories(&pending);
         let mut new_rows = projection::NewRows::default();
         let mut renames = projection::Renames::default();
         let mut conflicts = Vec::new();
+        let mut seals = Vec::new();
         let mut latest: Vec<(Rc<Record>, bool)> = Vec::new();
         let mut at: HashMap<(Entity, String), usize> = HashMap::new();
         for write in pending {
@@ -306,6 +308,12 @@ impl Batch {
                     touched,
                     day,
                 } => {
+                    if created && record.entity == Entity::Commitment {
+                        // Bound the moment it is first written (append-only: never again).
+                        if let Some(binding) = seals::binding_of(&doc) {
+                            seals.push((record.id.clone(), binding, record.updated_at));
+                        }
+                    }
                     let fold = folded.get(record.id.as_str()).map(String::as_str);
                     if record.entity == Entity::SixClears && fold.is_some() {
                         // The person's new row carries its categories.
@@ -341,6 +349,9 @@ impl Batch {
         records::insert_many(conn, &created)?;
         records::save_many(conn, &saved)?;
         digests::apply(conn, &self.digest_changes(&latest))?;
+        for (id, binding, at) in &seals {
+            seals::add(conn, id, binding, *at)?;
+        }
         records::add_conflicts(conn, &conflicts)?;
         records::log_mutations(conn, &std::mem::take(&mut self.answers))?;
         // The database now holds what those two described, and perhaps changes to persons

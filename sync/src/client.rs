@@ -483,8 +483,11 @@ mod tests {
             vec!["c"],
         ));
         check(&c);
-        let mut answer =
-            MutationResult::rejected(&first.mutation_id.to_string(), "invalid", vec![]);
+        let mut answer = MutationResult::rejected(
+            &first.mutation_id.to_string(),
+            crate::protocol::Reason::Invalid,
+            vec![],
+        );
         answer.status = Status::Rejected;
         c.on_pushed(&[answer]);
         check(&c);

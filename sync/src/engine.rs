@@ -3,15 +3,19 @@
 //! its entry in the idempotent mutation log. Phones' pushes and station staff's edits both
 //! come through here: there is no other way to write a record.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::devices::{self, DeviceState};
 use liuqing_schema::domain::IdNumber;
 use liuqing_schema::entities::{self, Entity, EntitySpec, FieldType, Policy};
 use liuqing_schema::records::{Conflict, LoggedMutation, Record};
 use liuqing_schema::scope::Scope;
+use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::time::Micros;
 use liuqing_schema::users::Role;
-use liuqing_schema::{org, DbConn, StoreError};
+use liuqing_schema::{attachments, org, DbConn, StoreError};
 use serde_json::{json, Value};
 
 use crate::batch::{Batch, ScopeMemo};
@@ -19,7 +23,9 @@ use crate::clocks::{FieldClock, FieldClocks};
 use crate::hlc::Hlc;
 use crate::prepare::{check_field, known_paths, new_record, set_op, NewRecord};
 pub use crate::prepare::{prepare, Prepared};
-use crate::protocol::{ConflictNote, FieldProblem, Mutation, MutationResult, Op, Status};
+use crate::protocol::{
+    ConflictNote, FieldProblem, Mutation, MutationResult, Op, PushAnswer, Reason, Status,
+};
 use crate::values::{self, check_set_item, same};
 
 /// Who is writing.
@@ -119,10 +125,11 @@ pub fn apply(
         env,
         mutations: std::slice::from_ref(m),
         prepared: Vec::new(),
+        retire_device: false,
     };
     let answer = apply_group(conn, &mut [part])?
         .pop()
-        .and_then(|mut a| a.pop());
+        .and_then(|mut a| a.results.pop());
     answer.ok_or_else(|| StoreError::Config("the engine gave no answer to a mutation".into()))
 }
 
@@ -135,6 +142,9 @@ pub struct Part<'a> {
     /// What [`prepare`] made of each mutation before the lock (in the same order; missing
     /// or already used ones are made under the lock instead).
     pub prepared: Vec<Prepared>,
+    /// The last chunk of a retiring device's push: the device may push what it holds
+    /// once, then it is locked (revoked, its sessions ended) in the same transaction.
+    pub retire_device: bool,
 }
 
 /// Applies several writers' chunks in one transaction, one after the other, in order.
@@ -142,14 +152,15 @@ pub struct Part<'a> {
 /// once it is decided), a rejected one does not stop the ones after it, and a mutation id
 /// seen before returns its first answer. Pushes that queue for the write lock at the same
 /// time commit together (group commit), so the pages they share are written and synced
-/// once, not once per push. Answers come back per part, in order. A database error fails
-/// the whole group and nothing of it is kept (the phones never heard an answer and send
-/// again); the caller can then apply each part on its own, so one writer's failure is not
-/// another's.
+/// once, not once per push. Answers come back per part, in order, each with the
+/// attachments its records name that the server does not hold, read in the same
+/// transaction. A database error fails the whole group and nothing of it is kept (the
+/// phones never heard an answer and send again); the caller can then apply each part on
+/// its own, so one writer's failure is not another's.
 pub fn apply_group(
     conn: &mut DbConn,
     parts: &mut [Part<'_>],
-) -> Result<Vec<Vec<MutationResult>>, StoreError> {
+) -> Result<Vec<PushAnswer>, StoreError> {
     use diesel::Connection;
     conn.transaction(|conn| {
         let mut batch = Batch::begin(conn, parts.iter().flat_map(|p| p.mutations.iter()))?;
@@ -160,19 +171,84 @@ pub fn apply_group(
             let mut memo = ScopeMemo::new();
             let (who, env) = (part.who, part.env);
             let mut prepared = std::mem::take(&mut part.prepared).into_iter();
-            answers.push(
-                part.mutations
-                    .iter()
-                    .map(|m| {
-                        let prepared = prepared.next().unwrap_or_default();
-                        apply_in(&mut batch, conn, who, env, &mut memo, m, prepared)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
+            let results = part
+                .mutations
+                .iter()
+                .map(|m| {
+                    let prepared = prepared.next().unwrap_or_default();
+                    apply_in(&mut batch, conn, who, env, &mut memo, m, prepared)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            answers.push(PushAnswer {
+                results,
+                missing_attachments: Vec::new(),
+            });
         }
+        crash_point("merged");
         batch.finish(conn)?;
+        crash_point("written");
+        note_missing_attachments(conn, &mut answers)?;
+        crash_point("attachments");
+        for part in parts.iter().filter(|p| p.retire_device) {
+            retire(conn, part.who)?;
+        }
+        crash_point("retired");
         Ok(answers)
     })
+}
+
+/// A hook for the crash test: a debug build started with `LIUQING_TEST_CRASH_AT=<step>`
+/// aborts the process at that step of a group's transaction, as a power cut would
+/// (`merged`, `written`, `attachments`, `retired`: the last is just before the commit).
+/// Release builds have no such hook.
+fn crash_point(step: &str) {
+    #[cfg(debug_assertions)]
+    {
+        static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let at = AT.get_or_init(|| std::env::var("LIUQING_TEST_CRASH_AT").ok());
+        if at.as_deref() == Some(step) {
+            std::process::abort();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = step;
+}
+
+/// Fills each answer's `missing_attachments`: the hashes its results name, in order, once
+/// each, that have no committed attachment row (a blob stored without one, by a crash
+/// between storing and committing, is an orphan the upkeep removes, so the phone must
+/// send it again).
+fn note_missing_attachments(
+    conn: &mut DbConn,
+    answers: &mut [PushAnswer],
+) -> Result<(), StoreError> {
+    let mut named: Vec<&str> = answers
+        .iter()
+        .flat_map(|a| a.results.iter().flat_map(|r| r.attachments.iter()))
+        .map(String::as_str)
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    named.sort_unstable();
+    named.dedup();
+    let held: HashSet<String> = attachments::held_among(conn, &named)?.into_iter().collect();
+    for answer in answers {
+        let mut missing: Vec<String> = Vec::new();
+        for hash in answer.results.iter().flat_map(|r| r.attachments.iter()) {
+            if !held.contains(hash) && !missing.contains(hash) {
+                missing.push(hash.clone());
+            }
+        }
+        answer.missing_attachments = missing;
+    }
+    Ok(())
+}
+
+/// Locks a retiring device after its last push: revoked, and its sessions ended.
+fn retire(conn: &mut DbConn, who: Writer<'_>) -> Result<(), StoreError> {
+    devices::set_state(conn, who.device_id, DeviceState::Revoked, who.user_id)?;
+    sessions::revoke(conn, Sessions::OnDevice(who.device_id), "device_retired")
 }
 
 /// The lookup hashes of the valid ID numbers `part` sends for persons: the duplicate
@@ -256,7 +332,7 @@ fn replay(
     if device != who.device_id {
         return Ok(Some(MutationResult::rejected(
             mutation_id,
-            "invalid",
+            Reason::Invalid,
             vec![problem("mutation_id", "is already used by another device")],
         )));
     }
@@ -298,7 +374,7 @@ struct Draft<'t> {
 }
 
 impl Merge<'_, '_> {
-    fn reject(&self, reason: &str, errors: Vec<FieldProblem>) -> Abort {
+    fn reject(&self, reason: Reason, errors: Vec<FieldProblem>) -> Abort {
         Abort::Reject(Box::new(MutationResult::rejected(
             self.mutation_id,
             reason,
@@ -312,12 +388,12 @@ impl Merge<'_, '_> {
                 .entity
                 .parse()
                 .map_err(|e: liuqing_schema::text_enum::UnknownVariant| {
-                    self.reject("invalid", vec![problem("entity", e.to_string())])
+                    self.reject(Reason::Invalid, vec![problem("entity", e.to_string())])
                 })?;
         let spec = entities::spec(entity);
         if !self.who.is_staff() && !spec.phone_writable {
             return Err(self.reject(
-                "forbidden",
+                Reason::Forbidden,
                 vec![problem(
                     "entity",
                     format!("phones may not write `{entity}` records"),
@@ -332,7 +408,7 @@ impl Merge<'_, '_> {
                 .map(|path| problem(path, "is changed only by recognition actions"))
                 .collect();
             if !errors.is_empty() {
-                return Err(self.reject("invalid", errors));
+                return Err(self.reject(Reason::Invalid, errors));
             }
         }
         let (hlc, clamped) = self.clock()?;
@@ -343,11 +419,13 @@ impl Merge<'_, '_> {
             None => true,
         };
         if !visible {
-            return Err(self.reject("unknown_record", vec![problem("id", "no such record")]));
+            return Err(self.reject(Reason::UnknownRecord, vec![problem("id", "no such record")]));
         }
         let mut result = match (self.m.op, existing) {
             (Op::Delete, None) => {
-                return Err(self.reject("unknown_record", vec![problem("id", "no such record")]))
+                return Err(
+                    self.reject(Reason::UnknownRecord, vec![problem("id", "no such record")])
+                )
             }
             (Op::Delete, Some(rec)) => self.delete(spec, &rec, &hlc)?,
             (Op::Upsert, None) => self.create(spec, &id, &hlc)?,
@@ -360,11 +438,11 @@ impl Merge<'_, '_> {
     /// The mutation's clock, clamped to the allowed skew ahead of the server.
     fn clock(&self) -> Result<(Hlc, bool), Abort> {
         let mut hlc: Hlc = self.m.hlc.parse().map_err(|e: crate::hlc::HlcError| {
-            self.reject("invalid", vec![problem("hlc", e.to_string())])
+            self.reject(Reason::Invalid, vec![problem("hlc", e.to_string())])
         })?;
         if hlc.node != self.who.device_id {
             return Err(self.reject(
-                "invalid",
+                Reason::Invalid,
                 vec![problem("hlc", "must end with this device's id")],
             ));
         }
@@ -407,10 +485,10 @@ impl Merge<'_, '_> {
             .take_new()
             .unwrap_or_else(|| new_record(self.who, self.env, spec, self.m));
         let built = match new {
-            NewRecord::Unknown(errors) => return Err(self.reject("invalid", errors)),
+            NewRecord::Unknown(errors) => return Err(self.reject(Reason::Invalid, errors)),
             NewRecord::BadSetOp(p) => {
                 self.placement(spec)?;
-                return Err(self.reject("invalid", vec![p]));
+                return Err(self.reject(Reason::Invalid, vec![p]));
             }
             NewRecord::Built(built) => *built,
         };
@@ -435,7 +513,7 @@ impl Merge<'_, '_> {
             self.refuse_enrolled(hash, id)?;
         }
         if !draft.errors.is_empty() {
-            return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
+            return Err(self.reject(Reason::Invalid, std::mem::take(&mut draft.errors)));
         }
         let record = Record {
             entity: spec.entity,
@@ -469,7 +547,7 @@ impl Merge<'_, '_> {
                 match self.node_in_scope(&community)? {
                     Some(org::OrgKind::Community) => Ok((community, None)),
                     _ => Err(self.reject(
-                        "unknown_parent",
+                        Reason::UnknownParent,
                         vec![problem("community_id", "not a community you may work in")],
                     )),
                 }
@@ -488,7 +566,7 @@ impl Merge<'_, '_> {
                         Ok((p.community_id.clone(), Some(parent_id)))
                     }
                     _ => Err(self.reject(
-                        "unknown_parent",
+                        Reason::UnknownParent,
                         vec![problem(field, format!("no such {parent_entity}"))],
                     )),
                 }
@@ -503,7 +581,7 @@ impl Merge<'_, '_> {
             let visible = self.in_scope(&community)?;
             let mut result = MutationResult::rejected(
                 self.mutation_id,
-                "duplicate_person",
+                Reason::DuplicatePerson,
                 vec![problem("id_number", "this person is already enrolled")],
             );
             result.existing_id = visible.then_some(existing);
@@ -519,11 +597,14 @@ impl Merge<'_, '_> {
         hlc: &Hlc,
     ) -> Result<MutationResult, Abort> {
         if rec.deleted {
-            return Err(self.reject("deleted", vec![problem("id", "the record was deleted")]));
+            return Err(self.reject(
+                Reason::Deleted,
+                vec![problem("id", "the record was deleted")],
+            ));
         }
         let errors = known_paths(spec, self.m);
         if !errors.is_empty() {
-            return Err(self.reject("invalid", errors));
+            return Err(self.reject(Reason::Invalid, errors));
         }
         let doc: Value = serde_json::from_str(&rec.data).map_err(|e| {
             Abort::Store(StoreError::Corrupt {
@@ -673,7 +754,7 @@ impl Merge<'_, '_> {
             }
         }
         if !draft.errors.is_empty() {
-            return Err(self.reject("invalid", std::mem::take(&mut draft.errors)));
+            return Err(self.reject(Reason::Invalid, std::mem::take(&mut draft.errors)));
         }
         if !draft.changed && draft.pending_conflicts.is_empty() {
             // Nothing new: the answer names the version the record already has.
@@ -837,7 +918,7 @@ impl Merge<'_, '_> {
     ) -> Result<MutationResult, Abort> {
         if spec.append_only {
             return Err(self.reject(
-                "append_only",
+                Reason::AppendOnly,
                 vec![problem(
                     "op",
                     format!("`{}` records are never deleted", spec.entity),
@@ -850,7 +931,7 @@ impl Merge<'_, '_> {
         }
         if self.batch.has_live_children(self.conn, &rec.id)? {
             return Err(self.reject(
-                "has_children",
+                Reason::HasChildren,
                 vec![problem("id", "delete the records under it first")],
             ));
         }

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use liuqing_schema::digests::{self, Digest};
-use liuqing_schema::records;
 use liuqing_schema::scope::Scope;
+use liuqing_schema::{backend, records};
 use liuqing_schema::{DbConn, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
@@ -37,6 +37,12 @@ pub enum FeedError {
     Store(#[from] StoreError),
 }
 
+impl From<diesel::result::Error> for FeedError {
+    fn from(e: diesel::result::Error) -> Self {
+        FeedError::Store(e.into())
+    }
+}
+
 fn encode(cursor: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
 }
@@ -48,9 +54,26 @@ fn decode(text: &str) -> Result<Cursor, FeedError> {
     serde_json::from_slice(&bytes).map_err(|_| FeedError::BadCursor)
 }
 
-/// One page of changes after `cursor` (none: everything in scope), at most `limit` records.
-/// `horizon` is the oldest change number whose tombstones may have been removed.
+/// One page of changes after `cursor` (none: everything in scope), at most `limit` records,
+/// with the scope digest on the last page. Scope, page, cursor and digest are read from one
+/// snapshot, so a change committed meanwhile is in neither the page nor the digest (it
+/// comes with the next pull): a phone whose copy is whole never sees a digest that
+/// disagrees with what it was sent.
 pub fn pull(
+    conn: &mut DbConn,
+    scope: &Scope,
+    cursor: Option<&str>,
+    limit: i64,
+) -> Result<PullPage, FeedError> {
+    backend::read_snapshot(conn, |conn| {
+        let horizon = records::tombstone_horizon(conn)?;
+        page(conn, scope, cursor, limit, horizon)
+    })
+}
+
+/// One page, read inside the caller's snapshot. `horizon` is the oldest change number whose
+/// tombstones may have been removed.
+fn page(
     conn: &mut DbConn,
     scope: &Scope,
     cursor: Option<&str>,
@@ -208,13 +231,8 @@ pub fn rebuild_digests(conn: &mut DbConn) -> Result<usize, StoreError> {
 /// data, but every phone of that community would see drift on every pull and start
 /// again from no cursor; the upkeep runs this hourly so that it heals.
 pub fn check_digests(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let (computed, stored) = conn.transaction(|conn| {
-        if let DbConn::Pg(pg) = conn {
-            // One snapshot for both reads (SQLite's read transaction is one already).
-            pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
-        }
+    // One snapshot for both reads.
+    let (computed, stored) = backend::read_snapshot(conn, |conn| {
         Ok::<_, StoreError>((computed_digests(conn)?, digests::all(conn)?))
     })?;
     let differ: Vec<String> = computed

@@ -11,6 +11,7 @@
 //! - [`engine`]: applying one mutation, the one way records are written.
 //! - [`projection`]: the typed indexes kept beside `records`.
 //! - [`feed`]: pull pages, cursors, the scope digest.
+//! - [`writer`]: the write path of pushes: who writes, settings, group commit.
 //! - [`client`]: the reference phone client (no I/O), for tests and the load generator.
 
 pub mod batch;
@@ -24,3 +25,4 @@ pub mod prepare;
 pub mod projection;
 pub mod protocol;
 pub mod values;
+pub mod writer;

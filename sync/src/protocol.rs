@@ -51,6 +51,45 @@ pub enum Status {
     Rejected,
 }
 
+/// Why a mutation was rejected: the stable machine code a phone acts on (`reason` on the
+/// wire; `errors` say which field, and why, in words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// A value, or the mutation itself, is malformed or breaks a rule.
+    Invalid,
+    /// The writer's role may not write this.
+    Forbidden,
+    /// No such record in the writer's scope.
+    UnknownRecord,
+    /// The record names a parent (or community) the writer's scope does not hold.
+    UnknownParent,
+    /// Another person is enrolled with this ID number (`existing_id` names them where the
+    /// writer may see them).
+    DuplicatePerson,
+    /// The record was deleted.
+    Deleted,
+    /// The record is never edited after it is created.
+    AppendOnly,
+    /// The record still has live records under it.
+    HasChildren,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Invalid => "invalid",
+            Reason::Forbidden => "forbidden",
+            Reason::UnknownRecord => "unknown_record",
+            Reason::UnknownParent => "unknown_parent",
+            Reason::DuplicatePerson => "duplicate_person",
+            Reason::Deleted => "deleted",
+            Reason::AppendOnly => "append_only",
+            Reason::HasChildren => "has_children",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConflictNote {
     pub conflict_id: String,
@@ -65,8 +104,7 @@ pub struct FieldProblem {
     pub reason: String,
 }
 
-/// The answer to one mutation. `reason` is a machine code on rejections
-/// (`duplicate_person`, `unknown_parent`, …).
+/// The answer to one mutation; `reason` on rejections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MutationResult {
     pub mutation_id: String,
@@ -78,7 +116,7 @@ pub struct MutationResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// For `duplicate_person`: the enrolled person's id, where the caller may see them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing_id: Option<String>,
@@ -91,19 +129,31 @@ pub struct MutationResult {
 }
 
 impl MutationResult {
-    pub fn rejected(mutation_id: &str, reason: &str, errors: Vec<FieldProblem>) -> MutationResult {
+    pub fn rejected(
+        mutation_id: &str,
+        reason: Reason,
+        errors: Vec<FieldProblem>,
+    ) -> MutationResult {
         MutationResult {
             mutation_id: mutation_id.to_string(),
             status: Status::Rejected,
             version: None,
             conflicts: Vec::new(),
             errors,
-            reason: Some(reason.to_string()),
+            reason: Some(reason),
             existing_id: None,
             clock_clamped: false,
             attachments: Vec::new(),
         }
     }
+}
+
+/// The answer to a push: one result per mutation, in order, and the attachments that
+/// accepted records refer to but the server does not hold yet (the phone uploads them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PushAnswer {
+    pub results: Vec<MutationResult>,
+    pub missing_attachments: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

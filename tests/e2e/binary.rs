@@ -372,3 +372,145 @@ async fn a_push_interrupted_by_a_crash_is_applied_exactly_once_on_retry() {
     assert_eq!(projected, TOTAL as i64);
     drop(server);
 }
+
+/// The server is killed at each step of a push's transaction (the debug build's
+/// `LIUQING_TEST_CRASH_AT` hook aborts the process there): a retiring device pushes a
+/// household and a signed commitment. Each crash leaves none of it: no record, no seal,
+/// the device still retiring. The phone's retry on the restarted server applies all of
+/// it once: the records, the commitment's seal (its binding intact), and the device's lock.
+#[actix_web::test]
+async fn a_crash_at_any_step_of_a_push_leaves_all_of_it_or_none() {
+    use diesel::prelude::*;
+    use liuqing_schema::tables::devices;
+
+    use crate::sync::{household_with_person, push, Phone};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let mut config = test_config(dir.path());
+    config.jwt_secret = Default::default();
+    let server_on =
+        |config: &liuqing_api::Config, dir: &std::path::Path, crash_at: Option<&str>| {
+            let mut cmd = liuqing(dir);
+            cmd.env("LIUQING_DATABASE_URL", &config.database_url)
+                .env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD);
+            if let Some(step) = crash_at {
+                cmd.env("LIUQING_TEST_CRASH_AT", step);
+            }
+            start(cmd)
+        };
+    let server = server_on(&config, dir.path(), None);
+    let mut app = TestApp::attach(
+        format!("http://127.0.0.1:{}", server.port),
+        config.clone(),
+        dir,
+    );
+    let admin = app.admin().await;
+    let t = tree(&app, &admin).await;
+    let staff = app
+        .user(&admin, "staff-c", "station_staff", &[&t.station1])
+        .await;
+    let first = Phone::new(
+        app.user(&admin, "coord-c", "coordinator", &[&t.community_a])
+            .await,
+    );
+    let (_, person, _) = household_with_person(&app, &first, &t.community_a, 61).await;
+    drop(server);
+    let backend = config.backend().expect("backend");
+
+    for step in ["merged", "written", "attachments", "retired"] {
+        // A device of the coordinator's, retiring, on a server that crashes at `step`.
+        let (config, dir) = app.stop().await;
+        let mut server = server_on(&config, dir.path(), Some(step));
+        app = TestApp::attach(format!("http://127.0.0.1:{}", server.port), config, dir);
+        let phone = Phone::new(app.login_on("coord-c", PASSWORD, &new_id()).await);
+        let r = app
+            .patch(
+                &format!("/v1/devices/{}", phone.s.device_id),
+                &staff.access,
+                json!({ "state": "retiring" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let commitment = new_id();
+        let signature = format!("{:064x}", step.len());
+        let batch = vec![
+            phone.upsert(
+                "household",
+                &new_id(),
+                None,
+                json!({ "community_id": t.community_a, "address": format!("{step}号") }),
+            ),
+            phone.upsert(
+                "commitment",
+                &commitment,
+                None,
+                json!({ "person_id": person, "template_version": "2026-1",
+                        "text_sha256": "d".repeat(64), "signature_sha256": signature,
+                        "signed_at": "2026-11-20T03:00:00Z" }),
+            ),
+        ];
+        let before = committed_records(&backend);
+        let crashed = app
+            .client
+            .post(format!("{}/v1/sync/push", app.base))
+            .bearer_auth(&phone.s.access)
+            .json(&json!({ "schema_version": 1, "mutations": batch }))
+            .send()
+            .await;
+        assert!(crashed.is_err(), "{step}: the phone never heard an answer");
+        let status = server.child.wait().expect("the server stopped");
+        assert!(!status.success(), "{step}: the server crashed ({status})");
+
+        // None of it: no record, no seal, the device still retiring.
+        assert_eq!(
+            committed_records(&backend),
+            before,
+            "{step}: no record kept"
+        );
+        let mut conn = backend.connect().expect("connect");
+        assert_eq!(
+            liuqing_schema::seals::of(&mut conn, &commitment).expect("seal"),
+            None,
+            "{step}: no seal kept"
+        );
+        let state: String = devices::table
+            .find(&phone.s.device_id)
+            .select(devices::state)
+            .first(&mut conn)
+            .expect("device");
+        assert_eq!(state, "retiring", "{step}: the device is not locked yet");
+        drop(server);
+
+        // The retry on a server that does not crash applies all of it, once.
+        let (config, dir) = app.stop().await;
+        let server = server_on(&config, dir.path(), None);
+        app = TestApp::attach(format!("http://127.0.0.1:{}", server.port), config, dir);
+        let retry = push(&app, &phone, batch.clone()).await;
+        assert_eq!(retry.status, StatusCode::OK, "{step}: {}", retry.body);
+        for result in retry.body["results"].as_array().expect("results") {
+            assert_eq!(result["status"], "applied", "{step}: {result}");
+        }
+        // The commitment's text and signature were never uploaded: the phone is asked for both.
+        assert_eq!(
+            retry.body["missing_attachments"],
+            json!(["d".repeat(64), signature])
+        );
+        assert_eq!(
+            committed_records(&backend),
+            before + 2,
+            "{step}: exactly once"
+        );
+        let b = app
+            .get(
+                &format!("/v1/commitments/{commitment}/binding"),
+                &staff.access,
+            )
+            .await;
+        assert_eq!(b.status, StatusCode::OK, "{step}: {}", b.body);
+        assert_eq!(b.body["intact"], true, "{step}: {}", b.body);
+        push(&app, &phone, vec![])
+            .await
+            .problem(401, "device_revoked");
+        drop(server);
+    }
+}

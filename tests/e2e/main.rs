@@ -20,3 +20,4 @@ mod scope;
 mod storage;
 mod sync;
 mod tokens;
+mod writepath;

@@ -50,6 +50,16 @@ impl Caller {
         }
     }
 
+    /// The caller as the author of writes to the case file.
+    pub fn author(&self) -> liuqing_sync::writer::Author {
+        liuqing_sync::writer::Author {
+            user_id: self.user_id.clone(),
+            device_id: self.device_id.clone(),
+            role: self.role,
+            retiring: self.device_state == DeviceState::Retiring,
+        }
+    }
+
     /// The part of the org tree this caller may see, for use inside the same unit of work.
     pub fn scope(&self, conn: &mut DbConn) -> Result<Scope, ApiError> {
         Ok(users::scope_for(conn, &self.user_id, self.role)?)

@@ -2,14 +2,12 @@
 //! `liuqing-sync` do the work, inside the caller's scope.
 
 use actix_web::{web, HttpResponse};
-use liuqing_schema::devices::{self, DeviceState};
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records;
-use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::time::now_micros;
 use liuqing_sync::feed::{self, FeedError};
-use liuqing_sync::protocol::{Mutation, MutationResult, Status, SCHEMA_VERSIONS};
-use serde::{Deserialize, Serialize};
+use liuqing_sync::protocol::{Mutation, SCHEMA_VERSIONS};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use validator::Validate;
 
@@ -41,15 +39,10 @@ pub struct PushRequest {
     pub mutations: Vec<Mutation>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct PushResponse {
-    pub results: Vec<MutationResult>,
-    pub missing_attachments: Vec<String>,
-}
-
 /// Applies a phone's outbox in order, each mutation atomic (committed a chunk at a time,
-/// possibly with other phones' chunks: see `pushes`): a rejected mutation is answered
-/// and the rest go on.
+/// possibly with other phones' chunks: see `liuqing_sync::writer`): a rejected mutation
+/// is answered and the rest go on. Everything a chunk does (merge, seals, a retiring
+/// device's lock, the attachments still missing) is one transaction in the writer.
 pub async fn push(
     state: web::Data<AppState>,
     caller: Caller,
@@ -61,73 +54,15 @@ pub async fn push(
         return Err(ApiError::PayloadTooLarge { limit: max });
     }
     let pushes = state.pushes.clone();
-    let results = state
+    let answer = state
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            // The mutations move into the queue; what is needed after them is noted first.
-            let commitments: Vec<Option<String>> = req
-                .mutations
-                .iter()
-                .map(|m| (m.entity == Entity::Commitment.as_str()).then(|| m.id.to_string()))
-                .collect();
-            let results = pushes.apply(conn, &caller, &scope, now_micros(), req.mutations)?;
-            // A commitment is bound when it first arrives (see `commitments`).
-            for (id, result) in commitments.iter().zip(&results) {
-                if let Some(id) = id {
-                    if matches!(result.status, Status::Applied | Status::Merged) {
-                        super::commitments::seal(conn, id)?;
-                    }
-                }
-            }
-            // A retiring device may push what it holds once; then it is locked.
-            if caller.device_state == DeviceState::Retiring {
-                crate::db::transaction(conn, |conn| {
-                    devices::set_state(
-                        conn,
-                        &caller.device_id,
-                        DeviceState::Revoked,
-                        &caller.user_id,
-                    )?;
-                    sessions::revoke(
-                        conn,
-                        Sessions::OnDevice(&caller.device_id),
-                        "device_retired",
-                    )?;
-                    Ok(())
-                })?;
-            }
-            Ok(results)
+            let author = caller.author();
+            Ok(pushes.apply(conn, &author, &scope, now_micros(), req.mutations)?)
         })
         .await?;
-    // Held means a committed attachment row: a blob without one (a crash between storing
-    // and committing) is an orphan the upkeep removes, so the phone must send it again.
-    let mut named: Vec<String> = Vec::new();
-    for hash in results.iter().flat_map(|r| r.attachments.iter()) {
-        if !named.contains(hash) {
-            named.push(hash.clone());
-        }
-    }
-    let missing = if named.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .db
-            .run(move |conn| {
-                let mut missing = Vec::new();
-                for hash in named {
-                    if liuqing_schema::attachments::find(conn, &hash)?.is_none() {
-                        missing.push(hash);
-                    }
-                }
-                Ok(missing)
-            })
-            .await?
-    };
-    Ok(HttpResponse::Ok().json(PushResponse {
-        results,
-        missing_attachments: missing,
-    }))
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,8 +92,7 @@ pub async fn pull(
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            let horizon = records::tombstone_horizon(conn)?;
-            feed::pull(conn, &scope, q.cursor.as_deref(), limit, horizon).map_err(|e| match e {
+            feed::pull(conn, &scope, q.cursor.as_deref(), limit).map_err(|e| match e {
                 FeedError::BadCursor => {
                     ApiError::validation("cursor", "is not a cursor this server made")
                 }

@@ -1,3 +1,6 @@
+//! The write path for pushes: who writes ([`Author`]), the engine's settings
+//! ([`Settings`]), and the group commit of sync pushes ([`Pushes`]).
+//!
 //! Group commit of sync pushes. Every push waits for the one write lock anyway (the change
 //! counter's, which keeps commit order equal to change-number order), so the push whose
 //! turn it is applies the chunks of every push queued behind it too, in one transaction
@@ -20,17 +23,79 @@
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::db::{self, DbPool, PooledConn};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
+use liuqing_schema::users::Role;
 use liuqing_schema::{DbConn, StoreError};
-use liuqing_sync::engine::{self, Part, Prepared, Writer, CHUNK};
-use liuqing_sync::protocol::{Mutation, MutationResult};
 
-use crate::auth::Caller;
-use crate::config::Config;
-use crate::staff::{engine_env, writer};
+use crate::engine::{self, Env, Part, Prepared, Writer, CHUNK};
+use crate::protocol::{Mutation, PushAnswer};
+
+/// Who writes, owned: what a queued push carries to whichever thread applies it.
+#[derive(Debug, Clone)]
+pub struct Author {
+    pub user_id: String,
+    pub device_id: String,
+    pub role: Role,
+    /// The device is retiring: it may push what it holds once, then it is locked, in the
+    /// transaction of its push's last chunk.
+    pub retiring: bool,
+}
+
+impl Author {
+    /// The author as the engine's writer of an edit through the API (not from an outbox).
+    pub fn writer(&self) -> Writer<'_> {
+        Writer {
+            user_id: &self.user_id,
+            device_id: &self.device_id,
+            role: self.role,
+            lifecycle: false,
+            from_outbox: false,
+        }
+    }
+
+    /// The author as the engine's writer of a push: a device sending its outbox.
+    fn pusher(&self) -> Writer<'_> {
+        Writer {
+            from_outbox: true,
+            ..self.writer()
+        }
+    }
+}
+
+/// The deployment's settings that every write reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// The stations' offset from UTC: their day is the one dates and deadlines count in.
+    pub utc_offset_minutes: i32,
+    /// How far ahead of the server a phone's clock may be before it is clamped.
+    pub max_skew_ms: u64,
+}
+
+impl Settings {
+    /// The stations' day at an instant.
+    pub fn day_at(&self, at: Micros) -> NaiveDate {
+        let offset = chrono::Duration::minutes(i64::from(self.utc_offset_minutes));
+        let at = chrono::DateTime::from_timestamp_micros(at).unwrap_or_else(chrono::Utc::now);
+        (at + offset).date_naive()
+    }
+
+    /// The engine's surroundings for one request: the caller's scope, the cipher, the time.
+    pub fn env<'a>(&self, scope: &'a Scope, cipher: &'a FieldCipher, now: Micros) -> Env<'a> {
+        Env {
+            scope,
+            cipher,
+            now,
+            // The request's day, not the clock's: a push's values are checked before the
+            // write lock and merged under it, perhaps after midnight.
+            today: self.day_at(now),
+            max_skew_ms: self.max_skew_ms,
+        }
+    }
+}
 
 /// At most this many mutations go in one group (whole chunks: a group holds at least
 /// one). It bounds the transaction, and so how long the lock is held.
@@ -39,23 +104,25 @@ const GROUP: usize = 4 * CHUNK;
 /// The smallest pool from which the writer keeps a connection of its own.
 const WRITER_KEEPS_FROM: u32 = 4;
 
-type Answer = Result<Vec<MutationResult>, StoreError>;
+type Answer = Result<PushAnswer, StoreError>;
 
 /// One chunk of a push, waiting for its turn.
 struct Queued {
-    caller: Caller,
+    author: Author,
     scope: Scope,
     now: Micros,
     mutations: Vec<Mutation>,
     /// What could be done for them without the lock (see `engine::prepare`).
     prepared: Vec<Prepared>,
+    /// The last chunk of a retiring device's push.
+    retire_device: bool,
     answer: Sender<Answer>,
 }
 
 /// The pushes waiting for the write lock, and the lock.
 pub struct Pushes {
     cipher: Arc<FieldCipher>,
-    config: Arc<Config>,
+    settings: Settings,
     pool: DbPool,
     waiting: Mutex<Vec<Queued>>,
     /// The turn to write, holding the writer's connection (`None` until one is taken, or
@@ -73,14 +140,6 @@ enum Outcome {
     Lost(Vec<Queued>),
 }
 
-/// The caller as the engine's writer of a push: a device sending its outbox.
-fn pusher(caller: &Caller) -> Writer<'_> {
-    Writer {
-        from_outbox: true,
-        ..writer(caller)
-    }
-}
-
 /// A poisoned lock only means a writer panicked; its transaction rolled back, so what the
 /// lock guards is whole.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,50 +147,67 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Pushes {
-    pub fn new(cipher: Arc<FieldCipher>, config: Arc<Config>, pool: DbPool) -> Pushes {
+    pub fn new(cipher: Arc<FieldCipher>, settings: Settings, pool: DbPool) -> Pushes {
         Pushes {
             cipher,
-            config,
+            settings,
             pool,
             waiting: Mutex::default(),
             turn: Mutex::default(),
         }
     }
 
-    /// Applies a push's mutations for the caller, in order, a chunk of [`CHUNK`] per
-    /// transaction, each chunk possibly committed with other pushes' chunks.
+    /// Applies a push's mutations for the author, in order, a chunk of [`CHUNK`] per
+    /// transaction, each chunk possibly committed with other pushes' chunks. A retiring
+    /// device is locked in the transaction of its push's last chunk (an empty push is one
+    /// empty chunk then).
     pub fn apply(
         &self,
         conn: &mut DbConn,
-        caller: &Caller,
+        author: &Author,
         scope: &Scope,
         now: Micros,
         mutations: Vec<Mutation>,
     ) -> Answer {
-        let mut results = Vec::with_capacity(mutations.len());
-        let env = engine_env(scope, &self.cipher, &self.config, now);
+        let mut answer = PushAnswer {
+            results: Vec::with_capacity(mutations.len()),
+            missing_attachments: Vec::new(),
+        };
+        if mutations.is_empty() && !author.retiring {
+            return Ok(answer);
+        }
+        let env = self.settings.env(scope, &self.cipher, now);
         // Chunks are moved into the queue (another push's thread may apply them), not copied.
         let mut rest = mutations;
-        while !rest.is_empty() {
+        loop {
             let tail = rest.split_off(CHUNK.min(rest.len()));
             let chunk = std::mem::replace(&mut rest, tail);
             // On this thread, while another holds the lock: the writer is left less to do.
             let prepared = chunk
                 .iter()
-                .map(|m| engine::prepare(pusher(caller), &env, m))
+                .map(|m| engine::prepare(author.pusher(), &env, m))
                 .collect();
-            let (answer, answered) = mpsc::channel();
+            let (sender, answered) = mpsc::channel();
             lock(&self.waiting).push(Queued {
-                caller: caller.clone(),
+                author: author.clone(),
                 scope: scope.clone(),
                 now,
                 mutations: chunk,
                 prepared,
-                answer,
+                retire_device: author.retiring && rest.is_empty(),
+                answer: sender,
             });
-            results.extend(self.wait(conn, &answered)?);
+            let part = self.wait(conn, &answered)?;
+            answer.results.extend(part.results);
+            for hash in part.missing_attachments {
+                if !answer.missing_attachments.contains(&hash) {
+                    answer.missing_attachments.push(hash);
+                }
+            }
+            if rest.is_empty() {
+                return Ok(answer);
+            }
         }
-        Ok(results)
     }
 
     /// Waits for the turn; then, unless the writer before has answered this chunk
@@ -164,7 +240,7 @@ impl Pushes {
                     Some(writer) => writer,
                     None => own,
                 };
-                match apply(conn, &self.cipher, &self.config, group) {
+                match apply(conn, &self.cipher, self.settings, group) {
                     Outcome::Answered { failed } => {
                         if failed {
                             *turn = None;
@@ -240,7 +316,7 @@ fn answer_lost(group: Vec<Queued>) {
 fn apply(
     conn: &mut DbConn,
     cipher: &FieldCipher,
-    config: &Config,
+    settings: Settings,
     mut group: Vec<Queued>,
 ) -> Outcome {
     let prepared: Vec<Vec<Prepared>> = group
@@ -249,17 +325,18 @@ fn apply(
         .collect();
     let envs: Vec<_> = group
         .iter()
-        .map(|q| engine_env(&q.scope, cipher, config, q.now))
+        .map(|q| settings.env(&q.scope, cipher, q.now))
         .collect();
     let mut parts: Vec<Part<'_>> = group
         .iter()
         .zip(&envs)
         .zip(prepared)
         .map(|((q, env), prepared)| Part {
-            who: pusher(&q.caller),
+            who: q.author.pusher(),
             env,
             mutations: &q.mutations,
             prepared,
+            retire_device: q.retire_device,
         })
         .collect();
     let started = std::time::Instant::now();
