@@ -34,7 +34,20 @@ impl Db {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
     }
 
-    /// Runs `f` inside one transaction: every write it makes commits together or not at all.
+    /// Runs a write to the case file: `f` reads and applies its edits in the sync writer's
+    /// one transaction, which holds the write lock from its start
+    /// (`liuqing_sync::writer::transaction`). The only way a route writes a case file.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| liuqing_sync::writer::transaction(conn, f))
+            .await
+    }
+
+    /// Runs `f` inside one transaction: every write it makes commits together or not at all
+    /// (accounts, devices, attachments, the access log: not case files, see [`Db::write`]).
     pub async fn transaction<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,

@@ -9,11 +9,13 @@ use liuqing_schema::attachments as store;
 use liuqing_schema::jobs::{self, Job};
 use liuqing_schema::time::{now_micros, seconds};
 
+use crate::blob::BlobKey;
 use crate::error::ApiError;
 use crate::media::{self, Kind};
-use crate::routes::attachments::{derivative_key, DERIVE_JOB};
-use crate::routes::sync::attachment_key;
 use crate::state::AppState;
+
+/// The job that makes an attachment's derivatives (thumbnail, review size).
+pub const DERIVE_JOB: &str = "derive_images";
 
 const IDLE: Duration = Duration::from_millis(500);
 const LEASE_SECS: i64 = 300;
@@ -83,7 +85,7 @@ async fn derive(state: &AppState, sha: &str) -> anyhow::Result<()> {
     };
     let kind = Kind::from_media_type(&a.media_type)
         .ok_or_else(|| anyhow::anyhow!("unknown media type {}", a.media_type))?;
-    let key = attachment_key(sha).ok_or_else(|| anyhow::anyhow!("bad hash"))?;
+    let key = BlobKey::attachment(sha).ok_or_else(|| anyhow::anyhow!("bad hash"))?;
     let original = state
         .blobs
         .get(&key)
@@ -97,7 +99,7 @@ async fn derive(state: &AppState, sha: &str) -> anyhow::Result<()> {
     let derived =
         web::block(move || media::derive(&original, kind, orientation, &limits)).await??;
     for (which, bytes) in [("thumbnail", derived.thumbnail), ("review", derived.review)] {
-        let key = derivative_key(sha, which).ok_or_else(|| anyhow::anyhow!("bad hash"))?;
+        let key = BlobKey::derivative(sha, which).ok_or_else(|| anyhow::anyhow!("bad hash"))?;
         state.blobs.put(&key, bytes.into()).await?;
     }
     let sha = sha.to_string();

@@ -97,6 +97,22 @@ pub struct Record {
     pub updated_device: Option<String>,
 }
 
+impl Record {
+    /// The stored document, parsed. A row that does not parse is corrupt, and says so: it
+    /// is never read as an empty document.
+    pub fn document(&self) -> StoreResult<serde_json::Value> {
+        parse_json("records.data", &self.data)
+    }
+}
+
+/// A stored JSON column's text, parsed; `column` names it when it is corrupt.
+pub fn parse_json(column: &'static str, text: &str) -> StoreResult<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| crate::StoreError::Corrupt {
+        column,
+        value: e.to_string(),
+    })
+}
+
 /// Takes the case file's write lock (the change counter's row) and returns the last change
 /// number handed out. The lock lasts until the transaction ends, so writers commit in the
 /// order of their numbers: call it first in every writing transaction of the case file.

@@ -10,15 +10,7 @@ use crate::tables::{user_org_nodes, users};
 use crate::time::{now_micros, Micros};
 use crate::DbConn;
 
-crate::text_enum! {
-    /// What a user does; decides which routes and fields they may use.
-    pub enum Role {
-        Coordinator = "coordinator",
-        StationStaff = "station_staff",
-        Supervisor = "supervisor",
-        Admin = "admin",
-    }
-}
+pub use crate::domain::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]

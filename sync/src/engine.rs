@@ -606,12 +606,7 @@ impl Merge<'_, '_> {
         if !errors.is_empty() {
             return Err(self.reject(Reason::Invalid, errors));
         }
-        let doc: Value = serde_json::from_str(&rec.data).map_err(|e| {
-            Abort::Store(StoreError::Corrupt {
-                column: "records.data",
-                value: e.to_string(),
-            })
-        })?;
+        let doc = rec.document()?;
         let base = self.m.base_version.unwrap_or(0);
         let mut draft = Draft::new(doc, FieldClocks::parse(&rec.clocks), self.field_clock(hlc));
         for (path, value) in &self.m.fields {
@@ -935,7 +930,7 @@ impl Merge<'_, '_> {
                 vec![problem("id", "delete the records under it first")],
             ));
         }
-        let doc: Value = serde_json::from_str(&rec.data).unwrap_or(Value::Null);
+        let doc = rec.document()?;
         let record = self.successor(rec, true, rec.data.clone(), rec.clocks.clone());
         let draft = Draft {
             doc,

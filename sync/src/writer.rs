@@ -31,8 +31,13 @@ use liuqing_schema::time::Micros;
 use liuqing_schema::users::Role;
 use liuqing_schema::{DbConn, StoreError};
 
+use liuqing_schema::entities::Entity;
+use liuqing_schema::records::{self, Record};
+use serde_json::{Map, Value};
+
 use crate::engine::{self, Env, Part, Prepared, Writer, CHUNK};
-use crate::protocol::{Mutation, PushAnswer};
+use crate::hlc::Hlc;
+use crate::protocol::{Mutation, MutationResult, Op, PushAnswer};
 
 /// Who writes, owned: what a queued push carries to whichever thread applies it.
 #[derive(Debug, Clone)]
@@ -95,6 +100,103 @@ impl Settings {
             max_skew_ms: self.max_skew_ms,
         }
     }
+}
+
+/// A write through the API (station staff's edits, review decisions, recognition
+/// actions, the tasks they raise): `f` reads what it decides on and applies its edits
+/// ([`apply_edit`]) in one transaction that holds the write lock from its start, so what
+/// it read is what it writes over, and two staff acting at once are serialised. An error
+/// from `f` (a rejection mapped to one) rolls all of it back.
+pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<StoreError> + From<diesel::result::Error>,
+{
+    use diesel::Connection;
+    conn.transaction(|conn| {
+        records::lock_for_write(conn)?;
+        f(conn)
+    })
+}
+
+/// One edit through the API: which record, and what to set.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub entity: Entity,
+    pub id: uuid::Uuid,
+    pub op: Op,
+    /// The version the writer saw; `None` for a new record.
+    pub base_version: Option<i64>,
+    pub fields: Map<String, Value>,
+    pub set_ops: Map<String, Value>,
+    /// A recognition action, whose state machine has been checked (see `Writer`).
+    pub lifecycle: bool,
+}
+
+impl Edit {
+    /// A new record with these fields.
+    pub fn create(entity: Entity, fields: Map<String, Value>) -> Edit {
+        Edit {
+            entity,
+            id: uuid::Uuid::now_v7(),
+            op: Op::Upsert,
+            base_version: None,
+            fields,
+            set_ops: Map::new(),
+            lifecycle: false,
+        }
+    }
+
+    /// Changes to a record the writer read at `record.version`.
+    pub fn update(record: &Record, fields: Map<String, Value>) -> Result<Edit, StoreError> {
+        Ok(Edit {
+            entity: record.entity,
+            id: record
+                .id
+                .parse()
+                .map_err(|e: uuid::Error| StoreError::Corrupt {
+                    column: "records.id",
+                    value: e.to_string(),
+                })?,
+            op: Op::Upsert,
+            base_version: Some(record.version),
+            fields,
+            set_ops: Map::new(),
+            lifecycle: false,
+        })
+    }
+}
+
+/// Applies an edit as `author`, as one mutation through the engine (the path phones' pushes
+/// take: a change number, merges by the field policies, the phones pull it), inside the
+/// caller's [`transaction`]. A rejection is an answer, not an error: the caller maps it,
+/// and its error rolls the transaction back.
+pub fn apply_edit(
+    conn: &mut DbConn,
+    author: &Author,
+    env: &Env<'_>,
+    edit: Edit,
+) -> Result<MutationResult, StoreError> {
+    let mutation = Mutation {
+        mutation_id: uuid::Uuid::now_v7(),
+        entity: edit.entity.to_string(),
+        id: edit.id,
+        op: edit.op,
+        base_version: edit.base_version,
+        hlc: Hlc {
+            millis: (env.now / 1000).max(0) as u64,
+            counter: 0,
+            node: author.device_id.clone(),
+        }
+        .to_string(),
+        fields: edit.fields,
+        set_ops: edit.set_ops,
+    };
+    let who = Writer {
+        lifecycle: edit.lifecycle,
+        ..author.writer()
+    };
+    engine::apply(conn, who, env, &mutation)
 }
 
 /// At most this many mutations go in one group (whole chunks: a group holds at least

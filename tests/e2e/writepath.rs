@@ -148,3 +148,55 @@ async fn a_pull_during_pushes_never_sees_a_digest_that_disagrees_with_its_pages(
         "{disagreed} of {passes} pull passes ended with a digest that disagreed"
     );
 }
+
+/// A record whose stored document no longer parses is an error where it is read, never
+/// an empty document: the case file answers 500 (its cause in the log) instead of a
+/// person with no data, and an edit or a delete of it changes nothing.
+#[actix_web::test]
+async fn a_corrupt_record_is_loud_not_empty() {
+    use diesel::prelude::*;
+    use liuqing_schema::tables::records;
+
+    let w = world().await;
+    let app = &w.app;
+    let (h, p, v) = household_with_person(app, &w.a1, &w.tree.community_a, 94).await;
+    let backend = app.config.backend().expect("backend");
+    let mut conn = backend.connect().expect("connect");
+    diesel::update(records::table.filter(records::id.eq(&h)))
+        .set(records::data.eq("{\"address\": "))
+        .execute(&mut conn)
+        .expect("corrupt the household");
+
+    let r = app.get(&format!("/v1/persons/{p}"), &w.staff.access).await;
+    r.problem(500, "internal_error");
+    let r = app
+        .get(&format!("/v1/records/household/{h}"), &w.staff.access)
+        .await;
+    r.problem(500, "internal_error");
+    let r = app
+        .patch(
+            &format!("/v1/records/household/{h}"),
+            &w.staff.access,
+            json!({ "fields": { "address": "华林路2号" } }),
+        )
+        .await;
+    r.problem(500, "internal_error");
+    // The person beside it is whole and still edits.
+    let r = app
+        .patch(
+            &format!("/v1/records/person/{p}"),
+            &w.staff.access,
+            json!({ "base_version": v, "fields": { "name": "李四" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let stored: String = records::table
+        .filter(records::id.eq(&h))
+        .select(records::data)
+        .first(&mut conn)
+        .expect("household");
+    assert_eq!(
+        stored, "{\"address\": ",
+        "nothing wrote over the corrupt row"
+    );
+}

@@ -9,6 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::TryFutureExt;
 use liuqing_schema::audit::Actor;
 use liuqing_schema::devices::DeviceState;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::sessions::{self, Principal};
 use liuqing_schema::users::{self, Role};
@@ -31,16 +32,21 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Refuses callers whose role is not one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
-        if roles.contains(&self.role) {
+    /// Refuses callers whose role does not hold `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.role.may(permission) {
             Ok(())
         } else {
             Err(ApiError::Forbidden(
                 "forbidden_role",
-                format!("the role `{}` may not do this", self.role),
+                format!("the role `{}` may not {}", self.role, permission.describe()),
             ))
         }
+    }
+
+    /// Whether the caller's role holds `permission`.
+    pub fn may(&self, permission: Permission) -> bool {
+        self.role.may(permission)
     }
 
     pub fn actor(&self) -> Actor<'_> {

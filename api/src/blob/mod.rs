@@ -34,6 +34,16 @@ impl BlobKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Where an attachment's bytes are kept (`None`: not a hash).
+    pub fn attachment(sha256: &str) -> Option<BlobKey> {
+        BlobKey::parse(&format!("sha256/{}/{sha256}", sha256.get(..2)?)).ok()
+    }
+
+    /// Where a derivative (`thumbnail`, `review`) of an attachment is kept.
+    pub fn derivative(sha256: &str, which: &str) -> Option<BlobKey> {
+        BlobKey::parse(&format!("derived/{}/{sha256}/{which}", sha256.get(..2)?)).ok()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

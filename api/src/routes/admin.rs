@@ -2,6 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::audit;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::org::{self, OrgKind, PlacementError};
 use liuqing_schema::sessions::{self, Sessions};
 use liuqing_schema::users::{self, NewUser, Role};
@@ -14,8 +15,6 @@ use crate::auth::{password, Caller};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Body;
 use crate::state::AppState;
-
-const ADMINS: &[Role] = &[Role::Admin];
 
 #[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +32,7 @@ pub async fn create_org_node(
     caller: Caller,
     Body(req): Body<CreateOrgNode>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let id = req.id.unwrap_or_else(uuid::Uuid::now_v7).to_string();
     let node = state
         .db
@@ -76,7 +75,7 @@ pub async fn create_org_node(
 }
 
 pub async fn list_users(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let items = state
         .db
         .run(move |conn| {
@@ -155,7 +154,7 @@ pub async fn create_user(
     caller: Caller,
     Body(req): Body<CreateUser>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let hash = password::hash(&req.password)?;
     let view = state
         .db
@@ -204,7 +203,7 @@ pub async fn get_user(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let id = id.into_inner();
     let view = state
         .db
@@ -232,7 +231,7 @@ pub async fn update_user(
     id: web::Path<String>,
     Body(req): Body<UpdateUser>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let id = id.into_inner();
     let view = state
         .db
@@ -282,7 +281,7 @@ pub async fn set_user_org_nodes(
     id: web::Path<String>,
     Body(req): Body<SetOrgNodes>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let id = id.into_inner();
     let view = state
         .db
@@ -316,7 +315,7 @@ pub async fn reset_password(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(ADMINS)?;
+    caller.require(Permission::Administer)?;
     let id = id.into_inner();
     let temporary = password::generate();
     let hash = password::hash(&temporary)?;

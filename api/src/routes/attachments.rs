@@ -15,9 +15,9 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use liuqing_schema::attachments::{self as store, Attachment, Upload};
 use liuqing_schema::audit;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::jobs;
 use liuqing_schema::time::now_micros;
-use liuqing_schema::users::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -26,19 +26,13 @@ use validator::Validate;
 
 use crate::auth::Caller;
 use crate::blob::BlobKey;
+use crate::derivatives;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::media::{self, MediaError};
 use crate::state::AppState;
 
-use super::sync::attachment_key;
-
 /// The job that makes an attachment's thumbnail and review image.
-pub const DERIVE_JOB: &str = "derive_images";
-
-/// Roles that may see originals of records in their scope; others only their own uploads.
-const ORIGINAL_VIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
-
 /// Checks a hash from the path or a body: 64 lower-case hex characters.
 pub fn parse_sha256(field: &str, s: &str) -> ApiResult<String> {
     if s.len() == 64
@@ -55,12 +49,7 @@ pub fn parse_sha256(field: &str, s: &str) -> ApiResult<String> {
 }
 
 fn blob_key(sha: &str) -> ApiResult<BlobKey> {
-    attachment_key(sha).ok_or_else(|| ApiError::validation("sha256", "is not a valid hash"))
-}
-
-/// Where an attachment's derivative is kept.
-pub fn derivative_key(sha: &str, which: &str) -> Option<BlobKey> {
-    BlobKey::parse(&format!("derived/{}/{sha}/{which}", sha.get(..2)?)).ok()
+    BlobKey::attachment(sha).ok_or_else(|| ApiError::validation("sha256", "is not a valid hash"))
 }
 
 fn internal(e: impl Into<anyhow::Error>) -> ApiError {
@@ -172,7 +161,7 @@ async fn commit(
         .transaction(move |conn| {
             let new = store::add(conn, &row, &user)?;
             if new {
-                jobs::enqueue(conn, DERIVE_JOB, &row.sha256, now)?;
+                jobs::enqueue(conn, derivatives::DERIVE_JOB, &row.sha256, now)?;
             }
             store::remove_intent(conn, &intent)?;
             let stored =
@@ -610,7 +599,7 @@ pub async fn get_original(
 ) -> ApiResult<HttpResponse> {
     let sha = parse_sha256("sha256", &path.into_inner())?;
     let (a, uploaded) = visible(&state, &caller, &sha).await?;
-    if !uploaded && !ORIGINAL_VIEWERS.contains(&caller.role) {
+    if !uploaded && !caller.may(Permission::ViewOriginals) {
         return Err(ApiError::Forbidden(
             "forbidden_role",
             format!(
@@ -675,7 +664,7 @@ async fn get_derivative(
             "the {which} image (not made yet)"
         )));
     }
-    let key = derivative_key(&sha, which)
+    let key = BlobKey::derivative(&sha, which)
         .ok_or_else(|| ApiError::validation("sha256", "is not a valid hash"))?;
     let etag = format!("\"{sha}-{which}\"");
     let bytes = if not_modified(&req, &etag) {

@@ -6,6 +6,7 @@
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use liuqing_schema::domain::recognition::publicity_last_day;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{
     transition, IdNumber, RecognitionAction, RecognitionState, TransitionError,
 };
@@ -19,7 +20,6 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
-use super::persons::{READERS, WRITERS};
 use super::views;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -125,7 +125,7 @@ pub async fn create(
     entity: web::Path<String>,
     Body(req): Body<RecordWrite>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(WRITERS)?;
+    caller.require(Permission::EditCaseFiles)?;
     let entity = entity_of(&entity)?;
     if req.base_version.is_some() {
         return Err(ApiError::validation(
@@ -137,8 +137,7 @@ pub async fn create(
     let config = state.config.clone();
     let created = state
         .db
-        .transaction(move |conn| {
-            records::lock_for_write(conn)?;
+        .write(move |conn| {
             let scope = caller.scope(conn)?;
             let env = staff::engine_env(&scope, &cipher, &config, now_micros());
             check_write(conn, &env, entity, "", &req)?;
@@ -146,7 +145,7 @@ pub async fn create(
             edit.set_ops = req.set_ops;
             let id = edit.id.to_string();
             staff::apply(conn, &caller, &env, edit)?;
-            Ok(views::record(&record_in_scope(conn, &scope, entity, &id)?))
+            views::record(&record_in_scope(conn, &scope, entity, &id)?)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -157,7 +156,7 @@ pub async fn get(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let (entity, id) = path.into_inner();
     let entity = entity_of(&entity)?;
     let rec = state
@@ -176,7 +175,7 @@ pub async fn get(
                     None,
                 )?;
             }
-            Ok(views::record(&rec))
+            views::record(&rec)
         })
         .await?;
     Ok(HttpResponse::Ok().json(rec))
@@ -190,15 +189,14 @@ pub async fn update(
     path: web::Path<(String, String)>,
     Body(req): Body<RecordWrite>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(WRITERS)?;
+    caller.require(Permission::EditCaseFiles)?;
     let (entity, id) = path.into_inner();
     let entity = entity_of(&entity)?;
     let cipher = state.cipher.clone();
     let config = state.config.clone();
     let updated = state
         .db
-        .transaction(move |conn| {
-            records::lock_for_write(conn)?;
+        .write(move |conn| {
             let scope = caller.scope(conn)?;
             let rec = record_in_scope(conn, &scope, entity, &id)?;
             let env = staff::engine_env(&scope, &cipher, &config, now_micros());
@@ -214,7 +212,7 @@ pub async fn update(
             edit.set_ops = req.set_ops;
             let result = staff::apply(conn, &caller, &env, edit)?;
             let rec = record_in_scope(conn, &scope, entity, &id)?;
-            Ok(json!({ "record": views::record(&rec), "status": result.status, "conflicts": result.conflicts }))
+            Ok(json!({ "record": views::record(&rec)?, "status": result.status, "conflicts": result.conflicts }))
         })
         .await?;
     Ok(HttpResponse::Ok().json(updated))
@@ -253,13 +251,12 @@ pub async fn act(
     let config = state.config.clone();
     let updated = state
         .db
-        .transaction(move |conn| {
-            // Read the state under the write lock, so two staff acting at once are
-            // serialised and the second sees the first one's result.
-            records::lock_for_write(conn)?;
+        .write(move |conn| {
+            // (The writer's transaction holds the write lock: two staff acting at once
+            // are serialised, and the second sees the first one's result.)
             let scope = caller.scope(conn)?;
             let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
-            let doc = views::document(&rec);
+            let doc = views::document(&rec)?;
             let from: RecognitionState = get_path(&doc, "state")
                 .and_then(Value::as_str)
                 .and_then(|s| s.parse().ok())
@@ -324,7 +321,7 @@ pub async fn act(
             edit.lifecycle = true;
             staff::apply(conn, &caller, &env, edit)?;
             let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
-            Ok(views::record(&rec))
+            views::record(&rec)
         })
         .await?;
     Ok(HttpResponse::Ok().json(updated))

@@ -3,9 +3,9 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::attachments as store;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::seals;
-use liuqing_schema::users::Role;
 use serde_json::{json, Value};
 
 use super::casework::record_in_scope;
@@ -14,8 +14,6 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::AppState;
 
-const VIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
-
 /// `GET /v1/commitments/{id}/binding`: the stored seal, the binding recomputed now, and
 /// whether the signature is a PNG the server holds.
 pub async fn get_binding(
@@ -23,7 +21,7 @@ pub async fn get_binding(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(VIEWERS)?;
+    caller.require(Permission::CheckCommitments)?;
     let id = id.into_inner();
     let answer = state
         .db
@@ -31,7 +29,7 @@ pub async fn get_binding(
             let scope = caller.scope(conn)?;
             let record = record_in_scope(conn, &scope, Entity::Commitment, &id)?;
             let sealed = seals::of(conn, &id)?;
-            let doc = views::document(&record);
+            let doc = views::document(&record)?;
             let current = seals::binding_of(&doc);
             let signature = get_path(&doc, "signature_sha256")
                 .and_then(Value::as_str)

@@ -4,9 +4,9 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::records::{self, Conflict};
 use liuqing_schema::time::now_micros;
-use liuqing_schema::users::Role;
 use liuqing_sync::values;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -18,24 +18,18 @@ use crate::extract::Body;
 use crate::staff::{self, Edit};
 use crate::state::AppState;
 
-const REVIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
-
 /// A conflict as staff see it: values parsed, sensitive ones masked.
-fn view(c: &Conflict) -> Value {
-    let parse = |s: &str| {
-        serde_json::from_str::<Value>(s)
-            .map(|v| values::shown(&v))
-            .unwrap_or(Value::Null)
-    };
-    json!({
+fn view(c: &Conflict) -> Result<Value, ApiError> {
+    let parse = |column, s: &str| records::parse_json(column, s).map(|v| values::shown(&v));
+    Ok(json!({
         "id": c.id,
         "entity": c.entity,
         "record_id": c.record_id,
         "community_id": c.community_id,
         "field": c.field,
         "policy": c.policy,
-        "kept": parse(&c.kept),
-        "yours": parse(&c.yours),
+        "kept": parse("conflicts.kept", &c.kept)?,
+        "yours": parse("conflicts.yours", &c.yours)?,
         "kept_hlc": c.kept_hlc,
         "yours_hlc": c.yours_hlc,
         "kept_device": c.kept_device,
@@ -46,11 +40,11 @@ fn view(c: &Conflict) -> Value {
         "resolution": c.resolution,
         "created_at": liuqing_schema::time::to_datetime(c.created_at)
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    })
+    }))
 }
 
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(REVIEWERS)?;
+    caller.require(Permission::ResolveConflicts)?;
     let items = state
         .db
         .run(move |conn| {
@@ -58,7 +52,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
             Ok(records::open_conflicts(conn, &scope, 500)?)
         })
         .await?;
-    let items: Vec<Value> = items.iter().map(view).collect();
+    let items: Vec<Value> = items.iter().map(view).collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
@@ -99,7 +93,7 @@ pub async fn resolve(
     id: web::Path<String>,
     Body(req): Body<Resolve>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REVIEWERS)?;
+    caller.require(Permission::ResolveConflicts)?;
     if (req.resolution == Resolution::NewValue) != req.value.is_some() {
         return Err(ApiError::validation(
             "value",
@@ -111,7 +105,7 @@ pub async fn resolve(
     let config = state.config.clone();
     let resolved = state
         .db
-        .transaction(move |conn| {
+        .write(move |conn| {
             let scope = caller.scope(conn)?;
             let conflict = records::conflict_in_scope(conn, &scope, &id)?
                 .ok_or_else(|| ApiError::not_found("conflict"))?;
@@ -162,7 +156,7 @@ pub async fn resolve(
             }
             let updated = records::conflict_in_scope(conn, &scope, &conflict.id)?
                 .ok_or_else(|| ApiError::not_found("conflict"))?;
-            Ok(view(&updated))
+            view(&updated)
         })
         .await?;
     Ok(HttpResponse::Ok().json(resolved))

@@ -3,8 +3,8 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::audit;
 use liuqing_schema::devices::{self, DeviceState};
+use liuqing_schema::domain::Permission;
 use liuqing_schema::sessions::{self, Sessions};
-use liuqing_schema::users::Role;
 use serde::Deserialize;
 use serde_json::json;
 use validator::Validate;
@@ -14,11 +14,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::state::AppState;
 
-const MANAGERS: &[Role] = &[Role::Admin, Role::StationStaff];
-const VIEWERS: &[Role] = &[Role::Admin, Role::StationStaff, Role::Supervisor];
-
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(VIEWERS)?;
+    caller.require(Permission::ViewDevices)?;
     let items = state
         .db
         .run(move |conn| {
@@ -34,7 +31,7 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(VIEWERS)?;
+    caller.require(Permission::ViewDevices)?;
     let id = id.into_inner();
     let device = state
         .db
@@ -62,7 +59,7 @@ pub async fn update(
     id: web::Path<String>,
     Body(req): Body<UpdateDevice>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(MANAGERS)?;
+    caller.require(Permission::ManageDevices)?;
     let id = id.into_inner();
     let device = state
         .db

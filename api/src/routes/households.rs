@@ -3,13 +3,13 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::casefile::{self, HouseholdFilter};
+use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::DbConn;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::casework::record_in_scope;
-use super::persons::READERS;
 use super::views;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -34,7 +34,7 @@ pub async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let limit = paging::limit(q.limit)?;
     let after = paging::decode(q.cursor.as_deref())?;
     if q.address.as_ref().is_some_and(|a| a.chars().count() > 200) {
@@ -73,7 +73,7 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let today = state.config.today();
     let household = state
@@ -86,15 +86,15 @@ pub async fn get(
                 .map(|p| views::person_item(p, today))
                 .collect();
             let records_of = |conn: &mut DbConn, entity| -> Result<Vec<Value>, ApiError> {
-                Ok(casefile::children_of(conn, &id, entity)?
+                casefile::children_of(conn, &id, entity)?
                     .iter()
                     .map(views::record)
-                    .collect())
+                    .collect()
             };
             let visits = records_of(conn, Entity::Visit)?;
             let tasks = records_of(conn, Entity::Task)?;
             Ok(json!({
-                "household": views::record(&rec),
+                "household": views::record(&rec)?,
                 "members": members,
                 "visits": visits,
                 "tasks": tasks,

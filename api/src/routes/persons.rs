@@ -5,12 +5,12 @@ use actix_web::{web, HttpResponse};
 use liuqing_schema::audit;
 use liuqing_schema::casefile::{self, PersonFilter, PersonSort};
 use liuqing_schema::domain::six_clears::Section;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{
     one_time_notice, Category, EvidenceType, IdNumber, MobilePhone, ObligationState, Tier,
 };
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
-use liuqing_schema::users::Role;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
@@ -22,13 +22,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
 use crate::paging;
 use crate::state::AppState;
-
-/// Who may read case files: the people working on them. Admins run the system and do not.
-pub const READERS: &[Role] = &[Role::Coordinator, Role::StationStaff, Role::Supervisor];
-/// Who may edit case files through the staff API (coordinators edit through sync).
-pub const WRITERS: &[Role] = &[Role::StationStaff, Role::Supervisor];
-/// Who may see a full ID number or phone.
-pub const REVEALERS: &[Role] = &[Role::StationStaff, Role::Supervisor];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +47,7 @@ pub async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let limit = paging::limit(q.limit)?;
     let after = paging::decode(q.cursor.as_deref())?;
     let today = state.config.today();
@@ -139,7 +132,7 @@ pub async fn case_file(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let config = state.config.clone();
     let file = state
@@ -160,49 +153,50 @@ pub async fn case_file(
             let of = |entity: Entity| -> Vec<&Record> {
                 children.iter().filter(|r| r.entity == entity).collect()
             };
-            let six_clears = of(Entity::SixClears).first().map(|r| {
-                let doc = views::document(r);
-                let sections: Map<String, Value> = Section::ALL
-                    .iter()
-                    .map(|s| {
-                        (
-                            s.to_string(),
-                            json!({ "complete": s.is_complete(&doc), "missing": s.missing(&doc) }),
-                        )
-                    })
-                    .collect();
-                json!({ "record": views::record(r), "sections": sections })
-            });
-            // Visits are made to the household; the person's are those that saw them.
-            let visits: Vec<Value> = match &person.parent_id {
-                Some(h) => casefile::children_of(conn, h, Entity::Visit)?
-                    .iter()
-                    .filter(|v| {
-                        get_path(&views::document(v), "persons_seen")
-                            .and_then(Value::as_array)
-                            .is_some_and(|seen| seen.iter().any(|p| p.as_str() == Some(&id)))
-                    })
-                    .map(views::record)
-                    .collect(),
-                None => Vec::new(),
+            let six_clears = match of(Entity::SixClears).first() {
+                Some(r) => {
+                    let doc = views::document(r)?;
+                    let sections: Map<String, Value> = Section::ALL
+                        .iter()
+                        .map(|s| {
+                            (
+                                s.to_string(),
+                                json!({ "complete": s.is_complete(&doc), "missing": s.missing(&doc) }),
+                            )
+                        })
+                        .collect();
+                    Some(json!({ "record": views::record(r)?, "sections": sections }))
+                }
+                None => None,
             };
-            let tasks: Vec<Value> = match &person.parent_id {
-                Some(h) => casefile::children_of(conn, h, Entity::Task)?
-                    .iter()
-                    .filter(|t| {
-                        get_path(&views::document(t), "person_id").and_then(Value::as_str)
-                            == Some(&id)
-                    })
-                    .map(views::record)
-                    .collect(),
-                None => Vec::new(),
+            // Visits are made to the household, tasks to its coordinator: the person's are
+            // those that name them.
+            let mut naming = |entity: Entity, path: &str| -> Result<Vec<Value>, ApiError> {
+                let Some(h) = &person.parent_id else {
+                    return Ok(Vec::new());
+                };
+                let mut shown = Vec::new();
+                for r in casefile::children_of(conn, h, entity)? {
+                    let doc = views::document(&r)?;
+                    let names = match get_path(&doc, path) {
+                        Some(Value::Array(ids)) => ids.iter().any(|p| p.as_str() == Some(&id)),
+                        Some(one) => one.as_str() == Some(&id),
+                        None => false,
+                    };
+                    if names {
+                        shown.push(views::record(&r)?);
+                    }
+                }
+                Ok(shown)
             };
+            let visits = naming(Entity::Visit, "persons_seen")?;
+            let tasks = naming(Entity::Task, "person_id")?;
             let obligations = casefile::obligation_of(conn, &row, today)?;
-            let latest = |entity: Entity| of(entity).last().map(|r| views::record(r));
-            let list = |entity: Entity| -> Vec<Value> {
+            let latest = |entity: Entity| of(entity).last().map(|r| views::record(r)).transpose();
+            let list = |entity: Entity| -> Result<Vec<Value>, ApiError> {
                 of(entity).into_iter().map(views::record).collect()
             };
-            let notice = notice_for(&children, &config.shared_evidence());
+            let notice = notice_for(&children, &config.shared_evidence())?;
             audit::record(
                 conn,
                 caller.actor(),
@@ -213,19 +207,19 @@ pub async fn case_file(
                 None,
             )?;
             Ok(json!({
-                "person": views::record(&person),
+                "person": views::record(&person)?,
                 "summary": views::person_item(&row, today),
-                "household": household.as_ref().map(views::record),
+                "household": household.as_ref().map(views::record).transpose()?,
                 "six_clears": six_clears,
-                "evidence": list(Entity::Evidence),
-                "commitments": list(Entity::Commitment),
+                "evidence": list(Entity::Evidence)?,
+                "commitments": list(Entity::Commitment)?,
                 "visits": visits,
-                "service_records": list(Entity::ServiceRecord),
+                "service_records": list(Entity::ServiceRecord)?,
                 "obligations": obligations,
-                "recognitions": list(Entity::Recognition),
-                "assessment": latest(Entity::Assessment),
-                "plan": latest(Entity::Plan),
-                "exit": latest(Entity::Exit),
+                "recognitions": list(Entity::Recognition)?,
+                "assessment": latest(Entity::Assessment)?,
+                "plan": latest(Entity::Plan)?,
+                "exit": latest(Entity::Exit)?,
                 "tasks": tasks,
                 "missing_materials": notice,
             }))
@@ -237,12 +231,16 @@ pub async fn case_file(
 /// The one-time notice (一次性告知) for a person: every material still missing for the
 /// categories they claim, at once. The claim is the open application's, else the categories
 /// recorded in the six clears.
-fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Value {
+fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Value, ApiError> {
+    let parsed: Vec<(Entity, Value)> = children
+        .iter()
+        .map(|r| Ok((r.entity, views::document(r)?)))
+        .collect::<Result<_, ApiError>>()?;
     let docs = |entity: Entity| {
-        children
+        parsed
             .iter()
-            .filter(move |r| r.entity == entity)
-            .map(views::document)
+            .filter(move |(e, _)| *e == entity)
+            .map(|(_, doc)| doc.clone())
     };
     let names = |doc: &Value, path: &str| -> Vec<Category> {
         get_path(doc, path)
@@ -287,7 +285,7 @@ fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Value {
             })
         })
         .collect();
-    json!({ "claimed_categories": claimed, "items": items })
+    Ok(json!({ "claimed_categories": claimed, "items": items }))
 }
 
 pub async fn notice(
@@ -295,7 +293,7 @@ pub async fn notice(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let shared = state.config.shared_evidence();
     let notice = state
@@ -304,7 +302,7 @@ pub async fn notice(
             let scope = caller.scope(conn)?;
             record_in_scope(conn, &scope, Entity::Person, &id)?;
             let children = casefile::children(conn, &id)?;
-            Ok(notice_for(&children, &shared))
+            notice_for(&children, &shared)
         })
         .await?;
     Ok(HttpResponse::Ok().json(notice))
@@ -335,7 +333,7 @@ pub async fn reveal(
     id: web::Path<String>,
     Body(req): Body<Reveal>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REVEALERS)?;
+    caller.require(Permission::RevealIdentity)?;
     let id = id.into_inner();
     let cipher = state.cipher.clone();
     let value = state
@@ -344,7 +342,7 @@ pub async fn reveal(
             let scope = caller.scope(conn)?;
             let rec = record_in_scope(conn, &scope, Entity::Person, &id)?;
             let path = req.field.as_str();
-            let stored = get_path(&views::document(&rec), path).cloned();
+            let stored = get_path(&views::document(&rec)?, path).cloned();
             let sealed = stored
                 .as_ref()
                 .and_then(|v| v.get("sealed"))

@@ -4,6 +4,7 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::casefile;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{age_on, Category};
 use liuqing_schema::entities::get_path;
 use liuqing_schema::org;
@@ -11,7 +12,6 @@ use liuqing_schema::users;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::persons::READERS;
 use super::views;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -32,7 +32,7 @@ pub async fn publicity(
     caller: Caller,
     Query(q): Query<PublicityQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let today = state.config.today();
     let items = state
         .db
@@ -45,7 +45,7 @@ pub async fn publicity(
             }
             let mut items = Vec::new();
             for (rec, person) in casefile::in_publicity(conn, &scope)? {
-                let doc = views::document(&rec);
+                let doc = views::document(&rec)?;
                 let categories: Vec<Value> = get_path(&doc, "claimed_categories")
                     .and_then(Value::as_array)
                     .map(|a| {
@@ -88,7 +88,7 @@ pub async fn publicity(
 
 /// Persons who may be one person (same phone, or same name and birth date), for review.
 pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let today = state.config.today();
     let groups = state
         .db
@@ -122,7 +122,7 @@ pub async fn exit_candidates(
     caller: Caller,
     Query(q): Query<CandidatesQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let limit = crate::paging::limit(q.limit)?;
     let today = state.config.today();
     let rows = state
@@ -152,7 +152,7 @@ pub async fn zero_employment(
 ) -> ApiResult<HttpResponse> {
     use chrono::Datelike;
     use liuqing_schema::domain::zero_employment as rule;
-    caller.require(READERS)?;
+    caller.require(Permission::ReadCaseFiles)?;
     let today = state.config.today();
     let (year, month) = match q.month.as_deref() {
         None => (today.year(), today.month()),

@@ -7,11 +7,11 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::attachments as attachment_store;
 use liuqing_schema::domain::EvidenceType;
+use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::{now_micros, seconds, to_datetime, Micros};
-use liuqing_schema::users::Role;
 use liuqing_schema::DbConn;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -24,7 +24,6 @@ use crate::extract::Body;
 use crate::staff::{self, Edit};
 use crate::state::AppState;
 
-const REVIEWERS: &[Role] = &[Role::StationStaff, Role::Supervisor, Role::Admin];
 const STATES: &[&str] = &["pending", "approved", "rejected", "retake"];
 
 fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
@@ -37,7 +36,7 @@ fn rfc3339(micros: Micros) -> String {
 
 /// A piece of evidence as the queue shows it.
 fn item(conn: &mut DbConn, r: &Record) -> Result<Value, ApiError> {
-    let doc: Value = serde_json::from_str(&r.data).map_err(|e| ApiError::Internal(e.into()))?;
+    let doc = r.document()?;
     let sha = text(&doc, "attachment_sha256")
         .unwrap_or_default()
         .to_string();
@@ -79,7 +78,7 @@ pub async fn queue(
     caller: Caller,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REVIEWERS)?;
+    caller.require(Permission::ReviewEvidence)?;
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
@@ -117,7 +116,7 @@ pub async fn queue(
             found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
             let mut items = Vec::new();
             for r in &found {
-                let doc: Value = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+                let doc = r.document()?;
                 let review_state = text(&doc, "review_state").unwrap_or("pending");
                 if wanted_state != "all" && review_state != wanted_state {
                     continue;
@@ -177,7 +176,7 @@ pub async fn decide(
     id: web::Path<String>,
     Body(req): Body<Decide>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(REVIEWERS)?;
+    caller.require(Permission::ReviewEvidence)?;
     let reason = req
         .reason
         .clone()
@@ -193,11 +192,10 @@ pub async fn decide(
     let app = state.clone();
     let answer = state
         .db
-        .transaction(move |conn| {
+        .write(move |conn| {
             let scope = caller.scope(conn)?;
             let record = record_in_scope(conn, &scope, Entity::Evidence, &evidence_id.to_string())?;
-            let doc: Value =
-                serde_json::from_str(&record.data).map_err(|e| ApiError::Internal(e.into()))?;
+            let doc = record.document()?;
             let now = now_micros();
             let mut fields = Map::new();
             fields.insert("review_state".into(), json!(req.decision.name()));

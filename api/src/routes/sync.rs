@@ -12,7 +12,6 @@ use serde_json::{json, Value};
 use validator::Validate;
 
 use crate::auth::Caller;
-use crate::blob::BlobKey;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::state::AppState;
@@ -25,11 +24,6 @@ fn check_schema_version(v: u32) -> ApiResult<()> {
             "schema_version {v} is not served; accepted: {SCHEMA_VERSIONS:?}"
         )))
     }
-}
-
-/// Where an attachment's bytes are kept.
-pub fn attachment_key(sha256: &str) -> Option<BlobKey> {
-    BlobKey::parse(&format!("sha256/{}/{sha256}", sha256.get(..2)?)).ok()
 }
 
 #[derive(Debug, Deserialize, Validate)]

@@ -9,28 +9,30 @@ use liuqing_schema::time::to_datetime;
 use liuqing_sync::values;
 use serde_json::{json, Value};
 
+use crate::error::ApiError;
+
 pub fn time(micros: i64) -> String {
     to_datetime(micros).to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
-/// A record's stored document, parsed.
-pub fn document(rec: &Record) -> Value {
-    serde_json::from_str(&rec.data).unwrap_or(Value::Null)
+/// A record's stored document, parsed (a corrupt row is an error, never an empty document).
+pub fn document(rec: &Record) -> Result<Value, ApiError> {
+    Ok(rec.document()?)
 }
 
 /// A record as staff see it.
-pub fn record(rec: &Record) -> Value {
-    json!({
+pub fn record(rec: &Record) -> Result<Value, ApiError> {
+    Ok(json!({
         "id": rec.id,
         "entity": rec.entity,
         "community_id": rec.community_id,
         "version": rec.version,
-        "data": values::shown_document(document(rec)),
+        "data": values::shown_document(document(rec)?),
         "created_at": time(rec.created_at),
         "updated_at": time(rec.updated_at),
         "created_by": rec.created_by,
         "updated_by": rec.updated_by,
-    })
+    }))
 }
 
 /// A person as lists show them: no ID number or phone at all.

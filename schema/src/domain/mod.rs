@@ -12,6 +12,7 @@ pub mod id_number;
 pub mod obligations;
 pub mod phone;
 pub mod recognition;
+pub mod role;
 pub mod six_clears;
 pub mod zero_employment;
 
@@ -27,3 +28,4 @@ pub use phone::{MobilePhone, PhoneError};
 pub use recognition::{
     publicity_ends, transition, RecognitionAction, RecognitionState, TransitionError,
 };
+pub use role::{Permission, Role};

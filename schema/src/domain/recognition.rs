@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 
 use super::calendar::WorkCalendar;
-use crate::users::Role;
+use super::Role;
 
 crate::text_enum! {
     /// Where an application stands.

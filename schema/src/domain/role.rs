@@ -1,0 +1,103 @@
+//! Who a user is to the guide's work, and what each role may do: one table, so a route
+//! names the permission it needs and never spells out a list of roles of its own.
+
+crate::text_enum! {
+    /// What a user does; decides which routes and fields they may use.
+    pub enum Role {
+        /// 劳动保障协理员: visits households in their own communities, on a phone.
+        Coordinator = "coordinator",
+        /// 基层平台工作人员: reviews what phones upload and keeps the station's case files.
+        StationStaff = "station_staff",
+        /// 街道/区 supervisors: check coverage and obligations in their street or district.
+        Supervisor = "supervisor",
+        /// Runs the system (users, the org tree, devices).
+        Admin = "admin",
+    }
+}
+
+/// Something a role may or may not do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read case files (persons, households, records, reports) in scope.
+    ReadCaseFiles,
+    /// Create and edit case-file records through the API.
+    EditCaseFiles,
+    /// See a person's full ID number or phone, with a reason that is logged.
+    RevealIdentity,
+    /// Review evidence photos (approve, reject, ask for a retake).
+    ReviewEvidence,
+    /// Resolve merge conflicts and staff-locked proposals.
+    ResolveConflicts,
+    /// Check a signed commitment's seal against its values.
+    CheckCommitments,
+    /// Fetch original photos of records in scope (everyone may fetch their own uploads).
+    ViewOriginals,
+    /// List devices in scope.
+    ViewDevices,
+    /// Retire or revoke devices in scope.
+    ManageDevices,
+    /// Users, roles, the org tree, password resets.
+    Administer,
+}
+
+use Role::{Admin, Coordinator, StationStaff, Supervisor};
+
+impl Permission {
+    /// The roles that hold this permission.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Permission::ReadCaseFiles => &[Coordinator, StationStaff, Supervisor],
+            Permission::EditCaseFiles | Permission::RevealIdentity => &[StationStaff, Supervisor],
+            Permission::ReviewEvidence
+            | Permission::ResolveConflicts
+            | Permission::CheckCommitments
+            | Permission::ViewOriginals => &[StationStaff, Supervisor, Admin],
+            Permission::ViewDevices => &[Admin, StationStaff, Supervisor],
+            Permission::ManageDevices => &[Admin, StationStaff],
+            Permission::Administer => &[Admin],
+        }
+    }
+
+    /// What the permission allows, for a refusal's message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::ReadCaseFiles => "read case files",
+            Permission::EditCaseFiles => "edit case files",
+            Permission::RevealIdentity => "reveal ID numbers or phones",
+            Permission::ReviewEvidence => "review evidence",
+            Permission::ResolveConflicts => "resolve conflicts",
+            Permission::CheckCommitments => "check commitments",
+            Permission::ViewOriginals => "fetch original photos",
+            Permission::ViewDevices => "list devices",
+            Permission::ManageDevices => "manage devices",
+            Permission::Administer => "administer the system",
+        }
+    }
+}
+
+impl Role {
+    pub fn may(self, permission: Permission) -> bool {
+        permission.roles().contains(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinators_read_their_case_files_but_edit_only_through_their_phones() {
+        assert!(Coordinator.may(Permission::ReadCaseFiles));
+        assert!(!Coordinator.may(Permission::EditCaseFiles));
+        assert!(!Coordinator.may(Permission::RevealIdentity));
+        assert!(!Coordinator.may(Permission::Administer));
+    }
+
+    #[test]
+    fn admins_run_the_system_and_read_no_case_file() {
+        assert!(Admin.may(Permission::Administer));
+        assert!(!Admin.may(Permission::ReadCaseFiles));
+        assert!(!Admin.may(Permission::EditCaseFiles));
+        assert!(!Admin.may(Permission::RevealIdentity));
+    }
+}
