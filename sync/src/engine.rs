@@ -421,6 +421,20 @@ impl Merge<'_, '_> {
         if !visible {
             return Err(self.reject(Reason::UnknownRecord, vec![problem("id", "no such record")]));
         }
+        if let (Some(base), Some(rec)) = (self.m.base_version, &existing) {
+            // A phone learns versions only from this server, and they only grow: a base
+            // above the record's own would make every server write look seen, so a newer
+            // value would be overwritten with no conflict record. A client bug, refused.
+            if base < 0 || base > rec.version {
+                return Err(self.reject(
+                    Reason::Invalid,
+                    vec![problem(
+                        "base_version",
+                        format!("must be a version this record had (now {})", rec.version),
+                    )],
+                ));
+            }
+        }
         let mut result = match (self.m.op, existing) {
             (Op::Delete, None) => {
                 return Err(

@@ -14,6 +14,7 @@ mod contract;
 mod convergence;
 mod errors;
 mod evidence;
+mod hardening;
 mod images;
 mod loadgen;
 mod scope;

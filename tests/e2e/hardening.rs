@@ -1,0 +1,160 @@
+//! What an attacker (or a buggy client) sends that an honest phone never would: each
+//! test here is an attack that used to work.
+
+use proptest::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::sync::{household_with_person, push_ok, world, Phone, World};
+
+/// A mutation with a chosen `base_version` and clock (milliseconds since 1970).
+fn edit_at(phone: &Phone, person: &str, base: Option<i64>, millis: u64, name: &str) -> Value {
+    json!({ "mutation_id": new_id(), "entity": "person", "id": person, "op": "upsert",
+            "base_version": base, "hlc": format!("{millis:015}-00000-{}", phone.s.device_id),
+            "fields": { "name": name } })
+}
+
+async fn conflict_values(app: &TestApp, staff: &Session, person: &str) -> Vec<(Value, Value)> {
+    let r = app.get("/v1/sync/conflicts", &staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|c| c["record_id"] == person && c["field"] == "name")
+        .map(|c| (c["kept"].clone(), c["yours"].clone()))
+        .collect()
+}
+
+async fn name_of(app: &TestApp, staff: &Session, person: &str) -> Value {
+    let r = app
+        .get(&format!("/v1/records/person/{person}"), &staff.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["data"]["name"].clone()
+}
+
+#[actix_web::test]
+async fn a_base_version_from_the_future_is_refused_not_a_silent_overwrite() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, v) = household_with_person(app, &w.a1, &w.tree.community_a, 71).await;
+    // A newer value, written by the other phone.
+    let newer = push_ok(
+        app,
+        &w.a2,
+        vec![w
+            .a2
+            .upsert("person", &p, Some(v), json!({ "name": "新名" }))],
+    )
+    .await;
+    assert_eq!(newer[0]["status"], "applied");
+    // The attack: a base far above any version the record had, and a clock from 1970.
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![edit_at(
+            &w.a1,
+            &p,
+            Some(4_611_686_018_427_387_904),
+            1,
+            "旧名",
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "rejected", "{r:?}");
+    assert_eq!(r[0]["reason"], "invalid");
+    assert_eq!(r[0]["errors"][0]["field"], "base_version");
+    assert_eq!(name_of(app, &w.staff, &p).await, "新名");
+    // A negative base is no version either.
+    let r = push_ok(app, &w.a1, vec![edit_at(&w.a1, &p, Some(-1), 1, "旧名")]).await;
+    assert_eq!(r[0]["errors"][0]["field"], "base_version", "{r:?}");
+}
+
+/// One case of the property: phone 2 writes a newer name; phone 1 then sends an edit
+/// with any base and any clock. The newer name is the current one afterwards, or kept in a
+/// conflict record, or phone 1 had seen it (its base is the newer name's version).
+async fn newer_value_survives(w: &World, seq: u32, base: BaseChoice, millis: u64) {
+    let app = &w.app;
+    let (_, p, v) = household_with_person(app, &w.a1, &w.tree.community_a, seq).await;
+    let newer = push_ok(
+        app,
+        &w.a2,
+        vec![w
+            .a2
+            .upsert("person", &p, Some(v), json!({ "name": "新名" }))],
+    )
+    .await;
+    let newer_version = newer[0]["version"].as_i64().expect("version");
+    let base = match base {
+        BaseChoice::None => None,
+        BaseChoice::Before => Some(v),
+        BaseChoice::Seen => Some(newer_version),
+        BaseChoice::Ahead(n) => Some(newer_version + n),
+        BaseChoice::Any(n) => Some(n),
+    };
+    let r = push_ok(app, &w.a1, vec![edit_at(&w.a1, &p, base, millis, "旧名")]).await;
+    let current = name_of(app, &w.staff, &p).await;
+    let kept_in_conflict = conflict_values(app, &w.staff, &p)
+        .await
+        .iter()
+        .any(|(kept, yours)| kept == "新名" || yours == "新名");
+    // Seen: the base is the newer name's own version (the record's version now).
+    let seen = base == Some(newer_version);
+    assert!(
+        current == "新名" || kept_in_conflict || seen,
+        "base {base:?}, clock {millis}: the newer name vanished (now {current}; answer {r:?})"
+    );
+    if base.is_some_and(|b| b > newer_version || b < 0) {
+        assert_eq!(r[0]["status"], "rejected", "base {base:?}: {r:?}");
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum BaseChoice {
+    None,
+    Before,
+    Seen,
+    Ahead(i64),
+    Any(i64),
+}
+
+fn base_choice() -> impl Strategy<Value = BaseChoice> {
+    prop_oneof![
+        Just(BaseChoice::None),
+        Just(BaseChoice::Before),
+        Just(BaseChoice::Seen),
+        (1i64..1_000_000).prop_map(BaseChoice::Ahead),
+        any::<i64>().prop_map(BaseChoice::Any),
+    ]
+}
+
+fn clock() -> impl Strategy<Value = u64> {
+    let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    prop_oneof![
+        Just(0u64),
+        0u64..now,
+        Just(now),
+        now..now + 400 * 86_400_000,
+        Just(999_999_999_999_999u64),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// No `base_version` and no clock a client can send makes a newer value disappear
+    /// without a conflict record.
+    #[test]
+    fn no_base_or_clock_makes_a_newer_value_vanish(
+        cases in prop::collection::vec((base_choice(), clock()), 8)
+    ) {
+        actix_web::rt::System::new().block_on(async move {
+            let w = world().await;
+            for (i, (base, millis)) in cases.into_iter().enumerate() {
+                newer_value_survives(&w, 200 + i as u32, base, millis).await;
+            }
+        });
+    }
+}
