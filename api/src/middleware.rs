@@ -51,6 +51,26 @@ pub async fn trace_request(
     Ok(res)
 }
 
+/// Headers every answer carries: `X-Content-Type-Options: nosniff`, and `Cache-Control:
+/// no-store` unless the route chose its own (photos, which are content-addressed). Case
+/// files, pull pages, a revealed ID number and a login's tokens are personal data or
+/// secrets: no browser, proxy or shared tablet may keep a copy.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}
+
 /// Rewrites any error response that is not yet a problem document into one.
 pub async fn problem_bodies(
     req: ServiceRequest,

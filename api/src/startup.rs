@@ -152,6 +152,7 @@ impl Application {
                     .configure(routes::configure)
                     .default_service(web::to(not_found))
                     .wrap(from_fn(middleware::problem_bodies))
+                    .wrap(from_fn(middleware::security_headers))
                     .wrap(from_fn(middleware::trace_request))
                     .wrap(Compress::default())
             })

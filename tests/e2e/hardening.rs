@@ -158,3 +158,60 @@ proptest! {
         });
     }
 }
+
+/// Every JSON answer, personal data or not, tells browsers and proxies to keep no copy
+/// and not to guess its type.
+#[actix_web::test]
+async fn answers_with_personal_data_are_never_cached_nor_sniffed() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 72).await;
+    let login = app.login_raw("staff-1", PASSWORD, &new_id()).await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.body);
+    let answers = [
+        ("login", login),
+        (
+            "case file",
+            app.get(&format!("/v1/persons/{p}"), &w.staff.access).await,
+        ),
+        (
+            "pull",
+            app.get("/v1/sync/pull?schema_version=1", &w.a1.s.access)
+                .await,
+        ),
+        (
+            "reveal",
+            app.post(
+                &format!("/v1/persons/{p}/reveal"),
+                Some(&w.staff.access),
+                json!({ "field": "id_number", "reason": "核对身份证原件" }),
+            )
+            .await,
+        ),
+        (
+            "problem",
+            app.get("/v1/persons/nobody", &w.staff.access).await,
+        ),
+        (
+            "health",
+            app.request(reqwest::Method::GET, "/healthz", None, None)
+                .await,
+        ),
+    ];
+    for (what, r) in &answers {
+        assert_eq!(
+            r.headers.get("cache-control").and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{what}: {:?}",
+            r.headers
+        );
+        assert_eq!(
+            r.headers
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff"),
+            "{what}"
+        );
+    }
+    assert_eq!(answers[3].1.status, StatusCode::OK, "{}", answers[3].1.body);
+}
