@@ -18,7 +18,7 @@ use std::rc::Rc;
 
 use chrono::NaiveDate;
 use liuqing_schema::digests::{self, Digest};
-use liuqing_schema::entities::{self, Entity};
+use liuqing_schema::entities::{self, Entity, FieldType};
 use liuqing_schema::records::{self, Conflict, LoggedMutation, Record};
 use liuqing_schema::{org, seals, DbConn, StoreError};
 use serde_json::Value;
@@ -105,9 +105,19 @@ impl Batch {
                 continue;
             };
             wanted.push((entity, m.id.to_string()));
-            if let Some((field, parent)) = entities::spec(entity).parent {
-                if let Some(id) = m.fields.get(field).and_then(|v| v.as_str()) {
-                    wanted.push((parent, id.to_string()));
+            // Its parent and the other records it names (all checked under the lock).
+            for field in entities::spec(entity).fields {
+                let (FieldType::Ref(named) | FieldType::RefList(named)) = field.ty else {
+                    continue;
+                };
+                match m.fields.get(field.path) {
+                    Some(Value::String(id)) => wanted.push((named, id.clone())),
+                    Some(Value::Array(ids)) => wanted.extend(
+                        ids.iter()
+                            .filter_map(Value::as_str)
+                            .map(|id| (named, id.to_string())),
+                    ),
+                    _ => {}
                 }
             }
         }

@@ -510,6 +510,7 @@ impl Merge<'_, '_> {
         let mut draft = Draft::new(built.doc, FieldClocks::default(), self.field_clock(hlc));
         draft.created = true;
         draft.errors = built.errors;
+        self.check_references(spec, &community_id, &mut draft.errors)?;
         draft.touched = built.touched;
         for (path, proposed) in built.proposals {
             self.propose(
@@ -545,6 +546,45 @@ impl Merge<'_, '_> {
             updated_device: Some(self.who.device_id.to_string()),
         };
         self.finish(spec, record, draft)
+    }
+
+    /// Every record a mutation's other references name (a visit's `persons_seen`, a task's
+    /// `person_id`) must be a live record of the same community: an id from another
+    /// community, or none at all, is an unknown reference, named in the errors.
+    fn check_references(
+        &mut self,
+        spec: &EntitySpec,
+        community_id: &str,
+        errors: &mut Vec<FieldProblem>,
+    ) -> Result<(), Abort> {
+        let parent = spec.parent.map(|(field, _)| field);
+        for field in spec.fields {
+            let (FieldType::Ref(entity) | FieldType::RefList(entity)) = field.ty else {
+                continue;
+            };
+            if Some(field.path) == parent || errors.iter().any(|e| e.field == field.path) {
+                continue;
+            }
+            let ids: Vec<&str> = match self.m.fields.get(field.path) {
+                Some(Value::String(id)) => vec![id.as_str()],
+                Some(Value::Array(ids)) => ids.iter().filter_map(Value::as_str).collect(),
+                _ => continue,
+            };
+            for id in ids {
+                let known = self
+                    .batch
+                    .find(self.conn, entity, id)?
+                    .is_some_and(|r| !r.deleted && r.community_id == community_id);
+                if !known {
+                    errors.push(problem(
+                        field.path,
+                        format!("`{id}` is no {entity} of this record's community"),
+                    ));
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The community a new record belongs to, from its parent (or, for a household, named).
@@ -762,6 +802,7 @@ impl Merge<'_, '_> {
                 self.refuse_enrolled(&hash, &rec.id)?;
             }
         }
+        self.check_references(spec, &rec.community_id, &mut draft.errors)?;
         if !draft.errors.is_empty() {
             return Err(self.reject(Reason::Invalid, std::mem::take(&mut draft.errors)));
         }

@@ -215,3 +215,177 @@ async fn answers_with_personal_data_are_never_cached_nor_sniffed() {
     }
     assert_eq!(answers[3].1.status, StatusCode::OK, "{}", answers[3].1.body);
 }
+
+/// An administrator runs the system and reads no case file, by any road: not through
+/// sync (pull, push, status), conflicts, the review queue, a commitment's binding, photos
+/// others uploaded, lists and reports. Station staff still can.
+#[actix_web::test]
+async fn an_admin_reads_and_writes_no_case_file_by_any_road() {
+    use crate::attachments::{put_image, wait_for_derivatives};
+    use crate::images::{jpeg, sha256};
+
+    let w = world().await;
+    let app = &w.app;
+    let (h, p, v) = household_with_person(app, &w.a1, &w.tree.community_a, 73).await;
+    let photo = jpeg(64, 48, 73);
+    let sha = sha256(&photo);
+    let e = new_id();
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "evidence",
+            &e,
+            None,
+            json!({ "person_id": p,
+            "evidence_type": "resident_id_card", "attachment_sha256": sha }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied", "{r:?}");
+    assert_eq!(
+        put_image(app, &w.a1.s.access, &photo).await.status,
+        StatusCode::CREATED
+    );
+    wait_for_derivatives(app, &w.a1.s.access, &sha).await;
+    // A conflict for the conflict routes.
+    push_ok(
+        app,
+        &w.a2,
+        vec![w
+            .a2
+            .upsert("person", &p, Some(v), json!({ "name": "新名" }))],
+    )
+    .await;
+    let c = push_ok(app, &w.a1, vec![edit_at(&w.a1, &p, Some(v), 1, "旧名")]).await;
+    let conflict = c[0]["conflicts"][0]["conflict_id"]
+        .as_str()
+        .expect("a conflict")
+        .to_string();
+    let commitment = new_id();
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "commitment",
+            &commitment,
+            None,
+            json!({ "person_id": p,
+            "template_version": "2026-1", "text_sha256": "d".repeat(64),
+            "signature_sha256": "e".repeat(64), "signed_at": "2026-11-20T03:00:00Z" }),
+        )],
+    )
+    .await;
+
+    let push_body = json!({ "schema_version": 1, "mutations": [w.a1.upsert("household", &h,
+        Some(v), json!({ "address": "admin was here" }))] });
+    let gets = [
+        "/v1/sync/pull?schema_version=1".to_string(),
+        "/v1/sync/status".to_string(),
+        "/v1/sync/conflicts".to_string(),
+        "/v1/review/evidence".to_string(),
+        format!("/v1/commitments/{commitment}/binding"),
+        format!("/v1/attachments/{sha}"),
+        format!("/v1/attachments/{sha}/info"),
+        format!("/v1/attachments/{sha}/thumbnail"),
+        format!("/v1/attachments/{sha}/review"),
+        // A hash the server does not hold is refused alike: no oracle.
+        format!("/v1/attachments/{}/info", "0".repeat(64)),
+        format!("/v1/persons/{p}"),
+        "/v1/persons".to_string(),
+        format!("/v1/households/{h}"),
+        format!("/v1/records/evidence/{e}"),
+        "/v1/publicity".to_string(),
+        "/v1/exit-candidates".to_string(),
+    ];
+    for path in &gets {
+        let r = app.get(path, &w.admin.access).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "admin GET {path}: {}",
+            r.body
+        );
+        assert_eq!(r.code(), "forbidden_role", "{path}");
+    }
+    let posts = [
+        ("/v1/sync/push".to_string(), push_body),
+        (
+            format!("/v1/sync/conflicts/{conflict}/resolve"),
+            json!({ "resolution": "take_phone" }),
+        ),
+        (
+            format!("/v1/review/evidence/{e}/decision"),
+            json!({ "decision": "approved" }),
+        ),
+    ];
+    for (path, body) in &posts {
+        let r = app.post(path, Some(&w.admin.access), body.clone()).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "admin POST {path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(name_of(app, &w.staff, &p).await, "新名", "nothing changed");
+
+    // Station staff keep every one of these roads.
+    for path in gets.iter().filter(|p| !p.contains(&"0".repeat(64))) {
+        let r = app.get(path, &w.staff.access).await;
+        assert_eq!(r.status, StatusCode::OK, "staff GET {path}: {}", r.body);
+    }
+}
+
+/// A visit may name as seen only persons of its household's community (likewise a task's
+/// person): an id from another community, or no record at all, is refused by name.
+#[actix_web::test]
+async fn a_visit_cannot_name_a_person_of_another_community() {
+    let w = world().await;
+    let app = &w.app;
+    let (h, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 74).await;
+    let far = Phone::new(
+        app.user(&w.admin, "coord-c", "coordinator", &[&w.tree.community_c])
+            .await,
+    );
+    let (_, stranger, _) = household_with_person(app, &far, &w.tree.community_c, 75).await;
+    let visit = |seen: Vec<&str>| {
+        w.a1.upsert(
+            "visit",
+            &new_id(),
+            None,
+            json!({ "household_id": h, "started_at": "2026-12-01T02:00:00Z",
+                    "outcome": "met", "persons_seen": seen }),
+        )
+    };
+    let nobody = new_id();
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            visit(vec![&p, &stranger]),
+            visit(vec![&nobody]),
+            visit(vec![&p]),
+        ],
+    )
+    .await;
+    for (i, bad) in [(0, &stranger), (1, &nobody)] {
+        assert_eq!(r[i]["status"], "rejected", "{r:?}");
+        assert_eq!(r[i]["reason"], "invalid");
+        assert_eq!(r[i]["errors"][0]["field"], "persons_seen");
+        let reason = r[i]["errors"][0]["reason"].as_str().expect("reason");
+        assert!(reason.contains(bad.as_str()), "{reason}");
+    }
+    assert_eq!(r[2]["status"], "applied", "{r:?}");
+    // Staff's task for a person of another community is refused the same way.
+    let t = app
+        .post(
+            "/v1/records/task",
+            Some(&w.staff.access),
+            json!({ "fields": { "household_id": h, "person_id": stranger,
+                    "assignee_id": w.a1.s.user["id"], "kind": "follow_up_due", "title": "回访" } }),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", t.body);
+    assert_eq!(t.body["errors"][0]["field"], "person_id");
+}

@@ -1151,7 +1151,11 @@ async fn protocol_limits_and_versions_are_clear_problems() {
         c.sync_max_page = 10;
     })
     .await;
-    let s = app.admin().await;
+    let admin = app.admin().await;
+    let t = tree(&app, &admin).await;
+    let s = app
+        .user(&admin, "coord-p", "coordinator", &[&t.community_a])
+        .await;
     let phone = Phone::new(s.clone());
     let r = app
         .post(
@@ -1697,8 +1701,11 @@ async fn a_new_record_is_judged_the_same_whether_it_was_built_before_the_lock_or
             phone.upsert("person", &q, base, json!({ "household_id": new_id(), "name": "x", "colour": "red" })),
             // An unknown parent is named before a malformed set operation…
             raw("six_clears", &r, json!({ "person_id": r }), json!({ "basic.skills": "nope" })),
-            // …which is named on its own under a known parent.
-            raw("six_clears", &p, json!({ "person_id": p }), json!({ "basic.skills": "nope" })),
+            // …which is named on its own under a known parent. (An edit of the six clears
+            // made above, so with no base: a base above the record's version is refused.)
+            json!({ "mutation_id": new_id(), "entity": "six_clears", "id": p, "op": "upsert",
+                    "hlc": phone.hlc(), "fields": { "person_id": p },
+                    "set_ops": { "basic.skills": "nope" } }),
             // A missing name, a birth date the ID number contradicts, a duplicate number:
             // the duplicate is the answer.
             phone.upsert("person", &s, base, json!({ "household_id": h, "id_number": number, "birth_date": "1990-01-01" })),

@@ -551,14 +551,17 @@ async fn visible(state: &AppState, caller: &Caller, sha: &str) -> ApiResult<(Att
     state
         .db
         .run(move |conn| {
-            let a = store::find(conn, &sha)?.ok_or_else(|| ApiError::not_found("attachment"))?;
             let uploaded = store::uploaded_by(conn, &sha, &caller.user_id)?;
             if !uploaded {
+                // Another's photo is case data: admins see only what they uploaded (told
+                // so before anything is looked up, so the answer says nothing of the hash).
+                caller.require(Permission::ReadCaseFiles)?;
                 let scope = caller.scope(conn)?;
                 if !store::referenced_in_scope(conn, &scope, &sha)? {
                     return Err(ApiError::not_found("attachment"));
                 }
             }
+            let a = store::find(conn, &sha)?.ok_or_else(|| ApiError::not_found("attachment"))?;
             Ok((a, uploaded))
         })
         .await

@@ -2,6 +2,7 @@
 //! `liuqing-sync` do the work, inside the caller's scope.
 
 use actix_web::{web, HttpResponse};
+use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records;
 use liuqing_schema::time::now_micros;
@@ -42,6 +43,7 @@ pub async fn push(
     caller: Caller,
     Body(req): Body<PushRequest>,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Permission::Sync)?;
     check_schema_version(req.schema_version)?;
     let max = state.config.sync_max_mutations;
     if req.mutations.len() > max {
@@ -72,6 +74,7 @@ pub async fn pull(
     caller: Caller,
     query: web::Query<PullQuery>,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Permission::Sync)?;
     let q = query.into_inner();
     check_schema_version(q.schema_version)?;
     let max = state.config.sync_max_page;
@@ -113,6 +116,7 @@ pub async fn status(
     caller: Caller,
     query: web::Query<StatusQuery>,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Permission::Sync)?;
     if let Some(v) = query.schema_version {
         check_schema_version(v)?;
     }
