@@ -73,8 +73,9 @@ pub fn main() -> ExitCode {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.bind_addr()?;
-    let listener =
-        TcpListener::bind(bind).map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
+    let listener = listen(bind)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {bind}: {e}"))?;
     tracing::info!(
         %bind,
         database = config.backend()?.name(),
@@ -87,6 +88,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!("stopped cleanly");
     Ok(())
 }
+
+/// Binds the address, waiting up to [`BIND_PATIENCE`] while it is still in use: a server
+/// restarted right after a crash can find its last self's socket not yet released (std
+/// already sets `SO_REUSEADDR`, which covers only sockets in `TIME_WAIT`). Any other error,
+/// or an address still taken after that, stops the start.
+async fn listen(bind: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let deadline = std::time::Instant::now() + BIND_PATIENCE;
+    let mut told = false;
+    loop {
+        match TcpListener::bind(bind) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && std::time::Instant::now() < deadline =>
+            {
+                if !told {
+                    tracing::warn!(%bind, "the address is in use; waiting for it");
+                    told = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long a start waits for its address to be released.
+const BIND_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
 
 async fn migrate(config: Config, down: bool) -> anyhow::Result<()> {
     let backend = config.backend()?;

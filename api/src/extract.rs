@@ -171,6 +171,13 @@ fn form_urlencoded_pairs(query: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(query.as_bytes())
 }
 
+/// A `validator` check for names typed through the API (users, org nodes): text that
+/// prints as it reads (`liuqing_schema::domain::text`).
+pub fn plain_text(value: &str) -> Result<(), validator::ValidationError> {
+    liuqing_schema::domain::text::check_plain(value)
+        .map_err(|reason| validator::ValidationError::new("plain_text").with_message(reason.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::has_nul_escape;

@@ -42,6 +42,19 @@ pub struct Mutation {
     pub set_ops: Map<String, Value>,
 }
 
+impl Mutation {
+    /// Fills what the protocol lets a phone leave out: a `six_clears` record has its
+    /// person's id, so its `person_id` (the parent the server places it by) is derived from
+    /// that when absent. A different one given is refused by the engine, by name.
+    pub fn normalise(&mut self) {
+        if self.entity == "six_clears" && self.op == Op::Upsert {
+            self.fields
+                .entry("person_id")
+                .or_insert_with(|| Value::String(self.id.to_string()));
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

@@ -58,6 +58,7 @@ pub fn check_set_item(ty: &FieldType, item: &str) -> Result<(), String> {
         None if item.trim().is_empty() || item.chars().count() > 100 => {
             Err("items must be 1 to 100 characters".into())
         }
+        None => liuqing_schema::domain::text::check_plain(item),
         _ => Ok(()),
     }
 }
@@ -87,9 +88,7 @@ pub fn check(
             if s.chars().count() > max {
                 return Err(format!("must be at most {max} characters"));
             }
-            if s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-                return Err("must not contain control characters".into());
-            }
+            liuqing_schema::domain::text::check_plain(s)?;
             plain(json!(s))
         }
         FieldType::Int { min, max } => match value.as_i64() {

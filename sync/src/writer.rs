@@ -192,6 +192,8 @@ pub fn apply_edit(
         fields: edit.fields,
         set_ops: edit.set_ops,
     };
+    let mut mutation = mutation;
+    mutation.normalise();
     let who = Writer {
         lifecycle: edit.lifecycle,
         ..author.writer()
@@ -279,6 +281,8 @@ impl Pushes {
             return Ok(answer);
         }
         let env = self.settings.env(scope, &self.cipher, now);
+        let mut mutations = mutations;
+        mutations.iter_mut().for_each(Mutation::normalise);
         // Chunks are moved into the queue (another push's thread may apply them), not copied.
         let mut rest = mutations;
         loop {

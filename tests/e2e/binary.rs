@@ -113,8 +113,12 @@ impl Drop for Running {
 }
 
 /// Starts the binary and waits until it has said it is listening and answers HTTP.
-fn start(mut cmd: Command) -> Running {
-    let port = free_port();
+fn start(cmd: Command) -> Running {
+    start_on(cmd, free_port())
+}
+
+/// [`start`] on a given port.
+fn start_on(mut cmd: Command, port: u16) -> Running {
     let mut child = cmd
         .env("LIUQING_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::null())
@@ -513,4 +517,30 @@ async fn a_crash_at_any_step_of_a_push_leaves_all_of_it_or_none() {
             .problem(401, "device_revoked");
         drop(server);
     }
+}
+
+/// A server restarted while its address is still held (its crashed predecessor's socket
+/// not yet released) waits for the address instead of failing to start.
+#[test]
+fn a_start_waits_for_an_address_still_in_use() {
+    let dir = tempfile::tempdir().expect("dir");
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
+    let port = holder.local_addr().expect("address").port();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        drop(holder);
+    });
+    let mut cmd = liuqing(dir.path());
+    cmd.env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let server = start_on(cmd, port);
+    releaser.join().expect("released");
+    assert!(
+        server
+            .startup
+            .iter()
+            .any(|l| l.contains("the address is in use; waiting for it")),
+        "{:?}",
+        server.startup
+    );
+    assert!(answers_http(server.port));
 }

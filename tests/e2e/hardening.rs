@@ -389,3 +389,105 @@ async fn a_visit_cannot_name_a_person_of_another_community() {
     assert_eq!(t.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", t.body);
     assert_eq!(t.body["errors"][0]["field"], "person_id");
 }
+
+/// A six-clears record has its person's id, so a push may leave out `person_id`; one
+/// that names another person is refused with a reason that says so (it used to read "no
+/// such person").
+#[actix_web::test]
+async fn six_clears_takes_its_person_from_its_id() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 76).await;
+    let (_, other, _) = household_with_person(app, &w.a1, &w.tree.community_a, 77).await;
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "six_clears",
+                &p,
+                None,
+                json!({ "basic.education": "junior_high" }),
+            ),
+            w.a1.upsert("six_clears", &other, None, json!({ "person_id": p })),
+        ],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied", "{r:?}");
+    assert_eq!(r[1]["status"], "rejected", "{r:?}");
+    assert_eq!(r[1]["errors"][0]["field"], "person_id");
+    assert!(
+        r[1]["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|t| t.contains("same id as its person")),
+        "{r:?}"
+    );
+}
+
+/// Names and addresses that would print differently from what they say are refused by
+/// name, from phones, staff and admins alike.
+#[actix_web::test]
+async fn text_that_reorders_or_hides_itself_is_refused() {
+    let w = world().await;
+    let app = &w.app;
+    let lying = "华林路\u{202E}号1";
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "household",
+                &new_id(),
+                None,
+                json!({ "community_id": w.tree.community_a, "address": lying }),
+            ),
+            w.a1.upsert(
+                "household",
+                &new_id(),
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "华林路\u{200B}1号" }),
+            ),
+        ],
+    )
+    .await;
+    for (i, named) in [(0, "U+202E"), (1, "U+200B")] {
+        assert_eq!(r[i]["status"], "rejected", "{r:?}");
+        assert_eq!(r[i]["errors"][0]["field"], "address");
+        assert!(
+            r[i]["errors"][0]["reason"]
+                .as_str()
+                .is_some_and(|t| t.contains(named)),
+            "{r:?}"
+        );
+    }
+    let (h, _, _) = household_with_person(app, &w.a1, &w.tree.community_a, 78).await;
+    let staff = app
+        .patch(
+            &format!("/v1/records/household/{h}"),
+            &w.staff.access,
+            json!({ "fields": { "address": lying } }),
+        )
+        .await;
+    assert_eq!(
+        staff.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        staff.body
+    );
+    assert_eq!(staff.body["errors"][0]["field"], "address");
+    let admin = app
+        .post(
+            "/v1/admin/users",
+            Some(&w.admin.access),
+            json!({ "username": "liar", "display_name": "张\u{2066}三", "password": PASSWORD,
+                    "role": "coordinator", "org_node_ids": [w.tree.community_a] }),
+        )
+        .await;
+    assert_eq!(
+        admin.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        admin.body
+    );
+    assert_eq!(admin.body["errors"][0]["field"], "display_name");
+}

@@ -24,6 +24,7 @@ pub struct CreateOrgNode {
     pub parent_id: Option<uuid::Uuid>,
     pub kind: OrgKind,
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(custom(function = "crate::extract::plain_text"))]
     pub name: String,
 }
 
@@ -109,6 +110,7 @@ pub struct CreateUser {
     #[validate(custom(function = "validate_username"))]
     pub username: String,
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(custom(function = "crate::extract::plain_text"))]
     pub display_name: String,
     /// Initial password; the user must change it at first login.
     #[validate(custom(function = "password::validate_policy"))]
@@ -219,6 +221,7 @@ pub async fn get_user(
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     #[validate(length(min = 1, max = 100, message = "must be 1 to 100 characters"))]
+    #[validate(custom(function = "crate::extract::plain_text"))]
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub disabled: Option<bool>,

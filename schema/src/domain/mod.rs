@@ -14,6 +14,7 @@ pub mod phone;
 pub mod recognition;
 pub mod role;
 pub mod six_clears;
+pub mod text;
 pub mod zero_employment;
 
 pub use calendar::WorkCalendar;
