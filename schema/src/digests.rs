@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 
+use crate::backend;
 use crate::entities::Entity;
 use crate::error::StoreResult;
 use crate::tables::{community_digests, records, sync_state};
@@ -76,7 +77,7 @@ pub fn apply(conn: &mut DbConn, changes: &BTreeMap<String, Digest>) -> StoreResu
         let row = (community.as_str(), now.live, now.sum as i64);
         if old.is_some() { &mut kept } else { &mut fresh }.push(row);
     }
-    let inserted: StoreResult<()> = crate::insert_rows!(
+    let inserted: StoreResult<()> = backend::insert_rows!(
         conn,
         community_digests::table,
         DigestRow<'static>,
@@ -87,7 +88,7 @@ pub fn apply(conn: &mut DbConn, changes: &BTreeMap<String, Digest>) -> StoreResu
         })
     );
     inserted?;
-    update_rows(conn, &kept)
+    backend::update_digests(conn, &kept)
 }
 
 /// A digest row as written.
@@ -97,34 +98,6 @@ struct DigestRow<'a> {
     community_id: &'a str,
     live: i64,
     sum: i64,
-}
-
-/// Sets `(community, live, sum)` rows that exist: on PostgreSQL in one statement.
-fn update_rows(conn: &mut DbConn, rows: &[(&str, i64, i64)]) -> StoreResult<()> {
-    if let DbConn::Pg(pg) = conn {
-        use diesel::sql_types::{Array, BigInt, Text};
-        if rows.len() > 1 {
-            diesel::sql_query(
-                "UPDATE community_digests AS d SET live = u.live, sum = u.sum \
-                 FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(community_id, live, sum) \
-                 WHERE d.community_id = u.community_id",
-            )
-            .bind::<Array<Text>, _>(rows.iter().map(|r| r.0).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.1).collect::<Vec<_>>())
-            .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.2).collect::<Vec<_>>())
-            .execute(pg)?;
-            return Ok(());
-        }
-    }
-    for &(community, live, sum) in rows {
-        diesel::update(community_digests::table.find(community))
-            .set((
-                community_digests::live.eq(live),
-                community_digests::sum.eq(sum),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 fn stored((live, sum): (i64, i64)) -> Digest {

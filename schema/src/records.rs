@@ -4,6 +4,7 @@
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::backend;
 use crate::entities::Entity;
 use crate::error::StoreResult;
 use crate::in_list::in_list;
@@ -13,71 +14,6 @@ use crate::tables::{
 };
 use crate::time::Micros;
 use crate::DbConn;
-
-/// Inserts rows of type `$row`: on PostgreSQL in one multi-row statement (one round trip);
-/// on SQLite, in process, one row at a time through one prepared single-row statement
-/// ([`SameSql`]). diesel prepares a multi-row statement anew each time (its text depends
-/// on the number of rows), and building, parsing and binding it cost SQLite as much as
-/// writing the rows. Through the connection of the backend in use: diesel's two-backend
-/// connection does not build multi-row inserts. (Exported for the sync engine's
-/// projections.)
-#[macro_export]
-macro_rules! insert_rows {
-    ($conn:expr, $table:expr, $row:ty, $rows:expr) => {{
-        use diesel::RunQueryDsl as _;
-        let rows: Vec<_> = $rows.into_iter().collect();
-        match $conn {
-            $crate::DbConn::Pg(_) if rows.is_empty() => {}
-            $crate::DbConn::Pg(c) => {
-                diesel::insert_into($table).values(rows).execute(c)?;
-            }
-            $crate::DbConn::Sqlite(c) => {
-                for row in rows {
-                    $crate::records::SameSql::<$row, _>::new(
-                        diesel::insert_into($table).values(row),
-                    )
-                    .execute(c)?;
-                }
-            }
-        }
-        Ok(())
-    }};
-}
-
-/// A statement whose SQL is the same every time it is built: a single-row `INSERT` of a
-/// row type that binds every column, `None` as NULL (`treat_none_as_default_value =
-/// false`; by default diesel leaves a `None` column out, and the SQL then depends on the
-/// row). diesel cannot know that of an `INSERT` and builds the SQL text each time to find
-/// the prepared statement; marked as the same, it is found by type (`Row` names it, and
-/// a row type inserts into one table). Building the text was a third of what a row cost
-/// diesel and SQLite on a push. (The tables have no column defaults, so NULL is what
-/// leaving a column out gave.)
-pub struct SameSql<Row, Q>(Q, std::marker::PhantomData<fn() -> Row>);
-
-impl<Row, Q> SameSql<Row, Q> {
-    pub fn new(query: Q) -> Self {
-        SameSql(query, std::marker::PhantomData)
-    }
-}
-
-impl<Row: 'static, Q> diesel::query_builder::QueryId for SameSql<Row, Q> {
-    type QueryId = SameSql<Row, ()>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<Row, Q> diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SameSql<Row, Q>
-where
-    Q: diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<()> {
-        self.0.walk_ast(out)
-    }
-}
-
-impl<Row, Q> RunQueryDsl<diesel::sqlite::SqliteConnection> for SameSql<Row, Q> {}
 
 #[derive(Debug, Clone, PartialEq, Queryable, QueryableByName, Selectable, Insertable)]
 #[diesel(table_name = records, treat_none_as_default_value = false)]
@@ -154,90 +90,18 @@ pub fn find(conn: &mut DbConn, entity: Entity, id: &str) -> StoreResult<Option<R
 }
 
 /// The records with any of `keys` (entity, id): those a transaction's mutations will look
-/// up, read together.
-///
-/// On PostgreSQL in one statement that probes the primary key once per key. The plain
-/// `entity = $1 AND id = ANY($2)` was planned, on tables not yet analysed (a new
-/// deployment's first minutes, every benchmark run), as a scan of all the entity's rows
-/// filtered by id: the planner's default guess is that few rows have a given `entity`. A
-/// join with the keys fared no better: the planner, pricing random reads at four times
-/// sequential ones, hashed the whole table. Either cost a millisecond or more a call,
-/// growing with the table, while every writer waited. A `LIMIT` keeps the subquery a probe
-/// per key, which is what a handful of keys against any table past a few pages wants;
-/// statements built with `sql_query` are not kept prepared, so each is planned afresh.
+/// up, read together (as each database answers that best: [`backend::find_records`]).
 pub fn find_many(conn: &mut DbConn, keys: &[(Entity, &str)]) -> StoreResult<Vec<Record>> {
-    use diesel::sql_types::{Array, Text};
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let c = match conn {
-        DbConn::Pg(pg) => {
-            let (entities, ids): (Vec<&str>, Vec<&str>) =
-                keys.iter().map(|(e, id)| (e.as_str(), *id)).unzip();
-            return Ok(diesel::sql_query(
-                "SELECT r.* FROM unnest($1::text[], $2::text[]) AS k(entity, id), LATERAL \
-                 (SELECT entity, id, community_id, parent_id, version, deleted, data, clocks, \
-                 created_at, updated_at, created_by, updated_by, updated_device FROM records \
-                 WHERE entity = k.entity AND id = k.id LIMIT 1) AS r",
-            )
-            .bind::<Array<Text>, _>(entities)
-            .bind::<Array<Text>, _>(ids)
-            .load(pg)?);
-        }
-        DbConn::Sqlite(c) => c,
-    };
-    // SQLite uses the key for `entity = ? AND id IN (…)`; one call per entity.
-    let mut by_entity: std::collections::BTreeMap<Entity, Vec<&str>> = Default::default();
-    for (entity, id) in keys {
-        by_entity.entry(*entity).or_default().push(id);
-    }
-    let mut found = Vec::with_capacity(keys.len());
-    for (entity, ids) in by_entity {
-        found.extend(
-            records::table
-                .filter(records::entity.eq(entity))
-                .filter(in_list(records::id, &ids))
-                .select(Record::as_select())
-                .load(c)?,
-        );
-    }
-    Ok(found)
-}
-
-/// The columns a write changes on a record that exists. Leaving out the key, community
-/// and parent keeps the database from rewriting their index entries: with every column
-/// in the `SET`, SQLite updated all four of the table's indexes on each edit, and that
-/// was half of an edit's time.
-#[derive(AsChangeset)]
-#[diesel(table_name = records, treat_none_as_null = true)]
-struct Changes<'a> {
-    version: i64,
-    deleted: bool,
-    data: &'a str,
-    clocks: &'a str,
-    updated_at: Micros,
-    updated_by: Option<&'a str>,
-    updated_device: Option<&'a str>,
+    backend::find_records(conn, keys)
 }
 
 /// Writes a record's current state (insert or replace). Its community and parent never
 /// change once it exists.
 pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
-    let updated = match conn {
-        DbConn::Sqlite(c) => SqliteSave(record).execute(c)?,
-        DbConn::Pg(_) => diesel::update(records::table.find((record.entity, &record.id)))
-            .set(&Changes {
-                version: record.version,
-                deleted: record.deleted,
-                data: &record.data,
-                clocks: &record.clocks,
-                updated_at: record.updated_at,
-                updated_by: record.updated_by.as_deref(),
-                updated_device: record.updated_device.as_deref(),
-            })
-            .execute(conn)?,
-    };
-    if updated == 0 {
+    if backend::update_record(conn, record)? == 0 {
         diesel::insert_into(records::table)
             .values(record)
             .execute(conn)?;
@@ -245,56 +109,11 @@ pub fn save(conn: &mut DbConn, record: &Record) -> StoreResult<()> {
     Ok(())
 }
 
-/// [`Changes`] written by hand for SQLite, so that the statement is prepared once per
-/// connection: diesel prepares every `UPDATE` it builds anew, and on SQLite, where there
-/// is no round trip, preparing cost more than the write (an edit of 100 records prepared
-/// the same statement 100 times).
-struct SqliteSave<'a>(&'a Record);
-
-impl diesel::query_builder::QueryId for SqliteSave<'_> {
-    type QueryId = SqliteSave<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for SqliteSave<'_> {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<()> {
-        use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-        let r = self.0;
-        out.push_sql("UPDATE records SET version = ");
-        out.push_bind_param::<BigInt, _>(&r.version)?;
-        out.push_sql(", deleted = ");
-        out.push_bind_param::<Bool, _>(&r.deleted)?;
-        out.push_sql(", data = ");
-        out.push_bind_param::<Text, _>(&r.data)?;
-        out.push_sql(", clocks = ");
-        out.push_bind_param::<Text, _>(&r.clocks)?;
-        out.push_sql(", updated_at = ");
-        out.push_bind_param::<BigInt, _>(&r.updated_at)?;
-        out.push_sql(", updated_by = ");
-        out.push_bind_param::<Nullable<Text>, _>(&r.updated_by)?;
-        out.push_sql(", updated_device = ");
-        out.push_bind_param::<Nullable<Text>, _>(&r.updated_device)?;
-        out.push_sql(" WHERE entity = ");
-        out.push_bind_param::<Text, _>(r.entity.as_str())?;
-        out.push_sql(" AND id = ");
-        out.push_bind_param::<Text, _>(&r.id)?;
-        Ok(())
-    }
-}
-
-impl RunQueryDsl<diesel::sqlite::SqliteConnection> for SqliteSave<'_> {}
-
-/// [`save`] for many records. On PostgreSQL, where each statement is a round trip to the
-/// server, it is one `UPDATE … FROM unnest(…)` for all of them (a push of edits made one
-/// round trip per edit, most of its time); SQLite, in process, takes them one by one.
+/// [`save`] for many records: together where the database takes them together
+/// ([`backend::update_records`]), otherwise one by one.
 pub fn save_many(conn: &mut DbConn, records: &[&Record]) -> StoreResult<()> {
-    if let DbConn::Pg(pg) = conn {
-        if records.len() > 1 && update_all(pg, records)? == records.len() {
-            return Ok(());
-        }
+    if backend::update_records(conn, records)? {
+        return Ok(());
     }
     // One by one, inserting what was not there (saving again what was is harmless).
     for record in records {
@@ -303,37 +122,9 @@ pub fn save_many(conn: &mut DbConn, records: &[&Record]) -> StoreResult<()> {
     Ok(())
 }
 
-/// Sets the changing columns of many existing records in one statement; returns how many
-/// rows it updated.
-fn update_all(conn: &mut diesel::PgConnection, records: &[&Record]) -> StoreResult<usize> {
-    use diesel::sql_types::{Array, BigInt, Bool, Nullable, Text};
-    let column = |f: fn(&Record) -> String| records.iter().map(|r| f(r)).collect::<Vec<_>>();
-    let optional =
-        |f: fn(&Record) -> Option<String>| records.iter().map(|r| f(r)).collect::<Vec<_>>();
-    Ok(diesel::sql_query(
-        "UPDATE records AS r SET version = u.version, deleted = u.deleted, data = u.data, \
-         clocks = u.clocks, updated_at = u.updated_at, updated_by = u.updated_by, \
-         updated_device = u.updated_device \
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[], $5::text[], \
-         $6::text[], $7::bigint[], $8::text[], $9::text[]) \
-         AS u(entity, id, version, deleted, data, clocks, updated_at, updated_by, updated_device) \
-         WHERE r.entity = u.entity AND r.id = u.id",
-    )
-    .bind::<Array<Text>, _>(column(|r| r.entity.as_str().to_string()))
-    .bind::<Array<Text>, _>(column(|r| r.id.clone()))
-    .bind::<Array<BigInt>, _>(records.iter().map(|r| r.version).collect::<Vec<_>>())
-    .bind::<Array<Bool>, _>(records.iter().map(|r| r.deleted).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(column(|r| r.data.clone()))
-    .bind::<Array<Text>, _>(column(|r| r.clocks.clone()))
-    .bind::<Array<BigInt>, _>(records.iter().map(|r| r.updated_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.updated_by.clone()))
-    .bind::<Array<Nullable<Text>>, _>(optional(|r| r.updated_device.clone()))
-    .execute(conn)?)
-}
-
 /// Writes records the table does not hold yet.
 pub fn insert_many(conn: &mut DbConn, records: &[&Record]) -> StoreResult<()> {
-    insert_rows!(conn, records::table, Record, records.iter().copied())
+    backend::insert_rows!(conn, records::table, Record, records.iter().copied())
 }
 
 /// Whether any live record of `entity` names `parent_id` as its parent.
@@ -362,9 +153,10 @@ pub struct FeedRow {
 /// One pull page: records in `communities` changed after the version given for each group,
 /// up to `upto`, oldest change first.
 ///
-/// Read as one ordered scan of the community index per community, merged ([`merged`]),
-/// which reads about one page of rows whatever the table holds. A scope of more
-/// communities than one statement should carry takes one scan of them all.
+/// Read as one ordered scan of the community index per community, merged
+/// ([`backend::merged_page`]), which reads about one page of rows whatever the table
+/// holds. A scope of more communities than one statement should carry
+/// ([`backend::merged_community_limit`]) takes one scan of them all.
 pub fn changed_since(
     conn: &mut DbConn,
     groups: &[(i64, Vec<String>)],
@@ -376,12 +168,8 @@ pub fn changed_since(
         .iter()
         .flat_map(|(after, communities)| communities.iter().map(|c| (c.as_str(), *after)))
         .collect();
-    let most = match conn {
-        DbConn::Pg(_) => PG_MERGED_COMMUNITIES,
-        DbConn::Sqlite(_) => SQLITE_MERGED_COMMUNITIES,
-    };
-    if bounds.len() <= most {
-        return merged(conn, &bounds, upto, limit);
+    if bounds.len() <= backend::merged_community_limit(conn) {
+        return backend::merged_page(conn, &bounds, upto, limit);
     }
     type Condition =
         Box<dyn BoxableExpression<records::table, <DbConn as Connection>::Backend, SqlType = Bool>>;
@@ -406,90 +194,6 @@ pub fn changed_since(
         .order(records::version.asc())
         .limit(limit)
         .load(conn)?)
-}
-
-/// Up to this many communities, a PostgreSQL pull page is read community by community
-/// ([`merged`]); a wider scope (a district's) takes the one scan, which the `UNIQUE`
-/// index on `version` serves there.
-const PG_MERGED_COMMUNITIES: usize = 64;
-
-/// The same on SQLite, which has no index on `version` alone (migration 000009): a wider
-/// scope's one scan reads and sorts every record of the scope past the cursor for each
-/// page. The merged statement is prepared for every page, about 14 µs a community, so
-/// past a couple of hundred communities the one scan costs less when little has changed
-/// (a review's measurements, 60,000 records: with nothing new, 0.3 ms merged against 2.3
-/// ms for 40 communities, 2.3 against 2.3 for 200, 7.2 against 2.3 for 500; a whole
-/// pull's page, 9.1 against 15.5 ms for 500). SQLite allows 500 terms in a compound.
-const SQLITE_MERGED_COMMUNITIES: usize = 128;
-
-/// [`changed_since`] as one ordered index scan per community, merged, for `bounds` of
-/// `(community, after)`. A community must appear once (as [`changed_since`]'s groups
-/// hold it): the scans are added up, not made distinct.
-///
-/// - PostgreSQL: `(… ORDER BY version LIMIT n) UNION ALL (…) ORDER BY version LIMIT n`,
-///   answered with a Merge Append that reads about one page of rows whatever its
-///   statistics say. A one-scan form depends on them: on a freshly loaded table (before
-///   autovacuum's first ANALYZE) it read and sorted every row after the cursor for each
-///   page, 30 ms a page for 14,000 records instead of 2.
-/// - SQLite: `… UNION ALL … ORDER BY version LIMIT n` without the inner limits, which
-///   SQLite runs as a merge of the index scans, stopping at the limit (with them, it
-///   sorted each community's rows again).
-fn merged(
-    conn: &mut DbConn,
-    bounds: &[(&str, i64)],
-    upto: i64,
-    limit: i64,
-) -> StoreResult<Vec<FeedRow>> {
-    use diesel::sql_types::{BigInt, Text};
-    if bounds.is_empty() {
-        return Ok(Vec::new());
-    }
-    macro_rules! load {
-        ($conn:expr, $backend:ty, $sql:expr) => {{
-            let mut query = diesel::sql_query($sql)
-                .into_boxed::<$backend>()
-                .bind::<BigInt, _>(upto)
-                .bind::<BigInt, _>(limit);
-            for (community, after) in bounds {
-                query = query.bind::<Text, _>(*community).bind::<BigInt, _>(*after);
-            }
-            query.load($conn)?
-        }};
-    }
-    Ok(match conn {
-        DbConn::Pg(pg) => load!(pg, diesel::pg::Pg, merged_pg_sql(bounds.len())),
-        DbConn::Sqlite(c) => load!(c, diesel::sqlite::Sqlite, merged_sqlite_sql(bounds.len())),
-    })
-}
-
-/// The columns of a pull page's rows ([`FeedRow`]).
-const FEED_COLUMNS: &str = "entity, id, community_id, version, deleted, data";
-
-/// The scan of community `i` of a [`merged`] page, its parameters written with `p`. The
-/// upper bound is parameter 1 and the limit 2; community i binds its id and lower bound
-/// as 2i + 3 and 2i + 4 (SQLite's `?N` numbers parameters as PostgreSQL's `$N`).
-fn merged_arm(i: usize, p: char) -> String {
-    format!(
-        "SELECT {FEED_COLUMNS} FROM records WHERE community_id = {p}{} AND version > {p}{} \
-         AND version <= {p}1",
-        2 * i + 3,
-        2 * i + 4
-    )
-}
-
-fn merged_pg_sql(communities: usize) -> String {
-    let arms: Vec<String> = (0..communities)
-        .map(|i| format!("({} ORDER BY version LIMIT $2)", merged_arm(i, '$')))
-        .collect();
-    format!(
-        "SELECT {FEED_COLUMNS} FROM ({}) page ORDER BY version LIMIT $2",
-        arms.join(" UNION ALL ")
-    )
-}
-
-fn merged_sqlite_sql(communities: usize) -> String {
-    let arms: Vec<String> = (0..communities).map(|i| merged_arm(i, '?')).collect();
-    format!("{} ORDER BY version LIMIT ?2", arms.join(" UNION ALL "))
 }
 
 /// Every live record of one entity in the communities.
@@ -520,32 +224,6 @@ pub fn communities_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec
     Ok(query.load(conn)?)
 }
 
-/// Three text columns for each of `keys`, on PostgreSQL, by a probe of an index per key
-/// (for the reasons [`find_many`] gives). `probe` is the query for one key, `k.key`, naming
-/// its columns `a`, `b` and `c`; it is run with `LIMIT 1`. A constant, never input.
-pub fn probe_texts(
-    pg: &mut diesel::PgConnection,
-    probe: &'static str,
-    keys: &[&str],
-) -> StoreResult<Vec<(String, String, String)>> {
-    use diesel::sql_types::{Array, Text};
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        a: String,
-        #[diesel(sql_type = Text)]
-        b: String,
-        #[diesel(sql_type = Text)]
-        c: String,
-    }
-    let rows: Vec<Row> = diesel::sql_query(format!(
-        "SELECT p.* FROM unnest($1::text[]) AS k(key), LATERAL ({probe} LIMIT 1) AS p"
-    ))
-    .bind::<Array<Text>, _>(keys)
-    .load(pg)?;
-    Ok(rows.into_iter().map(|r| (r.a, r.b, r.c)).collect())
-}
-
 /// Change numbers held by more than one record. None, by construction: every writer takes
 /// its numbers under the counter's lock. A pull page ends at the last number it holds, so
 /// a shared one split across two pages would skip a change; SQLite has no unique index
@@ -566,25 +244,21 @@ pub fn logged_mutations(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let c = match conn {
-        DbConn::Pg(pg) => {
-            return probe_texts(
-                pg,
-                "SELECT mutation_id AS a, device_id AS b, result AS c FROM mutations \
-                 WHERE mutation_id = k.key",
-                ids,
-            )
-        }
-        DbConn::Sqlite(c) => c,
-    };
-    Ok(mutations::table
-        .filter(in_list(mutations::mutation_id, ids))
-        .select((
-            mutations::mutation_id,
-            mutations::device_id,
-            mutations::result,
-        ))
-        .load(c)?)
+    backend::probe_texts(
+        conn,
+        "SELECT mutation_id AS a, device_id AS b, result AS c FROM mutations \
+         WHERE mutation_id = k.key",
+        ids,
+        || {
+            mutations::table
+                .filter(in_list(mutations::mutation_id, ids))
+                .select((
+                    mutations::mutation_id,
+                    mutations::device_id,
+                    mutations::result,
+                ))
+        },
+    )
 }
 
 /// A mutation's first answer, as the log keeps it.
@@ -601,7 +275,7 @@ pub struct LoggedMutation {
 
 /// Logs answers, in one statement.
 pub fn log_mutations(conn: &mut DbConn, entries: &[LoggedMutation]) -> StoreResult<()> {
-    insert_rows!(conn, mutations::table, LoggedMutation, entries)
+    backend::insert_rows!(conn, mutations::table, LoggedMutation, entries)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Serialize)]
@@ -635,7 +309,7 @@ pub struct Conflict {
 
 /// Records conflicts, in one statement.
 pub fn add_conflicts(conn: &mut DbConn, conflicts: &[Conflict]) -> StoreResult<()> {
-    insert_rows!(conn, conflicts::table, Conflict, conflicts)
+    backend::insert_rows!(conn, conflicts::table, Conflict, conflicts)
 }
 
 /// Conflicts of one record, oldest first.
@@ -771,7 +445,7 @@ mod tests {
             .to_string()
     }
 
-    /// [`SameSql`] holds only if a row's `INSERT` is the same SQL whatever the row holds:
+    /// [`SameSql`](backend::SameSql) holds only if a row's `INSERT` is the same SQL whatever the row holds:
     /// a `None` must bind NULL, not leave its column out.
     #[test]
     fn an_insert_names_every_column_whatever_the_row_holds() {
@@ -826,7 +500,7 @@ mod tests {
         );
     }
 
-    /// A pull page, read either way ([`merged`] for up to 128 communities on SQLite, one
+    /// A pull page, read either way ([`backend::merged_page`] for up to 128 communities on SQLite, one
     /// scan for more), is the records of those communities after each one's bound and up to
     /// `upto`, oldest change first, at most `limit` of them.
     #[test]

@@ -118,7 +118,8 @@ fn both_histories_make_the_same_schema() {
 fn a_drifted_schema_is_reported() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let base = migrated_schema(&Backend::Sqlite(dir.path().join("base.db")));
-    let mut conn = migrated(&Backend::Sqlite(dir.path().join("drifted.db")));
+    let drifted_db = Backend::Sqlite(dir.path().join("drifted.db"));
+    let mut conn = migrated(&drifted_db);
     conn.batch_execute(
         "CREATE TABLE extra (id TEXT PRIMARY KEY NOT NULL);
          ALTER TABLE users ADD COLUMN nickname BIGINT;
@@ -126,7 +127,7 @@ fn a_drifted_schema_is_reported() {
          DROP INDEX audit_log_at;",
     )
     .expect("drift");
-    let drifted = read_schema(&mut conn);
+    let drifted = read_schema(&mut conn, &drifted_db);
     // Here "sqlite" is the first database and "postgres" the second.
     let diff = |subject: &str, sqlite: &str, postgres: &str| Difference {
         subject: subject.into(),
@@ -172,7 +173,7 @@ fn migrated(backend: &Backend) -> DbConn {
 }
 
 fn migrated_schema(backend: &Backend) -> Schema {
-    read_schema(&mut migrated(backend))
+    read_schema(&mut migrated(backend), backend)
 }
 
 /// A PostgreSQL database of the test's own, dropped when the test ends (also when it fails).
@@ -369,13 +370,14 @@ const POSTGRES_INDEX_COLUMNS: &str = "
     ORDER BY t.relname, i.relname, k.n";
 
 /// The user tables (as `db::table_names` sees them: without diesel's migration table and
-/// SQLite's `sqlite_%` ones) with their columns, primary keys and indexes.
-fn read_schema(conn: &mut DbConn) -> Schema {
+/// SQLite's `sqlite_%` ones) with their columns, primary keys and indexes, from the
+/// catalog of `backend`, the database `conn` is connected to.
+fn read_schema(conn: &mut DbConn, backend: &Backend) -> Schema {
     let names = db::table_names(conn).expect("table names");
     let mut schema = Schema {
         tables: names.into_iter().map(|n| (n, Table::default())).collect(),
     };
-    let is_sqlite = matches!(conn, DbConn::Sqlite(_));
+    let is_sqlite = matches!(backend, Backend::Sqlite(_));
     let (columns_sql, indexes_sql) = if is_sqlite {
         (SQLITE_COLUMNS, SQLITE_INDEX_COLUMNS)
     } else {

@@ -4,6 +4,7 @@
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
+use liuqing_schema::backend;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::in_list::in_list;
 use liuqing_schema::records::Record;
@@ -43,26 +44,22 @@ pub fn enrolled_any(
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    let c = match conn {
-        DbConn::Pg(pg) => {
-            return liuqing_schema::records::probe_texts(
-                pg,
-                "SELECT id_number_hash AS a, id AS b, community_id AS c FROM persons_index \
-                 WHERE id_number_hash = k.key AND NOT deleted",
-                hashes,
-            )
-        }
-        DbConn::Sqlite(c) => c,
-    };
-    Ok(persons_index::table
-        .filter(in_list(persons_index::id_number_hash, hashes))
-        .filter(persons_index::deleted.eq(false))
-        .select((
-            persons_index::id_number_hash.assume_not_null(),
-            persons_index::id,
-            persons_index::community_id,
-        ))
-        .load(c)?)
+    backend::probe_texts(
+        conn,
+        "SELECT id_number_hash AS a, id AS b, community_id AS c FROM persons_index \
+         WHERE id_number_hash = k.key AND NOT deleted",
+        hashes,
+        || {
+            persons_index::table
+                .filter(in_list(persons_index::id_number_hash, hashes))
+                .filter(persons_index::deleted.eq(false))
+                .select((
+                    persons_index::id_number_hash.assume_not_null(),
+                    persons_index::id,
+                    persons_index::community_id,
+                ))
+        },
+    )
 }
 
 /// What a write did to its record.
@@ -103,19 +100,17 @@ fn reads(entity: Entity) -> &'static [&'static str] {
     }
 }
 
-/// Persons renamed during one flush whose projection rows, on PostgreSQL, are written
-/// together ([`Renames::write`]) rather than one statement each: a rename is the most
-/// common edit of a person, and each statement is a round trip to the database while
-/// every writer waits (1,246 of them in a run of the load generator's edits). On SQLite
-/// a statement is a call, not a round trip, and renames are written at once.
+/// Persons renamed during one flush whose projection rows are written together
+/// ([`Renames::write`]) rather than one statement each, where the database takes them so
+/// ([`backend::writes_renames_together`] says where, and why).
 #[derive(Default)]
 pub struct Renames(Vec<(String, String)>);
 
 impl Renames {
-    /// Holds a rename back where renames are written together (PostgreSQL); `false` says
-    /// to write it at once.
+    /// Holds a rename back where renames are written together; `false` says to write it
+    /// at once.
     fn hold(&mut self, conn: &DbConn, id: &str, name: &str) -> bool {
-        let together = matches!(conn, DbConn::Pg(_));
+        let together = backend::writes_renames_together(conn);
         if together {
             self.0.push((id.to_string(), name.to_string()));
         }
@@ -124,30 +119,17 @@ impl Renames {
 
     /// Writes the renames held back, each person's last one.
     pub fn write(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
-        use diesel::sql_types::{Array, Text};
-        // Only PostgreSQL holds any back (`hold`).
-        let DbConn::Pg(pg) = conn else {
-            return Ok(());
-        };
         if self.0.is_empty() {
             return Ok(());
         }
         let mut last: std::collections::HashMap<String, String> = Default::default();
         last.extend(self.0.drain(..));
-        let (ids, names): (Vec<String>, Vec<String>) = last.into_iter().unzip();
-        diesel::sql_query(
-            "UPDATE persons_index AS p SET name = u.name \
-             FROM unnest($1::text[], $2::text[]) AS u(id, name) WHERE p.id = u.id",
-        )
-        .bind::<Array<Text>, _>(ids)
-        .bind::<Array<Text>, _>(names)
-        .execute(pg)?;
-        Ok(())
+        backend::rename_persons(conn, last.into_iter().collect())
     }
 }
 
-/// Brings the projections in step with `record` after `change`; on PostgreSQL a rename
-/// waits in `renames`, which the caller writes before the transaction ends.
+/// Brings the projections in step with `record` after `change`; a rename may wait in
+/// `renames`, which the caller writes before the transaction ends.
 pub fn update(
     conn: &mut DbConn,
     record: &Record,
@@ -338,11 +320,11 @@ impl NewRows {
 }
 
 fn insert_persons(conn: &mut DbConn, rows: Vec<NewPerson>) -> Result<(), StoreError> {
-    liuqing_schema::insert_rows!(conn, persons_index::table, NewPerson, rows)
+    backend::insert_rows!(conn, persons_index::table, NewPerson, rows)
 }
 
 fn insert_households(conn: &mut DbConn, rows: Vec<NewHousehold>) -> Result<(), StoreError> {
-    liuqing_schema::insert_rows!(conn, households_index::table, NewHousehold, rows)
+    backend::insert_rows!(conn, households_index::table, NewHousehold, rows)
 }
 
 fn id_hash(doc: &Value) -> Option<String> {
