@@ -84,6 +84,12 @@ pub struct Config {
     pub jwt_leeway_secs: u64,
     /// Largest JSON request body.
     pub max_json_body_bytes: usize,
+    /// Largest JSON body of a route that needs no login (login, refresh): a stranger's
+    /// body is held in memory before anything about them is known.
+    pub max_public_body_bytes: usize,
+    /// How long a request body may take to arrive, whole; a body still arriving then is
+    /// answered 408 and its connection closed.
+    pub body_read_timeout_secs: u64,
     /// Largest uploaded file.
     pub max_upload_bytes: usize,
     /// Largest image width and height accepted, in pixels.
@@ -163,6 +169,8 @@ impl Default for Config {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             jwt_leeway_secs: 30,
             max_json_body_bytes: 2 * 1024 * 1024,
+            max_public_body_bytes: 4 * 1024,
+            body_read_timeout_secs: 30,
             max_upload_bytes: 20 * 1024 * 1024,
             image_max_width: 12_000,
             image_max_height: 12_000,
@@ -343,6 +351,15 @@ impl Config {
         }
         if self.max_json_body_bytes < 1024 {
             return Err(invalid("max_json_body_bytes", "must be at least 1024"));
+        }
+        if !(512..=self.max_json_body_bytes).contains(&self.max_public_body_bytes) {
+            return Err(invalid(
+                "max_public_body_bytes",
+                "must be from 512 to max_json_body_bytes",
+            ));
+        }
+        if !(1..=3600).contains(&self.body_read_timeout_secs) {
+            return Err(invalid("body_read_timeout_secs", "must be from 1 to 3600"));
         }
         if self.max_upload_bytes < 1024 {
             return Err(invalid("max_upload_bytes", "must be at least 1024"));

@@ -46,6 +46,9 @@ pub enum ApiError {
     Conflict(&'static str, String),
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The body did not arrive in time.
+    #[error("the request body did not arrive within {secs} s")]
+    RequestTimeout { secs: u64 },
     #[error("unsupported media type")]
     UnsupportedMediaType(String),
     #[error("too many requests")]
@@ -112,6 +115,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(code, _) => code,
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::Gone(_) => "cursor_expired",
@@ -131,6 +135,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "Method not allowed",
             ApiError::Conflict(..) => "Conflict",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
+            ApiError::RequestTimeout { .. } => "Request timeout",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::TooManyRequests { .. } => "Too many requests",
             ApiError::Gone(_) => "Gone",
@@ -204,6 +209,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Gone(_) => StatusCode::GONE,
@@ -238,6 +244,10 @@ impl ResponseError for ApiError {
                     HeaderValue::from_static("Bearer realm=\"liuqing\""),
                 );
             }
+            // The rest of a body that stalled may never come: the connection is done.
+            ApiError::RequestTimeout { .. } => response
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close),
             _ => {}
         }
         response

@@ -13,15 +13,37 @@ use validator::Validate;
 
 use crate::error::{ApiError, FieldError};
 
-/// The JSON body limit, registered as app data by the server builder.
+/// The body limits, registered as app data by the server builder.
 #[derive(Debug, Clone, Copy)]
-pub struct JsonLimit(pub usize);
+pub struct BodyLimits {
+    /// Largest JSON body of an authenticated route.
+    pub json: usize,
+    /// Largest JSON body of a route that needs no login ([`PublicBody`]).
+    pub public: usize,
+    /// How long a body may take to arrive, whole.
+    pub read_timeout: std::time::Duration,
+}
 
-/// A JSON request body that deserialised and passed its `validator` rules.
+impl Default for BodyLimits {
+    fn default() -> Self {
+        BodyLimits {
+            json: 64 * 1024,
+            public: 4 * 1024,
+            read_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+}
+
+/// A JSON request body that deserialised and passed its `validator` rules, read under
+/// the size limit and the read timeout. `PUBLIC` bodies (routes that need no login) get
+/// the small limit: a stranger's body is held before anything about them is known.
 #[derive(Debug)]
-pub struct Body<T>(pub T);
+pub struct Body<T, const PUBLIC: bool = false>(pub T);
 
-impl<T> FromRequest for Body<T>
+/// The body of a route that needs no login (login, refresh): `Body(req): PublicBody<T>`.
+pub type PublicBody<T> = Body<T, true>;
+
+impl<T, const PUBLIC: bool> FromRequest for Body<T, PUBLIC>
 where
     T: DeserializeOwned + Validate + 'static,
 {
@@ -29,10 +51,11 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<web::Data<JsonLimit>>()
-            .map(|l| l.0)
-            .unwrap_or(64 * 1024);
+        let limits = req
+            .app_data::<web::Data<BodyLimits>>()
+            .map(|l| *l.get_ref())
+            .unwrap_or_default();
+        let limit = if PUBLIC { limits.public } else { limits.json };
         let content_type_ok = req
             .headers()
             .get(header::CONTENT_TYPE)
@@ -62,15 +85,23 @@ where
             if declared.is_some_and(|n| n > limit) {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
-            while let Some(chunk) = payload.next().await {
-                let chunk =
-                    chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-                if body.len() + chunk.len() > limit {
-                    return Err(ApiError::PayloadTooLarge { limit });
+            let read = async {
+                let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
+                while let Some(chunk) = payload.next().await {
+                    let chunk = chunk
+                        .map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+                    if body.len() + chunk.len() > limit {
+                        return Err(ApiError::PayloadTooLarge { limit });
+                    }
+                    body.extend_from_slice(&chunk);
                 }
-                body.extend_from_slice(&chunk);
-            }
+                Ok(body)
+            };
+            let body = tokio::time::timeout(limits.read_timeout, read)
+                .await
+                .map_err(|_| ApiError::RequestTimeout {
+                    secs: limits.read_timeout.as_secs(),
+                })??;
             if has_nul_escape(&body) {
                 // PostgreSQL cannot store NUL in text; no real text has one.
                 return Err(ApiError::validation(

@@ -18,7 +18,7 @@ use crate::blob::{BlobStore, EncryptedStore, LocalStore, S3Settings, S3Store};
 use crate::config::{BlobStoreKind, Config};
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::extract::JsonLimit;
+use crate::extract::BodyLimits;
 use crate::state::AppState;
 use crate::{bootstrap, derivatives, maintenance, middleware, routes};
 
@@ -128,7 +128,11 @@ impl Application {
             decodes: Arc::new(tokio::sync::Semaphore::new(decodes)),
             pushes,
         });
-        let json_limit = web::Data::new(JsonLimit(state.config.max_json_body_bytes));
+        let json_limit = web::Data::new(BodyLimits {
+            json: state.config.max_json_body_bytes,
+            public: state.config.max_public_body_bytes,
+            read_timeout: std::time::Duration::from_secs(state.config.body_read_timeout_secs),
+        });
         let maintenance = actix_web::rt::spawn(maintenance::run(state.clone()));
         let mut workers: Vec<_> = (0..state.config.derivative_workers)
             .map(|_| actix_web::rt::spawn(derivatives::run(state.clone())))

@@ -491,3 +491,79 @@ async fn text_that_reorders_or_hides_itself_is_refused() {
     );
     assert_eq!(admin.body["errors"][0]["field"], "display_name");
 }
+
+/// Sends a request's head and the first bytes of a body that never finishes; returns
+/// what the server answered, and how long it took (it must not wait forever).
+fn stalled_body(
+    base: &str,
+    path: &str,
+    token: Option<&str>,
+    declared: usize,
+) -> (String, std::time::Duration) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .expect("timeout");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {declared}\r\n\r\n{{\"username\""
+    );
+    let started = std::time::Instant::now();
+    s.write_all(head.as_bytes()).expect("sent");
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    (
+        String::from_utf8_lossy(&answer).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// A stranger's body is small (login, refresh) and every body has a deadline: a body
+/// declared large is refused at once, one that stalls is answered 408 and its connection
+/// closed, so neither holds memory or a connection for long.
+#[actix_web::test]
+async fn bodies_are_bounded_in_size_for_strangers_and_in_time_for_everyone() {
+    let w = crate::sync::world_with(|c| c.body_read_timeout_secs = 1).await;
+    let app = &w.app;
+    // Declared too large for a login, with or without an Authorization header.
+    for token in [None, Some(w.staff.access.as_str())] {
+        let mut req = app
+            .client
+            .post(format!("{}/v1/auth/login", app.base))
+            .header("content-type", "application/json")
+            .body(vec![b' '; 2 * 1024 * 1024]);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = reply(req.send().await.expect("sent")).await;
+        r.problem(413, "payload_too_large");
+    }
+    // Stalled bodies: a login, a refresh and an authenticated push.
+    let base = app.base.clone();
+    let token = w.a1.s.access.clone();
+    let answers = tokio::task::spawn_blocking(move || {
+        [
+            stalled_body(&base, "/v1/auth/login", None, 200),
+            stalled_body(&base, "/v1/auth/refresh", None, 200),
+            stalled_body(&base, "/v1/sync/push", Some(&token), 100_000),
+        ]
+    })
+    .await
+    .expect("stalled requests");
+    for (answer, took) in answers {
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("request_timeout"), "{answer}");
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "answered after {took:?}"
+        );
+    }
+    // The server still answers.
+    assert_eq!(
+        app.login_raw("staff-1", PASSWORD, &new_id()).await.status,
+        StatusCode::OK
+    );
+}

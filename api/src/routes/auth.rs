@@ -14,7 +14,7 @@ use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{password, CallerAllowingPasswordChange, TokenKeys};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Body;
+use crate::extract::{Body, PublicBody};
 use crate::state::AppState;
 use liuqing_schema::DbConn;
 
@@ -67,7 +67,7 @@ pub struct LoginResponse {
 /// Starts a session on a device and answers the first token pair.
 pub async fn login(
     state: web::Data<AppState>,
-    Body(req): Body<LoginRequest>,
+    Body(req): PublicBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let config = state.config.clone();
     let policy = Policy {
@@ -191,7 +191,7 @@ pub struct RefreshRequest {
 /// whole session: one of the two presenters holds a copy.
 pub async fn refresh(
     state: web::Data<AppState>,
-    Body(req): Body<RefreshRequest>,
+    Body(req): PublicBody<RefreshRequest>,
 ) -> ApiResult<HttpResponse> {
     let config = state.config.clone();
     let keys = state.keys.clone();
