@@ -87,8 +87,9 @@ pub struct Config {
     /// Largest JSON body of a route that needs no login (login, refresh): a stranger's
     /// body is held in memory before anything about them is known.
     pub max_public_body_bytes: usize,
-    /// How long a request body may take to arrive, whole; a body still arriving then is
-    /// answered 408 and its connection closed.
+    /// How long a JSON request body may take to arrive, whole (a body still arriving then
+    /// is answered 408 and its connection closed), and how long an upload may go silent
+    /// (then it is cut as if the connection dropped; a resumable one keeps what arrived).
     pub body_read_timeout_secs: u64,
     /// Largest uploaded file.
     pub max_upload_bytes: usize,

@@ -496,7 +496,7 @@ async fn text_that_reorders_or_hides_itself_is_refused() {
 /// what the server answered, and how long it took (it must not wait forever).
 fn stalled_body(
     base: &str,
-    path: &str,
+    method_path: &str,
     token: Option<&str>,
     declared: usize,
 ) -> (String, std::time::Duration) {
@@ -509,7 +509,7 @@ fn stalled_body(
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {declared}\r\n\r\n{{\"username\""
+        "{method_path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{auth}Content-Length: {declared}\r\n\r\n{{\"username\""
     );
     let started = std::time::Instant::now();
     s.write_all(head.as_bytes()).expect("sent");
@@ -546,14 +546,26 @@ async fn bodies_are_bounded_in_size_for_strangers_and_in_time_for_everyone() {
     let token = w.a1.s.access.clone();
     let answers = tokio::task::spawn_blocking(move || {
         [
-            stalled_body(&base, "/v1/auth/login", None, 200),
-            stalled_body(&base, "/v1/auth/refresh", None, 200),
-            stalled_body(&base, "/v1/sync/push", Some(&token), 100_000),
+            stalled_body(&base, "POST /v1/auth/login", None, 200),
+            stalled_body(&base, "POST /v1/auth/refresh", None, 200),
+            stalled_body(&base, "POST /v1/sync/push", Some(&token), 100_000),
+            stalled_body(
+                &base,
+                &format!("PUT /v1/attachments/{}", "a".repeat(64)),
+                Some(&token),
+                100_000,
+            ),
         ]
     })
     .await
     .expect("stalled requests");
-    for (answer, took) in answers {
+    let (upload, took) = &answers[3];
+    assert!(upload.starts_with("HTTP/1.1 400"), "{upload}");
+    assert!(
+        *took < std::time::Duration::from_secs(10),
+        "answered after {took:?}"
+    );
+    for (answer, took) in answers.into_iter().take(3) {
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("request_timeout"), "{answer}");
         assert!(

@@ -190,9 +190,19 @@ async fn receive(
     mut skip: u64,
     room: u64,
     mut hasher: Option<&mut Sha256>,
+    idle: std::time::Duration,
 ) -> ApiResult<(u64, bool)> {
     let mut written: u64 = 0;
-    while let Some(chunk) = payload.next().await {
+    // A body that goes silent for `idle` is cut like a dropped connection: a photo may take
+    // long over a weak signal, but not stall for ever holding a connection.
+    loop {
+        let Ok(next) = tokio::time::timeout(idle, payload.next()).await else {
+            file.flush().await.map_err(internal)?;
+            return Ok((written, true));
+        };
+        let Some(chunk) = next else {
+            break;
+        };
         let Ok(chunk) = chunk else {
             file.flush().await.map_err(internal)?;
             return Ok((written, true));
@@ -243,12 +253,20 @@ pub async fn put(
     )?);
     let mut file = tokio::fs::File::create(&staged.0).await.map_err(internal)?;
     let mut hasher = Sha256::new();
-    let (size, cut) = receive(&mut payload, &mut file, 0, limit as u64, Some(&mut hasher))
-        .await
-        .map_err(|e| match e {
-            ApiError::PayloadTooLarge { .. } => too_large(limit),
-            other => other,
-        })?;
+    let idle = std::time::Duration::from_secs(state.config.body_read_timeout_secs);
+    let (size, cut) = receive(
+        &mut payload,
+        &mut file,
+        0,
+        limit as u64,
+        Some(&mut hasher),
+        idle,
+    )
+    .await
+    .map_err(|e| match e {
+        ApiError::PayloadTooLarge { .. } => too_large(limit),
+        other => other,
+    })?;
     drop(file);
     if cut {
         return Err(ApiError::BadRequest(
@@ -434,7 +452,8 @@ pub async fn send_chunk(
         .map_err(internal)?;
     let skip = u64::try_from(upload.received - offset).map_err(internal)?;
     let room = u64::try_from(upload.size - upload.received).map_err(internal)?;
-    let received = receive(&mut payload, &mut file, skip, room, None).await;
+    let idle = std::time::Duration::from_secs(state.config.body_read_timeout_secs);
+    let received = receive(&mut payload, &mut file, skip, room, None, idle).await;
     let (written, cut) = match received {
         Ok(r) => r,
         Err(ApiError::PayloadTooLarge { .. }) => {
