@@ -109,9 +109,22 @@ pub struct Config {
     pub image_max_concurrent_decodes: usize,
     /// How far ahead of the server a phone's clock may be.
     pub max_clock_skew_secs: u64,
+    /// Failed logins to one username from one source address before that pair is locked.
     pub login_max_failures: u32,
+    /// Failed logins to one username from anywhere before it is locked everywhere (a
+    /// guess spread over many addresses).
+    pub login_max_failures_per_user: u32,
+    /// Failed logins from one source address, to any usernames, before it is locked.
+    pub login_max_failures_per_source: u32,
     pub login_window_secs: u64,
     pub login_lockout_secs: u64,
+    /// Logins that may wait for the password hasher at once; more are answered 429 with
+    /// `Retry-After` at once rather than made to wait behind a flood.
+    pub login_max_waiting: u32,
+    /// Behind a reverse proxy: take the client's address from `Forwarded` /
+    /// `X-Forwarded-For` (the proxy must set it). Never when clients reach the server
+    /// directly: they could then name any address.
+    pub trusted_proxy: bool,
     /// 64 hex characters: the master key that encrypts ID numbers and phones at rest and
     /// keys their lookup hashes. Empty: generated once into `<data_dir>/field.key`.
     /// Replicas must share it.
@@ -182,6 +195,10 @@ impl Default for Config {
             image_max_concurrent_decodes: 2,
             max_clock_skew_secs: 5 * 60,
             login_max_failures: 5,
+            login_max_failures_per_user: 50,
+            login_max_failures_per_source: 50,
+            login_max_waiting: 16,
+            trusted_proxy: false,
             login_window_secs: 15 * 60,
             login_lockout_secs: 15 * 60,
             field_key: Secret::default(),
@@ -347,8 +364,21 @@ impl Config {
                 return Err(invalid(name, "must be greater than 0"));
             }
         }
-        if self.login_max_failures == 0 {
-            return Err(invalid("login_max_failures", "must be greater than 0"));
+        for (name, value) in [
+            ("login_max_failures", self.login_max_failures),
+            (
+                "login_max_failures_per_user",
+                self.login_max_failures_per_user,
+            ),
+            (
+                "login_max_failures_per_source",
+                self.login_max_failures_per_source,
+            ),
+            ("login_max_waiting", self.login_max_waiting),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "must be greater than 0"));
+            }
         }
         if self.max_json_body_bytes < 1024 {
             return Err(invalid("max_json_body_bytes", "must be at least 1024"));

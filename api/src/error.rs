@@ -53,6 +53,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Too many logins wait for the password hasher: try again shortly.
+    #[error("too many logins at once; try again in {retry_after_secs} seconds")]
+    LoginBusy { retry_after_secs: u64 },
     #[error("{0}")]
     Gone(String),
     #[error("{0}")]
@@ -118,6 +121,7 @@ impl ApiError {
             ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::LoginBusy { .. } => "login_busy",
             ApiError::Gone(_) => "cursor_expired",
             ApiError::UpgradeRequired(_) => "unsupported_schema_version",
             ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => "not_ready",
@@ -137,7 +141,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::RequestTimeout { .. } => "Request timeout",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
-            ApiError::TooManyRequests { .. } => "Too many requests",
+            ApiError::TooManyRequests { .. } | ApiError::LoginBusy { .. } => "Too many requests",
             ApiError::Gone(_) => "Gone",
             ApiError::UpgradeRequired(_) => "Upgrade required",
             ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => "Service unavailable",
@@ -211,7 +215,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::LoginBusy { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::UpgradeRequired(_) => StatusCode::UPGRADE_REQUIRED,
             ApiError::Unavailable(_) | ApiError::DatabaseUnavailable(_) => {
@@ -233,7 +239,8 @@ impl ResponseError for ApiError {
         }
         let mut response = problem.response();
         match self {
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests { retry_after_secs }
+            | ApiError::LoginBusy { retry_after_secs } => {
                 if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                     response.headers_mut().insert(header::RETRY_AFTER, v);
                 }

@@ -49,6 +49,17 @@ pub async fn run(state: web::Data<AppState>) {
             Ok(n) => tracing::info!(removed = n, "removed expired tombstones"),
             Err(e) => tracing::warn!(error = ?e, "tombstone cleanup failed; retrying later"),
         }
+        // Throttle rows whose window and lock are over: an unknown name's row (keyed by
+        // a hash) lives no longer than throttling needs.
+        let window = seconds(state.config.login_window_secs as i64);
+        match state
+            .db
+            .run(move |conn| Ok(liuqing_schema::throttle::purge(conn, now_micros(), window)?))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "login throttle cleanup failed; retrying later"),
+        }
         let cutoff = now_micros().saturating_sub(seconds(ORPHAN_AFTER_SECS));
         match sweep_orphans(&state.db, state.blobs.as_ref(), cutoff).await {
             Ok(0) => {}

@@ -68,8 +68,8 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_throttle (username) {
-        username -> Text,
+    login_throttle (throttle_key) {
+        throttle_key -> Text,
         failures -> Integer,
         window_started_at -> BigInt,
         locked_until -> Nullable<BigInt>,

@@ -1,76 +1,131 @@
-//! Failed-login throttling per username, kept in the database so that it holds across API
-//! replicas and restarts. Unknown usernames are throttled like known ones, so the answer
-//! does not tell an attacker which usernames exist.
+//! Login throttling, kept in the database so that it holds across API replicas and
+//! restarts. A row counts the login attempts of one key in a window: the caller makes the
+//! keys (a keyed hash of a username, of a source address, or of the pair), so no row ever
+//! holds what someone typed. Unknown usernames are counted like known ones, so the answer
+//! does not tell an attacker which usernames exist; their rows are removed once their
+//! window and lock are over ([`purge`]).
+//!
+//! An attempt is counted *before* its password is checked ([`begin`]), in one transaction
+//! that holds the row, so however many attempts arrive at once, at most `max_failures`
+//! passwords are checked per key and window.
 
 use diesel::prelude::*;
 
+use crate::attachments::insert_once;
 use crate::error::StoreResult;
-use crate::tables::login_throttle;
+use crate::tables::login_throttle as t;
 use crate::time::Micros;
 use crate::DbConn;
 
-/// The throttling policy (from configuration).
+/// The throttling policy of one kind of key (from configuration).
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
-    /// Failures allowed inside one window before the username is locked.
+    /// Attempts allowed inside one window; a failure that reaches it locks the key.
     pub max_failures: i32,
-    /// How long failures are counted before the count starts again.
+    /// How long attempts are counted before the count starts again.
     pub window: Micros,
-    /// How long a locked username stays locked.
+    /// How long a locked key stays locked.
     pub lockout: Micros,
 }
 
-/// When the username may try again, if it is locked now.
-pub fn locked_until(conn: &mut DbConn, username: &str, now: Micros) -> StoreResult<Option<Micros>> {
-    let until: Option<Option<Micros>> = login_throttle::table
-        .find(username)
-        .select(login_throttle::locked_until)
-        .first(conn)
-        .optional()?;
-    Ok(until.flatten().filter(|t| *t > now))
+/// What an attempt may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// Check the password: this is attempt `number` of the window.
+    Allowed { number: i32 },
+    /// Refused without checking: the key is locked until then.
+    Locked { until: Micros },
 }
 
-/// Counts a failure; returns the lock's end when this failure locks the username.
-pub fn record_failure(
+/// Counts an attempt for `key`, unless it is locked. An attempt past the policy's
+/// number locks the key and is refused.
+pub fn begin(conn: &mut DbConn, key: &str, now: Micros, policy: Policy) -> StoreResult<Attempt> {
+    conn.transaction(|conn| {
+        insert_once(conn, |c| {
+            diesel::insert_into(t::table)
+                .values((
+                    t::throttle_key.eq(key),
+                    t::failures.eq(0),
+                    t::window_started_at.eq(now),
+                    t::locked_until.eq(None::<Micros>),
+                ))
+                .execute(c)
+        })?;
+        let unlocked = t::locked_until.is_null().or(t::locked_until.le(now));
+        // A window that is over starts again (the first statement that takes the row).
+        diesel::update(
+            t::table
+                .find(key)
+                .filter(t::window_started_at.le(now - policy.window))
+                .filter(unlocked),
+        )
+        .set((
+            t::failures.eq(0),
+            t::window_started_at.eq(now),
+            t::locked_until.eq(None::<Micros>),
+        ))
+        .execute(conn)?;
+        let counted = diesel::update(t::table.find(key).filter(unlocked))
+            .set(t::failures.eq(t::failures + 1))
+            .execute(conn)?;
+        let (number, until): (i32, Option<Micros>) = t::table
+            .find(key)
+            .select((t::failures, t::locked_until))
+            .first(conn)?;
+        if counted == 0 {
+            return Ok(Attempt::Locked {
+                until: until.unwrap_or(now),
+            });
+        }
+        if number > policy.max_failures {
+            let until = lock(conn, key, now, policy)?;
+            return Ok(Attempt::Locked { until });
+        }
+        Ok(Attempt::Allowed { number })
+    })
+}
+
+/// The attempt numbered `number` failed: when it was the last one allowed, the key is
+/// locked (returns until when).
+pub fn failed(
     conn: &mut DbConn,
-    username: &str,
+    key: &str,
+    number: i32,
     now: Micros,
     policy: Policy,
 ) -> StoreResult<Option<Micros>> {
-    let row: Option<(i32, Micros)> = login_throttle::table
-        .find(username)
-        .select((login_throttle::failures, login_throttle::window_started_at))
-        .first(conn)
-        .optional()?;
-    let (failures, window_started_at) = match row {
-        Some((n, started)) if now - started < policy.window => (n + 1, started),
-        _ => (1, now),
-    };
-    let locked_until = (failures >= policy.max_failures).then_some(now + policy.lockout);
-    // Reset the count once locked, so the next window starts clean after the lock ends.
-    let stored_failures = if locked_until.is_some() { 0 } else { failures };
-    let updated = diesel::update(login_throttle::table.find(username))
-        .set((
-            login_throttle::failures.eq(stored_failures),
-            login_throttle::window_started_at.eq(window_started_at),
-            login_throttle::locked_until.eq(locked_until),
-        ))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(login_throttle::table)
-            .values((
-                login_throttle::username.eq(username),
-                login_throttle::failures.eq(stored_failures),
-                login_throttle::window_started_at.eq(window_started_at),
-                login_throttle::locked_until.eq(locked_until),
-            ))
-            .execute(conn)?;
+    if number < policy.max_failures {
+        return Ok(None);
     }
-    Ok(locked_until)
+    lock(conn, key, now, policy).map(Some)
 }
 
-/// A successful login clears the count.
-pub fn clear(conn: &mut DbConn, username: &str) -> StoreResult<()> {
-    diesel::delete(login_throttle::table.find(username)).execute(conn)?;
+/// Locks `key` from `now`; its count starts again when the lock ends.
+fn lock(conn: &mut DbConn, key: &str, now: Micros, policy: Policy) -> StoreResult<Micros> {
+    let until = now + policy.lockout;
+    diesel::update(t::table.find(key))
+        .set((
+            t::failures.eq(0),
+            t::window_started_at.eq(until),
+            t::locked_until.eq(Some(until)),
+        ))
+        .execute(conn)?;
+    Ok(until)
+}
+
+/// A successful login: the key's count starts again.
+pub fn clear(conn: &mut DbConn, key: &str) -> StoreResult<()> {
+    diesel::delete(t::table.find(key)).execute(conn)?;
     Ok(())
+}
+
+/// Removes the rows whose window (the longest of the policies', `window`) and lock are
+/// over. Returns how many.
+pub fn purge(conn: &mut DbConn, now: Micros, window: Micros) -> StoreResult<usize> {
+    Ok(diesel::delete(
+        t::table
+            .filter(t::window_started_at.le(now - window))
+            .filter(t::locked_until.is_null().or(t::locked_until.le(now))),
+    )
+    .execute(conn)?)
 }

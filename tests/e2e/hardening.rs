@@ -579,3 +579,182 @@ async fn bodies_are_bounded_in_size_for_strangers_and_in_time_for_everyone() {
         StatusCode::OK
     );
 }
+
+/// A login as sent from `source` (behind a trusted proxy that names it).
+async fn login_from(app: &TestApp, source: &str, username: &str, password: &str) -> Reply {
+    let res = app
+        .client
+        .post(format!("{}/v1/auth/login", app.base))
+        .header("x-forwarded-for", source)
+        .json(&json!({ "username": username, "password": password,
+            "device": { "id": new_id(), "name": "phone", "platform": "android" } }))
+        .send()
+        .await
+        .expect("sent");
+    reply(res).await
+}
+
+/// The throttle keeps no row of what was typed: a password typed into the username
+/// field is not stored in clear, nor is any username.
+#[actix_web::test]
+async fn the_login_throttle_stores_no_typed_text() {
+    use diesel::prelude::*;
+    use liuqing_schema::tables::login_throttle;
+
+    let w = world().await;
+    let app = &w.app;
+    let typed = "my-secret-password-2026";
+    let r = app.login_raw(typed, "whatever it is", &new_id()).await;
+    r.problem(401, "invalid_credentials");
+    app.login_raw("staff-1", "a wrong password", &new_id())
+        .await
+        .problem(401, "invalid_credentials");
+    let mut conn = app
+        .config
+        .backend()
+        .expect("backend")
+        .connect()
+        .expect("connect");
+    let keys: Vec<String> = login_throttle::table
+        .select(login_throttle::throttle_key)
+        .load(&mut conn)
+        .expect("rows");
+    assert!(!keys.is_empty());
+    for key in &keys {
+        assert_eq!(key.len(), 64, "{key}");
+        assert!(key.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        assert!(!key.contains(typed) && !key.contains("staff-1"));
+    }
+}
+
+/// A hundred guesses at one account at once: no more passwords are checked than the
+/// limit (they are counted before the check), and the rest are refused with 429.
+#[actix_web::test]
+async fn concurrent_guesses_check_no_more_passwords_than_the_limit() {
+    let w = world().await;
+    let app = &w.app;
+    let guesses = (0..100).map(|i| {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        actix_web::rt::spawn(async move {
+            let res = client
+                .post(format!("{base}/v1/auth/login"))
+                .json(
+                    &json!({ "username": "staff-1", "password": format!("guess number {i}"),
+                    "device": { "id": new_id(), "name": "x", "platform": "x" } }),
+                )
+                .send()
+                .await
+                .expect("sent");
+            reply(res).await
+        })
+    });
+    let mut checked_and_wrong = 0;
+    for guess in guesses.collect::<Vec<_>>() {
+        let r = guess.await.expect("answered");
+        match r.status.as_u16() {
+            401 => checked_and_wrong += 1,
+            429 => assert!(r.headers.contains_key("retry-after")),
+            other => panic!("{other}: {}", r.body),
+        }
+    }
+    // Attempts 1–4 are answered 401; the 5th fails and locks (429); the rest are refused.
+    assert_eq!(checked_and_wrong, 4);
+}
+
+/// A stranger who fails at a coordinator's username locks out only themselves: the
+/// coordinator logs in from their own address. An address sweeping usernames is locked
+/// too. Without a trusted proxy, a forged X-Forwarded-For changes nothing.
+#[actix_web::test]
+async fn a_stranger_cannot_lock_out_a_coordinator() {
+    let w = crate::sync::world_with(|c| {
+        c.trusted_proxy = true;
+        c.login_max_failures_per_source = 8;
+    })
+    .await;
+    let app = &w.app;
+    for _ in 0..5 {
+        login_from(app, "203.0.113.9", "coord-a1", "not the password").await;
+    }
+    login_from(app, "203.0.113.9", "coord-a1", PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+    let r = login_from(app, "198.51.100.7", "coord-a1", PASSWORD).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the coordinator's own login: {}",
+        r.body
+    );
+    // A sweep of usernames from one address is locked at the address's limit.
+    let mut refused = 0;
+    for i in 0..10 {
+        let r = login_from(app, "192.0.2.44", &format!("guess{i}"), "a wrong password").await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 2, "{refused}");
+    login_from(app, "192.0.2.44", "staff-1", PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+
+    // Not behind a proxy: the header is the client's word, and is ignored.
+    let w = world().await;
+    for i in 0..5 {
+        login_from(
+            &w.app,
+            &format!("203.0.113.{i}"),
+            "coord-a1",
+            "not the password",
+        )
+        .await;
+    }
+    login_from(&w.app, "198.51.100.7", "coord-a1", PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+}
+
+/// A flood of logins does not make everyone wait: past `login_max_waiting` they are
+/// answered 429 `login_busy` with Retry-After at once, and the server stays usable.
+#[actix_web::test]
+async fn a_flood_of_logins_is_told_to_come_back_not_made_to_wait() {
+    let w = crate::sync::world_with(|c| {
+        c.login_max_waiting = 2;
+        c.login_max_failures_per_source = 1000;
+        c.login_max_failures_per_user = 1000;
+    })
+    .await;
+    let app = &w.app;
+    let flood = (0..60).map(|i| {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        actix_web::rt::spawn(async move {
+            let res = client
+                .post(format!("{base}/v1/auth/login"))
+                .json(
+                    &json!({ "username": format!("nobody{i}"), "password": "flooding here",
+                    "device": { "id": new_id(), "name": "x", "platform": "x" } }),
+                )
+                .send()
+                .await
+                .expect("sent");
+            reply(res).await
+        })
+    });
+    let mut busy = 0;
+    for r in flood.collect::<Vec<_>>() {
+        let r = r.await.expect("answered");
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            r.problem(429, "login_busy");
+            assert_eq!(
+                r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+                Some("1")
+            );
+            busy += 1;
+        } else {
+            r.problem(401, "invalid_credentials");
+        }
+    }
+    assert!(busy > 0, "no login was told to come back");
+    let r = app.login_raw("staff-1", PASSWORD, &new_id()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}

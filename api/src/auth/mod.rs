@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod password;
+pub mod throttling;
 pub mod tokens;
 
 pub use caller::{Caller, CallerAllowingPasswordChange};

@@ -1,5 +1,6 @@
 //! Passwords: argon2id with a per-password salt (the PHC string keeps the parameters).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc;
 use std::sync::LazyLock;
 
@@ -82,6 +83,38 @@ pub fn verify_nothing(password: &str) {
     let _ = verify(password, &DUMMY);
 }
 
+/// Logins waiting for, or in, the argon2 thread.
+static WAITING: AtomicU32 = AtomicU32::new(0);
+
+/// More logins wait for the hasher than allowed: this one is refused at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// Checks a login's password against `phc` (`None`: no such user; the same time is spent
+/// on nothing, so timing does not tell), unless `limit` logins wait for the hasher
+/// already: then [`Busy`], at once. One argon2 check takes tens of milliseconds on the one
+/// hasher thread, so without a bound a flood of logins made every login wait seconds.
+pub fn verify_login(password: &str, phc: Option<&str>, limit: u32) -> Result<bool, Busy> {
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    if WAITING.fetch_add(1, Ordering::SeqCst) >= limit {
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        return Err(Busy);
+    }
+    let _waiting = Waiting;
+    Ok(match phc {
+        Some(phc) => verify(password, phc),
+        None => {
+            verify_nothing(password);
+            false
+        }
+    })
+}
+
 /// Why a new password is not acceptable, if it is not.
 pub fn policy_violation(password: &str) -> Option<String> {
     let chars = password.chars().count();
@@ -122,6 +155,27 @@ mod tests {
         assert!(verify("correct horse battery", &a));
         assert!(!verify("wrong horse battery", &a));
         assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn a_login_past_the_waiting_limit_is_refused_at_once() {
+        let phc = hash("correct horse battery").expect("hash");
+        assert_eq!(
+            verify_login("correct horse battery", Some(&phc), 1),
+            Ok(true)
+        );
+        assert_eq!(verify_login("nope", None, 1), Ok(false));
+        // Others waiting: this one is not checked.
+        WAITING.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(
+            verify_login("correct horse battery", Some(&phc), 1),
+            Err(Busy)
+        );
+        WAITING.fetch_sub(1, Ordering::SeqCst);
+        assert_eq!(
+            verify_login("correct horse battery", Some(&phc), 1),
+            Ok(true)
+        );
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! Login, token refresh with rotation, logout, and changing one's own password.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use liuqing_schema::audit::{self, Actor};
 use liuqing_schema::devices::{self, DeviceState};
 use liuqing_schema::sessions::{self, Sessions, Spend};
-use liuqing_schema::throttle::{self, Policy};
 use liuqing_schema::time::{now_micros, seconds};
 use liuqing_schema::users::{self, UserView};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
+use crate::auth::throttling::{self, LoginGuard};
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
 use crate::auth::{password, CallerAllowingPasswordChange, TokenKeys};
 use crate::config::Config;
@@ -64,50 +64,35 @@ pub struct LoginResponse {
     pub device: DeviceView,
 }
 
-/// Starts a session on a device and answers the first token pair.
+/// Starts a session on a device and answers the first token pair. The attempt is
+/// counted before the password is checked (see `auth::throttling`), and the check waits
+/// for the hasher only behind a bounded number of others.
 pub async fn login(
     state: web::Data<AppState>,
+    http: HttpRequest,
     Body(req): PublicBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let config = state.config.clone();
-    let policy = Policy {
-        max_failures: i32::try_from(config.login_max_failures).unwrap_or(i32::MAX),
-        window: seconds(config.login_window_secs as i64),
-        lockout: seconds(config.login_lockout_secs as i64),
-    };
+    let source = throttling::source_address(&http, config.trusted_proxy);
+    let guard = LoginGuard::new(&config, &state.cipher, &req.username, &source);
     let keys = state.keys.clone();
     let outcome = state
         .db
         .run(move |conn| {
             let now = now_micros();
-            if let Some(until) = throttle::locked_until(conn, &req.username, now)? {
-                return Err(too_many(until, now));
-            }
+            let counted = guard.begin(conn, now)?;
             let user = users::find_by_username(conn, &req.username)?;
-            let valid = match &user {
-                Some(u) => password::verify(&req.password, &u.password_hash) && !u.disabled,
-                None => {
-                    password::verify_nothing(&req.password);
-                    false
-                }
-            };
+            let phc = user.as_ref().map(|u| u.password_hash.as_str());
+            let valid = password::verify_login(&req.password, phc, config.login_max_waiting)
+                .map_err(|password::Busy| ApiError::LoginBusy {
+                    retry_after_secs: 1,
+                })?;
             let user = match user {
-                Some(u) if valid => u,
-                _ => {
-                    let locked = crate::db::transaction(conn, |conn| {
-                        Ok(throttle::record_failure(conn, &req.username, now, policy)?)
-                    })?;
-                    return Err(match locked {
-                        Some(until) => too_many(until, now),
-                        None => ApiError::Unauthenticated(
-                            "invalid_credentials",
-                            "the username or password is wrong".into(),
-                        ),
-                    });
-                }
+                Some(u) if valid && !u.disabled => u,
+                _ => return Err(guard.failed(conn, counted, now)),
             };
             crate::db::transaction(conn, |conn| {
-                throttle::clear(conn, &user.username)?;
+                guard.succeeded(conn)?;
                 let device_id = req.device.id.to_string();
                 if let Some(existing) = devices::find(conn, &device_id)? {
                     if existing.user_id != user.id {
@@ -171,13 +156,6 @@ fn issue_pair(
         token_type: "Bearer",
         expires_in: keys.access_ttl_secs(),
     })
-}
-
-fn too_many(until: i64, now: i64) -> ApiError {
-    let secs = ((until - now) as f64 / 1_000_000.0).ceil().max(1.0) as u64;
-    ApiError::TooManyRequests {
-        retry_after_secs: secs,
-    }
 }
 
 #[derive(Debug, Deserialize, Validate)]

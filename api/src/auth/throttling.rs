@@ -1,0 +1,135 @@
+//! Who may try a password, how often. Three counters, each a row of
+//! `liuqing_schema::throttle` under a keyed hash (no row holds what someone typed):
+//!
+//! - the username from one source address (`login_max_failures`, 5): guessing from one
+//!   place stops there, and a stranger who fails five times locks out only themselves,
+//!   not the coordinator in the field, who logs in from another address;
+//! - the username from anywhere (`login_max_failures_per_user`, 50): a guess spread over
+//!   many addresses;
+//! - the source address, whatever the usernames (`login_max_failures_per_source`, 50): one
+//!   place sweeping many usernames.
+//!
+//! Each attempt is counted before its password is checked, so however many arrive at
+//! once, no more passwords are checked than the limits allow.
+
+use actix_web::HttpRequest;
+use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::throttle::{self, Attempt, Policy};
+use liuqing_schema::time::{seconds, Micros};
+use liuqing_schema::DbConn;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// The client's address: the peer's, or behind a trusted proxy the one it forwards.
+pub fn source_address(req: &HttpRequest, trusted_proxy: bool) -> String {
+    let forwarded = trusted_proxy
+        .then(|| {
+            req.connection_info()
+                .realip_remote_addr()
+                .map(str::to_string)
+        })
+        .flatten();
+    let address = forwarded.or_else(|| req.peer_addr().map(|a| a.to_string()));
+    let address = address.unwrap_or_default();
+    // The port changes with every connection: only the host counts.
+    match address.parse::<std::net::SocketAddr>() {
+        Ok(socket) => socket.ip().to_string(),
+        Err(_) => address,
+    }
+}
+
+/// The counters one login attempt goes through.
+pub struct LoginGuard {
+    counters: Vec<(String, Policy)>,
+}
+
+/// Attempt numbers of one login in each counter, from [`LoginGuard::begin`].
+pub struct Counted(Vec<i32>);
+
+impl LoginGuard {
+    pub fn new(config: &Config, cipher: &FieldCipher, username: &str, source: &str) -> Self {
+        let username = username.trim().to_lowercase();
+        let policy = |max: u32| Policy {
+            max_failures: i32::try_from(max).unwrap_or(i32::MAX),
+            window: seconds(config.login_window_secs as i64),
+            lockout: seconds(config.login_lockout_secs as i64),
+        };
+        // Each kind of key hashed under its own label, so no two kinds can collide.
+        let key = |label: &str, value: &str| cipher.lookup_hash(&format!("login-{label}\0{value}"));
+        LoginGuard {
+            counters: vec![
+                (
+                    key("pair", &format!("{username}\0{source}")),
+                    policy(config.login_max_failures),
+                ),
+                (
+                    key("user", &username),
+                    policy(config.login_max_failures_per_user),
+                ),
+                (
+                    key("source", source),
+                    policy(config.login_max_failures_per_source),
+                ),
+            ],
+        }
+    }
+
+    /// Counts the attempt in every counter, in one transaction; a locked one refuses it
+    /// (429, with the time until the latest lock ends).
+    pub fn begin(&self, conn: &mut DbConn, now: Micros) -> Result<Counted, ApiError> {
+        crate::db::transaction(conn, |conn| {
+            let mut numbers = Vec::with_capacity(self.counters.len());
+            let mut locked_until = None;
+            for (key, policy) in &self.counters {
+                match throttle::begin(conn, key, now, *policy)? {
+                    Attempt::Allowed { number } => numbers.push(number),
+                    Attempt::Locked { until } => {
+                        locked_until = locked_until.max(Some(until));
+                        numbers.push(0);
+                    }
+                }
+            }
+            Ok((numbers, locked_until))
+        })
+        .and_then(|(numbers, locked_until)| match locked_until {
+            Some(until) => Err(too_many(until, now)),
+            None => Ok(Counted(numbers)),
+        })
+    }
+
+    /// The password was wrong: the counters it filled are locked. Returns the answer.
+    pub fn failed(&self, conn: &mut DbConn, counted: Counted, now: Micros) -> ApiError {
+        let locked = crate::db::transaction(conn, |conn| {
+            let mut latest = None;
+            for ((key, policy), number) in self.counters.iter().zip(counted.0) {
+                latest = latest.max(throttle::failed(conn, key, number, now, *policy)?);
+            }
+            Ok(latest)
+        });
+        match locked {
+            Ok(Some(until)) => too_many(until, now),
+            Ok(None) => ApiError::Unauthenticated(
+                "invalid_credentials",
+                "the username or password is wrong".into(),
+            ),
+            Err(e) => e,
+        }
+    }
+
+    /// The password was right: the username's counters start again (not the address's,
+    /// or one valid account would reset a sweep from the same place).
+    pub fn succeeded(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        for (key, _) in self.counters.iter().take(2) {
+            throttle::clear(conn, key)?;
+        }
+        Ok(())
+    }
+}
+
+fn too_many(until: Micros, now: Micros) -> ApiError {
+    let secs = ((until - now) / 1_000_000).max(1) as u64;
+    ApiError::TooManyRequests {
+        retry_after_secs: secs,
+    }
+}
