@@ -35,14 +35,20 @@ pub fn find(conn: &mut DbConn, sha256: &str) -> StoreResult<Option<Attachment>> 
         .optional()?)
 }
 
-/// Which of `hashes` the server holds (has a committed attachment row for).
-pub fn held_among(conn: &mut DbConn, hashes: &[&str]) -> StoreResult<Vec<String>> {
+/// Which of `hashes` the server holds from `user_id`'s own upload (an uploader row is
+/// written with its attachment's, in one transaction).
+pub fn uploaded_among(
+    conn: &mut DbConn,
+    hashes: &[&str],
+    user_id: &str,
+) -> StoreResult<Vec<String>> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(attachments::table
-        .filter(attachments::sha256.eq_any(hashes))
-        .select(attachments::sha256)
+    Ok(attachment_uploaders::table
+        .filter(attachment_uploaders::user_id.eq(user_id))
+        .filter(attachment_uploaders::sha256.eq_any(hashes))
+        .select(attachment_uploaders::sha256)
         .load(conn)?)
 }
 
@@ -114,16 +120,27 @@ pub const REFERRING_FIELDS: &[(Entity, &str)] = &[
     (Entity::Plan, "signature_sha256"),
 ];
 
-/// Whether a live record inside `scope` names the attachment. The text match narrows the
-/// rows (a hash is 64 hex characters, checked by the caller); the JSON field decides.
+/// Whether a live record inside `scope` names the attachment *and was made by someone who
+/// uploaded its bytes*. Naming a hash is no capability: anyone can copy a hash into a
+/// record, so only a record whose author proved possession (sent the bytes themselves)
+/// shares the photo with its scope. The text match narrows the rows (a hash is 64 hex
+/// characters, checked by the caller); the JSON field decides.
 pub fn referenced_in_scope(conn: &mut DbConn, scope: &Scope, sha256: &str) -> StoreResult<bool> {
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(false);
+    }
+    let uploaders: Vec<String> = attachment_uploaders::table
+        .filter(attachment_uploaders::sha256.eq(sha256))
+        .select(attachment_uploaders::user_id)
+        .load(conn)?;
+    if uploaders.is_empty() {
         return Ok(false);
     }
     let entities: Vec<Entity> = REFERRING_FIELDS.iter().map(|(e, _)| *e).collect();
     let mut query = records::table
         .filter(records::entity.eq_any(entities))
         .filter(records::deleted.eq(false))
+        .filter(records::created_by.eq_any(uploaders))
         .filter(records::data.like(format!("%{sha256}%")))
         .select((records::entity, records::data))
         .into_boxed();

@@ -187,7 +187,7 @@ pub fn apply_group(
         crash_point("merged");
         batch.finish(conn)?;
         crash_point("written");
-        note_missing_attachments(conn, &mut answers)?;
+        note_missing_attachments(conn, parts, &mut answers)?;
         crash_point("attachments");
         for part in parts.iter().filter(|p| p.retire_device) {
             retire(conn, part.who)?;
@@ -215,29 +215,40 @@ fn crash_point(step: &str) {
 }
 
 /// Fills each answer's `missing_attachments`: the hashes its results name, in order, once
-/// each, that have no committed attachment row (a blob stored without one, by a crash
-/// between storing and committing, is an orphan the upkeep removes, so the phone must
-/// send it again).
+/// each, that the server does not hold *for this writer*. A hash is held for them if they
+/// uploaded those bytes themselves, or a record in their scope by someone who did names
+/// it (a colleague's photo of the same household). Otherwise it is missing, whether the
+/// server has the bytes or not: a hash copied from elsewhere is no capability, and the
+/// answer tells nothing of what the server holds. The phone uploads the bytes (stored
+/// once), which proves possession. (A blob stored without its row, by a crash between
+/// storing and committing, is an orphan the upkeep removes: also missing.)
 fn note_missing_attachments(
     conn: &mut DbConn,
+    parts: &[Part<'_>],
     answers: &mut [PushAnswer],
 ) -> Result<(), StoreError> {
-    let mut named: Vec<&str> = answers
-        .iter()
-        .flat_map(|a| a.results.iter().flat_map(|r| r.attachments.iter()))
-        .map(String::as_str)
-        .collect();
-    if named.is_empty() {
-        return Ok(());
-    }
-    named.sort_unstable();
-    named.dedup();
-    let held: HashSet<String> = attachments::held_among(conn, &named)?.into_iter().collect();
-    for answer in answers {
-        let mut missing: Vec<String> = Vec::new();
+    for (part, answer) in parts.iter().zip(answers) {
+        let mut named: Vec<&str> = Vec::new();
         for hash in answer.results.iter().flat_map(|r| r.attachments.iter()) {
-            if !held.contains(hash) && !missing.contains(hash) {
-                missing.push(hash.clone());
+            if !named.contains(&hash.as_str()) {
+                named.push(hash);
+            }
+        }
+        if named.is_empty() {
+            continue;
+        }
+        let own: HashSet<String> = attachments::uploaded_among(conn, &named, part.who.user_id)?
+            .into_iter()
+            .collect();
+        let mut missing = Vec::new();
+        for hash in named {
+            if own.contains(hash) {
+                continue;
+            }
+            let shared = attachments::find(conn, hash)?.is_some()
+                && attachments::referenced_in_scope(conn, part.env.scope, hash)?;
+            if !shared {
+                missing.push(hash.to_string());
             }
         }
         answer.missing_attachments = missing;

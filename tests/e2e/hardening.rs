@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::*;
-use crate::sync::{household_with_person, push_ok, world, Phone, World};
+use crate::sync::{household_with_person, push, push_ok, world, Phone, World};
 
 /// A mutation with a chosen `base_version` and clock (milliseconds since 1970).
 fn edit_at(phone: &Phone, person: &str, base: Option<i64>, millis: u64, name: &str) -> Value {
@@ -757,4 +757,103 @@ async fn a_flood_of_logins_is_told_to_come_back_not_made_to_wait() {
     assert!(busy > 0, "no login was told to come back");
     let r = app.login_raw("staff-1", PASSWORD, &new_id()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// Knowing a photo's hash is no capability: a record naming a hash whose bytes its author
+/// never sent is answered as if the server did not hold them (the phone is asked for the
+/// bytes), and shares nothing: not the info, thumbnail, review image or original, to a
+/// coordinator or to another station's staff. Sending the bytes proves possession.
+#[actix_web::test]
+async fn a_photo_is_not_read_by_knowing_its_hash() {
+    use crate::attachments::{put_image, wait_for_derivatives};
+    use crate::images::{jpeg, sha256};
+
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 79).await;
+    let photo = jpeg(64, 48, 79);
+    let sha = sha256(&photo);
+    let evidence = |phone: &Phone, person: &str, hash: &str| {
+        phone.upsert(
+            "evidence",
+            &new_id(),
+            None,
+            json!({ "person_id": person,
+            "evidence_type": "resident_id_card", "attachment_sha256": hash }),
+        )
+    };
+    push_ok(app, &w.a1, vec![evidence(&w.a1, &p, &sha)]).await;
+    assert_eq!(
+        put_image(app, &w.a1.s.access, &photo).await.status,
+        StatusCode::CREATED
+    );
+    wait_for_derivatives(app, &w.a1.s.access, &sha).await;
+
+    // A coordinator of another community names the hash in a record of their own.
+    let c3 = Phone::new(
+        app.user(&w.admin, "coord-c3", "coordinator", &[&w.tree.community_c])
+            .await,
+    );
+    let (_, own, _) = household_with_person(app, &c3, &w.tree.community_c, 80).await;
+    let unheld = "f".repeat(64);
+    let r = push(
+        app,
+        &c3,
+        vec![evidence(&c3, &own, &sha), evidence(&c3, &own, &unheld)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The same answer as for a hash the server does not hold: no oracle.
+    assert_eq!(r.body["missing_attachments"], json!([sha, unheld]));
+    let reads = ["/info", "/thumbnail", "/review", ""];
+    for path in reads {
+        let r = app
+            .get(&format!("/v1/attachments/{sha}{path}"), &c3.s.access)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "coordinator {path}: {}",
+            r.body
+        );
+    }
+    // Staff of another station, through REST.
+    let staff2 = app
+        .user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let r = app
+        .post(
+            "/v1/records/evidence",
+            Some(&staff2.access),
+            json!({ "fields": { "person_id": own, "evidence_type": "resident_id_card",
+                    "attachment_sha256": sha } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    for path in reads {
+        let r = app
+            .get(&format!("/v1/attachments/{sha}{path}"), &staff2.access)
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "staff of station 2 {path}: {}",
+            r.body
+        );
+    }
+    // The photo's own station still sees it.
+    let r = app
+        .get(&format!("/v1/attachments/{sha}/info"), &w.staff.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Sending the bytes proves possession (stored once): now the record shares it.
+    let again = put_image(app, &c3.s.access, &photo).await;
+    assert!(again.status.is_success(), "{}", again.body);
+    let r = app
+        .get(&format!("/v1/attachments/{sha}/info"), &c3.s.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = push(app, &c3, vec![evidence(&c3, &own, &sha)]).await;
+    assert_eq!(r.body["missing_attachments"], json!([]), "{}", r.body);
 }
