@@ -102,6 +102,9 @@ pub struct Config {
     pub image_max_alloc_bytes: u64,
     /// Hours an unfinished resumable upload is kept after its last chunk.
     pub upload_expiry_hours: u64,
+    /// Unfinished resumable uploads one user may hold at once (each may declare up to
+    /// `max_upload_bytes` of staging).
+    pub max_open_uploads_per_user: u32,
     /// Background workers making thumbnails; 0 makes none here (another replica may).
     pub derivative_workers: usize,
     /// Uploaded images decoded at the same time to validate them; more wait their turn, so
@@ -184,6 +187,7 @@ impl Default for Config {
             jwt_leeway_secs: 30,
             max_json_body_bytes: 2 * 1024 * 1024,
             max_public_body_bytes: 4 * 1024,
+            max_open_uploads_per_user: 50,
             body_read_timeout_secs: 30,
             max_upload_bytes: 20 * 1024 * 1024,
             image_max_width: 12_000,
@@ -375,6 +379,7 @@ impl Config {
                 self.login_max_failures_per_source,
             ),
             ("login_max_waiting", self.login_max_waiting),
+            ("max_open_uploads_per_user", self.max_open_uploads_per_user),
         ] {
             if value == 0 {
                 return Err(invalid(name, "must be greater than 0"));

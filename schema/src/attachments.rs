@@ -225,11 +225,29 @@ pub struct Upload {
     pub updated_at: Micros,
 }
 
-pub fn create_upload(conn: &mut DbConn, upload: &Upload) -> StoreResult<()> {
-    diesel::insert_into(uploads::table)
-        .values(upload)
-        .execute(conn)?;
-    Ok(())
+/// Records a new resumable upload, unless its user would then have more than `max_open`
+/// unfinished: returns whether it was recorded. (Inserted, then counted, in one
+/// transaction: two at once past the limit are both refused, never both let through.)
+pub fn create_upload(conn: &mut DbConn, upload: &Upload, max_open: i64) -> StoreResult<bool> {
+    use diesel::result::Error::RollbackTransaction;
+    let created = conn.transaction(|conn| {
+        diesel::insert_into(uploads::table)
+            .values(upload)
+            .execute(conn)?;
+        let open: i64 = uploads::table
+            .filter(uploads::user_id.eq(&upload.user_id))
+            .count()
+            .get_result(conn)?;
+        if open > max_open {
+            return Err(RollbackTransaction);
+        }
+        Ok(())
+    });
+    match created {
+        Ok(()) => Ok(true),
+        Err(RollbackTransaction) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// An upload, only for the user who created it.

@@ -857,3 +857,23 @@ async fn a_photo_is_not_read_by_knowing_its_hash() {
     let r = push(app, &c3, vec![evidence(&c3, &own, &sha)]).await;
     assert_eq!(r.body["missing_attachments"], json!([]), "{}", r.body);
 }
+
+/// One user cannot open hundreds of resumable uploads, each declaring the largest size:
+/// past `max_open_uploads_per_user` a new one is refused by name.
+#[actix_web::test]
+async fn open_resumable_uploads_are_capped_per_user() {
+    use crate::attachments::create_upload;
+
+    let w = crate::sync::world_with(|c| c.max_open_uploads_per_user = 3).await;
+    let app = &w.app;
+    for i in 0..3 {
+        let r = create_upload(app, &w.a1.s.access, &format!("{i:064x}"), 20 * 1024 * 1024).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    create_upload(app, &w.a1.s.access, &"e".repeat(64), 1024)
+        .await
+        .problem(409, "too_many_uploads");
+    // Another user's are their own.
+    let r = create_upload(app, &w.a2.s.access, &"e".repeat(64), 1024).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}

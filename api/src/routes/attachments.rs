@@ -338,14 +338,24 @@ pub async fn create_upload(
         created_at: now,
         updated_at: now,
     };
+    let row = upload.clone();
+    let max_open = i64::from(state.config.max_open_uploads_per_user);
+    let created = state
+        .db
+        .run(move |conn| Ok(store::create_upload(conn, &row, max_open)?))
+        .await?;
+    if !created {
+        // Each declares up to max_upload_bytes of staging: a user may not hold hundreds.
+        return Err(ApiError::Conflict(
+            "too_many_uploads",
+            format!(
+                "{max_open} resumable uploads are already open; finish or wait for them to expire"
+            ),
+        ));
+    }
     tokio::fs::File::create(staging_file(&state, &format!("{}.upload", upload.id))?)
         .await
         .map_err(internal)?;
-    let row = upload.clone();
-    state
-        .db
-        .run(move |conn| Ok(store::create_upload(conn, &row)?))
-        .await?;
     let mut res = upload_response(actix_web::http::StatusCode::CREATED, &upload);
     if let Ok(v) = header::HeaderValue::from_str(&format!("/v1/uploads/{}", upload.id)) {
         res.headers_mut().insert(header::LOCATION, v);
