@@ -121,6 +121,10 @@ pub struct Config {
     pub login_max_failures_per_source: u32,
     pub login_window_secs: u64,
     pub login_lockout_secs: u64,
+    /// Exact lookups of a person by full ID number or phone one user may make in an hour
+    /// (each is logged): a day of door-to-door work needs far fewer; a sweep of the
+    /// candidates for a masked value needs far more.
+    pub lookup_max_per_hour: u32,
     /// Logins that may wait for the password hasher at once; more are answered 429 with
     /// `Retry-After` at once rather than made to wait behind a flood.
     pub login_max_waiting: u32,
@@ -202,6 +206,7 @@ impl Default for Config {
             login_max_failures_per_user: 50,
             login_max_failures_per_source: 50,
             login_max_waiting: 16,
+            lookup_max_per_hour: 120,
             trusted_proxy: false,
             login_window_secs: 15 * 60,
             login_lockout_secs: 15 * 60,
@@ -380,6 +385,7 @@ impl Config {
             ),
             ("login_max_waiting", self.login_max_waiting),
             ("max_open_uploads_per_user", self.max_open_uploads_per_user),
+            ("lookup_max_per_hour", self.lookup_max_per_hour),
         ] {
             if value == 0 {
                 return Err(invalid(name, "must be greater than 0"));

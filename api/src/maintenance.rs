@@ -50,8 +50,9 @@ pub async fn run(state: web::Data<AppState>) {
             Err(e) => tracing::warn!(error = ?e, "tombstone cleanup failed; retrying later"),
         }
         // Throttle rows whose window and lock are over: an unknown name's row (keyed by
-        // a hash) lives no longer than throttling needs.
-        let window = seconds(state.config.login_window_secs as i64);
+        // a hash) lives no longer than throttling needs. (The longest window: logins',
+        // or the hour of exact lookups.)
+        let window = seconds(state.config.login_window_secs.max(3600) as i64);
         match state
             .db
             .run(move |conn| Ok(liuqing_schema::throttle::purge(conn, now_micros(), window)?))

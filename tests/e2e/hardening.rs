@@ -877,3 +877,77 @@ async fn open_resumable_uploads_are_capped_per_user() {
     let r = create_upload(app, &w.a2.s.access, &"e".repeat(64), 1024).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
+
+/// Exact lookups by full ID number or phone (the question a sweep of the candidates for a
+/// masked value asks) are logged, hit or miss, and limited per user and hour: a sweep is
+/// refused with 429 long before it finds anything.
+#[actix_web::test]
+async fn exact_lookups_are_logged_and_limited() {
+    use diesel::prelude::*;
+    use liuqing_schema::tables::audit_log;
+
+    let w = crate::sync::world_with(|c| c.lookup_max_per_hour = 5).await;
+    let app = &w.app;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 81).await;
+    // The person's phone is 13800001234; a sweep of the masked middle digits.
+    let mut answers = Vec::new();
+    for middle in ["0000", "0001", "0002", "0003", "0004", "0005", "0006"] {
+        let r = app
+            .get(
+                &format!("/v1/persons?phone=138{middle}1234"),
+                &w.staff.access,
+            )
+            .await;
+        answers.push(r);
+    }
+    assert_eq!(answers[0].status, StatusCode::OK, "{}", answers[0].body);
+    assert_eq!(answers[0].body["items"][0]["id"], p.as_str());
+    for r in &answers[1..5] {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["items"], json!([]));
+    }
+    for r in &answers[5..] {
+        r.problem(429, "too_many_requests");
+        assert!(r.headers.contains_key("retry-after"));
+    }
+    // An ID number lookup counts against the same allowance.
+    let id = crate::sync::id_number("19700101", 81);
+    app.get(&format!("/v1/persons?id_number={id}"), &w.staff.access)
+        .await
+        .problem(429, "too_many_requests");
+    // Another user's allowance is their own.
+    let r = app
+        .get(&format!("/v1/persons?id_number={id}"), &w.a1.s.access)
+        .await;
+    assert_eq!(r.body["items"][0]["id"], p.as_str(), "{}", r.body);
+
+    let mut conn = app
+        .config
+        .backend()
+        .expect("backend")
+        .connect()
+        .expect("connect");
+    let logged: Vec<(String, String, Option<String>)> = audit_log::table
+        .filter(audit_log::action.like("lookup_%"))
+        .order(audit_log::at.asc())
+        .select((audit_log::action, audit_log::target_id, audit_log::detail))
+        .load(&mut conn)
+        .expect("the access log");
+    assert_eq!(
+        logged.len(),
+        6,
+        "five of the staff's, one of the coordinator's: {logged:?}"
+    );
+    assert_eq!(logged[0].0, "lookup_phone");
+    assert_eq!(logged[0].1, p);
+    assert!(logged[0]
+        .2
+        .as_deref()
+        .is_some_and(|d| d.contains("\"hit\":true")));
+    assert_eq!(logged[1].1, "*");
+    assert!(logged[1]
+        .2
+        .as_deref()
+        .is_some_and(|d| d.contains("\"hit\":false")));
+    assert_eq!(logged[5].0, "lookup_id_number");
+}

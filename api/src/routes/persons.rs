@@ -11,6 +11,8 @@ use liuqing_schema::domain::{
 };
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
+use liuqing_schema::throttle;
+use liuqing_schema::time::{now_micros, seconds};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
@@ -87,31 +89,56 @@ pub async fn list(
         obligation: q.obligation,
     };
     let sort = q.sort.unwrap_or(PersonSort::Name);
+    // An exact lookup confirms or denies a whole ID number or phone: the question a sweep
+    // of candidates for a masked value asks. Each is counted against the user's hourly
+    // allowance and logged, hit or miss.
+    let lookup = match (&filter.id_number_hash, &filter.phone_hash) {
+        (Some(_), _) => Some("id_number"),
+        (None, Some(_)) => Some("phone"),
+        (None, None) => None,
+    };
+    let allowance = lookup.map(|_| {
+        let hour = seconds(3600);
+        (
+            state
+                .cipher
+                .lookup_hash(&format!("lookup\0{}", caller.user_id)),
+            throttle::Policy {
+                max_failures: i32::try_from(state.config.lookup_max_per_hour).unwrap_or(i32::MAX),
+                window: hour,
+                lockout: hour,
+            },
+        )
+    });
     let page = state
         .db
         .run(move |conn| {
+            let now = now_micros();
+            if let Some((key, policy)) = &allowance {
+                if let throttle::Attempt::Locked { until } =
+                    throttle::begin(conn, key, now, *policy)?
+                {
+                    return Err(ApiError::TooManyRequests {
+                        retry_after_secs: ((until - now) / 1_000_000).max(1) as u64,
+                    });
+                }
+            }
             let scope = caller.scope(conn)?;
-            if filter.id_number_hash.is_some() {
-                // Looking a person up by ID number is a read of who they are: logged.
+            let page =
+                casefile::list_persons(conn, &scope, &filter, sort, after.as_ref(), limit, today)?;
+            if let Some(field) = lookup {
+                let found = page.items.first().map(|p| p.id.as_str());
                 audit::record(
                     conn,
                     caller.actor(),
-                    "search_id_number",
+                    &format!("lookup_{field}"),
                     "person",
-                    "*",
+                    found.unwrap_or("*"),
                     None,
-                    None,
+                    Some(json!({ "field": field, "hit": found.is_some() })),
                 )?;
             }
-            Ok(casefile::list_persons(
-                conn,
-                &scope,
-                &filter,
-                sort,
-                after.as_ref(),
-                limit,
-                today,
-            )?)
+            Ok(page)
         })
         .await?;
     let items: Vec<Value> = page
