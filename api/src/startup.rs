@@ -19,6 +19,8 @@ use crate::config::{BlobStoreKind, Config};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::extract::BodyLimits;
+use crate::files;
+use crate::staging::SealedStaging;
 use crate::state::AppState;
 use crate::{bootstrap, derivatives, maintenance, middleware, routes};
 
@@ -100,6 +102,9 @@ pub fn field_master_key(config: &Config) -> anyhow::Result<[u8; 32]> {
 
 impl Application {
     pub async fn build(config: Config, listener: TcpListener) -> anyhow::Result<Application> {
+        // Owner-only, before anything is written into them (the database, keys, blobs).
+        files::private_dir(&config.data_dir)?;
+        files::private_dir(&config.staging_path())?;
         let db = prepare_database(&config).await?;
         let key = load_or_create_key(config.jwt_secret.expose(), &config.data_dir)?;
         let keys = TokenKeys::new(
@@ -110,6 +115,10 @@ impl Application {
         );
         let blobs = blob_store(&config)?;
         let cipher = Arc::new(field_cipher(&config)?);
+        let staging = SealedStaging::new(&liuqing_schema::crypto::derive_key(
+            &field_master_key(&config)?,
+            b"liuqing staging encryption v1",
+        ));
         let port = listener.local_addr()?.port();
         let http_workers = config.workers;
         let decodes = config.image_max_concurrent_decodes;
@@ -126,6 +135,7 @@ impl Application {
             blobs,
             cipher,
             decodes: Arc::new(tokio::sync::Semaphore::new(decodes)),
+            staging,
             pushes,
         });
         let json_limit = web::Data::new(BodyLimits {

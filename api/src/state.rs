@@ -18,6 +18,8 @@ pub struct AppState {
     pub cipher: Arc<FieldCipher>,
     /// Turns to decode an uploaded image (`image_max_concurrent_decodes`).
     pub decodes: Arc<tokio::sync::Semaphore>,
+    /// Seals resumable uploads' staging files.
+    pub staging: crate::staging::SealedStaging,
     /// Sync pushes waiting for the write lock, committed in groups.
     pub pushes: Arc<liuqing_sync::writer::Pushes>,
 }

@@ -951,3 +951,91 @@ async fn exact_lookups_are_logged_and_limited() {
         .is_some_and(|d| d.contains("\"hit\":false")));
     assert_eq!(logged[5].0, "lookup_id_number");
 }
+
+/// The mode bits of a path (permissions only).
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A resumable upload left unfinished on a bad network holds an ID card's photo for up
+/// to days: its staging file is sealed, and every file the server writes is its owner's
+/// only (folders 0700, files 0600).
+#[cfg(unix)]
+#[actix_web::test]
+async fn unfinished_uploads_are_sealed_and_every_file_is_the_owners_only() {
+    use crate::attachments::{chunk, create_upload};
+    use crate::images::{jpeg, sha256};
+
+    let w = world().await;
+    let app = &w.app;
+    let photo = jpeg(400, 300, 82);
+    let sha = sha256(&photo);
+    let r = create_upload(app, &w.a1.s.access, &sha, photo.len()).await;
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let half = photo.len() / 2;
+    let r = chunk(app, &w.a1.s.access, &id, 0, &photo[..half]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let data = app.config.data_dir.clone();
+    let staged = data.join("staging").join(format!("{id}.upload"));
+    let stored = std::fs::read(&staged).expect("the staging file");
+    assert!(
+        !stored.windows(3).any(|w| w == [0xFF, 0xD8, 0xFF]),
+        "no JPEG magic at rest"
+    );
+    let runs: std::collections::HashSet<&[u8]> = photo[..half].windows(32).collect();
+    assert!(
+        !stored.windows(32).any(|w| runs.contains(w)),
+        "no run of the photo's bytes at rest"
+    );
+    assert_eq!(mode(&staged), 0o600);
+
+    // The rest, then the photo comes back byte-exact.
+    let r = chunk(app, &w.a1.s.access, &id, half, &photo[half..]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .post(
+            &format!("/v1/uploads/{id}/finish"),
+            Some(&w.a1.s.access),
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let res = app
+        .client
+        .get(format!("{}/v1/attachments/{sha}", app.base))
+        .bearer_auth(&w.a1.s.access)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.bytes().await.expect("bytes").as_ref(), photo.as_slice());
+    let left: Vec<_> = std::fs::read_dir(data.join("staging"))
+        .expect("staging")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing left in staging: {left:?}");
+
+    // Every folder the server made is 0700 and every file in it 0600.
+    assert_eq!(mode(&data), 0o700);
+    let mut stack = vec![data.clone()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").filter_map(Result::ok) {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files += 1;
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+            }
+        }
+    }
+    assert!(files >= 3, "the keys and the blob at least ({files})");
+}

@@ -149,7 +149,7 @@ impl BlobStore for EncryptedStore {
         let result = async {
             let total = tokio::fs::metadata(path).await?.len();
             let mut input = tokio::fs::File::open(path).await?;
-            let mut output = tokio::fs::File::create(&temp).await?;
+            let mut output = crate::files::create_private(&temp).await?;
             let prefix = Self::new_prefix();
             output.write_all(MAGIC).await?;
             output.write_all(&prefix).await?;

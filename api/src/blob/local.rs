@@ -36,7 +36,7 @@ async fn write_atomically(temp: &Path, target: &Path, bytes: &[u8]) -> std::io::
     if let Some(dir) = target.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
-    let mut file = tokio::fs::File::create(temp).await?;
+    let mut file = crate::files::create_private(temp).await?;
     file.write_all(bytes).await?;
     file.sync_all().await?;
     drop(file);

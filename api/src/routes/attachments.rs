@@ -21,7 +21,7 @@ use liuqing_schema::time::now_micros;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use validator::Validate;
 
 use crate::auth::Caller;
@@ -29,7 +29,9 @@ use crate::blob::BlobKey;
 use crate::derivatives;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
+use crate::files;
 use crate::media::{self, MediaError};
+use crate::staging::SealedWriter;
 use crate::state::AppState;
 
 /// The job that makes an attachment's thumbnail and review image.
@@ -184,9 +186,32 @@ fn created_or_ok(new: bool, a: &Attachment) -> HttpResponse {
 /// Streams the request body to `file` under `limit`, hashing it, skipping the first
 /// `skip` bytes (already held). Returns the bytes written, and whether the client stopped
 /// sending midway (what arrived is still written, so an upload resumes from it).
+/// Where received bytes go: a plain staging file (a whole upload, for its request's
+/// duration only) or a sealed one (a resumable upload, kept between requests).
+enum Sink<'f> {
+    Plain(&'f mut tokio::fs::File),
+    Sealed(&'f mut SealedWriter),
+}
+
+impl Sink<'_> {
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(file) => file.write_all(bytes).await,
+            Sink::Sealed(writer) => writer.write_all(bytes).await,
+        }
+    }
+
+    async fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::Plain(file) => file.flush().await,
+            Sink::Sealed(writer) => writer.finish().await,
+        }
+    }
+}
+
 async fn receive(
     payload: &mut web::Payload,
-    file: &mut tokio::fs::File,
+    mut sink: Sink<'_>,
     mut skip: u64,
     room: u64,
     mut hasher: Option<&mut Sha256>,
@@ -197,14 +222,14 @@ async fn receive(
     // long over a weak signal, but not stall for ever holding a connection.
     loop {
         let Ok(next) = tokio::time::timeout(idle, payload.next()).await else {
-            file.flush().await.map_err(internal)?;
+            sink.flush().await.map_err(internal)?;
             return Ok((written, true));
         };
         let Some(chunk) = next else {
             break;
         };
         let Ok(chunk) = chunk else {
-            file.flush().await.map_err(internal)?;
+            sink.flush().await.map_err(internal)?;
             return Ok((written, true));
         };
         let mut bytes = &chunk[..];
@@ -221,16 +246,16 @@ async fn receive(
         if let Some(h) = hasher.as_deref_mut() {
             h.update(bytes);
         }
-        file.write_all(bytes).await.map_err(internal)?;
+        sink.write_all(bytes).await.map_err(internal)?;
         written += bytes.len() as u64;
     }
-    file.flush().await.map_err(internal)?;
+    sink.flush().await.map_err(internal)?;
     Ok((written, false))
 }
 
 fn staging_file(state: &AppState, name: &str) -> ApiResult<PathBuf> {
     let dir = state.config.staging_path();
-    std::fs::create_dir_all(&dir).map_err(internal)?;
+    files::private_dir(&dir).map_err(internal)?;
     Ok(dir.join(name))
 }
 
@@ -251,12 +276,12 @@ pub async fn put(
         &state,
         &format!("{}.put", uuid::Uuid::new_v4()),
     )?);
-    let mut file = tokio::fs::File::create(&staged.0).await.map_err(internal)?;
+    let mut file = files::create_private(&staged.0).await.map_err(internal)?;
     let mut hasher = Sha256::new();
     let idle = std::time::Duration::from_secs(state.config.body_read_timeout_secs);
     let (size, cut) = receive(
         &mut payload,
-        &mut file,
+        Sink::Plain(&mut file),
         0,
         limit as u64,
         Some(&mut hasher),
@@ -353,7 +378,7 @@ pub async fn create_upload(
             ),
         ));
     }
-    tokio::fs::File::create(staging_file(&state, &format!("{}.upload", upload.id))?)
+    files::create_private(&staging_file(&state, &format!("{}.upload", upload.id))?)
         .await
         .map_err(internal)?;
     let mut res = upload_response(actix_web::http::StatusCode::CREATED, &upload);
@@ -447,27 +472,30 @@ pub async fn send_chunk(
         ));
     }
     let path = staging_file(&state, &format!("{}.upload", upload.id))?;
-    let mut file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .await
-        .map_err(internal)?;
-    // Bytes past the recorded offset were never confirmed (a crash mid-chunk): drop them.
+    // Bytes past the recorded offset were never confirmed (a crash mid-chunk): the sealed
+    // file is cut back to it.
     let held = u64::try_from(upload.received).map_err(internal)?;
-    file.set_len(held).await.map_err(internal)?;
-    file.seek(std::io::SeekFrom::Start(held))
+    let mut writer = state
+        .staging
+        .append_after(&path, &upload.id, held)
         .await
         .map_err(internal)?;
     let skip = u64::try_from(upload.received - offset).map_err(internal)?;
     let room = u64::try_from(upload.size - upload.received).map_err(internal)?;
     let idle = std::time::Duration::from_secs(state.config.body_read_timeout_secs);
-    let received = receive(&mut payload, &mut file, skip, room, None, idle).await;
+    let received = receive(
+        &mut payload,
+        Sink::Sealed(&mut writer),
+        skip,
+        room,
+        None,
+        idle,
+    )
+    .await;
     let (written, cut) = match received {
         Ok(r) => r,
+        // (What was written past the offset is cut off by the next chunk.)
         Err(ApiError::PayloadTooLarge { .. }) => {
-            let _ = file.set_len(held).await;
             return Err(ApiError::validation(
                 "size",
                 format!("more bytes were sent than the {} declared", upload.size),
@@ -475,8 +503,7 @@ pub async fn send_chunk(
         }
         Err(e) => return Err(e),
     };
-    file.sync_all().await.map_err(internal)?;
-    drop(file);
+    drop(writer);
     let to = upload.received + i64::try_from(written).map_err(internal)?;
     let (id, from) = (upload.id.clone(), upload.received);
     let moved = state
@@ -524,11 +551,18 @@ pub async fn finish_upload(
     let path = staging_file(&state, &format!("{}.upload", upload.id))?;
     let staged = Staged(path.clone());
     let size = u64::try_from(upload.size).map_err(internal)?;
-    let hashed = path.clone();
-    let got = web::block(move || hash_file(&hashed, size))
-        .await
-        .map_err(internal)?
-        .map_err(internal)?;
+    // The bytes in clear only while they are checked and committed (owner-only, removed
+    // when this request ends, whatever its outcome).
+    let plain = Staged(staging_file(&state, &format!("{}.plain", upload.id))?);
+    let (sealed, unsealed, sealing) = (path.clone(), plain.0.clone(), state.staging.clone());
+    let upload_id = upload.id.clone();
+    let got = web::block(move || {
+        sealing.unseal_to(&sealed, &upload_id, size, &unsealed)?;
+        hash_file(&unsealed, size)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
     let remove = |state: &web::Data<AppState>, id: String| {
         let db = state.db.clone();
         async move {
@@ -543,7 +577,7 @@ pub async fn finish_upload(
             format!("does not match the bytes received (their SHA-256 is {got})"),
         ));
     }
-    let result = commit(&state, &caller, &staged.0, &upload.sha256, size).await;
+    let result = commit(&state, &caller, &plain.0, &upload.sha256, size).await;
     // An image refused is refused for good: the same bytes will never pass.
     if matches!(
         result,
