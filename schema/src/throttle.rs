@@ -113,6 +113,14 @@ fn lock(conn: &mut DbConn, key: &str, now: Micros, policy: Policy) -> StoreResul
     Ok(until)
 }
 
+/// Takes one attempt back from `key`'s count (an attempt that was not a failure).
+pub fn uncount(conn: &mut DbConn, key: &str) -> StoreResult<()> {
+    diesel::update(t::table.find(key).filter(t::failures.gt(0)))
+        .set(t::failures.eq(t::failures - 1))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A successful login: the key's count starts again.
 pub fn clear(conn: &mut DbConn, key: &str) -> StoreResult<()> {
     diesel::delete(t::table.find(key)).execute(conn)?;

@@ -58,44 +58,49 @@ impl LoginGuard {
         // Each kind of key hashed under its own label, so no two kinds can collide.
         let key = |label: &str, value: &str| cipher.lookup_hash(&format!("login-{label}\0{value}"));
         LoginGuard {
+            // In this order: an attempt a counter refuses is counted by none after it,
+            // so one address's refused guesses never feed the username's counter.
             counters: vec![
                 (
                     key("pair", &format!("{username}\0{source}")),
                     policy(config.login_max_failures),
                 ),
                 (
-                    key("user", &username),
-                    policy(config.login_max_failures_per_user),
-                ),
-                (
                     key("source", source),
                     policy(config.login_max_failures_per_source),
+                ),
+                (
+                    key("user", &username),
+                    policy(config.login_max_failures_per_user),
                 ),
             ],
         }
     }
 
-    /// Counts the attempt in every counter, in one transaction; a locked one refuses it
-    /// (429, with the time until the latest lock ends).
+    /// Counts the attempt in each counter in turn, in one transaction; the first that is
+    /// locked refuses it (429, with the time until its lock ends), and the counters after
+    /// it do not count it.
     pub fn begin(&self, conn: &mut DbConn, now: Micros) -> Result<Counted, ApiError> {
-        crate::db::transaction(conn, |conn| {
+        let counted = crate::db::transaction(conn, |conn| {
             let mut numbers = Vec::with_capacity(self.counters.len());
-            let mut locked_until = None;
             for (key, policy) in &self.counters {
                 match throttle::begin(conn, key, now, *policy)? {
                     Attempt::Allowed { number } => numbers.push(number),
-                    Attempt::Locked { until } => {
-                        locked_until = locked_until.max(Some(until));
-                        numbers.push(0);
-                    }
+                    Attempt::Locked { until } => return Ok(Err(until)),
                 }
             }
-            Ok((numbers, locked_until))
-        })
-        .and_then(|(numbers, locked_until)| match locked_until {
-            Some(until) => Err(too_many(until, now)),
-            None => Ok(Counted(numbers)),
-        })
+            Ok(Ok(numbers))
+        })?;
+        counted.map(Counted).map_err(|until| too_many(until, now))
+    }
+
+    /// The attempt was not decided (the hasher was busy): it is taken back from every
+    /// counter, so a user who comes back as told is not locked out for it.
+    pub fn not_tried(&self, conn: &mut DbConn) -> Result<(), ApiError> {
+        for (key, _) in &self.counters {
+            throttle::uncount(conn, key)?;
+        }
+        Ok(())
     }
 
     /// The password was wrong: the counters it filled are locked. Returns the answer.
@@ -117,12 +122,16 @@ impl LoginGuard {
         }
     }
 
-    /// The password was right: the username's counters start again (not the address's,
-    /// or one valid account would reset a sweep from the same place).
+    /// The password was right: the username's counters start again; the address's only
+    /// takes this attempt back (clearing it would let one valid account reset a sweep
+    /// from the same place; counting it would lock out a station behind one NAT).
     pub fn succeeded(&self, conn: &mut DbConn) -> Result<(), ApiError> {
-        for (key, _) in self.counters.iter().take(2) {
-            throttle::clear(conn, key)?;
-        }
+        let [pair, source, user] = &self.counters[..] else {
+            return Ok(());
+        };
+        throttle::clear(conn, &pair.0)?;
+        throttle::clear(conn, &user.0)?;
+        throttle::uncount(conn, &source.0)?;
         Ok(())
     }
 }

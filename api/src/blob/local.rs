@@ -17,7 +17,8 @@ pub struct LocalStore {
 impl LocalStore {
     pub fn open(root: impl Into<PathBuf>) -> Result<LocalStore, BlobError> {
         let root = root.into();
-        std::fs::create_dir_all(root.join(".tmp"))?;
+        crate::files::private_dir(&root)?;
+        crate::files::private_dir(&root.join(".tmp"))?;
         Ok(LocalStore { root })
     }
 
@@ -34,7 +35,7 @@ impl LocalStore {
 
 async fn write_atomically(temp: &Path, target: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = target.parent() {
-        tokio::fs::create_dir_all(dir).await?;
+        crate::files::private_dir_async(dir).await?;
     }
     let mut file = crate::files::create_private(temp).await?;
     file.write_all(bytes).await?;
@@ -63,7 +64,7 @@ impl BlobStore for LocalStore {
         let target = self.path(key);
         let result = async {
             if let Some(dir) = target.parent() {
-                tokio::fs::create_dir_all(dir).await?;
+                crate::files::private_dir_async(dir).await?;
             }
             // `copy` streams through a small kernel or user-space buffer.
             tokio::fs::copy(path, &temp).await?;

@@ -83,10 +83,13 @@ pub async fn login(
             let counted = guard.begin(conn, now)?;
             let user = users::find_by_username(conn, &req.username)?;
             let phc = user.as_ref().map(|u| u.password_hash.as_str());
-            let valid = password::verify_login(&req.password, phc, config.login_max_waiting)
-                .map_err(|password::Busy| ApiError::LoginBusy {
+            let Ok(valid) = password::verify_login(&req.password, phc, config.login_max_waiting)
+            else {
+                guard.not_tried(conn)?;
+                return Err(ApiError::LoginBusy {
                     retry_after_secs: 1,
-                })?;
+                });
+            };
             let user = match user {
                 Some(u) if valid && !u.disabled => u,
                 _ => return Err(guard.failed(conn, counted, now)),

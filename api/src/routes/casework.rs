@@ -241,6 +241,7 @@ pub async fn act(
     id: web::Path<String>,
     Body(req): Body<Action>,
 ) -> ApiResult<HttpResponse> {
+    caller.require(Permission::EditCaseFiles)?;
     if req.action == RecognitionAction::Reject
         && req.reason.as_deref().is_none_or(|r| r.trim().is_empty())
     {
