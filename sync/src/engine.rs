@@ -245,8 +245,8 @@ fn note_missing_attachments(
             if own.contains(hash) {
                 continue;
             }
-            let shared = attachments::find(conn, hash)?.is_some()
-                && attachments::referenced_in_scope(conn, part.env.scope, hash)?;
+            // (An uploader row is written with its attachment's: no need to ask for both.)
+            let shared = attachments::referenced_in_scope(conn, part.env.scope, hash)?;
             if !shared {
                 missing.push(hash.to_string());
             }

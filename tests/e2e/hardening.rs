@@ -598,6 +598,36 @@ async fn login_from(app: &TestApp, source: &str, username: &str, password: &str)
     reply(res).await
 }
 
+/// `n` logins sent at once, the `i`-th with `who(i)` as username and password; their
+/// answers, in order.
+async fn logins_at_once(
+    app: &TestApp,
+    n: usize,
+    who: impl Fn(usize) -> (String, String),
+) -> Vec<Reply> {
+    let sent: Vec<_> = (0..n)
+        .map(|i| {
+            let (username, password) = who(i);
+            let (client, base) = (app.client.clone(), app.base.clone());
+            actix_web::rt::spawn(async move {
+                let res = client
+                    .post(format!("{base}/v1/auth/login"))
+                    .json(&json!({ "username": username, "password": password,
+                        "device": { "id": new_id(), "name": "x", "platform": "x" } }))
+                    .send()
+                    .await
+                    .expect("sent");
+                reply(res).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(n);
+    for login in sent {
+        answers.push(login.await.expect("answered"));
+    }
+    answers
+}
+
 /// The throttle keeps no row of what was typed: a password typed into the username
 /// field is not stored in clear, nor is any username.
 #[actix_web::test]
@@ -637,24 +667,11 @@ async fn the_login_throttle_stores_no_typed_text() {
 async fn concurrent_guesses_check_no_more_passwords_than_the_limit() {
     let w = world().await;
     let app = &w.app;
-    let guesses = (0..100).map(|i| {
-        let (client, base) = (app.client.clone(), app.base.clone());
-        actix_web::rt::spawn(async move {
-            let res = client
-                .post(format!("{base}/v1/auth/login"))
-                .json(
-                    &json!({ "username": "staff-1", "password": format!("guess number {i}"),
-                    "device": { "id": new_id(), "name": "x", "platform": "x" } }),
-                )
-                .send()
-                .await
-                .expect("sent");
-            reply(res).await
-        })
+    let guesses = logins_at_once(app, 100, |i| {
+        ("staff-1".to_string(), format!("guess number {i}"))
     });
     let mut checked_and_wrong = 0;
-    for guess in guesses.collect::<Vec<_>>() {
-        let r = guess.await.expect("answered");
+    for r in guesses.await {
         match r.status.as_u16() {
             401 => checked_and_wrong += 1,
             429 => assert!(r.headers.contains_key("retry-after")),
@@ -747,24 +764,11 @@ async fn a_flood_of_logins_is_told_to_come_back_not_made_to_wait() {
     })
     .await;
     let app = &w.app;
-    let flood = (0..60).map(|i| {
-        let (client, base) = (app.client.clone(), app.base.clone());
-        actix_web::rt::spawn(async move {
-            let res = client
-                .post(format!("{base}/v1/auth/login"))
-                .json(
-                    &json!({ "username": format!("nobody{i}"), "password": "flooding here",
-                    "device": { "id": new_id(), "name": "x", "platform": "x" } }),
-                )
-                .send()
-                .await
-                .expect("sent");
-            reply(res).await
-        })
+    let flood = logins_at_once(app, 60, |i| {
+        (format!("nobody{i}"), "flooding here".to_string())
     });
     let mut busy = 0;
-    for r in flood.collect::<Vec<_>>() {
-        let r = r.await.expect("answered");
+    for r in flood.await {
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             r.problem(429, "login_busy");
             assert_eq!(

@@ -11,6 +11,9 @@
 //!
 //! Each attempt is counted before its password is checked, so however many arrive at
 //! once, no more passwords are checked than the limits allow.
+//!
+//! Exact lookups of a person by ID number or phone are counted the same way, per user and
+//! hour ([`LookupAllowance`]).
 
 use actix_web::HttpRequest;
 use liuqing_schema::crypto::FieldCipher;
@@ -55,8 +58,8 @@ impl LoginGuard {
             window: seconds(config.login_window_secs as i64),
             lockout: seconds(config.login_lockout_secs as i64),
         };
-        // Each kind of key hashed under its own label, so no two kinds can collide.
-        let key = |label: &str, value: &str| cipher.lookup_hash(&format!("login-{label}\0{value}"));
+        let key = |label: &str, value: &str| counter_key(cipher, &format!("login-{label}"), value);
+
         LoginGuard {
             // In this order: an attempt a counter refuses is counted by none after it,
             // so one address's refused guesses never feed the username's counter.
@@ -134,6 +137,41 @@ impl LoginGuard {
         throttle::uncount(conn, &source.0)?;
         Ok(())
     }
+}
+
+/// A user's hourly allowance of exact lookups by full ID number or phone (each confirms or
+/// denies a whole value: the question a sweep of a masked value's candidates asks).
+pub struct LookupAllowance {
+    key: String,
+    policy: Policy,
+}
+
+impl LookupAllowance {
+    pub fn new(config: &Config, cipher: &FieldCipher, user_id: &str) -> Self {
+        let hour = seconds(3600);
+        LookupAllowance {
+            key: counter_key(cipher, "lookup", user_id),
+            policy: Policy {
+                max_failures: i32::try_from(config.lookup_max_per_hour).unwrap_or(i32::MAX),
+                window: hour,
+                lockout: hour,
+            },
+        }
+    }
+
+    /// Counts one lookup; past the allowance, 429 until the hour is over.
+    pub fn spend(&self, conn: &mut DbConn, now: Micros) -> Result<(), ApiError> {
+        match throttle::begin(conn, &self.key, now, self.policy)? {
+            Attempt::Allowed { .. } => Ok(()),
+            Attempt::Locked { until } => Err(too_many(until, now)),
+        }
+    }
+}
+
+/// A counter's row key: the kind's label and the value, under the keyed hash, so no row
+/// holds what was typed and no two kinds can collide.
+fn counter_key(cipher: &FieldCipher, label: &str, value: &str) -> String {
+    cipher.lookup_hash(&format!("{label}\0{value}"))
 }
 
 fn too_many(until: Micros, now: Micros) -> ApiError {

@@ -11,14 +11,14 @@ use liuqing_schema::domain::{
 };
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
-use liuqing_schema::throttle;
-use liuqing_schema::time::{now_micros, seconds};
+use liuqing_schema::time::now_micros;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
 use super::casework::record_in_scope;
 use super::views;
+use crate::auth::throttling::LookupAllowance;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
@@ -97,31 +97,14 @@ pub async fn list(
         (None, Some(_)) => Some("phone"),
         (None, None) => None,
     };
-    let allowance = lookup.map(|_| {
-        let hour = seconds(3600);
-        (
-            state
-                .cipher
-                .lookup_hash(&format!("lookup\0{}", caller.user_id)),
-            throttle::Policy {
-                max_failures: i32::try_from(state.config.lookup_max_per_hour).unwrap_or(i32::MAX),
-                window: hour,
-                lockout: hour,
-            },
-        )
-    });
+    let allowance =
+        lookup.map(|_| LookupAllowance::new(&state.config, &state.cipher, &caller.user_id));
     let page = state
         .db
         .run(move |conn| {
             let now = now_micros();
-            if let Some((key, policy)) = &allowance {
-                if let throttle::Attempt::Locked { until } =
-                    throttle::begin(conn, key, now, *policy)?
-                {
-                    return Err(ApiError::TooManyRequests {
-                        retry_after_secs: ((until - now) / 1_000_000).max(1) as u64,
-                    });
-                }
+            if let Some(allowance) = &allowance {
+                allowance.spend(conn, now)?;
             }
             let scope = caller.scope(conn)?;
             let page =
