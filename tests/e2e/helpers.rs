@@ -194,7 +194,9 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        let mut req = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -202,7 +204,18 @@ impl TestApp {
             req = req.json(&b);
         }
         let res = req.send().await.expect("request sent");
-        reply(res).await
+        let reply = reply(res).await;
+        crate::conformance::check(
+            &method,
+            path,
+            reply.status.as_u16(),
+            reply
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            &reply.body,
+        );
+        reply
     }
 
     pub async fn get(&self, path: &str, token: &str) -> Reply {

@@ -10,6 +10,7 @@ mod auth;
 mod binary;
 mod blobs;
 mod casefile;
+mod conformance;
 mod contract;
 mod convergence;
 mod errors;
