@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use validator::Validate;
 
+use super::views::Items;
 use crate::auth::{password, Caller};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Body;
@@ -88,7 +89,7 @@ pub async fn list_users(state: web::Data<AppState>, caller: Caller) -> ApiResult
             Ok(views)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 fn validate_username(name: &str) -> Result<(), validator::ValidationError> {

@@ -17,13 +17,15 @@ use liuqing_schema::attachments::{self as store, Attachment, Upload};
 use liuqing_schema::audit;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::jobs;
+use liuqing_schema::records;
 use liuqing_schema::time::now_micros;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use validator::Validate;
 
+use super::views;
 use crate::auth::Caller;
 use crate::blob::BlobKey;
 use crate::derivatives;
@@ -79,17 +81,28 @@ fn declared_length(req: &HttpRequest) -> Option<u64> {
 }
 
 /// The answer about an attachment.
-pub fn view(a: &Attachment) -> Value {
-    json!({
-        "sha256": a.sha256,
-        "size": a.size,
-        "media_type": a.media_type,
-        "width": a.width,
-        "height": a.height,
-        "metadata": serde_json::from_str::<Value>(&a.metadata).unwrap_or_else(|_| json!({})),
-        "derivatives_ready": a.derived_at.is_some(),
-        "created_at": liuqing_schema::time::to_datetime(a.created_at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+#[derive(Debug, Serialize)]
+pub struct AttachmentView {
+    pub sha256: String,
+    pub size: i64,
+    pub media_type: String,
+    pub width: i32,
+    pub height: i32,
+    pub metadata: Value,
+    pub derivatives_ready: bool,
+    pub created_at: String,
+}
+
+pub fn view(a: &Attachment) -> Result<AttachmentView, ApiError> {
+    Ok(AttachmentView {
+        sha256: a.sha256.clone(),
+        size: a.size,
+        media_type: a.media_type.clone(),
+        width: a.width,
+        height: a.height,
+        metadata: records::parse_json("attachments.metadata", &a.metadata)?,
+        derivatives_ready: a.derived_at.is_some(),
+        created_at: views::time(a.created_at),
     })
 }
 
@@ -173,14 +186,15 @@ async fn commit(
         .await
 }
 
-fn created_or_ok(new: bool, a: &Attachment) -> HttpResponse {
+fn created_or_ok(new: bool, a: &Attachment) -> ApiResult<HttpResponse> {
     let mut res = if new {
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
     };
-    res.insert_header((header::ETAG, format!("\"{}\"", a.sha256)))
-        .json(view(a))
+    Ok(res
+        .insert_header((header::ETAG, format!("\"{}\"", a.sha256)))
+        .json(view(a)?))
 }
 
 /// Streams the request body to `file` under `limit`, hashing it, skipping the first
@@ -309,7 +323,7 @@ pub async fn put(
         ));
     }
     let (new, a) = commit(&state, &caller, &staged.0, &sha, size).await?;
-    Ok(created_or_ok(new, &a))
+    created_or_ok(new, &a)
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -588,7 +602,7 @@ pub async fn finish_upload(
         std::mem::forget(staged);
     }
     let (new, a) = result?;
-    Ok(created_or_ok(new, &a))
+    created_or_ok(new, &a)
 }
 
 /// The SHA-256 of the first `size` bytes of a file, read in pieces.
@@ -713,7 +727,7 @@ pub async fn get_info(
     let (a, _) = visible(&state, &caller, &sha).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "private, no-cache"))
-        .json(view(&a)))
+        .json(view(&a)?))
 }
 
 async fn get_derivative(

@@ -10,17 +10,18 @@ use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{
     transition, IdNumber, RecognitionAction, RecognitionState, TransitionError,
 };
-use liuqing_schema::entities::{self, get_path, Entity};
+use liuqing_schema::entities::{self, get_path, Entity, Policy};
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::now_micros;
 use liuqing_schema::{org, users, DbConn};
 use liuqing_sync::engine::Env;
-use serde::Deserialize;
+use liuqing_sync::protocol::{ConflictNote, Status};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
-use super::views;
+use super::views::{self, Items, RecordView};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
@@ -212,7 +213,11 @@ pub async fn update(
             edit.set_ops = req.set_ops;
             let result = staff::apply(conn, &caller, &env, edit)?;
             let rec = record_in_scope(conn, &scope, entity, &id)?;
-            Ok(json!({ "record": views::record(&rec)?, "status": result.status, "conflicts": result.conflicts }))
+            Ok(Updated {
+                record: views::record(&rec)?,
+                status: result.status,
+                conflicts: result.conflicts,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(updated))
@@ -328,24 +333,60 @@ pub async fn act(
     Ok(HttpResponse::Ok().json(updated))
 }
 
+#[derive(Serialize)]
+struct EntityView {
+    entity: Entity,
+    parent: Option<ParentView>,
+    append_only: bool,
+    phone_writable: bool,
+    fields: Vec<FieldView>,
+}
+
+#[derive(Serialize)]
+struct ParentView {
+    field: &'static str,
+    entity: Entity,
+}
+
+#[derive(Serialize)]
+struct FieldView {
+    path: &'static str,
+    policy: Policy,
+    required: bool,
+}
+
+/// A staff edit's answer: the record now, and what the merge made of the edit.
+#[derive(Serialize)]
+struct Updated {
+    record: RecordView,
+    status: Status,
+    conflicts: Vec<ConflictNote>,
+}
+
 /// The declared fields of every entity, for clients building forms.
 pub async fn entities() -> HttpResponse {
-    let items: Vec<Value> = Entity::ALL
+    let items = Entity::ALL
         .iter()
-        .map(|e| {
-            let spec = entities::spec(*e);
-            json!({
-                "entity": e,
-                "parent": spec.parent.map(|(field, entity)| json!({"field": field, "entity": entity})),
-                "append_only": spec.append_only,
-                "phone_writable": spec.phone_writable,
-                "fields": spec.fields.iter().map(|f| json!({
-                    "path": f.path,
-                    "policy": f.policy,
-                    "required": f.required,
-                })).collect::<Vec<_>>(),
-            })
+        .map(|&entity| {
+            let spec = entities::spec(entity);
+            EntityView {
+                entity,
+                parent: spec
+                    .parent
+                    .map(|(field, entity)| ParentView { field, entity }),
+                append_only: spec.append_only,
+                phone_writable: spec.phone_writable,
+                fields: spec
+                    .fields
+                    .iter()
+                    .map(|f| FieldView {
+                        path: f.path,
+                        policy: f.policy,
+                        required: f.required,
+                    })
+                    .collect(),
+            }
         })
         .collect();
-    HttpResponse::Ok().json(json!({ "items": items }))
+    HttpResponse::Ok().json(Items { items })
 }

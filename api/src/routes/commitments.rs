@@ -6,13 +6,25 @@ use liuqing_schema::attachments as store;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::seals;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::casework::record_in_scope;
 use super::views;
 use crate::auth::Caller;
 use crate::error::ApiResult;
 use crate::state::AppState;
+
+/// Whether a commitment still matches what was sealed when it was signed.
+#[derive(Serialize)]
+struct Binding {
+    commitment_id: String,
+    seal: Option<String>,
+    current: Option<String>,
+    intact: bool,
+    signature_received: bool,
+    signature_is_png: bool,
+}
 
 /// `GET /v1/commitments/{id}/binding`: the stored seal, the binding recomputed now, and
 /// whether the signature is a PNG the server holds.
@@ -36,14 +48,14 @@ pub async fn get_binding(
                 .unwrap_or_default()
                 .to_string();
             let attachment = store::find(conn, &signature)?;
-            Ok(json!({
-                "commitment_id": id,
-                "seal": sealed,
-                "current": current,
-                "intact": sealed.is_some() && sealed == current,
-                "signature_received": attachment.is_some(),
-                "signature_is_png": attachment.is_some_and(|a| a.media_type == "image/png"),
-            }))
+            Ok(Binding {
+                intact: sealed.is_some() && sealed == current,
+                commitment_id: id,
+                seal: sealed,
+                current,
+                signature_received: attachment.is_some(),
+                signature_is_png: attachment.is_some_and(|a| a.media_type == "image/png"),
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))

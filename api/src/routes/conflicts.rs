@@ -5,13 +5,15 @@
 use actix_web::{web, HttpResponse};
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::Permission;
+use liuqing_schema::entities::Entity;
 use liuqing_schema::records::{self, Conflict};
 use liuqing_schema::time::now_micros;
 use liuqing_sync::values;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
+use super::views::{self, Items};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Body;
@@ -19,28 +21,48 @@ use crate::staff::{self, Edit};
 use crate::state::AppState;
 
 /// A conflict as staff see it: values parsed, sensitive ones masked.
-fn view(c: &Conflict) -> Result<Value, ApiError> {
+#[derive(Serialize)]
+struct ConflictView {
+    id: String,
+    entity: Entity,
+    record_id: String,
+    community_id: String,
+    field: String,
+    policy: String,
+    kept: Value,
+    yours: Value,
+    kept_hlc: String,
+    yours_hlc: String,
+    kept_device: Option<String>,
+    yours_device: Option<String>,
+    kept_user: Option<String>,
+    yours_user: Option<String>,
+    status: String,
+    resolution: Option<String>,
+    created_at: String,
+}
+
+fn view(c: &Conflict) -> Result<ConflictView, ApiError> {
     let parse = |column, s: &str| records::parse_json(column, s).map(|v| values::shown(&v));
-    Ok(json!({
-        "id": c.id,
-        "entity": c.entity,
-        "record_id": c.record_id,
-        "community_id": c.community_id,
-        "field": c.field,
-        "policy": c.policy,
-        "kept": parse("conflicts.kept", &c.kept)?,
-        "yours": parse("conflicts.yours", &c.yours)?,
-        "kept_hlc": c.kept_hlc,
-        "yours_hlc": c.yours_hlc,
-        "kept_device": c.kept_device,
-        "yours_device": c.yours_device,
-        "kept_user": c.kept_user,
-        "yours_user": c.yours_user,
-        "status": c.status,
-        "resolution": c.resolution,
-        "created_at": liuqing_schema::time::to_datetime(c.created_at)
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-    }))
+    Ok(ConflictView {
+        id: c.id.clone(),
+        entity: c.entity,
+        record_id: c.record_id.clone(),
+        community_id: c.community_id.clone(),
+        field: c.field.clone(),
+        policy: c.policy.clone(),
+        kept: parse("conflicts.kept", &c.kept)?,
+        yours: parse("conflicts.yours", &c.yours)?,
+        kept_hlc: c.kept_hlc.clone(),
+        yours_hlc: c.yours_hlc.clone(),
+        kept_device: c.kept_device.clone(),
+        yours_device: c.yours_device.clone(),
+        kept_user: c.kept_user.clone(),
+        yours_user: c.yours_user.clone(),
+        status: c.status.clone(),
+        resolution: c.resolution.clone(),
+        created_at: views::time(c.created_at),
+    })
 }
 
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
@@ -52,8 +74,8 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
             Ok(records::open_conflicts(conn, &scope, 500)?)
         })
         .await?;
-    let items: Vec<Value> = items.iter().map(view).collect::<Result<_, _>>()?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let items = items.iter().map(view).collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

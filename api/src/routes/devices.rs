@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use validator::Validate;
 
+use super::views::Items;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
@@ -23,7 +24,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
             Ok(devices::list_in_scope(conn, &scope)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 pub async fn get(

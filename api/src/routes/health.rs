@@ -1,7 +1,7 @@
 //! Liveness, readiness and the contract.
 
 use actix_web::{web, HttpResponse};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -9,8 +9,20 @@ use crate::state::AppState;
 /// The contract, served as written.
 pub const OPENAPI_YAML: &str = include_str!("../../../openapi.yaml");
 
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+struct Ready {
+    status: &'static str,
+    database: &'static str,
+    blob_store: &'static str,
+}
+
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health { status: "ok" })
 }
 
 /// Ready when the database answers and the blob store can be written.
@@ -30,11 +42,11 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
         tracing::warn!(error = %e, "blob store not ready");
         ApiError::Unavailable(format!("blob store ({}) unreachable", state.blobs.kind()))
     })?;
-    Ok(HttpResponse::Ok().json(json!({
-        "status": "ready",
-        "database": "ok",
-        "blob_store": state.blobs.kind(),
-    })))
+    Ok(HttpResponse::Ok().json(Ready {
+        status: "ready",
+        database: "ok",
+        blob_store: state.blobs.kind(),
+    }))
 }
 
 pub async fn openapi() -> HttpResponse {

@@ -6,11 +6,10 @@ use liuqing_schema::casefile::{self, HouseholdFilter};
 use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::DbConn;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use super::casework::record_in_scope;
-use super::views;
+use super::views::{self, PersonItem, RecordView};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -61,11 +60,19 @@ pub async fn list(
             )?)
         })
         .await?;
-    let items: Vec<Value> = page.items.iter().map(views::household_item).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": page.next.as_ref().map(paging::encode),
-    })))
+    Ok(HttpResponse::Ok().json(views::Page {
+        items: page.items.iter().map(views::household_item).collect(),
+        next_cursor: page.next.as_ref().map(paging::encode),
+    }))
+}
+
+/// A household with its members, visits and tasks (`HouseholdFile` in openapi.yaml).
+#[derive(Serialize)]
+struct HouseholdFile {
+    household: RecordView,
+    members: Vec<PersonItem>,
+    visits: Vec<RecordView>,
+    tasks: Vec<RecordView>,
 }
 
 pub async fn get(
@@ -81,11 +88,11 @@ pub async fn get(
         .run(move |conn| {
             let scope = caller.scope(conn)?;
             let rec = record_in_scope(conn, &scope, Entity::Household, &id)?;
-            let members: Vec<Value> = casefile::household_members(conn, &id)?
+            let members = casefile::household_members(conn, &id)?
                 .iter()
                 .map(|p| views::person_item(p, today))
                 .collect();
-            let records_of = |conn: &mut DbConn, entity| -> Result<Vec<Value>, ApiError> {
+            let records_of = |conn: &mut DbConn, entity| -> Result<Vec<RecordView>, ApiError> {
                 casefile::children_of(conn, &id, entity)?
                     .iter()
                     .map(views::record)
@@ -93,12 +100,12 @@ pub async fn get(
             };
             let visits = records_of(conn, Entity::Visit)?;
             let tasks = records_of(conn, Entity::Task)?;
-            Ok(json!({
-                "household": views::record(&rec)?,
-                "members": members,
-                "visits": visits,
-                "tasks": tasks,
-            }))
+            Ok(HouseholdFile {
+                household: views::record(&rec)?,
+                members,
+                visits,
+                tasks,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(household))

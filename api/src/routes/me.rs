@@ -1,12 +1,31 @@
 //! The caller's own view: who they are, on which device, and the org nodes they act on.
 
 use actix_web::{web, HttpResponse};
+use liuqing_schema::devices::DeviceState;
+use liuqing_schema::org::OrgNode;
+use liuqing_schema::users::UserView;
 use liuqing_schema::{devices, org, users};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::CallerAllowingPasswordChange;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// The caller (`Me` in openapi.yaml).
+#[derive(Serialize)]
+struct Me {
+    user: UserView,
+    device: DeviceView,
+    org_nodes: Vec<OrgNode>,
+}
+
+#[derive(Serialize)]
+struct DeviceView {
+    id: String,
+    name: String,
+    platform: String,
+    state: DeviceState,
+}
 
 pub async fn me(
     state: web::Data<AppState>,
@@ -26,16 +45,16 @@ pub async fn me(
                     bound.push(node);
                 }
             }
-            Ok(json!({
-                "user": view,
-                "device": {
-                    "id": device.id,
-                    "name": device.name,
-                    "platform": device.platform,
-                    "state": device.state,
+            Ok(Me {
+                user: view,
+                device: DeviceView {
+                    id: device.id,
+                    name: device.name,
+                    platform: device.platform,
+                    state: device.state,
                 },
-                "org_nodes": bound,
-            }))
+                org_nodes: bound,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(body))

@@ -2,8 +2,8 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::org;
-use serde_json::json;
 
+use super::views::Items;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -16,7 +16,7 @@ pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpR
             Ok(org::list_in_scope(conn, &scope)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 /// One node; a node outside the caller's scope is answered exactly like a missing one.

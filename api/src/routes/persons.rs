@@ -7,17 +7,20 @@ use liuqing_schema::casefile::{self, PersonFilter, PersonSort};
 use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{
-    one_time_notice, Category, EvidenceType, IdNumber, MobilePhone, ObligationState, Tier,
+    one_time_notice, Category, EvidenceType, IdNumber, MobilePhone, ObligationState,
+    ObligationStatus, Tier,
 };
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::time::now_micros;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use validator::Validate;
 
 use super::casework::record_in_scope;
-use super::views;
+use super::views::{self, RecordView};
 use crate::auth::throttling::LookupAllowance;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -124,15 +127,14 @@ pub async fn list(
             Ok(page)
         })
         .await?;
-    let items: Vec<Value> = page
-        .items
-        .iter()
-        .map(|p| views::person_item(p, today))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": page.next.as_ref().map(paging::encode),
-    })))
+    Ok(HttpResponse::Ok().json(views::Page {
+        items: page
+            .items
+            .iter()
+            .map(|p| views::person_item(p, today))
+            .collect(),
+        next_cursor: page.next.as_ref().map(paging::encode),
+    }))
 }
 
 /// The whole case file of a person: every record under them, with what the rules make of
@@ -166,22 +168,26 @@ pub async fn case_file(
             let six_clears = match of(Entity::SixClears).first() {
                 Some(r) => {
                     let doc = views::document(r)?;
-                    let sections: Map<String, Value> = Section::ALL
+                    let sections = Section::ALL
                         .iter()
                         .map(|s| {
-                            (
-                                s.to_string(),
-                                json!({ "complete": s.is_complete(&doc), "missing": s.missing(&doc) }),
-                            )
+                            let state = SectionState {
+                                complete: s.is_complete(&doc),
+                                missing: s.missing(&doc),
+                            };
+                            (s.to_string(), state)
                         })
                         .collect();
-                    Some(json!({ "record": views::record(r)?, "sections": sections }))
+                    Some(SixClearsView {
+                        record: views::record(r)?,
+                        sections,
+                    })
                 }
                 None => None,
             };
             // Visits are made to the household, tasks to its coordinator: the person's are
             // those that name them.
-            let mut naming = |entity: Entity, path: &str| -> Result<Vec<Value>, ApiError> {
+            let mut naming = |entity: Entity, path: &str| -> Result<Vec<RecordView>, ApiError> {
                 let Some(h) = &person.parent_id else {
                     return Ok(Vec::new());
                 };
@@ -203,7 +209,7 @@ pub async fn case_file(
             let tasks = naming(Entity::Task, "person_id")?;
             let obligations = casefile::obligation_of(conn, &row, today)?;
             let latest = |entity: Entity| of(entity).last().map(|r| views::record(r)).transpose();
-            let list = |entity: Entity| -> Result<Vec<Value>, ApiError> {
+            let list = |entity: Entity| -> Result<Vec<RecordView>, ApiError> {
                 of(entity).into_iter().map(views::record).collect()
             };
             let notice = notice_for(&children, &config.shared_evidence())?;
@@ -216,32 +222,84 @@ pub async fn case_file(
                 None,
                 None,
             )?;
-            Ok(json!({
-                "person": views::record(&person)?,
-                "summary": views::person_item(&row, today),
-                "household": household.as_ref().map(views::record).transpose()?,
-                "six_clears": six_clears,
-                "evidence": list(Entity::Evidence)?,
-                "commitments": list(Entity::Commitment)?,
-                "visits": visits,
-                "service_records": list(Entity::ServiceRecord)?,
-                "obligations": obligations,
-                "recognitions": list(Entity::Recognition)?,
-                "assessment": latest(Entity::Assessment)?,
-                "plan": latest(Entity::Plan)?,
-                "exit": latest(Entity::Exit)?,
-                "tasks": tasks,
-                "missing_materials": notice,
-            }))
+            Ok(CaseFile {
+                person: views::record(&person)?,
+                summary: views::person_item(&row, today),
+                household: household.as_ref().map(views::record).transpose()?,
+                six_clears,
+                evidence: list(Entity::Evidence)?,
+                commitments: list(Entity::Commitment)?,
+                visits,
+                service_records: list(Entity::ServiceRecord)?,
+                obligations,
+                recognitions: list(Entity::Recognition)?,
+                assessment: latest(Entity::Assessment)?,
+                plan: latest(Entity::Plan)?,
+                exit: latest(Entity::Exit)?,
+                tasks,
+                missing_materials: notice,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(file))
 }
 
+/// The case file as `GET /v1/persons/{id}` answers it (`CaseFile` in openapi.yaml).
+#[derive(Serialize)]
+struct CaseFile {
+    person: RecordView,
+    summary: views::PersonItem,
+    household: Option<RecordView>,
+    six_clears: Option<SixClearsView>,
+    evidence: Vec<RecordView>,
+    commitments: Vec<RecordView>,
+    visits: Vec<RecordView>,
+    service_records: Vec<RecordView>,
+    obligations: Option<ObligationStatus>,
+    recognitions: Vec<RecordView>,
+    assessment: Option<RecordView>,
+    plan: Option<RecordView>,
+    exit: Option<RecordView>,
+    tasks: Vec<RecordView>,
+    missing_materials: Notice,
+}
+
+#[derive(Serialize)]
+struct SixClearsView {
+    record: RecordView,
+    sections: BTreeMap<String, SectionState>,
+}
+
+#[derive(Serialize)]
+struct SectionState {
+    complete: bool,
+    missing: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Notice {
+    claimed_categories: Vec<Category>,
+    items: Vec<NoticeItem>,
+}
+
+#[derive(Serialize)]
+struct NoticeItem {
+    evidence_type: EvidenceType,
+    name: &'static str,
+    always_required: bool,
+    for_categories: Vec<Category>,
+}
+
+#[derive(Serialize)]
+struct Revealed {
+    field: &'static str,
+    value: String,
+}
+
 /// The one-time notice (一次性告知) for a person: every material still missing for the
 /// categories they claim, at once. The claim is the open application's, else the categories
 /// recorded in the six clears.
-fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Value, ApiError> {
+fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Notice, ApiError> {
     let parsed: Vec<(Entity, Value)> = children
         .iter()
         .map(|r| Ok((r.entity, views::document(r)?)))
@@ -284,18 +342,19 @@ fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Value, Api
                 .and_then(|t| t.parse().ok())
         })
         .collect();
-    let items: Vec<Value> = one_time_notice(&claimed, &approved, shared)
+    let items = one_time_notice(&claimed, &approved, shared)
         .into_iter()
-        .map(|m| {
-            json!({
-                "evidence_type": m.evidence,
-                "name": m.evidence.chinese_name(),
-                "always_required": m.always_required,
-                "for_categories": m.for_categories,
-            })
+        .map(|m| NoticeItem {
+            evidence_type: m.evidence,
+            name: m.evidence.chinese_name(),
+            always_required: m.always_required,
+            for_categories: m.for_categories,
         })
         .collect();
-    Ok(json!({ "claimed_categories": claimed, "items": items }))
+    Ok(Notice {
+        claimed_categories: claimed,
+        items,
+    })
 }
 
 pub async fn notice(
@@ -370,7 +429,10 @@ pub async fn reveal(
                 Some(&req.reason),
                 Some(json!({ "field": path })),
             )?;
-            Ok(json!({ "field": path, "value": plain }))
+            Ok(Revealed {
+                field: path,
+                value: plain,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(value))

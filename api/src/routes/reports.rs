@@ -4,15 +4,16 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::casefile;
+use liuqing_schema::casefile::DuplicateReason;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{age_on, Category};
 use liuqing_schema::entities::get_path;
 use liuqing_schema::org;
 use liuqing_schema::users;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::views;
+use super::views::{self, HouseholdItem, Items, PersonItem};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
@@ -23,6 +24,46 @@ use crate::state::AppState;
 pub struct PublicityQuery {
     /// A station (or any node) in the caller's scope; default: the whole scope.
     pub org_node_id: Option<String>,
+}
+
+/// One line of the publicity list (`PublicityList` in openapi.yaml).
+#[derive(Serialize)]
+struct PublicityEntry {
+    name: String,
+    sex: Option<String>,
+    age: Option<u32>,
+    community: Option<String>,
+    categories: Vec<NamedCategory>,
+    publicity_started_on: Option<String>,
+    publicity_ends_on: Option<String>,
+    handler: Option<String>,
+}
+
+#[derive(Serialize)]
+struct NamedCategory {
+    category: Category,
+    name: &'static str,
+}
+
+#[derive(Serialize)]
+struct DuplicateGroup {
+    reason: DuplicateReason,
+    persons: Vec<PersonItem>,
+}
+
+#[derive(Serialize)]
+struct ZeroEmploymentItem {
+    #[serde(flatten)]
+    household: HouseholdItem,
+    standing: &'static str,
+    clearance_deadline: String,
+}
+
+#[derive(Serialize)]
+struct ZeroEmploymentMonth {
+    month: String,
+    open: usize,
+    items: Vec<ZeroEmploymentItem>,
 }
 
 /// The applications in publicity: name, sex, age, categories, period and handler, and
@@ -46,12 +87,15 @@ pub async fn publicity(
             let mut items = Vec::new();
             for (rec, person) in casefile::in_publicity(conn, &scope)? {
                 let doc = views::document(&rec)?;
-                let categories: Vec<Value> = get_path(&doc, "claimed_categories")
+                let categories: Vec<NamedCategory> = get_path(&doc, "claimed_categories")
                     .and_then(Value::as_array)
                     .map(|a| {
                         a.iter()
                             .filter_map(|c| c.as_str()?.parse::<Category>().ok())
-                            .map(|c| json!({ "category": c, "name": c.chinese_name() }))
+                            .map(|category| NamedCategory {
+                                category,
+                                name: category.chinese_name(),
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -69,21 +113,26 @@ pub async fn publicity(
                     None => None,
                 };
                 let community = org::find(conn, &person.community_id)?.map(|n| n.name);
-                items.push(json!({
-                    "name": person.name,
-                    "sex": person.sex,
-                    "age": person.birth().map(|b| age_on(b, today)),
-                    "community": community,
-                    "categories": categories,
-                    "publicity_started_on": get_path(&doc, "publicity_started_on"),
-                    "publicity_ends_on": get_path(&doc, "publicity_ends_on"),
-                    "handler": handler,
-                }));
+                let date = |path| {
+                    get_path(&doc, path)
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                };
+                items.push(PublicityEntry {
+                    age: person.birth().map(|b| age_on(b, today)),
+                    name: person.name,
+                    sex: person.sex,
+                    community,
+                    categories,
+                    publicity_started_on: date("publicity_started_on"),
+                    publicity_ends_on: date("publicity_ends_on"),
+                    handler,
+                });
             }
             Ok(items)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 /// Persons who may be one person (same phone, or same name and birth date), for review.
@@ -97,16 +146,18 @@ pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult
             Ok(casefile::possible_duplicates(conn, &scope)?)
         })
         .await?;
-    let items: Vec<Value> = groups
+    let items = groups
         .iter()
-        .map(|g| {
-            json!({
-                "reason": g.reason,
-                "persons": g.persons.iter().map(|p| views::person_item(p, today)).collect::<Vec<_>>(),
-            })
+        .map(|g| DuplicateGroup {
+            reason: g.reason,
+            persons: g
+                .persons
+                .iter()
+                .map(|p| views::person_item(p, today))
+                .collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,8 +183,8 @@ pub async fn exit_candidates(
             Ok(casefile::exit_candidates(conn, &scope, today, limit)?)
         })
         .await?;
-    let items: Vec<Value> = rows.iter().map(|p| views::person_item(p, today)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let items = rows.iter().map(|p| views::person_item(p, today)).collect();
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,14 +243,15 @@ pub async fn zero_employment(
         if standing.starts_with("open") {
             open += 1;
         }
-        let mut item = views::household_item(row);
-        item["standing"] = json!(standing);
-        item["clearance_deadline"] = json!(rule::clearance_deadline(found).to_string());
-        items.push(item);
+        items.push(ZeroEmploymentItem {
+            household: views::household_item(row),
+            standing,
+            clearance_deadline: rule::clearance_deadline(found).to_string(),
+        });
     }
-    Ok(HttpResponse::Ok().json(json!({
-        "month": format!("{year:04}-{month:02}"),
-        "open": open,
-        "items": items,
-    })))
+    Ok(HttpResponse::Ok().json(ZeroEmploymentMonth {
+        month: format!("{year:04}-{month:02}"),
+        open,
+        items,
+    }))
 }

@@ -13,11 +13,12 @@ use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::{now_micros, seconds, to_datetime, Micros};
 use liuqing_schema::DbConn;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use validator::Validate;
 
 use super::casework::record_in_scope;
+use super::views::Items;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
@@ -35,29 +36,55 @@ fn rfc3339(micros: Micros) -> String {
 }
 
 /// A piece of evidence as the queue shows it.
-fn item(conn: &mut DbConn, r: &Record) -> Result<Value, ApiError> {
+#[derive(Serialize)]
+struct EvidenceItem {
+    id: String,
+    community_id: String,
+    person_id: Option<String>,
+    evidence_type: Option<String>,
+    category: Option<String>,
+    attachment_sha256: String,
+    attachment_received: bool,
+    derivatives_ready: bool,
+    captured_at: Option<String>,
+    valid_until: Option<String>,
+    review_state: String,
+    review_reason: Option<String>,
+    created_by: Option<String>,
+    created_at: String,
+    version: i64,
+}
+
+#[derive(Serialize)]
+struct Decided {
+    evidence: EvidenceItem,
+    task_id: Option<String>,
+}
+
+fn item(conn: &mut DbConn, r: &Record) -> Result<EvidenceItem, ApiError> {
     let doc = r.document()?;
     let sha = text(&doc, "attachment_sha256")
         .unwrap_or_default()
         .to_string();
     let attachment = attachment_store::find(conn, &sha)?;
-    Ok(json!({
-        "id": r.id,
-        "community_id": r.community_id,
-        "person_id": text(&doc, "person_id"),
-        "evidence_type": text(&doc, "evidence_type"),
-        "category": text(&doc, "category"),
-        "attachment_sha256": sha,
-        "attachment_received": attachment.is_some(),
-        "derivatives_ready": attachment.as_ref().is_some_and(|a| a.derived_at.is_some()),
-        "captured_at": text(&doc, "captured_at"),
-        "valid_until": text(&doc, "valid_until"),
-        "review_state": text(&doc, "review_state").unwrap_or("pending"),
-        "review_reason": text(&doc, "review_reason"),
-        "created_by": r.created_by,
-        "created_at": rfc3339(r.created_at),
-        "version": r.version,
-    }))
+    let owned = |path| text(&doc, path).map(str::to_string);
+    Ok(EvidenceItem {
+        id: r.id.clone(),
+        community_id: r.community_id.clone(),
+        person_id: owned("person_id"),
+        evidence_type: owned("evidence_type"),
+        category: owned("category"),
+        attachment_received: attachment.is_some(),
+        derivatives_ready: attachment.as_ref().is_some_and(|a| a.derived_at.is_some()),
+        attachment_sha256: sha,
+        captured_at: owned("captured_at"),
+        valid_until: owned("valid_until"),
+        review_state: owned("review_state").unwrap_or_else(|| "pending".into()),
+        review_reason: owned("review_reason"),
+        created_by: r.created_by.clone(),
+        created_at: rfc3339(r.created_at),
+        version: r.version,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,7 +162,7 @@ pub async fn queue(
             Ok(items)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(Items { items }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -219,7 +246,10 @@ pub async fn decide(
             }
             let updated = records::find(conn, Entity::Evidence, &evidence_id.to_string())?
                 .ok_or_else(|| ApiError::not_found("evidence"))?;
-            Ok(json!({ "evidence": item(conn, &updated)?, "task_id": task_id }))
+            Ok(Decided {
+                evidence: item(conn, &updated)?,
+                task_id,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))

@@ -2,20 +2,29 @@
 //! `liuqing-sync` do the work, inside the caller's scope.
 
 use actix_web::{web, HttpResponse};
+use liuqing_schema::devices::DeviceState;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records;
 use liuqing_schema::time::now_micros;
 use liuqing_sync::feed::{self, FeedError};
 use liuqing_sync::protocol::{Mutation, SCHEMA_VERSIONS};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use validator::Validate;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
 use crate::state::AppState;
+
+#[derive(Serialize)]
+struct SyncStatus {
+    server_time: String,
+    schema_versions: &'static [u32],
+    device_state: DeviceState,
+    open_tasks: usize,
+}
 
 fn check_schema_version(v: u32) -> ApiResult<()> {
     if SCHEMA_VERSIONS.contains(&v) {
@@ -138,10 +147,10 @@ pub async fn status(
                 .count())
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "server_time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "schema_versions": SCHEMA_VERSIONS,
-        "device_state": device_state,
-        "open_tasks": open_tasks,
-    })))
+    Ok(HttpResponse::Ok().json(SyncStatus {
+        server_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        schema_versions: SCHEMA_VERSIONS,
+        device_state,
+        open_tasks,
+    }))
 }

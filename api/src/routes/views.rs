@@ -4,10 +4,12 @@
 use chrono::NaiveDate;
 use liuqing_schema::casefile::{HouseholdRow, PersonRow};
 use liuqing_schema::domain::age_on;
+use liuqing_schema::entities::Entity;
 use liuqing_schema::records::Record;
 use liuqing_schema::time::to_datetime;
 use liuqing_sync::values;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
@@ -21,48 +23,103 @@ pub fn document(rec: &Record) -> Result<Value, ApiError> {
 }
 
 /// A record as staff see it.
-pub fn record(rec: &Record) -> Result<Value, ApiError> {
-    Ok(json!({
-        "id": rec.id,
-        "entity": rec.entity,
-        "community_id": rec.community_id,
-        "version": rec.version,
-        "data": values::shown_document(document(rec)?),
-        "created_at": time(rec.created_at),
-        "updated_at": time(rec.updated_at),
-        "created_by": rec.created_by,
-        "updated_by": rec.updated_by,
-    }))
+#[derive(Debug, Serialize)]
+pub struct RecordView {
+    pub id: String,
+    pub entity: Entity,
+    pub community_id: String,
+    pub version: i64,
+    pub data: Value,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: Option<String>,
+    pub updated_by: Option<String>,
+}
+
+pub fn record(rec: &Record) -> Result<RecordView, ApiError> {
+    Ok(RecordView {
+        id: rec.id.clone(),
+        entity: rec.entity,
+        community_id: rec.community_id.clone(),
+        version: rec.version,
+        data: values::shown_document(document(rec)?),
+        created_at: time(rec.created_at),
+        updated_at: time(rec.updated_at),
+        created_by: rec.created_by.clone(),
+        updated_by: rec.updated_by.clone(),
+    })
 }
 
 /// A person as lists show them: no ID number or phone at all.
-pub fn person_item(row: &PersonRow, today: NaiveDate) -> Value {
-    json!({
-        "id": row.id,
-        "community_id": row.community_id,
-        "household_id": row.household_id,
-        "name": row.name,
-        "sex": row.sex,
-        "birth_date": row.birth_date,
-        "age": row.birth().map(|b| age_on(b, today)),
-        "status": row.status,
-        "tier": row.tier,
-        "categories": row.category_names(),
-        "assessed_on": row.assessed_on,
-        "last_contact_on": row.last_contact_on,
-        "enrolled_on": row.enrolled_on,
-        "version": row.version,
-    })
+#[derive(Debug, Serialize)]
+pub struct PersonItem {
+    pub id: String,
+    pub community_id: String,
+    pub household_id: String,
+    pub name: String,
+    pub sex: Option<String>,
+    pub birth_date: Option<String>,
+    pub age: Option<u32>,
+    pub status: String,
+    pub tier: Option<String>,
+    pub categories: Vec<String>,
+    pub assessed_on: Option<String>,
+    pub last_contact_on: Option<String>,
+    pub enrolled_on: Option<String>,
+    pub version: i64,
 }
 
-pub fn household_item(row: &HouseholdRow) -> Value {
-    json!({
-        "id": row.id,
-        "community_id": row.community_id,
-        "address": row.address,
-        "zero_employment": row.zero_employment,
-        "zero_employment_found_on": row.zero_employment_found_on,
-        "zero_employment_cleared_on": row.zero_employment_cleared_on,
-        "version": row.version,
-    })
+pub fn person_item(row: &PersonRow, today: NaiveDate) -> PersonItem {
+    PersonItem {
+        id: row.id.clone(),
+        community_id: row.community_id.clone(),
+        household_id: row.household_id.clone(),
+        name: row.name.clone(),
+        sex: row.sex.clone(),
+        birth_date: row.birth_date.clone(),
+        age: row.birth().map(|b| age_on(b, today)),
+        status: row.status.clone(),
+        tier: row.tier.clone(),
+        categories: row.category_names(),
+        assessed_on: row.assessed_on.clone(),
+        last_contact_on: row.last_contact_on.clone(),
+        enrolled_on: row.enrolled_on.clone(),
+        version: row.version,
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct HouseholdItem {
+    pub id: String,
+    pub community_id: String,
+    pub address: String,
+    pub zero_employment: bool,
+    pub zero_employment_found_on: Option<String>,
+    pub zero_employment_cleared_on: Option<String>,
+    pub version: i64,
+}
+
+pub fn household_item(row: &HouseholdRow) -> HouseholdItem {
+    HouseholdItem {
+        id: row.id.clone(),
+        community_id: row.community_id.clone(),
+        address: row.address.clone(),
+        zero_employment: row.zero_employment,
+        zero_employment_found_on: row.zero_employment_found_on.clone(),
+        zero_employment_cleared_on: row.zero_employment_cleared_on.clone(),
+        version: row.version,
+    }
+}
+
+/// `{ "items": [...] }`, the shape of every unpaged list.
+#[derive(Debug, Serialize)]
+pub struct Items<T> {
+    pub items: Vec<T>,
+}
+
+/// One page of a cursor-paged list.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
 }
