@@ -52,8 +52,11 @@ impl HouseholdRow {
 }
 
 impl PersonRow {
-    pub fn category_names(&self) -> Vec<String> {
-        serde_json::from_str(&self.categories).unwrap_or_default()
+    pub fn category_names(&self) -> StoreResult<Vec<String>> {
+        serde_json::from_str(&self.categories).map_err(|e| crate::StoreError::Corrupt {
+            column: "persons.categories",
+            value: e.to_string(),
+        })
     }
 
     pub fn tier(&self) -> Option<Tier> {
@@ -446,16 +449,19 @@ pub fn deliveries(
     person_id: &str,
 ) -> StoreResult<Vec<(ServiceKind, NaiveDate)>> {
     let records = children_of(conn, person_id, Entity::ServiceRecord)?;
-    Ok(records
-        .iter()
-        .filter_map(|r| {
-            let doc: serde_json::Value = serde_json::from_str(&r.data).ok()?;
-            let kind = doc.get("kind")?.as_str()?.parse().ok()?;
-            let on =
-                NaiveDate::parse_from_str(doc.get("delivered_on")?.as_str()?, "%Y-%m-%d").ok()?;
-            Some((kind, on))
-        })
-        .collect())
+    let mut out = Vec::new();
+    for r in &records {
+        // A corrupt row is an error; a record without a kind or day delivers nothing.
+        let doc = r.document()?;
+        let kind = doc.get("kind").and_then(|k| k.as_str()?.parse().ok());
+        let on = doc
+            .get("delivered_on")
+            .and_then(|d| NaiveDate::parse_from_str(d.as_str()?, "%Y-%m-%d").ok());
+        if let (Some(kind), Some(on)) = (kind, on) {
+            out.push((kind, on));
+        }
+    }
+    Ok(out)
 }
 
 /// A person's obligations at `today`; `None` when they have no assessment (no tier yet) or
@@ -595,7 +601,7 @@ pub fn in_publicity(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<(Record
     }
     let mut out = Vec::new();
     for rec in query.load::<Record>(conn)? {
-        let doc: serde_json::Value = serde_json::from_str(&rec.data).unwrap_or_default();
+        let doc = rec.document()?;
         if doc.get("state").and_then(|s| s.as_str()) != Some("publicity") {
             continue;
         }

@@ -91,7 +91,7 @@ pub async fn get(
             let members = casefile::household_members(conn, &id)?
                 .iter()
                 .map(|p| views::person_item(p, today))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let records_of = |conn: &mut DbConn, entity| -> Result<Vec<RecordView>, ApiError> {
                 casefile::children_of(conn, &id, entity)?
                     .iter()

@@ -132,7 +132,7 @@ pub async fn list(
             .items
             .iter()
             .map(|p| views::person_item(p, today))
-            .collect(),
+            .collect::<Result<_, _>>()?,
         next_cursor: page.next.as_ref().map(paging::encode),
     }))
 }
@@ -224,7 +224,7 @@ pub async fn case_file(
             )?;
             Ok(CaseFile {
                 person: views::record(&person)?,
-                summary: views::person_item(&row, today),
+                summary: views::person_item(&row, today)?,
                 household: household.as_ref().map(views::record).transpose()?,
                 six_clears,
                 evidence: list(Entity::Evidence)?,

@@ -148,15 +148,17 @@ pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult
         .await?;
     let items = groups
         .iter()
-        .map(|g| DuplicateGroup {
-            reason: g.reason,
-            persons: g
-                .persons
-                .iter()
-                .map(|p| views::person_item(p, today))
-                .collect(),
+        .map(|g| {
+            Ok(DuplicateGroup {
+                reason: g.reason,
+                persons: g
+                    .persons
+                    .iter()
+                    .map(|p| views::person_item(p, today))
+                    .collect::<Result<_, ApiError>>()?,
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
@@ -183,7 +185,10 @@ pub async fn exit_candidates(
             Ok(casefile::exit_candidates(conn, &scope, today, limit)?)
         })
         .await?;
-    let items = rows.iter().map(|p| views::person_item(p, today)).collect();
+    let items = rows
+        .iter()
+        .map(|p| views::person_item(p, today))
+        .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 

@@ -136,15 +136,17 @@ pub async fn status(
             let scope = caller.scope(conn)?;
             let communities = records::communities_in_scope(conn, &scope)?;
             let tasks = records::live_of_entity(conn, Entity::Task, &communities)?;
-            Ok(tasks
-                .iter()
-                .filter_map(|r| serde_json::from_str::<Value>(&r.data).ok())
-                .filter(|d| {
-                    get_path(d, "assignee_id").and_then(Value::as_str)
-                        == Some(caller.user_id.as_str())
-                })
-                .filter(|d| get_path(d, "state").and_then(Value::as_str) == Some("open"))
-                .count())
+            let mut open = 0;
+            for task in &tasks {
+                let d = task.document()?;
+                let text = |path| get_path(&d, path).and_then(Value::as_str);
+                if text("assignee_id") == Some(caller.user_id.as_str())
+                    && text("state") == Some("open")
+                {
+                    open += 1;
+                }
+            }
+            Ok(open)
         })
         .await?;
     Ok(HttpResponse::Ok().json(SyncStatus {

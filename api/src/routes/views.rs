@@ -69,8 +69,8 @@ pub struct PersonItem {
     pub version: i64,
 }
 
-pub fn person_item(row: &PersonRow, today: NaiveDate) -> PersonItem {
-    PersonItem {
+pub fn person_item(row: &PersonRow, today: NaiveDate) -> Result<PersonItem, ApiError> {
+    Ok(PersonItem {
         id: row.id.clone(),
         community_id: row.community_id.clone(),
         household_id: row.household_id.clone(),
@@ -80,12 +80,12 @@ pub fn person_item(row: &PersonRow, today: NaiveDate) -> PersonItem {
         age: row.birth().map(|b| age_on(b, today)),
         status: row.status.clone(),
         tier: row.tier.clone(),
-        categories: row.category_names(),
+        categories: row.category_names()?,
         assessed_on: row.assessed_on.clone(),
         last_contact_on: row.last_contact_on.clone(),
         enrolled_on: row.enrolled_on.clone(),
         version: row.version,
-    }
+    })
 }
 
 #[derive(Debug, Serialize)]
