@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::masking::shown_text;
+use crate::narrowing::BirthDates;
 use crate::protocol::{Change, PullPage, Purge, ScopeDigest};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,10 +65,11 @@ pub fn pull(
     scope: &Scope,
     cursor: Option<&str>,
     limit: i64,
+    birth_dates: BirthDates,
 ) -> Result<PullPage, FeedError> {
     backend::read_snapshot(conn, |conn| {
         let horizon = records::tombstone_horizon(conn)?;
-        page(conn, scope, cursor, limit, horizon)
+        page(conn, scope, cursor, limit, horizon, birth_dates)
     })
 }
 
@@ -79,6 +81,7 @@ fn page(
     cursor: Option<&str>,
     limit: i64,
     horizon: i64,
+    birth_dates: BirthDates,
 ) -> Result<PullPage, FeedError> {
     let upto = records::committed_version(conn)?;
     let current = records::communities_in_scope(conn, scope)?;
@@ -125,7 +128,7 @@ fn page(
     let changes = rows
         .into_iter()
         .map(|r| {
-            let data = (!r.deleted).then(|| shown_text(r.data));
+            let data = (!r.deleted).then(|| birth_dates.text(r.entity, shown_text(r.data)));
             Change {
                 entity: r.entity.to_string(),
                 id: r.id,

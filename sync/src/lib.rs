@@ -5,6 +5,7 @@
 //! - [`protocol`]: push and pull wire types.
 //! - [`values`]: checking, storing and showing field values (sealing sensitive ones).
 //! - [`masking`]: stored documents' text masked for pull pages, in one pass.
+//! - [`narrowing`]: birth dates shown as a year to those who may not see ID numbers.
 //! - [`clocks`]: each field's clock, stored compactly with its record.
 //! - [`batch`]: what one writing transaction's mutations share (change numbers, reads).
 //! - [`prepare`]: a mutation's checks and new document, made before the write lock.
@@ -21,6 +22,7 @@ pub mod engine;
 pub mod feed;
 pub mod hlc;
 pub mod masking;
+pub mod narrowing;
 pub mod prepare;
 pub mod projection;
 pub mod protocol;

@@ -1068,3 +1068,73 @@ async fn unfinished_uploads_are_sealed_and_every_file_is_the_owners_only() {
     assert!(files >= 1, "{files}");
     assert_eq!(mode(&data.join("field.key")), 0o600);
 }
+
+/// Issue item 2: the masked ID number plus the clear fields beside it must not narrow the
+/// number to a handful of candidates. A coordinator is shown a birth year, not the date:
+/// everywhere they can read a person (pull, case file, lists, household, record).
+#[actix_web::test]
+async fn a_coordinator_sees_a_birth_year_so_a_masked_id_number_stays_hidden() {
+    let w = world().await;
+    let app = &w.app;
+    let (h, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 82).await;
+    let coordinator = &w.a1.s.access;
+
+    let (changes, _) = crate::sync::pull_all(app, coordinator, None).await;
+    let pulled = changes
+        .iter()
+        .find(|c| c["id"] == p.as_str())
+        .expect("the person is pulled");
+    assert_eq!(pulled["data"]["birth_date"], "1970-**-**");
+    let masked_id = pulled["data"]["id_number"].as_str().expect("masked id");
+
+    let file = app.get(&format!("/v1/persons/{p}"), coordinator).await;
+    assert_eq!(file.status, StatusCode::OK, "{}", file.body);
+    assert_eq!(file.body["person"]["data"]["birth_date"], "1970-**-**");
+    assert_eq!(file.body["summary"]["birth_date"], "1970-**-**");
+    assert!(file.body["summary"]["age"]
+        .as_u64()
+        .is_some_and(|a| a >= 55));
+    let list = app
+        .get(&format!("/v1/persons?household_id={h}"), coordinator)
+        .await;
+    assert_eq!(list.body["items"][0]["birth_date"], "1970-**-**");
+    let household = app.get(&format!("/v1/households/{h}"), coordinator).await;
+    assert_eq!(household.body["members"][0]["birth_date"], "1970-**-**");
+    let record = app
+        .get(&format!("/v1/records/person/{p}"), coordinator)
+        .await;
+    assert_eq!(record.body["data"]["birth_date"], "1970-**-**");
+    for shown in [&file.body, &list.body, &household.body, &record.body] {
+        assert!(!shown.to_string().contains("1970-01-01"), "{shown}");
+    }
+
+    // Station staff, who may reveal the ID number anyway, see the whole date.
+    let staff = app.get(&format!("/v1/persons/{p}"), &w.staff.access).await;
+    assert_eq!(staff.body["person"]["data"]["birth_date"], "1970-01-01");
+
+    // What the coordinator sees leaves thousands of numbers that pass the check
+    // character; with the date in clear it would have been a handful.
+    let candidates = |dates: &[chrono::NaiveDate]| {
+        let (prefix, tail) = (&masked_id[..4], &masked_id[14..]);
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date");
+        let mut n = 0;
+        for county in 0..100 {
+            for date in dates {
+                let number = format!("{prefix}{county:02}{}{tail}", date.format("%Y%m%d"));
+                if liuqing_schema::domain::IdNumber::parse(&number, today).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    };
+    let year: Vec<chrono::NaiveDate> = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .expect("date")
+        .iter_days()
+        .take(365)
+        .collect();
+    let with_year = candidates(&year);
+    let with_date = candidates(&year[..1]);
+    assert!(with_date <= 15, "{with_date}");
+    assert!(with_year >= 2_000, "{with_year}");
+}

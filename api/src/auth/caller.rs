@@ -14,6 +14,7 @@ use liuqing_schema::scope::Scope;
 use liuqing_schema::sessions::{self, Principal};
 use liuqing_schema::users::{self, Role};
 use liuqing_schema::DbConn;
+use liuqing_sync::narrowing::BirthDates;
 
 use super::tokens::TokenError;
 use crate::error::ApiError;
@@ -32,6 +33,16 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// How much of a birth date this caller is shown: the whole date only to roles that
+    /// may reveal the ID number it is part of.
+    pub fn birth_dates(&self) -> BirthDates {
+        if self.role.may(Permission::RevealIdentity) {
+            BirthDates::Full
+        } else {
+            BirthDates::YearOnly
+        }
+    }
+
     /// Refuses callers whose role does not hold `permission`.
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
         if self.role.may(permission) {

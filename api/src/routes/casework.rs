@@ -126,6 +126,7 @@ pub async fn create(
     entity: web::Path<String>,
     Body(req): Body<RecordWrite>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::EditCaseFiles)?;
     let entity = entity_of(&entity)?;
     if req.base_version.is_some() {
@@ -146,7 +147,7 @@ pub async fn create(
             edit.set_ops = req.set_ops;
             let id = edit.id.to_string();
             staff::apply(conn, &caller, &env, edit)?;
-            views::record(&record_in_scope(conn, &scope, entity, &id)?)
+            views::record(&record_in_scope(conn, &scope, entity, &id)?, birth_dates)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
@@ -157,6 +158,7 @@ pub async fn get(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let (entity, id) = path.into_inner();
     let entity = entity_of(&entity)?;
@@ -176,7 +178,7 @@ pub async fn get(
                     None,
                 )?;
             }
-            views::record(&rec)
+            views::record(&rec, birth_dates)
         })
         .await?;
     Ok(HttpResponse::Ok().json(rec))
@@ -190,6 +192,7 @@ pub async fn update(
     path: web::Path<(String, String)>,
     Body(req): Body<RecordWrite>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::EditCaseFiles)?;
     let (entity, id) = path.into_inner();
     let entity = entity_of(&entity)?;
@@ -211,10 +214,11 @@ pub async fn update(
             let mut edit = Edit::update(&rec, req.fields)?;
             edit.base_version = req.base_version.or(Some(rec.version));
             edit.set_ops = req.set_ops;
-            let result = staff::apply(conn, &caller, &env, edit)?;
+            let mut result = staff::apply(conn, &caller, &env, edit)?;
+            birth_dates.notes(&mut result.conflicts);
             let rec = record_in_scope(conn, &scope, entity, &id)?;
             Ok(Updated {
-                record: views::record(&rec)?,
+                record: views::record(&rec, birth_dates)?,
                 status: result.status,
                 conflicts: result.conflicts,
             })
@@ -246,6 +250,7 @@ pub async fn act(
     id: web::Path<String>,
     Body(req): Body<Action>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::EditCaseFiles)?;
     if req.action == RecognitionAction::Reject
         && req.reason.as_deref().is_none_or(|r| r.trim().is_empty())
@@ -327,7 +332,7 @@ pub async fn act(
             edit.lifecycle = true;
             staff::apply(conn, &caller, &env, edit)?;
             let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
-            views::record(&rec)
+            views::record(&rec, birth_dates)
         })
         .await?;
     Ok(HttpResponse::Ok().json(updated))

@@ -80,6 +80,7 @@ pub async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let today = state.config.today();
@@ -90,18 +91,18 @@ pub async fn get(
             let rec = record_in_scope(conn, &scope, Entity::Household, &id)?;
             let members = casefile::household_members(conn, &id)?
                 .iter()
-                .map(|p| views::person_item(p, today))
+                .map(|p| views::person_item(p, today, birth_dates))
                 .collect::<Result<_, _>>()?;
             let records_of = |conn: &mut DbConn, entity| -> Result<Vec<RecordView>, ApiError> {
                 casefile::children_of(conn, &id, entity)?
                     .iter()
-                    .map(views::record)
+                    .map(|r| views::record(r, birth_dates))
                     .collect()
             };
             let visits = records_of(conn, Entity::Visit)?;
             let tasks = records_of(conn, Entity::Task)?;
             Ok(HouseholdFile {
-                household: views::record(&rec)?,
+                household: views::record(&rec, birth_dates)?,
                 members,
                 visits,
                 tasks,

@@ -52,6 +52,7 @@ pub async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let limit = paging::limit(q.limit)?;
     let after = paging::decode(q.cursor.as_deref())?;
@@ -131,7 +132,7 @@ pub async fn list(
         items: page
             .items
             .iter()
-            .map(|p| views::person_item(p, today))
+            .map(|p| views::person_item(p, today, birth_dates))
             .collect::<Result<_, _>>()?,
         next_cursor: page.next.as_ref().map(paging::encode),
     }))
@@ -144,6 +145,7 @@ pub async fn case_file(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let config = state.config.clone();
@@ -179,7 +181,7 @@ pub async fn case_file(
                         })
                         .collect();
                     Some(SixClearsView {
-                        record: views::record(r)?,
+                        record: views::record(r, birth_dates)?,
                         sections,
                     })
                 }
@@ -200,7 +202,7 @@ pub async fn case_file(
                         None => false,
                     };
                     if names {
-                        shown.push(views::record(&r)?);
+                        shown.push(views::record(&r, birth_dates)?);
                     }
                 }
                 Ok(shown)
@@ -208,9 +210,17 @@ pub async fn case_file(
             let visits = naming(Entity::Visit, "persons_seen")?;
             let tasks = naming(Entity::Task, "person_id")?;
             let obligations = casefile::obligation_of(conn, &row, today)?;
-            let latest = |entity: Entity| of(entity).last().map(|r| views::record(r)).transpose();
+            let latest = |entity: Entity| {
+                of(entity)
+                    .last()
+                    .map(|r| views::record(r, birth_dates))
+                    .transpose()
+            };
             let list = |entity: Entity| -> Result<Vec<RecordView>, ApiError> {
-                of(entity).into_iter().map(views::record).collect()
+                of(entity)
+                    .into_iter()
+                    .map(|r| views::record(r, birth_dates))
+                    .collect()
             };
             let notice = notice_for(&children, &config.shared_evidence())?;
             audit::record(
@@ -223,9 +233,12 @@ pub async fn case_file(
                 None,
             )?;
             Ok(CaseFile {
-                person: views::record(&person)?,
-                summary: views::person_item(&row, today)?,
-                household: household.as_ref().map(views::record).transpose()?,
+                person: views::record(&person, birth_dates)?,
+                summary: views::person_item(&row, today, birth_dates)?,
+                household: household
+                    .as_ref()
+                    .map(|r| views::record(r, birth_dates))
+                    .transpose()?,
                 six_clears,
                 evidence: list(Entity::Evidence)?,
                 commitments: list(Entity::Commitment)?,

@@ -137,6 +137,7 @@ pub async fn publicity(
 
 /// Persons who may be one person (same phone, or same name and birth date), for review.
 pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let today = state.config.today();
     let groups = state
@@ -154,7 +155,7 @@ pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult
                 persons: g
                     .persons
                     .iter()
-                    .map(|p| views::person_item(p, today))
+                    .map(|p| views::person_item(p, today, birth_dates))
                     .collect::<Result<_, ApiError>>()?,
             })
         })
@@ -175,6 +176,7 @@ pub async fn exit_candidates(
     caller: Caller,
     Query(q): Query<CandidatesQuery>,
 ) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let limit = crate::paging::limit(q.limit)?;
     let today = state.config.today();
@@ -187,7 +189,7 @@ pub async fn exit_candidates(
         .await?;
     let items = rows
         .iter()
-        .map(|p| views::person_item(p, today))
+        .map(|p| views::person_item(p, today, birth_dates))
         .collect::<Result<_, _>>()?;
     Ok(HttpResponse::Ok().json(Items { items }))
 }

@@ -59,7 +59,8 @@ pub async fn push(
         return Err(ApiError::PayloadTooLarge { limit: max });
     }
     let pushes = state.pushes.clone();
-    let answer = state
+    let birth_dates = caller.birth_dates();
+    let mut answer = state
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
@@ -67,6 +68,7 @@ pub async fn push(
             Ok(pushes.apply(conn, &author, &scope, now_micros(), req.mutations)?)
         })
         .await?;
+    birth_dates.results(&mut answer.results);
     Ok(HttpResponse::Ok().json(answer))
 }
 
@@ -94,11 +96,12 @@ pub async fn pull(
             format!("must be from 1 to {max}"),
         ));
     }
+    let birth_dates = caller.birth_dates();
     let page = state
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            feed::pull(conn, &scope, q.cursor.as_deref(), limit).map_err(|e| match e {
+            feed::pull(conn, &scope, q.cursor.as_deref(), limit, birth_dates).map_err(|e| match e {
                 FeedError::BadCursor => {
                     ApiError::validation("cursor", "is not a cursor this server made")
                 }

@@ -7,6 +7,7 @@ use liuqing_schema::domain::age_on;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::records::Record;
 use liuqing_schema::time::to_datetime;
+use liuqing_sync::narrowing::BirthDates;
 use liuqing_sync::values;
 use serde::Serialize;
 use serde_json::Value;
@@ -36,13 +37,16 @@ pub struct RecordView {
     pub updated_by: Option<String>,
 }
 
-pub fn record(rec: &Record) -> Result<RecordView, ApiError> {
+/// A record as `birth_dates` allows it to be shown (sealed values are always masked).
+pub fn record(rec: &Record, birth_dates: BirthDates) -> Result<RecordView, ApiError> {
+    let mut data = values::shown_document(document(rec)?);
+    birth_dates.document(rec.entity, &mut data);
     Ok(RecordView {
         id: rec.id.clone(),
         entity: rec.entity,
         community_id: rec.community_id.clone(),
         version: rec.version,
-        data: values::shown_document(document(rec)?),
+        data,
         created_at: time(rec.created_at),
         updated_at: time(rec.updated_at),
         created_by: rec.created_by.clone(),
@@ -69,14 +73,18 @@ pub struct PersonItem {
     pub version: i64,
 }
 
-pub fn person_item(row: &PersonRow, today: NaiveDate) -> Result<PersonItem, ApiError> {
+pub fn person_item(
+    row: &PersonRow,
+    today: NaiveDate,
+    birth_dates: BirthDates,
+) -> Result<PersonItem, ApiError> {
     Ok(PersonItem {
         id: row.id.clone(),
         community_id: row.community_id.clone(),
         household_id: row.household_id.clone(),
         name: row.name.clone(),
         sex: row.sex.clone(),
-        birth_date: row.birth_date.clone(),
+        birth_date: row.birth_date.as_deref().map(|d| birth_dates.date(d)),
         age: row.birth().map(|b| age_on(b, today)),
         status: row.status.clone(),
         tier: row.tier.clone(),
