@@ -736,6 +736,12 @@ async fn a_stranger_cannot_lock_out_a_coordinator() {
     login_from(app, "192.0.2.44", "staff-1", PASSWORD)
         .await
         .problem(429, "too_many_requests");
+    // Writing another address in front of the one the proxy appends changes nothing:
+    // the last entry is counted.
+    let spoofed = format!("{}, 192.0.2.44", "10.9.8.7");
+    login_from(app, &spoofed, "staff-1", PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
 
     // Not behind a proxy: the header is the client's word, and is ignored.
     let w = world().await;

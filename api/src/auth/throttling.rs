@@ -15,6 +15,8 @@
 //! Exact lookups of a person by ID number or phone are counted the same way, per user and
 //! hour ([`LookupAllowance`]).
 
+use std::net::{IpAddr, SocketAddr};
+
 use actix_web::HttpRequest;
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::throttle::{self, Attempt, Policy};
@@ -24,21 +26,63 @@ use liuqing_schema::DbConn;
 use crate::config::Config;
 use crate::error::ApiError;
 
-/// The client's address: the peer's, or behind a trusted proxy the one it forwards.
+/// The client's address as the throttle counts it: the peer's, or behind a trusted proxy
+/// the last hop its `X-Forwarded-For` (or `Forwarded`) names. The last, because a proxy
+/// that appends (nginx's `$proxy_add_x_forwarded_for`) leaves whatever the client sent in
+/// front of it: the first entry is the client's to choose. An IPv6 address counts as its
+/// /64, which one client holds whole and could otherwise walk through.
 pub fn source_address(req: &HttpRequest, trusted_proxy: bool) -> String {
-    let forwarded = trusted_proxy
-        .then(|| {
-            req.connection_info()
-                .realip_remote_addr()
-                .map(str::to_string)
+    let forwarded = trusted_proxy.then(|| last_forwarded(req)).flatten();
+    let address = forwarded.or_else(|| req.peer_addr().map(|a| a.ip()));
+    match address {
+        Some(ip) => counted(ip),
+        None => String::new(),
+    }
+}
+
+fn last_forwarded(req: &HttpRequest) -> Option<IpAddr> {
+    let headers = req.headers();
+    let last_of = |name: &str| -> Option<String> {
+        let values: Vec<&str> = headers
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let joined = values.join(",");
+        joined.rsplit(',').next().map(|s| s.trim().to_string())
+    };
+    if let Some(entry) = last_of("x-forwarded-for").filter(|e| !e.is_empty()) {
+        return parse_ip(&entry);
+    }
+    let entry = last_of("forwarded")?;
+    let node = entry
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("for"))?
+        .1;
+    parse_ip(node.trim().trim_matches('"'))
+}
+
+/// `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1`, `[2001:db8::1]:4711`.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.parse::<IpAddr>()
+        .ok()
+        .or_else(|| text.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            let inner = text.strip_prefix('[')?.split(']').next()?;
+            inner.parse().ok()
         })
-        .flatten();
-    let address = forwarded.or_else(|| req.peer_addr().map(|a| a.to_string()));
-    let address = address.unwrap_or_default();
-    // The port changes with every connection: only the host counts.
-    match address.parse::<std::net::SocketAddr>() {
-        Ok(socket) => socket.ip().to_string(),
-        Err(_) => address,
+}
+
+fn counted(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -178,5 +222,61 @@ fn too_many(until: Micros, now: Micros) -> ApiError {
     let secs = ((until - now) / 1_000_000).max(1) as u64;
     ApiError::TooManyRequests {
         retry_after_secs: secs,
+    }
+}
+
+#[cfg(test)]
+mod source_addresses {
+    use actix_web::test::TestRequest;
+
+    use super::*;
+
+    fn from(headers: &[(&str, &str)], trusted: bool) -> String {
+        let mut req = TestRequest::default().peer_addr("198.51.100.9:5000".parse().expect("peer"));
+        for (name, value) in headers {
+            req = req.append_header((*name, *value));
+        }
+        source_address(&req.to_http_request(), trusted)
+    }
+
+    #[test]
+    fn the_peer_counts_unless_a_proxy_is_trusted() {
+        assert_eq!(
+            from(&[("x-forwarded-for", "203.0.113.7")], false),
+            "198.51.100.9"
+        );
+        assert_eq!(from(&[], true), "198.51.100.9");
+    }
+
+    #[test]
+    fn the_last_forwarded_hop_counts_not_what_the_client_wrote_first() {
+        let spoofed = [("x-forwarded-for", "1.2.3.4, 203.0.113.7")];
+        assert_eq!(from(&spoofed, true), "203.0.113.7");
+        let two = [
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-for", "203.0.113.8"),
+        ];
+        assert_eq!(from(&two, true), "203.0.113.8");
+        let standard = [(
+            "forwarded",
+            "for=1.2.3.4, for=\"[2001:db8::1]:4711\";proto=https",
+        )];
+        assert_eq!(from(&standard, true), "2001:db8:0:0::/64");
+        // Garbage from the proxy falls back to the peer, never to the text itself.
+        assert_eq!(
+            from(&[("x-forwarded-for", "not an address")], true),
+            "198.51.100.9"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64() {
+        let a = from(&[("x-forwarded-for", "2001:db8:1:2:aaaa::1")], true);
+        let b = from(&[("x-forwarded-for", "2001:db8:1:2:bbbb::9")], true);
+        assert_eq!(a, b);
+        assert_eq!(
+            from(&[("x-forwarded-for", "::ffff:203.0.113.7")], true),
+            "203.0.113.7"
+        );
     }
 }
