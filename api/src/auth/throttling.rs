@@ -87,6 +87,7 @@ fn counted(ip: IpAddr) -> String {
 }
 
 /// The counters one login attempt goes through.
+#[derive(Clone)]
 pub struct LoginGuard {
     counters: Vec<(String, Policy)>,
 }

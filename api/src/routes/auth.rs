@@ -76,15 +76,33 @@ pub async fn login(
     let source = throttling::source_address(&http, config.trusted_proxy);
     let guard = LoginGuard::new(&config, &state.cipher, &req.username, &source);
     let keys = state.keys.clone();
+    let now = now_micros();
+    // Three steps, so that no database connection is held while the password waits for
+    // the hasher: a flood of logins must not take the pool from everyone else.
+    let (counted, user) = {
+        let (guard, username) = (guard.clone(), req.username.clone());
+        state
+            .db
+            .run(move |conn| {
+                let counted = guard.begin(conn, now)?;
+                Ok((counted, users::find_by_username(conn, &username)?))
+            })
+            .await?
+    };
+    let verdict = {
+        let (password, phc) = (
+            req.password.clone(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        );
+        let limit = config.login_max_waiting;
+        web::block(move || password::verify_login(&password, phc.as_deref(), limit))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?
+    };
     let outcome = state
         .db
         .run(move |conn| {
-            let now = now_micros();
-            let counted = guard.begin(conn, now)?;
-            let user = users::find_by_username(conn, &req.username)?;
-            let phc = user.as_ref().map(|u| u.password_hash.as_str());
-            let Ok(valid) = password::verify_login(&req.password, phc, config.login_max_waiting)
-            else {
+            let Ok(valid) = verdict else {
                 guard.not_tried(conn)?;
                 return Err(ApiError::LoginBusy {
                     retry_after_secs: 1,
