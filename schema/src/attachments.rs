@@ -106,6 +106,24 @@ pub fn uploaded_by(conn: &mut DbConn, sha256: &str, user_id: &str) -> StoreResul
     Ok(n > 0)
 }
 
+/// The attachment a record names, if the record's author sent those bytes themselves:
+/// what the record's readers may be told the server holds. Another's upload of the same
+/// bytes does not count (naming a hash is no capability, and saying "received" would tell
+/// that the server holds it).
+pub fn held_for(
+    conn: &mut DbConn,
+    sha256: &str,
+    author: Option<&str>,
+) -> StoreResult<Option<Attachment>> {
+    let Some(author) = author else {
+        return Ok(None);
+    };
+    if !uploaded_by(conn, sha256, author)? {
+        return Ok(None);
+    }
+    find(conn, sha256)
+}
+
 pub fn mark_derived(conn: &mut DbConn, sha256: &str, at: Micros) -> StoreResult<()> {
     diesel::update(attachments::table.find(sha256))
         .set(attachments::derived_at.eq(at))

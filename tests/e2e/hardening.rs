@@ -873,6 +873,15 @@ async fn a_photo_is_not_read_by_knowing_its_hash() {
             r.body
         );
     }
+    // Nor does the review queue tell them the server holds those bytes.
+    let queue = app.get("/v1/review/evidence", &staff2.access).await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.body);
+    let items = queue.body["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "{}", queue.body);
+    for item in items {
+        assert_eq!(item["attachment_received"], false, "{item}");
+        assert_eq!(item["derivatives_ready"], false, "{item}");
+    }
     // The photo's own station still sees it.
     let r = app
         .get(&format!("/v1/attachments/{sha}/info"), &w.staff.access)

@@ -47,7 +47,7 @@ pub async fn get_binding(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let attachment = store::find(conn, &signature)?;
+            let attachment = store::held_for(conn, &signature, record.created_by.as_deref())?;
             Ok(Binding {
                 intact: sealed.is_some() && sealed == current,
                 commitment_id: id,

@@ -66,7 +66,7 @@ fn item(conn: &mut DbConn, r: &Record) -> Result<EvidenceItem, ApiError> {
     let sha = text(&doc, "attachment_sha256")
         .unwrap_or_default()
         .to_string();
-    let attachment = attachment_store::find(conn, &sha)?;
+    let attachment = attachment_store::held_for(conn, &sha, r.created_by.as_deref())?;
     let owned = |path| text(&doc, path).map(str::to_string);
     Ok(EvidenceItem {
         id: r.id.clone(),
