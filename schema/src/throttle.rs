@@ -40,49 +40,67 @@ pub enum Attempt {
 /// Counts an attempt for `key`, unless it is locked. An attempt past the policy's
 /// number locks the key and is refused.
 pub fn begin(conn: &mut DbConn, key: &str, now: Micros, policy: Policy) -> StoreResult<Attempt> {
-    conn.transaction(|conn| {
-        insert_once(conn, |c| {
-            diesel::insert_into(t::table)
-                .values((
-                    t::throttle_key.eq(key),
-                    t::failures.eq(0),
-                    t::window_started_at.eq(now),
-                    t::locked_until.eq(None::<Micros>),
-                ))
-                .execute(c)
-        })?;
-        let unlocked = t::locked_until.is_null().or(t::locked_until.le(now));
-        // A window that is over starts again (the first statement that takes the row).
-        diesel::update(
-            t::table
-                .find(key)
-                .filter(t::window_started_at.le(now - policy.window))
-                .filter(unlocked),
-        )
-        .set((
-            t::failures.eq(0),
-            t::window_started_at.eq(now),
-            t::locked_until.eq(None::<Micros>),
-        ))
-        .execute(conn)?;
-        let counted = diesel::update(t::table.find(key).filter(unlocked))
-            .set(t::failures.eq(t::failures + 1))
-            .execute(conn)?;
-        let (number, until): (i32, Option<Micros>) = t::table
+    // A concurrent `clear` (a successful login) may delete the row between the statements
+    // below: the attempt is then counted again on a fresh row rather than failing.
+    loop {
+        if let Some(attempt) = conn.transaction(|conn| try_begin(conn, key, now, policy))? {
+            return Ok(attempt);
+        }
+    }
+}
+
+/// One try of [`begin`]; `None` when the row vanished under it.
+fn try_begin(
+    conn: &mut DbConn,
+    key: &str,
+    now: Micros,
+    policy: Policy,
+) -> StoreResult<Option<Attempt>> {
+    insert_once(conn, |c| {
+        diesel::insert_into(t::table)
+            .values((
+                t::throttle_key.eq(key),
+                t::failures.eq(0),
+                t::window_started_at.eq(now),
+                t::locked_until.eq(None::<Micros>),
+            ))
+            .execute(c)
+    })?;
+    let unlocked = t::locked_until.is_null().or(t::locked_until.le(now));
+    // A window that is over starts again (the first statement that takes the row).
+    diesel::update(
+        t::table
             .find(key)
-            .select((t::failures, t::locked_until))
-            .first(conn)?;
-        if counted == 0 {
-            return Ok(Attempt::Locked {
-                until: until.unwrap_or(now),
-            });
-        }
-        if number > policy.max_failures {
-            let until = lock(conn, key, now, policy)?;
-            return Ok(Attempt::Locked { until });
-        }
-        Ok(Attempt::Allowed { number })
-    })
+            .filter(t::window_started_at.le(now - policy.window))
+            .filter(unlocked),
+    )
+    .set((
+        t::failures.eq(0),
+        t::window_started_at.eq(now),
+        t::locked_until.eq(None::<Micros>),
+    ))
+    .execute(conn)?;
+    let counted = diesel::update(t::table.find(key).filter(unlocked))
+        .set(t::failures.eq(t::failures + 1))
+        .execute(conn)?;
+    let Some((number, until)) = t::table
+        .find(key)
+        .select((t::failures, t::locked_until))
+        .first::<(i32, Option<Micros>)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if counted == 0 {
+        return Ok(Some(Attempt::Locked {
+            until: until.unwrap_or(now),
+        }));
+    }
+    if number > policy.max_failures {
+        let until = lock(conn, key, now, policy)?;
+        return Ok(Some(Attempt::Locked { until }));
+    }
+    Ok(Some(Attempt::Allowed { number }))
 }
 
 /// The attempt numbered `number` failed: when it was the last one allowed, the key is
