@@ -42,17 +42,51 @@ pub enum Attempt {
 pub fn begin(conn: &mut DbConn, key: &str, now: Micros, policy: Policy) -> StoreResult<Attempt> {
     // A concurrent `clear` (a successful login) may delete the row between the statements
     // below: the attempt is then counted again on a fresh row rather than failing.
+    count(conn, key, 1, Past::Refused, now, policy)
+}
+
+/// Counts `amount` uses of `key` at once, unless it is locked already. Past the limit the
+/// key is locked, but these uses are allowed: a batch is never refused for its own size
+/// (a phone's outbox after days offline), only when the allowance was spent before it.
+pub fn spend(
+    conn: &mut DbConn,
+    key: &str,
+    amount: i32,
+    now: Micros,
+    policy: Policy,
+) -> StoreResult<Attempt> {
+    count(conn, key, amount, Past::Allowed, now, policy)
+}
+
+/// What becomes of the use that goes past the limit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Past {
+    Refused,
+    Allowed,
+}
+
+fn count(
+    conn: &mut DbConn,
+    key: &str,
+    amount: i32,
+    past: Past,
+    now: Micros,
+    policy: Policy,
+) -> StoreResult<Attempt> {
     loop {
-        if let Some(attempt) = conn.transaction(|conn| try_begin(conn, key, now, policy))? {
+        let tried = conn.transaction(|conn| try_count(conn, key, amount, past, now, policy))?;
+        if let Some(attempt) = tried {
             return Ok(attempt);
         }
     }
 }
 
-/// One try of [`begin`]; `None` when the row vanished under it.
-fn try_begin(
+/// One try of [`count`]; `None` when the row vanished under it.
+fn try_count(
     conn: &mut DbConn,
     key: &str,
+    amount: i32,
+    past: Past,
     now: Micros,
     policy: Policy,
 ) -> StoreResult<Option<Attempt>> {
@@ -81,7 +115,7 @@ fn try_begin(
     ))
     .execute(conn)?;
     let counted = diesel::update(t::table.find(key).filter(unlocked))
-        .set(t::failures.eq(t::failures + 1))
+        .set(t::failures.eq(t::failures + amount))
         .execute(conn)?;
     let Some((number, until)) = t::table
         .find(key)
@@ -98,7 +132,9 @@ fn try_begin(
     }
     if number > policy.max_failures {
         let until = lock(conn, key, now, policy)?;
-        return Ok(Some(Attempt::Locked { until }));
+        if past == Past::Refused {
+            return Ok(Some(Attempt::Locked { until }));
+        }
     }
     Ok(Some(Attempt::Allowed { number }))
 }

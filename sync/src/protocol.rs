@@ -43,6 +43,13 @@ pub struct Mutation {
 }
 
 impl Mutation {
+    /// Whether the server answers this mutation by comparing an ID number with every
+    /// enrolled one (a person written with `id_number`): an exact lookup, as far as the
+    /// lookup allowance is concerned.
+    pub fn asks_for_an_id_number(&self) -> bool {
+        self.entity == "person" && self.op == Op::Upsert && self.fields.contains_key("id_number")
+    }
+
     /// Fills what the protocol lets a phone leave out: a `six_clears` record has its
     /// person's id, so its `person_id` (the parent the server places it by) is derived from
     /// that when absent. A different one given is refused by the engine, by name.

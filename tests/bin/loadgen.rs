@@ -359,6 +359,9 @@ impl Server {
             .env("LIUQING_LOG_LEVEL", &args.server_log_level)
             // A run must not outlive its tokens; phones refresh, the generator need not.
             .env("LIUQING_ACCESS_TOKEN_TTL_SECS", "86400")
+            // A district's enrolment in minutes, by a few users: every person pushed with an
+            // ID number spends the lookup allowance, which is sized for a person's day.
+            .env("LIUQING_LOOKUP_MAX_PER_HOUR", "1000000000")
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("server log")?)
             .stderr(log);

@@ -1153,3 +1153,57 @@ async fn a_coordinator_sees_a_birth_year_so_a_masked_id_number_stays_hidden() {
     assert!(with_date <= 15, "{with_date}");
     assert!(with_year >= 2_000, "{with_year}");
 }
+
+/// A push that writes a person with an ID number asks the server whether that number is
+/// enrolled (`duplicate_person` or `applied`): the same question as an exact lookup, so it
+/// spends the same allowance. A push is never refused for its own size, only once the
+/// allowance was spent before it; pushes that write no ID number are never counted.
+#[actix_web::test]
+async fn pushing_id_numbers_spends_the_lookup_allowance() {
+    let w = crate::sync::world_with(|c| c.lookup_max_per_hour = 3).await;
+    let app = &w.app;
+    let h = new_id();
+    let mut outbox = vec![w.a1.upsert(
+        "household",
+        &h,
+        None,
+        json!({ "community_id": w.tree.community_a, "address": "华林路2号" }),
+    )];
+    for seq in 0..5 {
+        outbox.push(w.a1.upsert(
+            "person",
+            &new_id(),
+            None,
+            json!({ "household_id": h, "name": format!("李{seq}"),
+                    "id_number": crate::sync::id_number("19800101", 900 + seq) }),
+        ));
+    }
+    // Five numbers against an allowance of three: this push still goes through whole.
+    let results = push_ok(app, &w.a1, outbox).await;
+    assert!(
+        results.iter().all(|r| r["status"] == "applied"),
+        "{results:?}"
+    );
+
+    // The next candidate is refused before it is compared with anything.
+    let probe = w.a1.upsert(
+        "person",
+        &new_id(),
+        None,
+        json!({ "household_id": h, "name": "王五",
+                "id_number": crate::sync::id_number("19800101", 950) }),
+    );
+    let r = push(app, &w.a1, vec![probe]).await;
+    r.problem(429, "too_many_requests");
+    assert!(r.headers.contains_key("retry-after"));
+    // So is an exact lookup: it is one allowance.
+    let id = crate::sync::id_number("19800101", 951);
+    app.get(&format!("/v1/persons?id_number={id}"), &w.a1.s.access)
+        .await
+        .problem(429, "too_many_requests");
+    // A push that names no ID number is not counted.
+    let visit =
+        w.a1.upsert("household", &h, None, json!({ "address": "华林路2号之一" }));
+    let results = push_ok(app, &w.a1, vec![visit]).await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+}

@@ -211,6 +211,21 @@ impl LookupAllowance {
             Attempt::Locked { until } => Err(too_many(until, now)),
         }
     }
+
+    /// Counts the `n` lookups a push asks for (each person it writes with an ID number is
+    /// checked against every enrolled one: the answer `duplicate_person` or `applied` tells
+    /// whether the number is enrolled). Refused (429) only once the allowance was spent by
+    /// earlier requests, so a phone's outbox is never too big to ever go through.
+    pub fn spend_many(&self, conn: &mut DbConn, n: usize, now: Micros) -> Result<(), ApiError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let n = i32::try_from(n).unwrap_or(i32::MAX);
+        match throttle::spend(conn, &self.key, n, now, self.policy)? {
+            Attempt::Allowed { .. } => Ok(()),
+            Attempt::Locked { until } => Err(too_many(until, now)),
+        }
+    }
 }
 
 /// A counter's row key: the kind's label and the value, under the keyed hash, so no row

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
+use crate::auth::throttling::LookupAllowance;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
@@ -60,9 +61,16 @@ pub async fn push(
     }
     let pushes = state.pushes.clone();
     let birth_dates = caller.birth_dates();
+    let lookups = req
+        .mutations
+        .iter()
+        .filter(|m| m.asks_for_an_id_number())
+        .count();
+    let allowance = LookupAllowance::new(&state.config, &state.cipher, &caller.user_id);
     let mut answer = state
         .db
         .run(move |conn| {
+            allowance.spend_many(conn, lookups, now_micros())?;
             let scope = caller.scope(conn)?;
             let author = caller.author();
             Ok(pushes.apply(conn, &author, &scope, now_micros(), req.mutations)?)
