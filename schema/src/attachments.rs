@@ -244,11 +244,13 @@ pub struct Upload {
 }
 
 /// Records a new resumable upload, unless its user would then have more than `max_open`
-/// unfinished: returns whether it was recorded. (Inserted, then counted, in one
-/// transaction: two at once past the limit are both refused, never both let through.)
+/// unfinished: returns whether it was recorded. The user's row is held first, so two at
+/// once are counted one after the other (on PostgreSQL each would otherwise count without
+/// the other's row and both pass).
 pub fn create_upload(conn: &mut DbConn, upload: &Upload, max_open: i64) -> StoreResult<bool> {
     use diesel::result::Error::RollbackTransaction;
     let created = conn.transaction(|conn| {
+        crate::backend::lock_user(conn, &upload.user_id)?;
         diesel::insert_into(uploads::table)
             .values(upload)
             .execute(conn)?;

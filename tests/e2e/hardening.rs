@@ -914,9 +914,27 @@ async fn open_resumable_uploads_are_capped_per_user() {
     create_upload(app, &w.a1.s.access, &"e".repeat(64), 1024)
         .await
         .problem(409, "too_many_uploads");
-    // Another user's are their own.
-    let r = create_upload(app, &w.a2.s.access, &"e".repeat(64), 1024).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Another user's are their own, and asked for all at once they are still capped.
+    let hashes: Vec<String> = (0..12).map(|i| format!("{:064x}", 1000 + i)).collect();
+    let at_once = futures_util::future::join_all(
+        hashes
+            .iter()
+            .map(|sha| create_upload(app, &w.a2.s.access, sha, 1024)),
+    )
+    .await;
+    let created = at_once
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(
+        created,
+        3,
+        "{:?}",
+        at_once.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in at_once.iter().filter(|r| r.status != StatusCode::CREATED) {
+        r.problem(409, "too_many_uploads");
+    }
 }
 
 /// Exact lookups by full ID number or phone (the question a sweep of the candidates for a

@@ -100,6 +100,21 @@ where
     }
 }
 
+/// Holds the user's row until the transaction ends, so that a count of their rows read
+/// after it sees every other transaction's that did the same (a per-user cap). SQLite
+/// writers are one at a time already: the insert before the count took the lock.
+pub fn lock_user(conn: &mut DbConn, user_id: &str) -> QueryResult<()> {
+    match conn {
+        DbConn::Pg(pg) => {
+            diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(user_id)
+                .execute(pg)?;
+            Ok(())
+        }
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Sets the columns a write changes on a record that exists (its community and parent
 /// never change); returns how many rows it updated (0: the record is not there yet).
 /// On SQLite through a statement prepared once per connection.
