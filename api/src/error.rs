@@ -5,6 +5,7 @@
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use liuqing_schema::domain::gates::Unmet;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::StoreError;
 use liuqing_sync::protocol::{MutationResult, Reason};
@@ -44,6 +45,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// The guide's rules refuse the action: every unmet rule is listed (`unmet`).
+    #[error("{action} needs what the application does not have: {}", summary(.unmet))]
+    RulesUnmet { action: String, unmet: Vec<Unmet> },
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
     /// The body did not arrive in time.
@@ -68,6 +72,18 @@ pub enum ApiError {
     DatabaseUnavailable(StoreError),
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
+}
+
+/// Unmet rules in one line, for the problem's `detail`.
+fn summary(unmet: &[Unmet]) -> String {
+    unmet
+        .iter()
+        .map(|u| match u.category {
+            Some(c) => format!("{c}: {}", u.reason),
+            None => u.reason.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ApiError {
@@ -117,6 +133,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(code, _) => code,
+            ApiError::RulesUnmet { .. } => "rules_unmet",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
@@ -137,7 +154,7 @@ impl ApiError {
             ApiError::Forbidden(..) => "Forbidden",
             ApiError::NotFound(_) => "Not found",
             ApiError::MethodNotAllowed => "Method not allowed",
-            ApiError::Conflict(..) => "Conflict",
+            ApiError::Conflict(..) | ApiError::RulesUnmet { .. } => "Conflict",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
             ApiError::RequestTimeout { .. } => "Request timeout",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
@@ -180,6 +197,9 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The rules an action does not meet (`rules_unmet`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unmet: Vec<Unmet>,
 }
 
 impl Problem {
@@ -191,6 +211,7 @@ impl Problem {
             detail: detail.into(),
             code: code.into(),
             errors: Vec::new(),
+            unmet: Vec::new(),
         }
     }
 
@@ -211,7 +232,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(..) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(..) => StatusCode::CONFLICT,
+            ApiError::Conflict(..) | ApiError::RulesUnmet { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -234,8 +255,10 @@ impl ResponseError for ApiError {
             tracing::error!(error = ?self, "request failed");
         }
         let mut problem = Problem::new(status, self.code(), self.title(), self.detail());
-        if let ApiError::Validation(errors) = self {
-            problem.errors = errors.clone();
+        match self {
+            ApiError::Validation(errors) => problem.errors = errors.clone(),
+            ApiError::RulesUnmet { unmet, .. } => problem.unmet = unmet.clone(),
+            _ => {}
         }
         let mut response = problem.response();
         match self {

@@ -614,3 +614,51 @@ pub fn in_publicity(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<(Record
     }
     Ok(out)
 }
+
+/// What the recognition rules know of a person (`domain::gates`): their birth date, sex
+/// and unemployment registration from the person record, and their evidence with its
+/// review state, validity and whether its photo arrived from its author.
+pub fn eligibility_facts(
+    conn: &mut DbConn,
+    person: &Record,
+    children: &[Record],
+    shared: &[domain::EvidenceType],
+) -> StoreResult<domain::gates::Facts> {
+    let doc = person.document()?;
+    let date = |doc: &serde_json::Value, path: &str| {
+        crate::entities::get_path(doc, path)
+            .and_then(|v| v.as_str())
+            .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+    };
+    let text = |doc: &serde_json::Value, path: &str| {
+        crate::entities::get_path(doc, path)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let mut evidence = Vec::new();
+    for r in children.iter().filter(|r| r.entity == Entity::Evidence) {
+        let e = r.document()?;
+        let Some(evidence_type) = text(&e, "evidence_type").and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        let received = match text(&e, "attachment_sha256") {
+            Some(sha) => {
+                crate::attachments::held_for(conn, &sha, r.created_by.as_deref())?.is_some()
+            }
+            None => false,
+        };
+        evidence.push(domain::gates::Evidence {
+            evidence_type,
+            approved: text(&e, "review_state").as_deref() == Some("approved"),
+            received,
+            valid_until: date(&e, "valid_until"),
+        });
+    }
+    Ok(domain::gates::Facts {
+        birth_date: date(&doc, "birth_date"),
+        sex: text(&doc, "sex").and_then(|s| s.parse().ok()),
+        unemployment_registered_on: date(&doc, "unemployment_registered_on"),
+        evidence,
+        shared: shared.to_vec(),
+    })
+}

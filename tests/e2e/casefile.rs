@@ -190,9 +190,54 @@ async fn a_station_runs_a_person_from_first_visit_to_exit() {
     // 初审 → 公示 by the station; the period is counted in working days.
     let r = act(&s.app, &s.staff, &rid, json!({ "action": "start_review" })).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = act(&s.app, &s.staff, &rid, json!({ "action": "publicise" })).await;
+    // 公示 needs every claimed category confirmed and the always-required materials on
+    // file. Both categories are derived from the person's data; the materials are not
+    // photographed: refused, with exactly what is missing.
+    let file = case_file(&s.app, &s.staff, &p).await;
+    let standings: Vec<(&str, &str)> = file["eligibility"]
+        .as_array()
+        .expect("eligibility")
+        .iter()
+        .map(|c| {
+            (
+                c["category"].as_str().unwrap_or(""),
+                c["standing"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        standings,
+        [
+            ("long_term_unemployed", "confirmed"),
+            ("older_worker", "confirmed")
+        ]
+    );
+    let refused = act(&s.app, &s.staff, &rid, json!({ "action": "publicise" })).await;
+    let problem = refused.problem(409, "rules_unmet");
+    assert_eq!(
+        problem["unmet"],
+        json!([{ "rule": "always_required",
+                 "reason": "materials every application needs are not on file",
+                 "evidence": ["household_register", "resident_id_card", "employment_card"] }])
+    );
+    // The station saw the originals at its window: it overrides, with a reason, logged.
+    let checked = "户口簿、身份证、就业创业证原件已在窗口核验";
+    let r = act(
+        &s.app,
+        &s.staff,
+        &rid,
+        json!({ "action": "publicise", "override_reason": checked }),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["data"]["state"], "publicity");
+    let last = r.body["data"]["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .expect("history");
+    assert_eq!(last["override"]["reason"], checked);
+    assert_eq!(last["override"]["unmet"][0]["rule"], "always_required");
     let (started, ends) = (
         r.body["data"]["publicity_started_on"]
             .as_str()
@@ -242,15 +287,25 @@ async fn a_station_runs_a_person_from_first_visit_to_exit() {
     act(&s.app, &s.staff, &rid, json!({ "action": "recognise" }))
         .await
         .problem(403, "forbidden_role");
-    let r = act(
+    // 认定 checks again on its own day: still refused without the materials.
+    act(
         &s.app,
         &s.supervisor,
         &rid,
         json!({ "action": "recognise" }),
     )
+    .await
+    .problem(409, "rules_unmet");
+    let r = act(
+        &s.app,
+        &s.supervisor,
+        &rid,
+        json!({ "action": "recognise", "override_reason": checked }),
+    )
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["data"]["state"], "recognised");
+    assert_overrides_logged(&s.app, &rid, 2);
     let history = r.body["data"]["history"].as_array().expect("history");
     let states: Vec<&str> = history.iter().filter_map(|e| e["state"].as_str()).collect();
     assert_eq!(
@@ -1042,4 +1097,194 @@ async fn the_demo_district_is_ready_to_try() {
         .await;
     assert!(!r.body["items"].as_array().expect("items").is_empty());
     app.stop().await;
+}
+
+/// The access log holds `n` gate overrides of the application.
+fn assert_overrides_logged(app: &TestApp, recognition: &str, n: usize) {
+    use liuqing_schema::tables::audit_log;
+    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    let reasons: Vec<Option<String>> = audit_log::table
+        .filter(audit_log::action.eq("gate_override"))
+        .filter(audit_log::target_id.eq(recognition))
+        .select(audit_log::reason)
+        .load(&mut conn)
+        .expect("access log");
+    assert_eq!(reasons.len(), n, "{reasons:?}");
+    assert!(reasons
+        .iter()
+        .all(|r| r.as_deref().is_some_and(|r| r.contains("核验"))));
+}
+
+/// The guide's rules refuse a step with everything that is missing, at once: no claimed
+/// category, a derived category the facts deny, evidence that proves nothing yet.
+#[actix_web::test]
+async fn recognition_steps_are_refused_with_every_unmet_rule() {
+    let s = station().await;
+    let app = &s.app;
+    let household = create(
+        app,
+        &s.staff,
+        "household",
+        json!({ "community_id": s.tree.community_a, "address": "鼓楼路9号" }),
+    )
+    .await;
+    // A man of 35, registered unemployed ten months ago.
+    let person = create(
+        app,
+        &s.staff,
+        "person",
+        json!({ "household_id": household["id"], "name": "陈明",
+                "id_number": id_number("19910302", 13), "unemployment_registered_on": "2026-02-01" }),
+    )
+    .await;
+    let p = person["id"].as_str().expect("id");
+
+    // 初审 needs a claimed category.
+    let empty = create(app, &s.staff, "recognition", json!({ "person_id": p })).await;
+    let rid = empty["id"].as_str().expect("id");
+    let r = act(app, &s.staff, rid, json!({ "action": "start_review" })).await;
+    assert_eq!(
+        r.problem(409, "rules_unmet")["unmet"][0]["rule"],
+        "claimed_category"
+    );
+    // Rejecting needs nothing but a reason.
+    let r = act(
+        app,
+        &s.staff,
+        rid,
+        json!({ "action": "reject", "reason": "未申报类别" }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Claims the facts deny, and a certificate that is not on file.
+    let claim = create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p,
+                "claimed_categories": ["older_worker", "long_term_unemployed", "disabled"] }),
+    )
+    .await;
+    let rid = claim["id"].as_str().expect("id");
+    let r = act(app, &s.staff, rid, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = act(app, &s.staff, rid, json!({ "action": "publicise" })).await;
+    let unmet = r.problem(409, "rules_unmet")["unmet"].clone();
+    let rows: Vec<(&str, &str, &str)> = unmet
+        .as_array()
+        .expect("unmet")
+        .iter()
+        .map(|u| {
+            (
+                u["rule"].as_str().unwrap_or(""),
+                u["category"].as_str().unwrap_or(""),
+                u["standing"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("category", "disabled", "evidence_missing"),
+            ("category", "long_term_unemployed", "not_eligible"),
+            ("category", "older_worker", "not_eligible"),
+            ("always_required", "", ""),
+        ],
+        "{unmet:#}"
+    );
+    assert_eq!(unmet[0]["evidence"], json!(["disability_certificate"]));
+    assert!(
+        unmet[2]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("needs 50")),
+        "{unmet:#}"
+    );
+    // The case file says the same, per category.
+    let file = case_file(app, &s.staff, p).await;
+    assert_eq!(file["eligibility"][2]["standing"], "not_eligible");
+
+    // An override needs a real reason; nothing changed meanwhile.
+    let r = act(
+        app,
+        &s.staff,
+        rid,
+        json!({ "action": "publicise", "override_reason": "ok" }),
+    )
+    .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "override_reason"
+    );
+    // Coordinators take no step at all, override or not.
+    let r = app
+        .post(
+            &format!("/v1/recognitions/{rid}/actions"),
+            Some(&s.a1.s.access),
+            json!({ "action": "publicise", "override_reason": "我确认材料齐全，请公示" }),
+        )
+        .await;
+    r.problem(403, "forbidden_role");
+    let file = case_file(app, &s.staff, p).await;
+    let latest = file["recognitions"]
+        .as_array()
+        .and_then(|r| r.last())
+        .cloned()
+        .expect("application");
+    assert_eq!(latest["data"]["state"], "preliminary_review");
+}
+
+/// Evidence proves something only if its photo arrived and it has not expired: such
+/// evidence cannot be approved, and an approved certificate past its date does not count.
+#[actix_web::test]
+async fn expired_or_unsent_evidence_is_not_approved_and_does_not_count() {
+    let s = station().await;
+    let app = &s.app;
+    let (_, p) = enrol_at_the_door(&s, 31, "林芳").await;
+    let photo = crate::images::jpeg(64, 48, 31);
+    let sha = crate::images::sha256(&photo);
+    let sent = crate::attachments::put_image(app, &s.a1.s.access, &photo).await;
+    assert!(sent.status.is_success(), "{}", sent.body);
+    let expired = new_id();
+    push_ok(
+        app,
+        &s.a1,
+        vec![s.a1.upsert(
+            "evidence",
+            &expired,
+            None,
+            json!({ "person_id": p, "evidence_type": "low_income_certificate",
+                    "attachment_sha256": sha, "valid_until": "2020-01-01" }),
+        )],
+    )
+    .await;
+    app.post(
+        &format!("/v1/review/evidence/{expired}/decision"),
+        Some(&s.staff.access),
+        json!({ "decision": "approved" }),
+    )
+    .await
+    .problem(409, "evidence_expired");
+    let application = create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p, "claimed_categories": ["low_income_family"] }),
+    )
+    .await;
+    let file = case_file(app, &s.staff, &p).await;
+    assert_eq!(file["eligibility"][0]["standing"], "evidence_missing");
+    assert_eq!(
+        file["eligibility"][0]["missing"],
+        json!(["low_income_certificate"])
+    );
+    let notice: Vec<&str> = file["missing_materials"]["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["evidence_type"].as_str())
+        .collect();
+    assert!(notice.contains(&"low_income_certificate"), "{notice:?}");
+    assert_eq!(application["data"]["state"], "received");
 }

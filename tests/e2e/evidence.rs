@@ -179,6 +179,16 @@ async fn an_offline_photo_is_reviewed_and_the_decision_reaches_the_phone() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["evidence"]["review_state"], "retake");
     let task_id = r.body["task_id"].as_str().expect("task").to_string();
+    // Evidence whose photo never arrived cannot be approved: it proves nothing yet.
+    app.post(
+        &format!("/v1/review/evidence/{e2}/decision"),
+        Some(&w.staff.access),
+        json!({ "decision": "approved" }),
+    )
+    .await
+    .problem(409, "attachment_missing");
+    let sent = crate::attachments::put_image(app, &w.a1.s.access, &other).await;
+    assert!(sent.status.is_success(), "{}", sent.body);
     let r = app
         .post(
             &format!("/v1/review/evidence/{e2}/decision"),

@@ -6,15 +6,15 @@
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use liuqing_schema::domain::recognition::publicity_last_day;
-use liuqing_schema::domain::Permission;
+use liuqing_schema::domain::{gates, Permission};
 use liuqing_schema::domain::{
-    transition, IdNumber, RecognitionAction, RecognitionState, TransitionError,
+    transition, Category, IdNumber, RecognitionAction, RecognitionState, TransitionError,
 };
 use liuqing_schema::entities::{self, get_path, Entity, Policy};
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::now_micros;
-use liuqing_schema::{org, users, DbConn};
+use liuqing_schema::{audit, casefile, org, users, DbConn};
 use liuqing_sync::engine::Env;
 use liuqing_sync::protocol::{ConflictNote, Status};
 use serde::{Deserialize, Serialize};
@@ -234,6 +234,10 @@ pub struct Action {
     /// Why: required to reject, kept in the history for every action.
     #[validate(length(max = 4000, message = "must be at most 4000 characters"))]
     pub reason: Option<String>,
+    /// Takes the step although rules are unmet (materials come by another road, say):
+    /// why, for the access log and the application's history. Roles that may override only.
+    #[validate(length(min = 10, max = 4000, message = "must be 10 to 4000 characters"))]
+    pub override_reason: Option<String>,
 }
 
 fn date_of(doc: &Value, path: &str) -> Option<NaiveDate> {
@@ -292,6 +296,40 @@ pub async fn act(
                     }
                 },
             )?;
+            let claimed: Vec<Category> = get_path(&doc, "claimed_categories")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|c| c.as_str()?.parse().ok()).collect())
+                .unwrap_or_default();
+            let person = match rec.parent_id.as_deref() {
+                Some(p) => record_in_scope(conn, &scope, Entity::Person, p)?,
+                None => return Err(ApiError::not_found("the application's person")),
+            };
+            let children = casefile::children(conn, &person.id)?;
+            let facts =
+                casefile::eligibility_facts(conn, &person, &children, &config.shared_evidence())?;
+            let unmet = gates::unmet(req.action, &claimed, &facts, today);
+            let overridden = match (&req.override_reason, unmet.is_empty()) {
+                (_, true) => None,
+                (None, false) => {
+                    return Err(ApiError::RulesUnmet {
+                        action: req.action.to_string(),
+                        unmet,
+                    })
+                }
+                (Some(reason), false) => {
+                    caller.require(Permission::OverrideGates)?;
+                    audit::record(
+                        conn,
+                        caller.actor(),
+                        "gate_override",
+                        "recognition",
+                        &id,
+                        Some(reason),
+                        Some(json!({ "action": req.action, "unmet": unmet })),
+                    )?;
+                    Some(json!({ "reason": reason, "unmet": unmet }))
+                }
+            };
             let on = today.format("%Y-%m-%d").to_string();
             let mut history = get_path(&doc, "history")
                 .and_then(Value::as_array)
@@ -303,6 +341,7 @@ pub async fn act(
                 "by": caller.user_id,
                 "on": on,
                 "reason": req.reason,
+                "override": overridden,
             }));
             let mut fields = Map::new();
             fields.insert("state".into(), json!(to));

@@ -2,8 +2,10 @@
 //! number or phone (logged), and the one-time notice of missing materials.
 
 use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
 use liuqing_schema::audit;
 use liuqing_schema::casefile::{self, PersonFilter, PersonSort};
+use liuqing_schema::domain::gates::{CategoryCheck, Facts};
 use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::domain::{
@@ -13,6 +15,7 @@ use liuqing_schema::domain::{
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::time::now_micros;
+use liuqing_schema::DbConn;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -222,7 +225,8 @@ pub async fn case_file(
                     .map(|r| views::record(r, birth_dates))
                     .collect()
             };
-            let notice = notice_for(&children, &config.shared_evidence())?;
+            let (notice, eligibility) =
+                judged(conn, &person, &children, &config.shared_evidence(), today)?;
             audit::record(
                 conn,
                 caller.actor(),
@@ -251,6 +255,7 @@ pub async fn case_file(
                 exit: latest(Entity::Exit)?,
                 tasks,
                 missing_materials: notice,
+                eligibility,
             })
         })
         .await?;
@@ -275,6 +280,7 @@ struct CaseFile {
     exit: Option<RecordView>,
     tasks: Vec<RecordView>,
     missing_materials: Notice,
+    eligibility: Vec<CategoryCheck>,
 }
 
 #[derive(Serialize)]
@@ -309,19 +315,14 @@ struct Revealed {
     value: String,
 }
 
-/// The one-time notice (一次性告知) for a person: every material still missing for the
-/// categories they claim, at once. The claim is the open application's, else the categories
-/// recorded in the six clears.
-fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Notice, ApiError> {
-    let parsed: Vec<(Entity, Value)> = children
-        .iter()
-        .map(|r| Ok((r.entity, views::document(r)?)))
-        .collect::<Result<_, ApiError>>()?;
+/// The categories a person claims: the open application's, else those recorded in the six
+/// clears.
+fn claimed_of(parsed: &[(Entity, Value)]) -> Vec<Category> {
     let docs = |entity: Entity| {
         parsed
             .iter()
             .filter(move |(e, _)| *e == entity)
-            .map(|(_, doc)| doc.clone())
+            .map(|(_, doc)| doc)
     };
     let names = |doc: &Value, path: &str| -> Vec<Category> {
         get_path(doc, path)
@@ -340,22 +341,27 @@ fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Notice, Ap
                 Some("recognised" | "rejected")
             )
         })
-        .map(|d| names(&d, "claimed_categories"));
-    let claimed = open_claim.unwrap_or_else(|| {
+        .map(|d| names(d, "claimed_categories"));
+    open_claim.unwrap_or_else(|| {
         docs(Entity::SixClears)
             .next()
-            .map(|d| names(&d, "difficulty.categories"))
+            .map(|d| names(d, "difficulty.categories"))
             .unwrap_or_default()
-    });
-    let approved: Vec<EvidenceType> = docs(Entity::Evidence)
-        .filter(|d| get_path(d, "review_state").and_then(Value::as_str) == Some("approved"))
-        .filter_map(|d| {
-            get_path(&d, "evidence_type")
-                .and_then(Value::as_str)
-                .and_then(|t| t.parse().ok())
-        })
+    })
+}
+
+/// The one-time notice (一次性告知) for a person: every material still missing for the
+/// categories they claim, at once. The claim is the open application's, else the categories
+/// recorded in the six clears.
+/// Evidence counts when it is approved, its photo arrived from its author and it has not
+/// expired by `today` (`gates::Facts::holds`).
+fn notice_for(claimed: Vec<Category>, facts: &Facts, today: NaiveDate) -> Notice {
+    let held: Vec<EvidenceType> = EvidenceType::ALL
+        .iter()
+        .copied()
+        .filter(|e| facts.holds(*e, today))
         .collect();
-    let items = one_time_notice(&claimed, &approved, shared)
+    let items = one_time_notice(&claimed, &held, &facts.shared)
         .into_iter()
         .map(|m| NoticeItem {
             evidence_type: m.evidence,
@@ -364,10 +370,29 @@ fn notice_for(children: &[Record], shared: &[EvidenceType]) -> Result<Notice, Ap
             for_categories: m.for_categories,
         })
         .collect();
-    Ok(Notice {
+    Notice {
         claimed_categories: claimed,
         items,
-    })
+    }
+}
+
+/// What the rules make of a person's file today: the categories they claim, the facts the
+/// rules read, and each category's standing.
+fn judged(
+    conn: &mut DbConn,
+    person: &Record,
+    children: &[Record],
+    shared: &[EvidenceType],
+    today: NaiveDate,
+) -> Result<(Notice, Vec<CategoryCheck>), ApiError> {
+    let parsed: Vec<(Entity, Value)> = children
+        .iter()
+        .map(|r| Ok((r.entity, views::document(r)?)))
+        .collect::<Result<_, ApiError>>()?;
+    let claimed = claimed_of(&parsed);
+    let facts = casefile::eligibility_facts(conn, person, children, shared)?;
+    let eligibility = claimed.iter().map(|c| facts.check(*c, today)).collect();
+    Ok((notice_for(claimed, &facts, today), eligibility))
 }
 
 pub async fn notice(
@@ -378,13 +403,14 @@ pub async fn notice(
     caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let shared = state.config.shared_evidence();
+    let today = state.config.today();
     let notice = state
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            record_in_scope(conn, &scope, Entity::Person, &id)?;
+            let person = record_in_scope(conn, &scope, Entity::Person, &id)?;
             let children = casefile::children(conn, &id)?;
-            notice_for(&children, &shared)
+            Ok(judged(conn, &person, &children, &shared, today)?.0)
         })
         .await?;
     Ok(HttpResponse::Ok().json(notice))

@@ -197,6 +197,33 @@ fn parse_id(id: &str) -> Result<uuid::Uuid, ApiError> {
 }
 
 /// `POST /v1/review/evidence/{id}/decision`.
+/// Evidence can be approved only if it can count: its photo arrived from the record's
+/// author, and it has not expired (`valid_until` today or later, or none).
+fn approvable(
+    conn: &mut DbConn,
+    record: &Record,
+    doc: &Value,
+    today: chrono::NaiveDate,
+) -> Result<(), ApiError> {
+    let sha = text(doc, "attachment_sha256").unwrap_or_default();
+    if attachment_store::held_for(conn, sha, record.created_by.as_deref())?.is_none() {
+        return Err(ApiError::Conflict(
+            "attachment_missing",
+            "the photo of this evidence has not arrived; it cannot be approved until it does"
+                .into(),
+        ));
+    }
+    let valid_until = text(doc, "valid_until")
+        .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+    if let Some(until) = valid_until.filter(|until| *until < today) {
+        return Err(ApiError::Conflict(
+            "evidence_expired",
+            format!("the certificate was valid until {until}; ask for a current one"),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn decide(
     state: web::Data<AppState>,
     caller: Caller,
@@ -224,6 +251,9 @@ pub async fn decide(
             let record = record_in_scope(conn, &scope, Entity::Evidence, &evidence_id.to_string())?;
             let doc = record.document()?;
             let now = now_micros();
+            if req.decision == Decision::Approved {
+                approvable(conn, &record, &doc, app.config.today())?;
+            }
             let mut fields = Map::new();
             fields.insert("review_state".into(), json!(req.decision.name()));
             if let Some(reason) = &reason {

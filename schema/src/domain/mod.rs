@@ -8,6 +8,7 @@ pub mod category;
 pub mod dates;
 pub mod eligibility;
 pub mod exits;
+pub mod gates;
 pub mod id_number;
 pub mod obligations;
 pub mod phone;

@@ -38,6 +38,8 @@ pub enum Permission {
     ViewDevices,
     /// Retire or revoke devices in scope.
     ManageDevices,
+    /// Take a recognition step whose rules are not met, with a reason that is logged.
+    OverrideGates,
     /// Users, roles, the org tree, password resets.
     Administer,
 }
@@ -57,6 +59,9 @@ impl Permission {
             | Permission::ResolveConflicts
             | Permission::CheckCommitments
             | Permission::ViewOriginals => &[StationStaff, Supervisor],
+            // The roles that take recognition steps; every override is in the access log
+            // and the application's history.
+            Permission::OverrideGates => &[StationStaff, Supervisor],
             Permission::ViewDevices => &[Admin, StationStaff, Supervisor],
             Permission::ManageDevices => &[Admin, StationStaff],
             Permission::Administer => &[Admin],
@@ -74,6 +79,7 @@ impl Permission {
             Permission::ResolveConflicts => "resolve conflicts",
             Permission::CheckCommitments => "check commitments",
             Permission::ViewOriginals => "fetch original photos",
+            Permission::OverrideGates => "pass a recognition rule with a reason",
             Permission::ViewDevices => "list devices",
             Permission::ManageDevices => "manage devices",
             Permission::Administer => "administer the system",
