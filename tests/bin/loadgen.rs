@@ -843,7 +843,8 @@ async fn workload(
     let mut rng = Rng(args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (run + 1));
     // Names and ID numbers differ between runs, so runs can share an attached server.
     let tag = format!("{:x}", now_ms() % 0xFFFF_FFFF);
-    let region = 110_101 + (rng.next() % 800_000) as u32;
+    // Fujian (35): the first two digits must be a province code; the other four vary.
+    let region = 350_000 + (rng.next() % 10_000) as u32;
 
     // Setup: an org tree, coordinators bound to every community, a station staff member.
     let admin_device = uuid::Uuid::now_v7().to_string();

@@ -1288,3 +1288,63 @@ async fn expired_or_unsent_evidence_is_not_approved_and_does_not_count() {
     assert!(notice.contains(&"low_income_certificate"), "{notice:?}");
     assert_eq!(application["data"]["state"], "received");
 }
+
+/// ID numbers must start with a province code and phones be in a mobile range; what
+/// Chinese input methods type in full width is read as the digits it shows.
+#[actix_web::test]
+async fn id_numbers_and_phones_are_checked_against_their_references() {
+    let s = station().await;
+    let app = &s.app;
+    let household = create(
+        app,
+        &s.staff,
+        "household",
+        json!({ "community_id": s.tree.community_a, "address": "鼓楼路10号" }),
+    )
+    .await;
+    let person = |id_number: String, phone: &str| {
+        json!({ "fields": { "household_id": household["id"], "name": "郑华",
+                "id_number": id_number, "phone": phone } })
+    };
+    let bad_province = id_number("19800101", 41).replacen("11", "99", 1);
+    let r = app
+        .post(
+            "/v1/records/person",
+            Some(&s.staff.access),
+            person(bad_province, "13800001234"),
+        )
+        .await;
+    let problem = r.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "id_number", "{problem}");
+    let r = app
+        .post(
+            "/v1/records/person",
+            Some(&s.staff.access),
+            person(id_number("19800101", 42), "14012345678"),
+        )
+        .await;
+    assert_eq!(
+        r.problem(422, "validation_failed")["errors"][0]["field"],
+        "phone"
+    );
+
+    // Full width, as a Chinese keyboard types it.
+    let plain = id_number("19800101", 43);
+    let wide: String = plain
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap_or(c))
+        .collect();
+    let r = app
+        .post(
+            "/v1/records/person",
+            Some(&s.staff.access),
+            person(wide, "１３８００００１２３４"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["data"]["phone"], "138****1234");
+    let found = app
+        .get(&format!("/v1/persons?id_number={plain}"), &s.staff.access)
+        .await;
+    assert_eq!(found.body["items"][0]["id"], r.body["id"], "{}", found.body);
+}

@@ -29,7 +29,7 @@ pub enum IdNumberError {
     WrongLength(usize),
     #[error("ID number should be digits, with only the 18th character allowed to be X")]
     NotDigits,
-    #[error("region code of the ID number cannot start with 0")]
+    #[error("the ID number's first two digits are not a province code (GB/T 2260)")]
     BadRegion,
     #[error("birth date in the ID number is not a real date on or after 1900-01-01")]
     InvalidBirthDate,
@@ -48,13 +48,24 @@ pub struct IdNumber {
     birth_date: NaiveDate,
 }
 
+/// The province-level codes of GB/T 2260 (administrative divisions of the PRC), the first
+/// two digits of every resident ID number: 11–15 (north), 21–23 (north-east), 31–37
+/// (east), 41–46 (south central), 50–54 (south-west), 61–65 (north-west), 71 (Taiwan),
+/// 81–82 (Hong Kong, Macao).
+const PROVINCES: [&str; 34] = [
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
+    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
+    "81", "82",
+];
+
 impl IdNumber {
-    /// Parses user input: trims whitespace, upper-cases `x`, converts an old 15-digit number
+    /// Parses user input: turns full-width digits and `Ｘ` into ASCII, trims whitespace,
+    /// upper-cases `x`, converts an old 15-digit number
     /// (inserts `19` before its 2-digit year and appends the check character), then checks
-    /// the region, the birth date (real, 1900 or later, not after `today`) and the check
+    /// the province, the birth date (real, 1900 or later, not after `today`) and the check
     /// character.
     pub fn parse(input: &str, today: NaiveDate) -> Result<IdNumber, IdNumberError> {
-        let value = input.trim().replace('x', "X");
+        let value = super::text::half_width(input).trim().replace('x', "X");
         let len = value.chars().count();
         if len != 18 && len != 15 {
             return Err(IdNumberError::WrongLength(len));
@@ -76,7 +87,7 @@ impl IdNumber {
             return Err(IdNumberError::NotDigits);
         };
         // From here `value` is ASCII: 17 digits, then (for 18-char input) a digit or X.
-        if value.starts_with('0') {
+        if !PROVINCES.contains(&&value[..2]) {
             return Err(IdNumberError::BadRegion);
         }
         let birth_date = parse_birth_date(&value[6..14])?;
@@ -236,13 +247,35 @@ mod tests {
             ("1101051949123100XX", IdNumberError::NotDigits),
             ("X10105194912310021", IdNumberError::NotDigits),
             ("11010519491231002Y", IdNumberError::NotDigits),
-            ("11010519491231002１", IdNumberError::NotDigits),
+            ("11010519491231002Ｙ", IdNumberError::NotDigits),
             ("11010549123100X", IdNumberError::NotDigits),
             ("01010519491231002X", IdNumberError::BadRegion),
+            ("16010519491231002X", IdNumberError::BadRegion),
+            ("99010519491231002X", IdNumberError::BadRegion),
+            ("72010519491231002X", IdNumberError::BadRegion),
         ];
         for (input, want) in cases {
             assert_eq!(IdNumber::parse(input, today()), Err(want), "{input:?}");
         }
+    }
+
+    #[test]
+    fn every_province_is_accepted_and_nothing_between() {
+        for first2 in 10..100 {
+            let first17 = format!("{first2}010519491231002");
+            let got = IdNumber::parse(&with_check(&first17), today());
+            let province = PROVINCES.contains(&first2.to_string().as_str());
+            assert_eq!(got.is_ok(), province, "{first2}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn full_width_digits_and_x_from_chinese_input_methods_are_read() {
+        let id =
+            IdNumber::parse("１１０１０５１９４９１２３１００２Ｘ", today()).expect("full width");
+        assert_eq!(id.as_str(), "11010519491231002X");
+        let id = IdNumber::parse("\u{3000}11010519491231002ｘ", today()).expect("mixed");
+        assert_eq!(id.as_str(), "11010519491231002X");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Mainland mobile phone numbers (11 digits, `1[3-9]…`). Personal information: `Debug`
-//! prints the masked form; the full value is read through `as_str()`.
+//! Mainland mobile phone numbers: 11 digits in a range the operators use for mobiles.
+//! Personal information: `Debug` prints the masked form; the full value is read through
+//! `as_str()`.
 
 use std::fmt;
 
@@ -10,15 +11,38 @@ pub enum PhoneError {
     NotMainlandMobile,
 }
 
+/// The mobile ranges of mainland China: the first three digits, and the five-digit
+/// prefixes of the one range only partly open (174 is satellite and emergency numbers but
+/// for 17400–17405).
+///
+/// Source: libphonenumber's `PhoneNumberMetadata.xml`, territory `CN`, `mobile`, release
+/// 9.0.33 (as carried by the `phonenumber` crate 0.3.10+9.0.33), read on 2026-12-05:
+/// `1740[0-5]\d{6}|1(?:[38]\d|4[57]|[59][0-35-9]|6[25-7]|7[0-35-8])\d{8}`. When operators
+/// open a range, update this table from a newer release and name it here.
+const MOBILE_PREFIXES: &[&str] = &[
+    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", //
+    "145", "147", //
+    "150", "151", "152", "153", "155", "156", "157", "158", "159", //
+    "162", "165", "166", "167", //
+    "170", "171", "172", "173", "175", "176", "177", "178", //
+    "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", //
+    "190", "191", "192", "193", "195", "196", "197", "198", "199", //
+    "17400", "17401", "17402", "17403", "17404", "17405",
+];
+
+fn in_mobile_range(national: &str) -> bool {
+    MOBILE_PREFIXES.iter().any(|p| national.starts_with(p))
+}
+
 /// A mainland mobile number, stored as its 11 digits without country code.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct MobilePhone(String);
 
 impl MobilePhone {
-    /// Accepts what people type: spaces and dashes anywhere, and an optional `+86`, `0086`
-    /// or `86` country code in front.
+    /// Accepts what people type: full-width digits, spaces and dashes anywhere, and an
+    /// optional `+86`, `0086` or `86` country code in front.
     pub fn parse(input: &str) -> Result<MobilePhone, PhoneError> {
-        let compact: String = input
+        let compact: String = super::text::half_width(input)
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
@@ -27,10 +51,8 @@ impl MobilePhone {
             .find_map(|prefix| compact.strip_prefix(prefix).filter(|rest| rest.len() == 11))
             .unwrap_or(&compact);
         let bytes = national.as_bytes();
-        let valid = bytes.len() == 11
-            && bytes.iter().all(u8::is_ascii_digit)
-            && bytes[0] == b'1'
-            && (b'3'..=b'9').contains(&bytes[1]);
+        let valid =
+            bytes.len() == 11 && bytes.iter().all(u8::is_ascii_digit) && in_mobile_range(national);
         if valid {
             Ok(MobilePhone(national.to_string()))
         } else {
@@ -74,10 +96,6 @@ mod tests {
             let phone = MobilePhone::parse(input).expect(input);
             assert_eq!(phone.as_str(), "13812341234", "{input:?}");
         }
-        for second in '3'..='9' {
-            let input = format!("1{second}012345678");
-            assert!(MobilePhone::parse(&input).is_ok(), "{input}");
-        }
     }
 
     #[test]
@@ -90,7 +108,24 @@ mod tests {
             "10812341234",
             "23812341234",
             "1381234123a",
-            "138１2341234",
+            "138x2341234",
+            // Ranges that `1[3-9]` let through and no operator uses for mobiles.
+            "14012341234",
+            "14412341234",
+            "14612341234",
+            "14812341234",
+            "14912341234",
+            "15412341234",
+            "16012341234",
+            "16112341234",
+            "16312341234",
+            "16412341234",
+            "16812341234",
+            "16912341234",
+            "17412341234",
+            "17406123412",
+            "17912341234",
+            "19412341234",
             "+8523812341234",
             "025-12345678",
             "+86 25 1234 5678",
@@ -107,6 +142,20 @@ mod tests {
             PhoneError::NotMainlandMobile.to_string(),
             "not a mainland mobile number"
         );
+    }
+
+    #[test]
+    fn full_width_digits_are_read() {
+        let phone = MobilePhone::parse("＋８６ １３８－１２３４－１２３４").expect("full width");
+        assert_eq!(phone.as_str(), "13812341234");
+    }
+
+    #[test]
+    fn every_open_range_is_accepted() {
+        for prefix in MOBILE_PREFIXES {
+            let input = format!("{prefix}{}", &"12345678"[..11 - prefix.len()]);
+            assert!(MobilePhone::parse(&input).is_ok(), "{input}");
+        }
     }
 
     #[test]

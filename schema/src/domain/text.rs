@@ -5,6 +5,20 @@
 //! about what it says, so a field refuses them, naming the character.
 
 /// Why `text` cannot be stored as a plain text value, if it cannot.
+/// Full-width digits, letters and the plus, minus and ideographic space that Chinese input
+/// methods type (`１３８`, `Ｘ`, `＋８６`) as their ASCII forms; everything else unchanged.
+/// For ID numbers and phones, before they are checked.
+pub fn half_width(input: &str) -> String {
+    input
+        .chars()
+        .map(|c| match c {
+            '\u{3000}' => ' ',
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            _ => c,
+        })
+        .collect()
+}
+
 pub fn check_plain(text: &str) -> Result<(), String> {
     match text.chars().find(|c| !allowed(*c)) {
         None => Ok(()),
