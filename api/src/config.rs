@@ -147,6 +147,9 @@ pub struct Config {
     pub tombstone_retention_days: u64,
     /// Working days an application is publicly posted (公示) before it can be recognised.
     pub publicity_working_days: u32,
+    /// Days a rejected applicant waits before applying again (the guide leaves the period
+    /// to the deployment).
+    pub reapply_wait_days: u32,
     /// Public holidays that fall on working days, comma-separated `YYYY-MM-DD` (法定节假日).
     pub holidays: String,
     /// Weekend days that are working days, comma-separated `YYYY-MM-DD` (调休上班).
@@ -216,6 +219,7 @@ impl Default for Config {
             sync_max_page: 2000,
             tombstone_retention_days: 90,
             publicity_working_days: 7,
+            reapply_wait_days: 30,
             holidays: String::new(),
             extra_workdays: String::new(),
             shared_evidence_types: String::new(),
@@ -513,6 +517,7 @@ impl Config {
         liuqing_sync::writer::Settings {
             utc_offset_minutes: self.utc_offset_minutes,
             max_skew_ms: self.max_clock_skew_secs.saturating_mul(1000),
+            reapply_wait_days: self.reapply_wait_days,
         }
     }
 

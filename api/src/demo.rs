@@ -402,6 +402,7 @@ impl Loader<'_> {
             now,
             today,
             max_skew_ms: 0,
+            reapply_wait_days: 30,
         };
         let writer = Writer {
             user_id: &who.user_id,
@@ -494,6 +495,9 @@ impl Loader<'_> {
         )?;
         self.counts.households += 1;
         let members = self.rng.gen_range(1..=3);
+        // Some households have had no contact for more than six months: their recognised
+        // members are exit candidates.
+        let quiet = enrolled_days_ago > 260 && n % 4 == 0;
         let mut seen = Vec::new();
         for m in 0..members {
             let person = self.person(
@@ -504,13 +508,13 @@ impl Loader<'_> {
                 enrolled_days_ago,
                 zero,
                 m,
+                quiet,
             )?;
             seen.push(person);
         }
-        // A visit when enrolled; most households also have a recent one. Some have had no
-        // contact for more than six months: exit candidates.
+        // A visit when enrolled; the others also have a recent one.
         self.visit(coordinator, &household, &seen, enrolled_days_ago)?;
-        if enrolled_days_ago > 200 && n % 4 == 0 {
+        if quiet {
             return Ok(());
         }
         let recent = self.rng.gen_range(1..enrolled_days_ago.min(90));
@@ -566,6 +570,7 @@ impl Loader<'_> {
         enrolled_days_ago: i64,
         zero: bool,
         member: usize,
+        quiet: bool,
     ) -> anyhow::Result<String> {
         let person = new_id();
         let female = self.rng.gen_bool(0.5);
@@ -667,6 +672,7 @@ impl Loader<'_> {
             &categories,
             enrolled_days_ago,
             stage,
+            quiet,
         )?;
         Ok(person)
     }
@@ -682,6 +688,7 @@ impl Loader<'_> {
         categories: &[&str],
         enrolled_days_ago: i64,
         stage: Stage,
+        quiet: bool,
     ) -> anyhow::Result<()> {
         if matches!(stage, Stage::Registered) {
             return Ok(());
@@ -689,6 +696,8 @@ impl Loader<'_> {
         // Applications move on in weeks; recognised cases started long enough ago that
         // their publicity is over and their services are (or should be) under way.
         let applied = match stage {
+            // In a quiet household a recognised case ran its services long ago.
+            Stage::OnTrack | Stage::Done | Stage::Overdue if quiet => enrolled_days_ago,
             Stage::Received | Stage::InReview => self.rng.gen_range(1..10),
             Stage::InPublicity => self.rng.gen_range(3..6),
             Stage::OnTrack => self.rng.gen_range(40..60),

@@ -500,7 +500,8 @@ pub fn exit_candidates(
         .to_string();
     let mut query = p::table
         .filter(p::deleted.eq(false))
-        .filter(p::status.ne("exited"))
+        // Only recognised persons receive assistance to exit from.
+        .filter(p::status.eq("recognised"))
         .filter(
             p::last_contact_on
                 .le(horizon.clone())
@@ -661,4 +662,14 @@ pub fn eligibility_facts(
         evidence,
         shared: shared.to_vec(),
     })
+}
+
+/// A person's row whatever the scope (the write path has checked it already).
+pub fn person_row(conn: &mut DbConn, id: &str) -> StoreResult<Option<PersonRow>> {
+    Ok(persons_index::table
+        .filter(persons_index::id.eq(id))
+        .filter(persons_index::deleted.eq(false))
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?)
 }

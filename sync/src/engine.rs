@@ -19,6 +19,7 @@ use liuqing_schema::{attachments, org, DbConn, StoreError};
 use serde_json::{json, Value};
 
 use crate::batch::{Batch, ScopeMemo};
+use crate::case_checks::{self, Rules};
 use crate::clocks::{FieldClock, FieldClocks};
 use crate::hlc::Hlc;
 use crate::prepare::{check_field, known_paths, new_record, set_op, NewRecord};
@@ -61,6 +62,8 @@ pub struct Env<'a> {
     pub now: Micros,
     pub today: NaiveDate,
     pub max_skew_ms: u64,
+    /// Days a rejected applicant waits before applying again.
+    pub reapply_wait_days: u32,
 }
 
 /// One of the two values of a conflict, with the write it came from.
@@ -522,6 +525,21 @@ impl Merge<'_, '_> {
         draft.created = true;
         draft.errors = built.errors;
         self.check_references(spec, &community_id, &mut draft.errors)?;
+        if draft.errors.is_empty() {
+            let rules = Rules {
+                today: self.env.today,
+                reapply_wait_days: self.env.reapply_wait_days,
+            };
+            let broken = case_checks::check_new(
+                self.conn,
+                self.batch,
+                rules,
+                spec.entity,
+                parent_id.as_deref(),
+                &draft.doc,
+            )?;
+            draft.errors.extend(broken);
+        }
         draft.touched = built.touched;
         for (path, proposed) in built.proposals {
             self.propose(

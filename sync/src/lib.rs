@@ -8,6 +8,7 @@
 //! - [`narrowing`]: birth dates shown as a year to those who may not see ID numbers.
 //! - [`clocks`]: each field's clock, stored compactly with its record.
 //! - [`batch`]: what one writing transaction's mutations share (change numbers, reads).
+//! - [`case_checks`]: the guide's rules for a new record of a case (one open application…).
 //! - [`prepare`]: a mutation's checks and new document, made before the write lock.
 //! - [`engine`]: applying one mutation, the one way records are written.
 //! - [`projection`]: the typed indexes kept beside `records`.
@@ -16,6 +17,7 @@
 //! - [`client`]: the reference phone client (no I/O), for tests and the load generator.
 
 pub mod batch;
+pub mod case_checks;
 pub mod client;
 pub mod clocks;
 pub mod engine;

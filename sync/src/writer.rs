@@ -78,6 +78,8 @@ pub struct Settings {
     pub utc_offset_minutes: i32,
     /// How far ahead of the server a phone's clock may be before it is clamped.
     pub max_skew_ms: u64,
+    /// Days a rejected applicant waits before applying again.
+    pub reapply_wait_days: u32,
 }
 
 impl Settings {
@@ -98,6 +100,7 @@ impl Settings {
             // write lock and merged under it, perhaps after midnight.
             today: self.day_at(now),
             max_skew_ms: self.max_skew_ms,
+            reapply_wait_days: self.reapply_wait_days,
         }
     }
 }

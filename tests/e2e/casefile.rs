@@ -646,18 +646,22 @@ async fn possible_duplicates_and_exit_candidates_are_listed_for_staff() {
     let r = s.app.get("/v1/duplicates", &s.staff2.access).await;
     assert_eq!(r.body["items"], json!([]));
 
-    // p1 enrolled a year ago and last seen eight months ago: an exit candidate.
+    // Both enrolled a year ago and last seen eight months ago; p1 is recognised, p2 only
+    // registered: only a recognised person has assistance to exit from.
     {
         use liuqing_schema::tables::persons_index;
         let backend = liuqing_schema::Backend::from_url(&s.app.config.database_url).expect("url");
         let mut conn = backend.connect().expect("connect");
-        diesel::update(persons_index::table.filter(persons_index::id.eq(&p1)))
-            .set((
-                persons_index::enrolled_on.eq("2025-09-01"),
-                persons_index::last_contact_on.eq("2026-03-01"),
-            ))
-            .execute(&mut conn)
-            .expect("backdate");
+        for (person, status) in [(&p1, "recognised"), (&p2, "registered")] {
+            diesel::update(persons_index::table.filter(persons_index::id.eq(person)))
+                .set((
+                    persons_index::enrolled_on.eq("2025-09-01"),
+                    persons_index::last_contact_on.eq("2026-03-01"),
+                    persons_index::status.eq(status),
+                ))
+                .execute(&mut conn)
+                .expect("backdate");
+        }
     }
     let r = s.app.get("/v1/exit-candidates", &s.staff.access).await;
     let ids: Vec<&str> = r.body["items"]
@@ -1158,7 +1162,33 @@ async fn recognition_steps_are_refused_with_every_unmet_rule() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
-    // Claims the facts deny, and a certificate that is not on file.
+    // A rejected applicant waits (reapply_wait_days, 30) before applying again.
+    let r = app
+        .post(
+            "/v1/records/recognition",
+            Some(&s.staff.access),
+            json!({ "fields": { "person_id": p, "claimed_categories": ["disabled"] } }),
+        )
+        .await;
+    let problem = r.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "person_id", "{problem}");
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("rejected on")),
+        "{problem}"
+    );
+
+    // Another man of 35 claims what the facts deny, and a certificate not on file.
+    let person = create(
+        app,
+        &s.staff,
+        "person",
+        json!({ "household_id": household["id"], "name": "陈亮",
+                "id_number": id_number("19910302", 15), "unemployment_registered_on": "2026-02-01" }),
+    )
+    .await;
+    let p = person["id"].as_str().expect("id");
     let claim = create(
         app,
         &s.staff,
@@ -1347,4 +1377,97 @@ async fn id_numbers_and_phones_are_checked_against_their_references() {
         .get(&format!("/v1/persons?id_number={plain}"), &s.staff.access)
         .await;
     assert_eq!(found.body["items"][0]["id"], r.body["id"], "{}", found.body);
+}
+
+/// The records of a case keep to the guide: one open application, tiers and plans only
+/// for recognised persons, no service dated in the future, exits checked against their
+/// facts and never twice.
+#[actix_web::test]
+async fn case_records_keep_to_the_guide() {
+    let s = station().await;
+    let app = &s.app;
+    let (_, p) = enrol_at_the_door(&s, 41, "黄丽").await;
+    let refused = |r: Reply, field: &str| {
+        let problem = r.problem(422, "validation_failed").clone();
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        problem["errors"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let token = s.staff.access.as_str();
+    let post = move |entity: &'static str, fields: Value| async move {
+        let path = format!("/v1/records/{entity}");
+        app.post(&path, Some(token), json!({ "fields": fields }))
+            .await
+    };
+    let today = chrono::Utc::now().date_naive();
+
+    // A tier for a person who is not recognised.
+    let why = refused(
+        post(
+            "assessment",
+            json!({ "person_id": p, "tier": "II", "assessed_on": today.to_string() }),
+        )
+        .await,
+        "person_id",
+    );
+    assert!(why.contains("not recognised"), "{why}");
+    // A service dated next month.
+    let later = today + chrono::Days::new(40);
+    refused(
+        post(
+            "service_record",
+            json!({ "person_id": p, "kind": "career_guidance",
+              "delivered_on": later.to_string() }),
+        )
+        .await,
+        "delivered_on",
+    );
+    // "No contact for six months" for a person enrolled today.
+    let why = refused(
+        post(
+            "exit",
+            json!({ "person_id": p, "reason": "no_contact_six_months",
+              "exit_on": today.to_string() }),
+        )
+        .await,
+        "reason",
+    );
+    assert!(why.contains("six months"), "{why}");
+    // One application at a time.
+    let first = create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p, "claimed_categories": ["older_worker"] }),
+    )
+    .await;
+    assert_eq!(first["data"]["state"], "received");
+    let why = refused(
+        post(
+            "recognition",
+            json!({ "person_id": p, "claimed_categories": ["disabled"] }),
+        )
+        .await,
+        "person_id",
+    );
+    assert!(why.contains("already open"), "{why}");
+    // One exit.
+    create(
+        app,
+        &s.staff,
+        "exit",
+        json!({ "person_id": p, "reason": "employed", "exit_on": today.to_string() }),
+    )
+    .await;
+    let why = refused(
+        post(
+            "exit",
+            json!({ "person_id": p, "reason": "employed", "exit_on": today.to_string() }),
+        )
+        .await,
+        "person_id",
+    );
+    assert!(why.contains("exited already"), "{why}");
 }

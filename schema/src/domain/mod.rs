@@ -4,6 +4,7 @@
 //! closed enums, so callers cannot invent new ones.
 
 pub mod calendar;
+pub mod case_rules;
 pub mod category;
 pub mod dates;
 pub mod eligibility;

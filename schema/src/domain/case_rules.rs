@@ -1,0 +1,302 @@
+//! The guide's rules for the records of a case, checked when one is created: when a person
+//! may apply, who may be assessed and given a plan, which services may be recorded, and
+//! when a person may exit. Pure: the caller gathers the person's records; a refusal is the
+//! field it concerns and why, in words.
+
+use chrono::NaiveDate;
+
+use super::exits::{no_contact_since, ExitReason};
+
+/// An application already on file, as the rules read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    /// `received`, `preliminary_review`, `publicity`, `recognised` or `rejected`.
+    pub state: String,
+    pub received_on: Option<NaiveDate>,
+    pub decided_on: Option<NaiveDate>,
+}
+
+impl Application {
+    fn open(&self) -> bool {
+        !matches!(self.state.as_str(), "recognised" | "rejected")
+    }
+}
+
+/// Where a person stands, as the rules need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Person {
+    /// Recognised and not exited: their status has not ended.
+    pub recognised: bool,
+    pub exited: bool,
+}
+
+/// A refusal: the field it concerns and why.
+pub type Refusal = (&'static str, String);
+
+/// One open application per person; a recognised person applies again only after their
+/// status ends (an exit); a rejected one only `wait_days` after the rejection.
+pub fn may_apply(
+    person: Person,
+    applications: &[Application],
+    today: NaiveDate,
+    wait_days: u32,
+) -> Result<(), Refusal> {
+    if let Some(open) = applications.iter().find(|a| a.open()) {
+        let since = open
+            .received_on
+            .map_or(String::new(), |d| format!(" (received on {d})"));
+        return Err((
+            "person_id",
+            format!("an application is already open{since}"),
+        ));
+    }
+    if person.recognised && !person.exited {
+        return Err((
+            "person_id",
+            "the person is recognised; a new application waits until their status ends".into(),
+        ));
+    }
+    let last_rejection = applications
+        .iter()
+        .filter(|a| a.state == "rejected")
+        .filter_map(|a| a.decided_on)
+        .max();
+    if let Some(rejected) = last_rejection {
+        let from = rejected + chrono::Days::new(u64::from(wait_days));
+        if today < from {
+            return Err((
+                "person_id",
+                format!("the last application was rejected on {rejected}; a new one from {from}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Assessments (tiers) and plans, and so the tiered obligations, are for recognised
+/// persons only, and not after they exit.
+pub fn may_assess(person: Person) -> Result<(), Refusal> {
+    if person.exited {
+        return Err((
+            "person_id",
+            "the person has exited employment assistance".into(),
+        ));
+    }
+    if !person.recognised {
+        return Err((
+            "person_id",
+            "the person is not recognised as 就业困难人员; assess them once they are".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A service is recorded once delivered: never dated after today.
+pub fn may_record_service(delivered_on: NaiveDate, today: NaiveDate) -> Result<(), Refusal> {
+    if delivered_on > today {
+        return Err((
+            "delivered_on",
+            format!(
+                "{delivered_on} is after today ({today}); record a service once it is delivered"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One exit per person; its date not after today; "no contact for six months" only when
+/// six months have passed since the last contact or the enrolment.
+pub fn may_exit(
+    person: Person,
+    reason: ExitReason,
+    exit_on: NaiveDate,
+    today: NaiveDate,
+    last_contact: Option<NaiveDate>,
+    enrolled_on: NaiveDate,
+) -> Result<(), Refusal> {
+    if person.exited {
+        return Err(("person_id", "the person has exited already".into()));
+    }
+    if exit_on > today {
+        return Err(("exit_on", format!("{exit_on} is after today ({today})")));
+    }
+    if reason == ExitReason::NoContactSixMonths {
+        let from = no_contact_since(last_contact, enrolled_on);
+        if exit_on < from {
+            let reference = last_contact.map_or(enrolled_on, |c| c.max(enrolled_on));
+            return Err((
+                "reason",
+                format!("last contact or enrolment on {reference}: six months without contact from {from}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("valid test date")
+    }
+
+    fn app(state: &str, decided_on: Option<NaiveDate>) -> Application {
+        Application {
+            state: state.into(),
+            received_on: Some(d(2026, 1, 5)),
+            decided_on,
+        }
+    }
+
+    const REGISTERED: Person = Person {
+        recognised: false,
+        exited: false,
+    };
+    const RECOGNISED: Person = Person {
+        recognised: true,
+        exited: false,
+    };
+    const EXITED: Person = Person {
+        recognised: true,
+        exited: true,
+    };
+
+    #[test]
+    fn who_may_apply() {
+        let today = d(2026, 12, 5);
+        let cases: Vec<(&str, Person, Vec<Application>, bool)> = vec![
+            ("first application", REGISTERED, vec![], true),
+            ("one open", REGISTERED, vec![app("publicity", None)], false),
+            (
+                "recognised",
+                RECOGNISED,
+                vec![app("recognised", Some(d(2026, 3, 1)))],
+                false,
+            ),
+            (
+                "recognised, then exited",
+                EXITED,
+                vec![app("recognised", Some(d(2026, 3, 1)))],
+                true,
+            ),
+            (
+                "rejected 10 days ago",
+                REGISTERED,
+                vec![app("rejected", Some(d(2026, 11, 25)))],
+                false,
+            ),
+            (
+                "rejected 30 days ago",
+                REGISTERED,
+                vec![app("rejected", Some(d(2026, 11, 5)))],
+                true,
+            ),
+        ];
+        for (name, person, applications, ok) in cases {
+            let got = may_apply(person, &applications, today, 30);
+            assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn assessments_and_plans_are_for_recognised_persons() {
+        assert!(may_assess(RECOGNISED).is_ok());
+        assert!(may_assess(REGISTERED).is_err());
+        assert!(may_assess(EXITED).is_err());
+    }
+
+    #[test]
+    fn services_are_not_dated_after_today() {
+        let today = d(2026, 12, 5);
+        assert!(may_record_service(today, today).is_ok());
+        assert!(may_record_service(d(2026, 12, 6), today).is_err());
+    }
+
+    /// Name, person, reason, exit date, last contact, enrolment, allowed.
+    type ExitCase = (
+        &'static str,
+        Person,
+        ExitReason,
+        NaiveDate,
+        Option<NaiveDate>,
+        NaiveDate,
+        bool,
+    );
+
+    #[test]
+    fn exits_are_checked_against_their_facts() {
+        let today = d(2026, 12, 5);
+        let enrolled = d(2026, 1, 10);
+        let no_contact = ExitReason::NoContactSixMonths;
+        let cases: Vec<ExitCase> = vec![
+            (
+                "enrolled today",
+                REGISTERED,
+                no_contact,
+                today,
+                None,
+                today,
+                false,
+            ),
+            (
+                "six months after enrolment",
+                REGISTERED,
+                no_contact,
+                today,
+                None,
+                enrolled,
+                true,
+            ),
+            (
+                "contact two months ago",
+                REGISTERED,
+                no_contact,
+                today,
+                Some(d(2026, 10, 5)),
+                enrolled,
+                false,
+            ),
+            (
+                "exactly six months after contact",
+                REGISTERED,
+                no_contact,
+                today,
+                Some(d(2026, 6, 5)),
+                enrolled,
+                true,
+            ),
+            (
+                "employed, any time",
+                REGISTERED,
+                ExitReason::Employed,
+                today,
+                None,
+                today,
+                true,
+            ),
+            (
+                "exited already",
+                EXITED,
+                ExitReason::Employed,
+                today,
+                None,
+                enrolled,
+                false,
+            ),
+            (
+                "dated tomorrow",
+                REGISTERED,
+                ExitReason::Employed,
+                d(2026, 12, 6),
+                None,
+                enrolled,
+                false,
+            ),
+        ];
+        for (name, person, reason, exit_on, contact, enrolled_on, ok) in cases {
+            let got = may_exit(person, reason, exit_on, today, contact, enrolled_on);
+            assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! The guide's rules for a new record of a case (`domain::case_rules`), checked in the
+//! write path so that a phone's push and a staff edit are held to the same ones: an
+//! application while one is open, a tier for a person who is not recognised, a service
+//! dated in the future, a second exit. A refusal rejects the mutation, naming the field.
+
+use chrono::NaiveDate;
+use liuqing_schema::casefile;
+use liuqing_schema::domain::case_rules::{self, Application, Person, Refusal};
+use liuqing_schema::domain::ExitReason;
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::{DbConn, StoreError};
+use serde_json::Value;
+
+use crate::batch::Batch;
+use crate::protocol::FieldProblem;
+
+/// What the rules need beyond the record: the day and the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub today: NaiveDate,
+    /// Days a rejected applicant waits before applying again.
+    pub reapply_wait_days: u32,
+}
+
+fn date(doc: &Value, path: &str) -> Option<NaiveDate> {
+    get_path(doc, path)
+        .and_then(Value::as_str)
+        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+}
+
+/// The rule a new record of `entity` under `parent_id` breaks, if any.
+pub(crate) fn check_new(
+    conn: &mut DbConn,
+    batch: &mut Batch,
+    rules: Rules,
+    entity: Entity,
+    parent_id: Option<&str>,
+    doc: &Value,
+) -> Result<Option<FieldProblem>, StoreError> {
+    let refusal: Result<(), Refusal> = match (entity, parent_id) {
+        (Entity::ServiceRecord, _) => match date(doc, "delivered_on") {
+            Some(on) => case_rules::may_record_service(on, rules.today),
+            None => Ok(()),
+        },
+        (Entity::Recognition | Entity::Assessment | Entity::Plan | Entity::Exit, Some(p)) => {
+            // Rare records: the database answers once it holds every decided write.
+            batch.flush(conn)?;
+            let Some(row) = casefile::person_row(conn, p)? else {
+                return Ok(None);
+            };
+            let person = Person {
+                recognised: row.status == "recognised",
+                exited: row.status == "exited",
+            };
+            match entity {
+                Entity::Recognition => {
+                    let mut applications = Vec::new();
+                    for r in casefile::children_of(conn, p, Entity::Recognition)? {
+                        let d = r.document()?;
+                        applications.push(Application {
+                            state: get_path(&d, "state")
+                                .and_then(Value::as_str)
+                                .unwrap_or("received")
+                                .to_string(),
+                            received_on: date(&d, "received_on"),
+                            decided_on: date(&d, "decided_on"),
+                        });
+                    }
+                    case_rules::may_apply(
+                        person,
+                        &applications,
+                        rules.today,
+                        rules.reapply_wait_days,
+                    )
+                }
+                Entity::Assessment | Entity::Plan => case_rules::may_assess(person),
+                _ => {
+                    let reason = get_path(doc, "reason")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.parse::<ExitReason>().ok());
+                    match (reason, date(doc, "exit_on"), row.enrolled()) {
+                        (Some(reason), Some(exit_on), Some(enrolled)) => case_rules::may_exit(
+                            person,
+                            reason,
+                            exit_on,
+                            rules.today,
+                            row.last_contact(),
+                            enrolled,
+                        ),
+                        _ => Ok(()),
+                    }
+                }
+            }
+        }
+        _ => Ok(()),
+    };
+    Ok(refusal.err().map(|(field, reason)| FieldProblem {
+        field: field.to_string(),
+        reason,
+    }))
+}
