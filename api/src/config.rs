@@ -147,6 +147,8 @@ pub struct Config {
     pub tombstone_retention_days: u64,
     /// Working days an application is publicly posted (公示) before it can be recognised.
     pub publicity_working_days: u32,
+    /// Working days from 受理 within which the initial review (初审) is done.
+    pub initial_review_working_days: u32,
     /// Days a rejected applicant waits before applying again (the guide leaves the period
     /// to the deployment).
     pub reapply_wait_days: u32,
@@ -219,6 +221,7 @@ impl Default for Config {
             sync_max_page: 2000,
             tombstone_retention_days: 90,
             publicity_working_days: 7,
+            initial_review_working_days: 7,
             reapply_wait_days: 30,
             holidays: String::new(),
             extra_workdays: String::new(),
@@ -450,6 +453,9 @@ impl Config {
         }
         if self.publicity_working_days == 0 || self.publicity_working_days > 60 {
             return Err(invalid("publicity_working_days", "must be 1 to 60"));
+        }
+        if self.initial_review_working_days == 0 || self.initial_review_working_days > 60 {
+            return Err(invalid("initial_review_working_days", "must be 1 to 60"));
         }
         for (name, text) in [
             ("holidays", &self.holidays),

@@ -588,31 +588,43 @@ pub fn possible_duplicates(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<
 
 /// Applications currently in publicity in the scope (the 公示名单), with their persons.
 pub fn in_publicity(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<(Record, PersonRow)>> {
-    // The stored document is compact JSON, so this narrows the scan; the state is then
-    // checked on the parsed document.
-    let mut query = records::table
-        .filter(records::entity.eq(Entity::Recognition))
-        .filter(records::deleted.eq(false))
-        .filter(records::data.like("%\"state\":\"publicity\"%"))
-        .select(Record::as_select())
-        .order((records::created_at.asc(), records::id.asc()))
-        .into_boxed();
-    if let Some(in_scope) = scope.nodes_condition("records.community_id") {
-        query = query.filter(in_scope);
-    }
+    applications_in(conn, scope, &["publicity"])
+}
+
+/// Applications in one of `states` in the scope, oldest first, with their persons.
+pub fn applications_in(
+    conn: &mut DbConn,
+    scope: &Scope,
+    states: &[&str],
+) -> StoreResult<Vec<(Record, PersonRow)>> {
     let mut out = Vec::new();
-    for rec in query.load::<Record>(conn)? {
-        let doc = rec.document()?;
-        if doc.get("state").and_then(|s| s.as_str()) != Some("publicity") {
-            continue;
+    for state in states {
+        // The stored document is compact JSON, so this narrows the scan; the state is
+        // then checked on the parsed document.
+        let mut query = records::table
+            .filter(records::entity.eq(Entity::Recognition))
+            .filter(records::deleted.eq(false))
+            .filter(records::data.like(format!("%\"state\":\"{state}\"%")))
+            .select(Record::as_select())
+            .order((records::created_at.asc(), records::id.asc()))
+            .into_boxed();
+        if let Some(in_scope) = scope.nodes_condition("records.community_id") {
+            query = query.filter(in_scope);
         }
-        let Some(person_id) = rec.parent_id.clone() else {
-            continue;
-        };
-        if let Some(person) = person_in_scope(conn, scope, &person_id)? {
-            out.push((rec, person));
+        for rec in query.load::<Record>(conn)? {
+            let doc = rec.document()?;
+            if doc.get("state").and_then(|s| s.as_str()) != Some(state) {
+                continue;
+            }
+            let Some(person_id) = rec.parent_id.clone() else {
+                continue;
+            };
+            if let Some(person) = person_in_scope(conn, scope, &person_id)? {
+                out.push((rec, person));
+            }
         }
     }
+    out.sort_by(|(a, _), (b, _)| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(out)
 }
 

@@ -1471,3 +1471,56 @@ async fn case_records_keep_to_the_guide() {
     );
     assert!(why.contains("exited already"), "{why}");
 }
+
+/// An application still in initial review (初审) past its deadline, 7 working days after
+/// 受理, is listed as overdue; one within it is not.
+#[actix_web::test]
+async fn initial_reviews_past_their_deadline_are_listed() {
+    use liuqing_schema::tables::records;
+    let s = station().await;
+    let app = &s.app;
+    let (_, late) = enrol_at_the_door(&s, 51, "周强").await;
+    let (_, fresh) = enrol_at_the_door(&s, 52, "周敏").await;
+    let old = create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": late, "claimed_categories": ["older_worker"] }),
+    )
+    .await;
+    create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": fresh, "claimed_categories": ["older_worker"] }),
+    )
+    .await;
+    let rid = old["id"].as_str().expect("id");
+    // Received on Monday 2026-11-02: seven working days later is Wednesday 2026-11-11.
+    {
+        let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+        let mut conn = backend.connect().expect("connect");
+        let data: String = records::table
+            .filter(records::id.eq(rid))
+            .select(records::data)
+            .first(&mut conn)
+            .expect("application");
+        let mut doc: Value = serde_json::from_str(&data).expect("json");
+        doc["received_on"] = json!("2026-11-02");
+        diesel::update(records::table.filter(records::id.eq(rid)))
+            .set(records::data.eq(doc.to_string()))
+            .execute(&mut conn)
+            .expect("backdate");
+    }
+    let r = app.get("/v1/reviews/overdue", &s.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", r.body);
+    assert_eq!(items[0]["application_id"], rid);
+    assert_eq!(items[0]["person_id"], late.as_str());
+    assert_eq!(items[0]["review_due_on"], "2026-11-11");
+    assert_eq!(items[0]["state"], "received");
+    // Another station sees none of it.
+    let r = app.get("/v1/reviews/overdue", &s.staff2.access).await;
+    assert_eq!(r.body["items"], json!([]));
+}

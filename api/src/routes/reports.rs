@@ -262,3 +262,66 @@ pub async fn zero_employment(
         items,
     }))
 }
+
+/// An application whose initial review (初审) is past its deadline.
+#[derive(Serialize)]
+struct OverdueReview {
+    application_id: String,
+    person_id: String,
+    name: String,
+    community_id: String,
+    state: String,
+    received_on: String,
+    review_due_on: String,
+    days_overdue: i64,
+}
+
+/// Applications still received or in initial review after `initial_review_working_days`
+/// working days from 受理, most overdue first.
+pub async fn overdue_reviews(
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> ApiResult<HttpResponse> {
+    use liuqing_schema::domain::recognition::initial_review_due;
+    caller.require(Permission::ReadCaseFiles)?;
+    let today = state.config.today();
+    let (days, calendar) = (
+        state.config.initial_review_working_days,
+        state.config.calendar(),
+    );
+    let items = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let open =
+                casefile::applications_in(conn, &scope, &["received", "preliminary_review"])?;
+            let mut items = Vec::new();
+            for (rec, person) in open {
+                let doc = views::document(&rec)?;
+                let text = |path| get_path(&doc, path).and_then(Value::as_str);
+                let Some(received) = text("received_on")
+                    .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+                else {
+                    continue;
+                };
+                let due = initial_review_due(received, days, &calendar);
+                if today <= due {
+                    continue;
+                }
+                items.push(OverdueReview {
+                    application_id: rec.id.clone(),
+                    person_id: person.id,
+                    name: person.name,
+                    community_id: person.community_id,
+                    state: text("state").unwrap_or("received").to_string(),
+                    received_on: received.to_string(),
+                    review_due_on: due.to_string(),
+                    days_overdue: (today - due).num_days(),
+                });
+            }
+            items.sort_by_key(|i: &OverdueReview| std::cmp::Reverse(i.days_overdue));
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}

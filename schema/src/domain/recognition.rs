@@ -126,6 +126,17 @@ pub fn publicity_last_day(
     calendar.add_working_days(started, working_days)
 }
 
+/// The last day of the initial review (初审) of an application received on `received`: the
+/// `working_days`-th working day after it. An application still received or in review
+/// after that day is overdue.
+pub fn initial_review_due(
+    received: NaiveDate,
+    working_days: u32,
+    calendar: &WorkCalendar,
+) -> NaiveDate {
+    calendar.add_working_days(received, working_days)
+}
+
 /// The day the publicity period is over: the day after its last day, since objections may
 /// come in until the last day ends. Recognition is allowed on or after this date.
 pub fn publicity_ends(started: NaiveDate, working_days: u32, calendar: &WorkCalendar) -> NaiveDate {
