@@ -673,6 +673,7 @@ pub fn eligibility_facts(
         unemployment_registered_on: date(&doc, "unemployment_registered_on"),
         evidence,
         shared: shared.to_vec(),
+        unresolved_objections: 0,
     })
 }
 
@@ -684,4 +685,18 @@ pub fn person_row(conn: &mut DbConn, id: &str) -> StoreResult<Option<PersonRow>>
         .select(PersonRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// How many objections to the application `recognition_id` among a person's records are
+/// pending or upheld.
+pub fn unresolved_objections(children: &[Record], recognition_id: &str) -> StoreResult<usize> {
+    let mut n = 0;
+    for r in children.iter().filter(|r| r.entity == Entity::Objection) {
+        let doc = r.document()?;
+        let text = |path: &str| crate::entities::get_path(&doc, path).and_then(|v| v.as_str());
+        if text("recognition_id") == Some(recognition_id) && text("outcome") != Some("dismissed") {
+            n += 1;
+        }
+    }
+    Ok(n)
 }

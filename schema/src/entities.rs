@@ -20,6 +20,8 @@ crate::text_enum! {
         Recognition = "recognition",
         Exit = "exit",
         Task = "task",
+        /// An objection raised against an application during publicity (公示期间的异议).
+        Objection = "objection",
     }
 }
 
@@ -548,6 +550,27 @@ static TASK: EntitySpec = EntitySpec {
     ],
 };
 
+/// An objection to an application in publicity (公示期间有异议的): who raised it, when and
+/// what, recorded by whoever received it (a coordinator at the door, staff at the window);
+/// station staff decide it. One not dismissed blocks recognition.
+static OBJECTION: EntitySpec = EntitySpec {
+    entity: Entity::Objection,
+    parent: Some(("person_id", Entity::Person)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("recognition_id", T::Ref(Entity::Recognition), A),
+        req("raised_on", T::Date, A),
+        // As the objector gave it: a name, or "匿名".
+        req("raised_by", SHORT, A),
+        req("content", LONG, A),
+        f("outcome", T::Choice(&["pending", "upheld", "dismissed"]), S),
+        f("resolved_on", T::Date, S),
+        f("resolution", LONG, S),
+    ],
+};
+
 /// A recognition's fields that only its actions change (受理→初审→公示→认定): the state
 /// machine and its role checks run before these are written, so no edit may set them.
 pub const RECOGNITION_LIFECYCLE: &[&str] = &[
@@ -575,6 +598,7 @@ pub fn spec(entity: Entity) -> &'static EntitySpec {
         Entity::Recognition => &RECOGNITION,
         Entity::Exit => &EXIT,
         Entity::Task => &TASK,
+        Entity::Objection => &OBJECTION,
     }
 }
 

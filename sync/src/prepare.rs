@@ -259,6 +259,7 @@ impl Built {
             }
             Entity::Evidence => put("review_state", json!("pending")),
             Entity::Task => put("state", json!("open")),
+            Entity::Objection => put("outcome", json!("pending")),
             _ => {}
         }
     }

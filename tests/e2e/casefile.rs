@@ -287,6 +287,51 @@ async fn a_station_runs_a_person_from_first_visit_to_exit() {
     act(&s.app, &s.staff, &rid, json!({ "action": "recognise" }))
         .await
         .problem(403, "forbidden_role");
+    // A neighbour objects during publicity; the coordinator records it at the door.
+    let objection = new_id();
+    let results = push_ok(
+        &s.app,
+        &s.a1,
+        vec![s.a1.upsert(
+            "objection",
+            &objection,
+            None,
+            json!({ "person_id": p, "recognition_id": rid, "raised_on": "2026-01-08",
+                    "raised_by": "邻居（匿名）", "content": "反映申请人在外地务工" }),
+        )],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+    // No override passes an objection: it must be decided first.
+    let r = act(
+        &s.app,
+        &s.supervisor,
+        &rid,
+        json!({ "action": "recognise", "override_reason": checked }),
+    )
+    .await;
+    let unmet = r.problem(409, "rules_unmet")["unmet"].clone();
+    assert!(
+        unmet
+            .as_array()
+            .expect("unmet")
+            .iter()
+            .any(|u| u["rule"] == "objection"),
+        "{unmet:#}"
+    );
+    let file = case_file(&s.app, &s.staff, &p).await;
+    assert_eq!(file["objections"][0]["data"]["outcome"], "pending");
+    let r = s
+        .app
+        .patch(
+            &format!("/v1/records/objection/{objection}"),
+            &s.staff.access,
+            json!({ "fields": { "outcome": "dismissed", "resolved_on": "2026-01-12",
+                    "resolution": "经上门核实，申请人在本地居住，未在外务工" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
     // 认定 checks again on its own day: still refused without the materials.
     act(
         &s.app,

@@ -305,11 +305,20 @@ pub async fn act(
                 None => return Err(ApiError::not_found("the application's person")),
             };
             let children = casefile::children(conn, &person.id)?;
-            let facts =
+            let mut facts =
                 casefile::eligibility_facts(conn, &person, &children, &config.shared_evidence())?;
+            facts.unresolved_objections = casefile::unresolved_objections(&children, &id)?;
             let unmet = gates::unmet(req.action, &claimed, &facts, today);
+            // An objection is decided, never waved through: no override passes it.
+            let objected = unmet.iter().any(|u| u.rule == "objection");
             let overridden = match (&req.override_reason, unmet.is_empty()) {
                 (_, true) => None,
+                (None, false) | (Some(_), false) if objected => {
+                    return Err(ApiError::RulesUnmet {
+                        action: req.action.to_string(),
+                        unmet,
+                    })
+                }
                 (None, false) => {
                     return Err(ApiError::RulesUnmet {
                         action: req.action.to_string(),

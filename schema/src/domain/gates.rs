@@ -33,6 +33,8 @@ pub struct Facts {
     pub evidence: Vec<Evidence>,
     /// Evidence types the deployment gets by data sharing (`shared_evidence_types`).
     pub shared: Vec<EvidenceType>,
+    /// Objections to the application in question that are pending or upheld.
+    pub unresolved_objections: usize,
 }
 
 /// Where a claimed category stands.
@@ -139,7 +141,7 @@ impl Facts {
 /// A rule an action does not meet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmet {
-    /// `claimed_category`, `category`, `always_required`.
+    /// `claimed_category`, `category`, `always_required`, `objection`.
     pub rule: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
@@ -153,7 +155,7 @@ pub struct Unmet {
 /// Everything `action` needs that the application does not have at `at`, at once:
 /// `start_review` a claimed category; `publicise` and `recognise` every claimed category
 /// confirmed and the always-required materials (household register, ID card, employment
-/// card) on file. Rejecting needs nothing.
+/// card) on file; `recognise` also no objection pending or upheld. Rejecting needs nothing.
 pub fn unmet(
     action: RecognitionAction,
     claimed: &[Category],
@@ -200,6 +202,18 @@ pub fn unmet(
             standing: None,
             reason: "materials every application needs are not on file".into(),
             evidence: materials,
+        });
+    }
+    if action == RecognitionAction::Recognise && facts.unresolved_objections > 0 {
+        unmet.push(Unmet {
+            rule: "objection",
+            category: None,
+            standing: None,
+            reason: format!(
+                "{} objection(s) raised during publicity are pending or upheld",
+                facts.unresolved_objections
+            ),
+            evidence: Vec::new(),
         });
     }
     unmet
@@ -363,6 +377,15 @@ mod tests {
         );
         assert_eq!(rules(A::Publicise, &[], &complete), ["claimed_category"]);
         assert!(rules(A::Reject, &[], &Facts::default()).is_empty());
+        let objected = Facts {
+            unresolved_objections: 1,
+            ..complete.clone()
+        };
+        assert!(rules(A::Publicise, &[C::Disabled], &objected).is_empty());
+        assert_eq!(
+            rules(A::Recognise, &[C::Disabled], &objected),
+            ["objection"]
+        );
         let all = unmet(
             A::Publicise,
             &[C::Disabled, C::OlderWorker],
