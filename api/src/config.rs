@@ -147,6 +147,8 @@ pub struct Config {
     pub tombstone_retention_days: u64,
     /// Working days an application is publicly posted (公示) before it can be recognised.
     pub publicity_working_days: u32,
+    /// Months after a placement when follow-ups (跟踪回访) are due, comma-separated.
+    pub follow_up_months: String,
     /// Working days from 受理 within which the initial review (初审) is done.
     pub initial_review_working_days: u32,
     /// Days a rejected applicant waits before applying again (the guide leaves the period
@@ -221,6 +223,7 @@ impl Default for Config {
             sync_max_page: 2000,
             tombstone_retention_days: 90,
             publicity_working_days: 7,
+            follow_up_months: "1,3,6".into(),
             initial_review_working_days: 7,
             reapply_wait_days: 30,
             holidays: String::new(),
@@ -244,6 +247,15 @@ fn parse_dates(text: &str) -> Result<BTreeSet<NaiveDate>, String> {
         .map(|d| {
             NaiveDate::parse_from_str(d, "%Y-%m-%d")
                 .map_err(|_| format!("`{d}` is not a date (YYYY-MM-DD)"))
+        })
+        .collect()
+}
+
+fn parse_months(text: &str) -> Result<Vec<u32>, String> {
+    comma_list(text)
+        .map(|t| match t.parse::<u32>() {
+            Ok(m) if (1..=60).contains(&m) => Ok(m),
+            _ => Err(format!("`{t}` is not a number of months from 1 to 60")),
         })
         .collect()
 }
@@ -465,6 +477,8 @@ impl Config {
         }
         parse_evidence_types(&self.shared_evidence_types)
             .map_err(|reason| invalid("shared_evidence_types", reason))?;
+        parse_months(&self.follow_up_months)
+            .map_err(|reason| invalid("follow_up_months", reason))?;
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
             return Err(invalid(
                 "utc_offset_minutes",
@@ -500,6 +514,11 @@ impl Config {
             holidays: parse_dates(&self.holidays).unwrap_or_default(),
             extra_workdays: parse_dates(&self.extra_workdays).unwrap_or_default(),
         }
+    }
+
+    /// Months after a placement when follow-ups are due (validated at load).
+    pub fn follow_ups(&self) -> Vec<u32> {
+        parse_months(&self.follow_up_months).unwrap_or_default()
     }
 
     /// Evidence available by data sharing (validated at load).

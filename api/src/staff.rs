@@ -4,13 +4,17 @@
 //! merges by the field policies and reaches the phones on their next pull. There is no
 //! other way to write a record. This module only maps the engine's answer to HTTP.
 
+use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::entities::Entity;
+use liuqing_schema::records;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::DbConn;
 use liuqing_sync::engine::Env;
 use liuqing_sync::protocol::{MutationResult, Status};
 pub use liuqing_sync::writer::Edit;
+use serde_json::{json, Map};
 
 use crate::auth::Caller;
 use crate::config::Config;
@@ -40,4 +44,47 @@ pub fn apply(
         return Err(ApiError::rejected(entity, &result));
     }
     Ok(result)
+}
+
+/// A task the server gives a phone (`task` records reach the assignee's phone on its next
+/// pull): about a person, in their household.
+pub struct NewTask {
+    pub person_id: String,
+    pub assignee_id: String,
+    /// `retake_photo`, `follow_up_due`, `visit`, `other`.
+    pub kind: &'static str,
+    pub title: String,
+    pub due_on: Option<NaiveDate>,
+    pub notes: Option<String>,
+}
+
+/// Writes `task` as the caller, in the request's transaction; returns its id.
+pub fn add_task(
+    conn: &mut DbConn,
+    caller: &Caller,
+    env: &Env<'_>,
+    task: NewTask,
+) -> Result<String, ApiError> {
+    let person = records::find(conn, Entity::Person, &task.person_id)?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a task for an unknown person")))?;
+    let household_id = person
+        .parent_id
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a person without a household")))?;
+    let mut fields = Map::new();
+    fields.insert("household_id".into(), json!(household_id));
+    fields.insert("person_id".into(), json!(task.person_id));
+    fields.insert("assignee_id".into(), json!(task.assignee_id));
+    fields.insert("kind".into(), json!(task.kind));
+    fields.insert("title".into(), json!(task.title));
+    fields.insert("state".into(), json!("open"));
+    if let Some(due) = task.due_on {
+        fields.insert("due_on".into(), json!(due.format("%Y-%m-%d").to_string()));
+    }
+    if let Some(notes) = task.notes {
+        fields.insert("notes".into(), json!(notes));
+    }
+    let edit = Edit::create(Entity::Task, fields);
+    let id = edit.id.to_string();
+    apply(conn, caller, env, edit)?;
+    Ok(id)
 }

@@ -1569,3 +1569,67 @@ async fn initial_reviews_past_their_deadline_are_listed() {
     let r = app.get("/v1/reviews/overdue", &s.staff2.access).await;
     assert_eq!(r.body["items"], json!([]));
 }
+
+/// A placement is followed up at 1, 3 and 6 months: tasks on the coordinator's phone, and
+/// the ones past their day listed as overdue.
+#[actix_web::test]
+async fn a_placement_is_followed_up_at_set_months() {
+    let s = station().await;
+    let app = &s.app;
+    let (_, placed) = enrol_at_the_door(&s, 61, "吴刚").await;
+    let (_, other) = enrol_at_the_door(&s, 62, "吴芳").await;
+    let today = chrono::Utc::now().date_naive();
+    let exit_on = today - chrono::Days::new(100);
+    create(
+        app,
+        &s.staff,
+        "exit",
+        json!({ "person_id": placed, "reason": "employed", "exit_on": exit_on.to_string() }),
+    )
+    .await;
+    create(
+        app,
+        &s.staff,
+        "exit",
+        json!({ "person_id": other, "reason": "ended_job_search", "exit_on": today.to_string() }),
+    )
+    .await;
+
+    let (changes, _) = crate::sync::pull_all(app, &s.a1.s.access, None).await;
+    let mut due: Vec<(String, String)> = changes
+        .iter()
+        .filter(|c| c["entity"] == "task" && c["data"]["kind"] == "follow_up_due")
+        .map(|c| {
+            assert_eq!(c["data"]["assignee_id"], s.a1.s.user["id"], "{c}");
+            assert_eq!(c["data"]["person_id"], placed.as_str(), "{c}");
+            (
+                c["data"]["due_on"].as_str().unwrap_or("").to_string(),
+                c["data"]["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    due.sort();
+    let month = |m| {
+        exit_on
+            .checked_add_months(chrono::Months::new(m))
+            .expect("date")
+            .to_string()
+    };
+    assert_eq!(
+        due,
+        [1, 3, 6].map(|m| (month(m), "open".to_string())).to_vec(),
+        "{changes:#?}"
+    );
+
+    let r = app.get("/v1/tasks/overdue", &s.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let overdue: Vec<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|t| t["data"]["due_on"].as_str())
+        .collect();
+    assert_eq!(overdue, [month(1), month(3)], "{}", r.body);
+    let r = app.get("/v1/tasks/overdue", &s.staff2.access).await;
+    assert_eq!(r.body["items"], json!([]));
+}

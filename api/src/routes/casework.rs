@@ -8,7 +8,8 @@ use chrono::NaiveDate;
 use liuqing_schema::domain::recognition::publicity_last_day;
 use liuqing_schema::domain::{gates, Permission};
 use liuqing_schema::domain::{
-    transition, Category, IdNumber, RecognitionAction, RecognitionState, TransitionError,
+    transition, Category, ExitReason, IdNumber, RecognitionAction, RecognitionState,
+    TransitionError,
 };
 use liuqing_schema::entities::{self, get_path, Entity, Policy};
 use liuqing_schema::records::{self, Record};
@@ -147,10 +148,71 @@ pub async fn create(
             edit.set_ops = req.set_ops;
             let id = edit.id.to_string();
             staff::apply(conn, &caller, &env, edit)?;
-            views::record(&record_in_scope(conn, &scope, entity, &id)?, birth_dates)
+            let created = record_in_scope(conn, &scope, entity, &id)?;
+            if entity == Entity::Exit {
+                schedule_follow_ups(conn, &caller, &env, &config.follow_ups(), &created)?;
+            }
+            views::record(&created, birth_dates)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// After a placement (an exit for a job or a business of one's own), the follow-ups due at
+/// `months` after it become tasks for the coordinator who enrolled the household, in the
+/// same transaction as the exit.
+fn schedule_follow_ups(
+    conn: &mut DbConn,
+    caller: &Caller,
+    env: &Env<'_>,
+    months: &[u32],
+    exit: &Record,
+) -> Result<(), ApiError> {
+    use liuqing_schema::domain::follow_ups;
+    let doc = views::document(exit)?;
+    let reason = get_path(&doc, "reason")
+        .and_then(Value::as_str)
+        .and_then(|r| r.parse::<ExitReason>().ok());
+    let (Some(reason), Some(placed_on), Some(person_id)) =
+        (reason, date_of(&doc, "exit_on"), exit.parent_id.as_deref())
+    else {
+        return Ok(());
+    };
+    if !follow_ups::is_placement(reason) {
+        return Ok(());
+    }
+    let person = records::find(conn, Entity::Person, person_id)?
+        .ok_or_else(|| ApiError::not_found("the exit's person"))?;
+    let household = match person.parent_id.as_deref() {
+        Some(h) => records::find(conn, Entity::Household, h)?,
+        None => None,
+    };
+    let assignee = household
+        .and_then(|h| h.created_by)
+        .unwrap_or_else(|| caller.user_id.clone());
+    let total = months.len();
+    for (i, due_on) in follow_ups::due_dates(placed_on, months)
+        .into_iter()
+        .enumerate()
+    {
+        staff::add_task(
+            conn,
+            caller,
+            env,
+            staff::NewTask {
+                person_id: person_id.to_string(),
+                assignee_id: assignee.clone(),
+                kind: "follow_up_due",
+                title: format!(
+                    "跟踪回访（第{}次，共{total}次）：工资、合同、社保、工作量",
+                    i + 1
+                ),
+                due_on: Some(due_on),
+                notes: Some(format!("{placed_on} 实现就业，{}", reason.chinese_name())),
+            },
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn get(

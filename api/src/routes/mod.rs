@@ -67,6 +67,7 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/duplicates", reports::duplicates),
         route(M::GET, "/v1/exit-candidates", reports::exit_candidates),
         route(M::GET, "/v1/reviews/overdue", reports::overdue_reviews),
+        route(M::GET, "/v1/tasks/overdue", reports::overdue_tasks),
         route(M::GET, "/v1/zero-employment", reports::zero_employment),
         route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
         route(

@@ -299,12 +299,6 @@ fn retake_task(
 ) -> Result<String, ApiError> {
     let person_id = text(doc, "person_id")
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("evidence without a person")))?;
-    let person = records::find(conn, Entity::Person, person_id)?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("evidence of an unknown person")))?;
-    let household_id = person
-        .parent_id
-        .clone()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a person without a household")))?;
     // The coordinator who sent the evidence; staff's own uploads fall to the reviewer.
     let assignee = evidence
         .created_by
@@ -315,19 +309,19 @@ fn retake_task(
         .parse::<EvidenceType>()
         .map(|e| e.chinese_name().to_string())
         .unwrap_or_else(|_| kind.to_string());
-    let mut fields = Map::new();
-    fields.insert("household_id".into(), json!(household_id));
-    fields.insert("person_id".into(), json!(person_id));
-    fields.insert("assignee_id".into(), json!(assignee));
-    fields.insert("kind".into(), json!("retake_photo"));
-    fields.insert("title".into(), json!(format!("重新拍摄：{kind_name}")));
-    fields.insert("state".into(), json!("open"));
-    if let Some(reason) = reason {
-        fields.insert("notes".into(), json!(reason));
-    }
-    let task = Edit::create(Entity::Task, fields);
-    let task_id = task.id.to_string();
     let env = staff::engine_env(scope, &state.cipher, &state.config, now);
-    staff::apply(conn, caller, &env, task)?;
+    let task_id = staff::add_task(
+        conn,
+        caller,
+        &env,
+        staff::NewTask {
+            person_id: person_id.to_string(),
+            assignee_id: assignee,
+            kind: "retake_photo",
+            title: format!("重新拍摄：{kind_name}"),
+            due_on: None,
+            notes: reason.map(str::to_string),
+        },
+    )?;
     Ok(task_id)
 }

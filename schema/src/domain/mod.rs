@@ -9,6 +9,7 @@ pub mod category;
 pub mod dates;
 pub mod eligibility;
 pub mod exits;
+pub mod follow_ups;
 pub mod gates;
 pub mod id_number;
 pub mod obligations;
