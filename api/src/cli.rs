@@ -154,10 +154,14 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     // The same preparation as a server start: folders, migrations, first admin, keys.
     let db = crate::startup::prepare_database(&config).await?;
     let cipher = crate::startup::field_cipher(&config)?;
+    // The pictures first: their rows are written in the load's transaction, so a row
+    // never names bytes the store does not hold.
+    let blobs = crate::startup::blob_store(&config)?;
+    let photos = crate::demo_photos::store(blobs.as_ref()).await?;
     let pool = db.pool().clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
         let mut conn = pool.get()?;
-        crate::demo::load(&mut conn, &config, &cipher)
+        crate::demo::load(&mut conn, &config, &cipher, &photos)
     })
     .await??;
     Ok(())

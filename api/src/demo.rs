@@ -18,16 +18,18 @@ use liuqing_schema::org::{self, OrgKind};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
 use liuqing_schema::users::{self, NewUser, Role};
-use liuqing_schema::{devices, DbConn};
+use liuqing_schema::{attachments, devices, jobs, DbConn};
 use liuqing_sync::engine::{self, Env, Writer};
 use liuqing_sync::hlc::Hlc;
 use liuqing_sync::protocol::{Mutation, Op, Status};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::auth::password;
 use crate::config::Config;
+use crate::demo_photos::DemoPhotos;
 
 /// The environment variable holding the demo users' password.
 pub const PASSWORD_VAR: &str = "LIUQING_DEMO_PASSWORD";
@@ -57,6 +59,11 @@ struct DemoUser {
     role: Role,
 }
 
+/// The service commitment the demo's persons sign, and its version.
+const COMMITMENT_TEMPLATE: &str = "2026-1";
+const COMMITMENT_TEXT: &str = "本人自愿接受就业援助，如实提供个人情况，积极参加职业指导、\
+岗位推荐和职业培训，就业或情况变化后及时告知社区劳动保障协理员。";
+
 /// The demo district's people and places.
 struct District {
     communities: Vec<(String, String)>,
@@ -69,7 +76,12 @@ struct District {
 
 /// Loads the demo district. Refuses when the demo users exist already, so a second run
 /// never doubles the data.
-pub fn load(conn: &mut DbConn, config: &Config, cipher: &FieldCipher) -> anyhow::Result<()> {
+pub fn load(
+    conn: &mut DbConn,
+    config: &Config,
+    cipher: &FieldCipher,
+    photos: &DemoPhotos,
+) -> anyhow::Result<()> {
     if users::find_by_username(conn, "demo-admin")?.is_some() {
         anyhow::bail!("the demo district is already loaded in this database");
     }
@@ -82,7 +94,9 @@ pub fn load(conn: &mut DbConn, config: &Config, cipher: &FieldCipher) -> anyhow:
     use diesel::Connection;
     let summary = conn.transaction::<_, anyhow::Error, _>(|conn| {
         let district = people_and_places(conn, &hash)?;
+        add_photos(conn, &district, photos)?;
         let mut loader = Loader {
+            photos,
             conn,
             cipher,
             config,
@@ -123,6 +137,31 @@ pub fn load(conn: &mut DbConn, config: &Config, cipher: &FieldCipher) -> anyhow:
         println!("Their password (shown once): {secret}");
     } else {
         println!("Their password is the value of {PASSWORD_VAR}.");
+    }
+    Ok(())
+}
+
+/// The pictures' rows, sent by every coordinator (each holds the bytes of the evidence
+/// they record, as a phone would after uploading them), and their thumbnails queued.
+fn add_photos(conn: &mut DbConn, district: &District, photos: &DemoPhotos) -> anyhow::Result<()> {
+    for photo in photos.all() {
+        let mut row = photo.clone();
+        let first = district
+            .coordinators
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("the demo has no coordinator"))?;
+        row.created_by = first.user_id.clone();
+        if attachments::add(conn, &row, &first.user_id)? {
+            jobs::enqueue(
+                conn,
+                crate::derivatives::DERIVE_JOB,
+                &row.sha256,
+                row.created_at,
+            )?;
+        }
+        for coordinator in &district.coordinators {
+            attachments::add_uploader(conn, &row.sha256, &coordinator.user_id, row.created_at)?;
+        }
     }
     Ok(())
 }
@@ -300,6 +339,7 @@ struct Counts {
 
 struct Loader<'a> {
     conn: &'a mut DbConn,
+    photos: &'a DemoPhotos,
     cipher: &'a FieldCipher,
     config: &'a Config,
     rng: StdRng,
@@ -587,6 +627,8 @@ impl Loader<'_> {
             Some((n, b, _)) if self.counts.persons % 97 == 96 => (n.clone(), *b),
             _ => (name, birth),
         };
+        // The age that counts is the birth date's, a look-alike's included.
+        let age = liuqing_schema::domain::age_on(birth, self.today);
         let number = self.id_number(birth, female)?;
         let education = self.pick(&[
             "junior_high",
@@ -622,7 +664,8 @@ impl Loader<'_> {
             }),
         )?;
         self.counts.persons += 1;
-        let older = (female && age >= 40) || (!female && age >= 50);
+        // A year over the age, so the category held on every step's day of the case.
+        let older = (female && age >= 41) || (!female && age >= 51);
         let mut categories = Vec::new();
         if older {
             categories.push("older_worker");
@@ -630,7 +673,8 @@ impl Loader<'_> {
         if zero {
             categories.push("urban_zero_employment_family");
         }
-        if self.rng.gen_bool(0.3) {
+        // Registered unemployed more than a year before enrolling (so before applying).
+        if registered_ago - enrolled_days_ago >= 400 && self.rng.gen_bool(0.5) {
             categories.push("long_term_unemployed");
         }
         if self.rng.gen_bool(0.15) {
@@ -642,7 +686,9 @@ impl Loader<'_> {
         let complete = member == 0 || self.rng.gen_bool(0.7);
         let mut six = json!({
             "person_id": person,
-            "basic": {"education": "senior_high", "health": "healthy", "skills": ["驾驶", "保洁"], "phone": phone},
+            "basic": {"education": education,
+                      "health": if categories.contains(&"disabled") { "disabled" } else { "healthy" },
+                      "skills": ["驾驶", "保洁"], "phone": phone},
             "difficulty": {"categories": categories},
             "family": {"members": 3, "employed_members": if zero { 0 } else { 1 }, "dependants": 1,
                        "monthly_income": self.rng.gen_range(0..4000), "zero_employment": zero},
@@ -675,6 +721,61 @@ impl Loader<'_> {
             quiet,
         )?;
         Ok(person)
+    }
+
+    /// The photographed materials of an application, as the coordinator records them on
+    /// `days_ago`: the always-required documents and each claimed category's certificate
+    /// (the derivable categories need none); a just-received application lacks its last
+    /// certificate. Returns the evidence ids.
+    fn evidence(
+        &mut self,
+        coordinator: &DemoUser,
+        person: &str,
+        categories: &[&str],
+        days_ago: i64,
+        stage: Stage,
+    ) -> anyhow::Result<Vec<String>> {
+        use liuqing_schema::domain::category::evidence_for;
+        use liuqing_schema::domain::{Category, EvidenceType, ALWAYS_REQUIRED};
+        let mut wanted: Vec<(EvidenceType, Option<Category>)> =
+            ALWAYS_REQUIRED.iter().map(|e| (*e, None)).collect();
+        for category in categories.iter().filter_map(|c| c.parse::<Category>().ok()) {
+            for e in evidence_for(category) {
+                if !wanted.iter().any(|(w, _)| w == e) {
+                    wanted.push((*e, Some(category)));
+                }
+            }
+        }
+        if matches!(stage, Stage::Received) && wanted.len() > 1 {
+            wanted.pop();
+        }
+        let captured = Utc
+            .from_utc_datetime(&self.day(days_ago).and_hms_opt(2, 30, 0).unwrap_or_default())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        // Certificates with a validity period run a year past the day the demo is loaded.
+        let valid_until = (self.today + Duration::days(365)).to_string();
+        let mut ids = Vec::new();
+        for (evidence_type, category) in wanted {
+            let id = new_id();
+            let mut fields = json!({
+                "person_id": person,
+                "evidence_type": evidence_type,
+                "attachment_sha256": self.photos.sha(evidence_type),
+                "captured_at": captured,
+            });
+            if let Some(category) = category {
+                fields["category"] = json!(category);
+            }
+            if matches!(
+                evidence_type,
+                EvidenceType::LowIncomeCertificate | EvidenceType::HardshipWorkerCertificate
+            ) {
+                fields["valid_until"] = json!(valid_until);
+            }
+            self.write(coordinator, days_ago, Entity::Evidence, &id, fields)?;
+            ids.push(id);
+        }
+        Ok(ids)
     }
 
     /// Runs a person's case as far as `stage`, each step by the role that takes it.
@@ -720,10 +821,24 @@ impl Loader<'_> {
             json!({"person_id": person, "claimed_categories": categories, "history": history}),
         )?;
         self.counts.recognitions += 1;
+        // The materials come with the application; a fresh one still lacks some.
+        let evidence = self.evidence(coordinator, person, categories, applied, stage)?;
         if matches!(stage, Stage::Received) {
             return Ok(());
         }
         let review = (applied - 1).max(0);
+        if !matches!(stage, Stage::InReview) {
+            // Reviewed at 初审: every photo approved before the case goes on.
+            for id in &evidence {
+                self.write(
+                    staff,
+                    review,
+                    Entity::Evidence,
+                    id,
+                    json!({"review_state": "approved"}),
+                )?;
+            }
+        }
         history.push(json!({"state": "preliminary_review", "action": "start_review", "by": staff.user_id, "on": on(self.day(review)), "reason": null}));
         self.write(
             staff,
@@ -798,6 +913,25 @@ impl Loader<'_> {
                 "measures": ["career_guidance", "job_recommendation", "training_recommendation"],
                 "notes": "一人一策：先职业指导，再推荐保洁、保安岗位，同时推荐育婴师培训",
                 "agreed_on": on(self.day(assessed)),
+                "signature_sha256": self.photos.signature.sha256,
+            }),
+        )?;
+        // The signed service commitment (就业援助服务承诺), sealed as it is written.
+        let signed_at = Utc
+            .from_utc_datetime(&self.day(assessed).and_hms_opt(3, 0, 0).unwrap_or_default())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.write(
+            coordinator,
+            assessed,
+            Entity::Commitment,
+            &new_id(),
+            json!({
+                "person_id": person,
+                "template_version": COMMITMENT_TEMPLATE,
+                "text_sha256": hex::encode(Sha256::digest(COMMITMENT_TEXT.as_bytes())),
+                "signature_sha256": self.photos.signature.sha256,
+                "signed_at": signed_at,
+                "place": "社区服务站",
             }),
         )?;
         let mut services: Vec<&str> = vec![

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_photos;
 pub mod derivatives;
 pub mod error;
 pub mod extract;

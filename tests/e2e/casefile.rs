@@ -1145,7 +1145,57 @@ async fn the_demo_district_is_ready_to_try() {
         .get("/v1/households?zero_employment_open=true", &staff.access)
         .await;
     assert!(!r.body["items"].as_array().expect("items").is_empty());
+    demo_keeps_the_rules(&app, &sup).await;
     app.stop().await;
+}
+
+/// Every recognised person of the demo, read through the API as the supervisor, keeps
+/// the guide's rules: each claimed category confirmed, no material missing, a signed and
+/// sealed commitment, a signed plan; and every six clears agrees with its person.
+async fn demo_keeps_the_rules(app: &TestApp, sup: &Session) {
+    let mut recognised = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/persons?status=recognised&limit=200&cursor={c}"),
+            None => "/v1/persons?status=recognised&limit=200".to_string(),
+        };
+        let page = app.get(&path, &sup.access).await;
+        for p in page.body["items"].as_array().expect("items") {
+            recognised.push(p["id"].as_str().expect("id").to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    assert!(recognised.len() > 50, "{}", recognised.len());
+    for id in &recognised {
+        let file = case_file(app, sup, id).await;
+        let checks = file["eligibility"].as_array().expect("eligibility");
+        assert!(!checks.is_empty(), "{id}: no category");
+        for check in checks {
+            assert_eq!(check["standing"], "confirmed", "{id}: {check}");
+        }
+        assert_eq!(file["missing_materials"]["items"], json!([]), "{id}");
+        let commitment = &file["commitments"][0];
+        let cid = commitment["id"].as_str().expect("a commitment");
+        let binding = app
+            .get(&format!("/v1/commitments/{cid}/binding"), &sup.access)
+            .await;
+        assert_eq!(binding.body["intact"], true, "{id}: {}", binding.body);
+        assert_eq!(binding.body["signature_received"], true, "{id}");
+        assert!(file["plan"]["data"]["signature_sha256"].is_string(), "{id}");
+        assert!(!file["service_records"]
+            .as_array()
+            .expect("services")
+            .is_empty());
+        assert_eq!(
+            file["six_clears"]["record"]["data"]["basic"]["education"],
+            file["person"]["data"]["education"],
+            "{id}"
+        );
+    }
 }
 
 /// The access log holds `n` gate overrides of the application.
