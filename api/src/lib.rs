@@ -17,6 +17,7 @@ pub mod maintenance;
 pub mod media;
 pub mod middleware;
 pub mod paging;
+pub mod recognitions;
 pub mod routes;
 pub mod staff;
 pub mod staging;

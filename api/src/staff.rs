@@ -8,9 +8,10 @@ use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::records;
+use liuqing_schema::records::Record;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::time::Micros;
-use liuqing_schema::DbConn;
+use liuqing_schema::{org, DbConn};
 use liuqing_sync::engine::Env;
 use liuqing_sync::protocol::{MutationResult, Status};
 pub use liuqing_sync::writer::Edit;
@@ -87,4 +88,19 @@ pub fn add_task(
     let id = edit.id.to_string();
     apply(conn, caller, env, edit)?;
     Ok(id)
+}
+
+/// A record of the caller's scope, or 404 (outside the scope looks like missing).
+pub fn record_in_scope(
+    conn: &mut DbConn,
+    scope: &Scope,
+    entity: Entity,
+    id: &str,
+) -> Result<Record, ApiError> {
+    let not_found = || ApiError::not_found(entity.to_string());
+    let rec = records::find(conn, entity, id)?.ok_or_else(not_found)?;
+    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
+        return Err(not_found());
+    }
+    Ok(rec)
 }

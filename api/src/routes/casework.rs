@@ -5,27 +5,23 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
-use liuqing_schema::domain::recognition::publicity_last_day;
-use liuqing_schema::domain::{gates, Permission};
-use liuqing_schema::domain::{
-    transition, Category, ExitReason, IdNumber, RecognitionAction, RecognitionState,
-    TransitionError,
-};
+use liuqing_schema::domain::Permission;
+use liuqing_schema::domain::{ExitReason, IdNumber, RecognitionAction};
 use liuqing_schema::entities::{self, get_path, Entity, Policy};
 use liuqing_schema::records::{self, Record};
-use liuqing_schema::scope::Scope;
 use liuqing_schema::time::now_micros;
-use liuqing_schema::{audit, casefile, org, users, DbConn};
+use liuqing_schema::{org, users, DbConn};
 use liuqing_sync::engine::Env;
 use liuqing_sync::protocol::{ConflictNote, Status};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use validator::Validate;
 
 use super::views::{self, Items, RecordView};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Body;
+use crate::recognitions;
 use crate::staff::{self, Edit};
 use crate::state::AppState;
 
@@ -50,20 +46,7 @@ fn entity_of(name: &str) -> Result<Entity, ApiError> {
         })
 }
 
-/// A record of the caller's scope, or 404 (outside the scope looks like missing).
-pub fn record_in_scope(
-    conn: &mut DbConn,
-    scope: &Scope,
-    entity: Entity,
-    id: &str,
-) -> Result<Record, ApiError> {
-    let not_found = || ApiError::not_found(entity.to_string());
-    let rec = records::find(conn, entity, id)?.ok_or_else(not_found)?;
-    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
-        return Err(not_found());
-    }
-    Ok(rec)
-}
+pub use crate::staff::record_in_scope;
 
 /// Checks a staff write beyond the field types: task assignees, and
 /// enrolment of an ID number already enrolled (a 409 naming the community, number masked).
@@ -308,8 +291,9 @@ fn date_of(doc: &Value, path: &str) -> Option<NaiveDate> {
         .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }
 
-/// Takes a recognition action (受理→初审→公示→认定, or reject) by the state machine's rules:
-/// an illegal action is a 409 naming the current state, a role that may not take it a 403.
+/// Takes a recognition action (受理→初审→公示→认定, or reject) by the state machine's rules
+/// and the guide's (`crate::recognitions`): an illegal action is a 409 naming the current
+/// state, a role that may not take it a 403, unmet rules a 409 listing them.
 pub async fn act(
     state: web::Data<AppState>,
     caller: Caller,
@@ -318,130 +302,23 @@ pub async fn act(
 ) -> ApiResult<HttpResponse> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::EditCaseFiles)?;
-    if req.action == RecognitionAction::Reject
-        && req.reason.as_deref().is_none_or(|r| r.trim().is_empty())
-    {
-        return Err(ApiError::validation("reason", "is required to reject"));
-    }
     let id = id.into_inner();
     let cipher = state.cipher.clone();
     let config = state.config.clone();
+    let step = recognitions::Step {
+        action: req.action,
+        reason: req.reason,
+        override_reason: req.override_reason,
+    };
+    step.check()?;
     let updated = state
         .db
         .write(move |conn| {
             // (The writer's transaction holds the write lock: two staff acting at once
             // are serialised, and the second sees the first one's result.)
             let scope = caller.scope(conn)?;
-            let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
-            let doc = views::document(&rec)?;
-            let from: RecognitionState = get_path(&doc, "state")
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(RecognitionState::Received);
-            // One instant for the whole action: the dates it writes and the engine's day.
             let env = staff::engine_env(&scope, &cipher, &config, now_micros());
-            let today = env.today;
-            // Recognition is allowed from the day after the last day of publicity.
-            let allowed_from = date_of(&doc, "publicity_ends_on").and_then(|d| d.succ_opt());
-            let to = transition(from, req.action, caller.role, today, allowed_from).map_err(
-                |e| match e {
-                    // The message names the current state.
-                    TransitionError::Illegal { .. } => {
-                        ApiError::Conflict("illegal_transition", e.to_string())
-                    }
-                    TransitionError::Forbidden { .. } => {
-                        ApiError::Forbidden("forbidden_role", e.to_string())
-                    }
-                    TransitionError::PublicityNotOver { .. }
-                    | TransitionError::PublicityEndUnknown => {
-                        ApiError::Conflict("publicity_not_over", e.to_string())
-                    }
-                },
-            )?;
-            let claimed: Vec<Category> = get_path(&doc, "claimed_categories")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(|c| c.as_str()?.parse().ok()).collect())
-                .unwrap_or_default();
-            let person = match rec.parent_id.as_deref() {
-                Some(p) => record_in_scope(conn, &scope, Entity::Person, p)?,
-                None => return Err(ApiError::not_found("the application's person")),
-            };
-            let children = casefile::children(conn, &person.id)?;
-            let mut facts =
-                casefile::eligibility_facts(conn, &person, &children, &config.shared_evidence())?;
-            facts.unresolved_objections = casefile::unresolved_objections(&children, &id)?;
-            let unmet = gates::unmet(req.action, &claimed, &facts, today);
-            // An objection is decided, never waved through: no override passes it.
-            let objected = unmet.iter().any(|u| u.rule == "objection");
-            let overridden = match (&req.override_reason, unmet.is_empty()) {
-                (_, true) => None,
-                (None, false) | (Some(_), false) if objected => {
-                    return Err(ApiError::RulesUnmet {
-                        action: req.action.to_string(),
-                        unmet,
-                    })
-                }
-                (None, false) => {
-                    return Err(ApiError::RulesUnmet {
-                        action: req.action.to_string(),
-                        unmet,
-                    })
-                }
-                (Some(reason), false) => {
-                    caller.require(Permission::OverrideGates)?;
-                    audit::record(
-                        conn,
-                        caller.actor(),
-                        "gate_override",
-                        "recognition",
-                        &id,
-                        Some(reason),
-                        Some(json!({ "action": req.action, "unmet": unmet })),
-                    )?;
-                    Some(json!({ "reason": reason, "unmet": unmet }))
-                }
-            };
-            let on = today.format("%Y-%m-%d").to_string();
-            let mut history = get_path(&doc, "history")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            history.push(json!({
-                "state": to,
-                "action": req.action,
-                "by": caller.user_id,
-                "on": on,
-                "reason": req.reason,
-                "override": overridden,
-            }));
-            let mut fields = Map::new();
-            fields.insert("state".into(), json!(to));
-            fields.insert("history".into(), Value::Array(history));
-            match to {
-                RecognitionState::Publicity => {
-                    let last = publicity_last_day(
-                        today,
-                        config.publicity_working_days,
-                        &config.calendar(),
-                    );
-                    fields.insert("publicity_started_on".into(), json!(on));
-                    fields.insert(
-                        "publicity_ends_on".into(),
-                        json!(last.format("%Y-%m-%d").to_string()),
-                    );
-                }
-                RecognitionState::Recognised | RecognitionState::Rejected => {
-                    fields.insert("decided_on".into(), json!(on));
-                    if let Some(reason) = &req.reason {
-                        fields.insert("reason".into(), json!(reason));
-                    }
-                }
-                RecognitionState::Received | RecognitionState::PreliminaryReview => {}
-            }
-            let mut edit = Edit::update(&rec, fields)?;
-            edit.lifecycle = true;
-            staff::apply(conn, &caller, &env, edit)?;
-            let rec = record_in_scope(conn, &scope, Entity::Recognition, &id)?;
+            let rec = recognitions::take(conn, &caller, &env, &config, &id, &step)?;
             views::record(&rec, birth_dates)
         })
         .await?;
