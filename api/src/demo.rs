@@ -12,7 +12,7 @@ use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use liuqing_schema::audit::{self, Actor};
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::recognition::publicity_last_day;
-use liuqing_schema::domain::IdNumber;
+use liuqing_schema::domain::{IdNumber, RecognitionAction};
 use liuqing_schema::entities::Entity;
 use liuqing_schema::org::{self, OrgKind};
 use liuqing_schema::scope::Scope;
@@ -28,8 +28,10 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::auth::password;
+use crate::auth::Caller;
 use crate::config::Config;
 use crate::demo_photos::DemoPhotos;
+use crate::recognitions::{self, Step};
 
 /// The environment variable holding the demo users' password.
 pub const PASSWORD_VAR: &str = "LIUQING_DEMO_PASSWORD";
@@ -402,6 +404,56 @@ impl Loader<'_> {
         self.today - Duration::days(days_ago)
     }
 
+    /// The instant a demo write `days_ago` days back happens at (distinct for each), and
+    /// its day.
+    fn instant(&mut self, days_ago: i64) -> (Micros, NaiveDate) {
+        let today = self.day(days_ago);
+        let noon = Utc
+            .from_utc_datetime(&today.and_hms_opt(2, 0, 0).unwrap_or_default())
+            .timestamp_micros();
+        let now: Micros = noon + i64::from(self.id_seq % 1000) * 1000;
+        self.id_seq += 1;
+        (now, today)
+    }
+
+    /// Takes a step of the application `id` as `who`, `days_ago` days back, through the
+    /// same function as `POST /v1/recognitions/{id}/actions`: its rules hold here too.
+    fn step(
+        &mut self,
+        who: &DemoUser,
+        days_ago: i64,
+        id: &str,
+        action: RecognitionAction,
+        reason: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let (now, today) = self.instant(days_ago);
+        let env = Env {
+            scope: &Scope::All,
+            cipher: self.cipher,
+            now,
+            today,
+            max_skew_ms: 0,
+            reapply_wait_days: self.config.reapply_wait_days,
+        };
+        let caller = Caller {
+            user_id: who.user_id.clone(),
+            username: String::new(),
+            role: who.role,
+            device_id: who.device_id.clone(),
+            device_state: devices::DeviceState::Active,
+            session_id: String::new(),
+            must_change_password: false,
+        };
+        let step = Step {
+            action,
+            reason: reason.map(str::to_string),
+            override_reason: None,
+        };
+        recognitions::take(self.conn, &caller, &env, self.config, id, &step)
+            .map_err(|e| anyhow::anyhow!("demo {action} of {id} was refused: {e}"))?;
+        Ok(())
+    }
+
     /// Writes one record as `who`, `days_ago` days back.
     fn write(
         &mut self,
@@ -411,12 +463,7 @@ impl Loader<'_> {
         id: &str,
         fields: Value,
     ) -> anyhow::Result<()> {
-        let today = self.day(days_ago);
-        let noon = Utc
-            .from_utc_datetime(&today.and_hms_opt(2, 0, 0).unwrap_or_default())
-            .timestamp_micros();
-        let now: Micros = noon + i64::from(self.id_seq % 1000) * 1000;
-        self.id_seq += 1;
+        let (now, today) = self.instant(days_ago);
         let existing = liuqing_schema::records::find(self.conn, entity, id)?;
         let Value::Object(fields) = fields else {
             anyhow::bail!("demo fields must be an object");
@@ -442,14 +489,14 @@ impl Loader<'_> {
             now,
             today,
             max_skew_ms: 0,
-            reapply_wait_days: 30,
+            reapply_wait_days: self.config.reapply_wait_days,
         };
         let writer = Writer {
             user_id: &who.user_id,
             device_id: &who.device_id,
             role: who.role,
-            // The demo writes each case's history as its actions would have.
-            lifecycle: true,
+            // Recognition steps go through `step`; nothing else bypasses the state machine.
+            lifecycle: false,
             from_outbox: false,
         };
         let result = engine::apply(self.conn, writer, &env, &mutation)?;
@@ -809,16 +856,13 @@ impl Loader<'_> {
         .min(enrolled_days_ago);
         let recognition = new_id();
         let on = |d: NaiveDate| d.to_string();
-        let received = self.day(applied);
-        let mut history = vec![
-            json!({"state": "received", "action": null, "by": staff.user_id, "on": on(received), "reason": null}),
-        ];
+        // 受理: the engine records the state, the day and the history's first entry.
         self.write(
             staff,
             applied,
             Entity::Recognition,
             &recognition,
-            json!({"person_id": person, "claimed_categories": categories, "history": history}),
+            json!({"person_id": person, "claimed_categories": categories}),
         )?;
         self.counts.recognitions += 1;
         // The materials come with the application; a fresh one still lacks some.
@@ -839,22 +883,26 @@ impl Loader<'_> {
                 )?;
             }
         }
-        history.push(json!({"state": "preliminary_review", "action": "start_review", "by": staff.user_id, "on": on(self.day(review)), "reason": null}));
-        self.write(
+        // Each step as a station takes it: the same function as the API's, on its day.
+        self.step(
             staff,
             review,
-            Entity::Recognition,
             &recognition,
-            json!({"state": "preliminary_review", "history": history}),
+            RecognitionAction::StartReview,
+            None,
         )?;
         if matches!(stage, Stage::InReview) {
             return Ok(());
         }
         if matches!(stage, Stage::Rejected) {
             let reason = "经核查，家庭人均收入高于认定标准";
-            history.push(json!({"state": "rejected", "action": "reject", "by": staff.user_id, "on": on(self.day(review)), "reason": reason}));
-            self.write(staff, review, Entity::Recognition, &recognition,
-                json!({"state": "rejected", "history": history, "decided_on": on(self.day(review)), "reason": reason}))?;
+            self.step(
+                staff,
+                review,
+                &recognition,
+                RecognitionAction::Reject,
+                Some(reason),
+            )?;
             return Ok(());
         }
         let posted = (review - 1).max(0);
@@ -863,15 +911,12 @@ impl Loader<'_> {
             self.config.publicity_working_days,
             &self.config.calendar(),
         );
-        history.push(json!({"state": "publicity", "action": "publicise", "by": staff.user_id, "on": on(self.day(posted)), "reason": null}));
-        self.write(
+        self.step(
             staff,
             posted,
-            Entity::Recognition,
             &recognition,
-            json!({
-            "state": "publicity", "history": history,
-            "publicity_started_on": on(self.day(posted)), "publicity_ends_on": on(last)}),
+            RecognitionAction::Publicise,
+            None,
         )?;
         if matches!(stage, Stage::InPublicity) {
             return Ok(());
@@ -879,13 +924,12 @@ impl Loader<'_> {
         let decided_on = last + Duration::days(1);
         let decided = (self.today - decided_on).num_days().max(0);
         let supervisor = &district.supervisor;
-        history.push(json!({"state": "recognised", "action": "recognise", "by": supervisor.user_id, "on": on(decided_on), "reason": null}));
-        self.write(
+        self.step(
             supervisor,
             decided,
-            Entity::Recognition,
             &recognition,
-            json!({"state": "recognised", "history": history, "decided_on": on(decided_on)}),
+            RecognitionAction::Recognise,
+            None,
         )?;
         // Assessment and tier, then the plan, then the services of the tier.
         let tier = ["I", "II", "III"][self.rng.gen_range(0..3)];
