@@ -95,6 +95,9 @@ pub fn take(
     let mut facts =
         casefile::eligibility_facts(conn, &person, &children, &config.shared_evidence())?;
     facts.unresolved_objections = casefile::unresolved_objections(&children, id)?;
+    if let Some(household) = person.parent_id.as_deref() {
+        facts.open_site_checks = casefile::open_site_checks(conn, household, id)?;
+    }
     let unmet = gates::unmet(step.action, &claimed, &facts, today);
     // An objection is decided, never waved through: no override passes it.
     let objected = unmet.iter().any(|u| u.rule == "objection");

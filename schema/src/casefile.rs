@@ -674,6 +674,7 @@ pub fn eligibility_facts(
         evidence,
         shared: shared.to_vec(),
         unresolved_objections: 0,
+        open_site_checks: 0,
     })
 }
 
@@ -685,6 +686,27 @@ pub fn person_row(conn: &mut DbConn, id: &str) -> StoreResult<Option<PersonRow>>
         .select(PersonRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// How many on-site checks asked for the application `recognition_id` are still open
+/// (tasks of the person's household).
+pub fn open_site_checks(
+    conn: &mut DbConn,
+    household_id: &str,
+    recognition_id: &str,
+) -> StoreResult<usize> {
+    let mut n = 0;
+    for r in children_of(conn, household_id, Entity::Task)? {
+        let doc = r.document()?;
+        let text = |path: &str| crate::entities::get_path(&doc, path).and_then(|v| v.as_str());
+        if text("kind") == Some("site_check")
+            && text("recognition_id") == Some(recognition_id)
+            && text("state") == Some("open")
+        {
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 /// How many objections to the application `recognition_id` among a person's records are

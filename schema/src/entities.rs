@@ -369,6 +369,14 @@ static VISIT: EntitySpec = EntitySpec {
         ),
         f("persons_seen", T::RefList(Entity::Person), A),
         f("notes", LONG, A),
+        // An on-site check (上门核实) of an application, when the station asks for one.
+        f(
+            "purpose",
+            T::Choice(&["routine", "site_check", "follow_up"]),
+            A,
+        ),
+        f("recognition_id", T::Ref(Entity::Recognition), A),
+        f("findings", LONG, A),
     ],
 };
 
@@ -540,11 +548,19 @@ static TASK: EntitySpec = EntitySpec {
         req("assignee_id", T::Text { max: 64 }, S),
         req(
             "kind",
-            T::Choice(&["retake_photo", "follow_up_due", "visit", "other"]),
+            T::Choice(&[
+                "retake_photo",
+                "follow_up_due",
+                "visit",
+                "site_check",
+                "other",
+            ]),
             S,
         ),
         req("title", SHORT, S),
         f("due_on", T::Date, S),
+        // The application a `site_check` is asked for.
+        f("recognition_id", T::Ref(Entity::Recognition), S),
         f("state", T::Choice(&["open", "done", "cancelled"]), L),
         f("notes", LONG, L),
     ],

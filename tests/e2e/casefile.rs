@@ -1683,3 +1683,76 @@ async fn a_placement_is_followed_up_at_set_months() {
     let r = app.get("/v1/tasks/overdue", &s.staff2.access).await;
     assert_eq!(r.body["items"], json!([]));
 }
+
+/// The station may ask for an on-site check (上门核实) of an application: a task for the
+/// coordinator, open until the check is done, holds publicity back.
+#[actix_web::test]
+async fn an_on_site_check_asked_for_holds_the_application_until_done() {
+    let s = station().await;
+    let app = &s.app;
+    let (h, p) = enrol_at_the_door(&s, 71, "郭敏").await;
+    let application = create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p, "claimed_categories": ["older_worker"] }),
+    )
+    .await;
+    let rid = application["id"].as_str().expect("id");
+    let r = act(app, &s.staff, rid, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let task = create(
+        app,
+        &s.staff,
+        "task",
+        json!({
+        "household_id": h, "person_id": p, "assignee_id": s.a1.s.user["id"],
+        "kind": "site_check", "title": "上门核实家庭情况", "recognition_id": rid }),
+    )
+    .await;
+    let rules = |r: &Reply| -> Vec<String> {
+        r.body["unmet"]
+            .as_array()
+            .map(|u| {
+                u.iter()
+                    .filter_map(|x| x["rule"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let r = act(app, &s.staff, rid, json!({ "action": "publicise" })).await;
+    r.problem(409, "rules_unmet");
+    assert!(rules(&r).contains(&"site_check".to_string()), "{}", r.body);
+
+    // The coordinator goes, records what was found, and closes the task.
+    let tid = task["id"].as_str().expect("task id");
+    let results = push_ok(
+        app,
+        &s.a1,
+        vec![
+            s.a1.upsert(
+                "visit",
+                &new_id(),
+                None,
+                json!({
+                "household_id": h, "started_at": "2026-11-20T09:00:00+08:00",
+                "ended_at": "2026-11-20T09:30:00+08:00", "outcome": "met", "persons_seen": [p],
+                "purpose": "site_check", "recognition_id": rid,
+                "findings": "本人在家，家庭情况与申报一致" }),
+            ),
+            s.a1.upsert(
+                "task",
+                tid,
+                Some(task["version"].as_i64().expect("version")),
+                json!({ "state": "done" }),
+            ),
+        ],
+    )
+    .await;
+    assert!(
+        results.iter().all(|r| r["status"] == "applied"),
+        "{results:?}"
+    );
+    let r = act(app, &s.staff, rid, json!({ "action": "publicise" })).await;
+    assert!(!rules(&r).contains(&"site_check".to_string()), "{}", r.body);
+}

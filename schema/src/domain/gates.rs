@@ -35,6 +35,8 @@ pub struct Facts {
     pub shared: Vec<EvidenceType>,
     /// Objections to the application in question that are pending or upheld.
     pub unresolved_objections: usize,
+    /// On-site checks (上门核实) the station asked for that are not done yet.
+    pub open_site_checks: usize,
 }
 
 /// Where a claimed category stands.
@@ -141,7 +143,7 @@ impl Facts {
 /// A rule an action does not meet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Unmet {
-    /// `claimed_category`, `category`, `always_required`, `objection`.
+    /// `claimed_category`, `category`, `always_required`, `site_check`, `objection`.
     pub rule: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
@@ -155,7 +157,8 @@ pub struct Unmet {
 /// Everything `action` needs that the application does not have at `at`, at once:
 /// `start_review` a claimed category; `publicise` and `recognise` every claimed category
 /// confirmed and the always-required materials (household register, ID card, employment
-/// card) on file; `recognise` also no objection pending or upheld. Rejecting needs nothing.
+/// card) on file and no on-site check asked for still open; `recognise` also no objection
+/// pending or upheld. Rejecting needs nothing.
 pub fn unmet(
     action: RecognitionAction,
     claimed: &[Category],
@@ -202,6 +205,18 @@ pub fn unmet(
             standing: None,
             reason: "materials every application needs are not on file".into(),
             evidence: materials,
+        });
+    }
+    if facts.open_site_checks > 0 {
+        unmet.push(Unmet {
+            rule: "site_check",
+            category: None,
+            standing: None,
+            reason: format!(
+                "{} on-site check(s) (上门核实) asked for are not done",
+                facts.open_site_checks
+            ),
+            evidence: Vec::new(),
         });
     }
     if action == RecognitionAction::Recognise && facts.unresolved_objections > 0 {
@@ -386,6 +401,15 @@ mod tests {
             rules(A::Recognise, &[C::Disabled], &objected),
             ["objection"]
         );
+        let unchecked = Facts {
+            open_site_checks: 1,
+            ..complete.clone()
+        };
+        assert_eq!(
+            rules(A::Publicise, &[C::Disabled], &unchecked),
+            ["site_check"]
+        );
+        assert!(rules(A::StartReview, &[C::Disabled], &unchecked).is_empty());
         let all = unmet(
             A::Publicise,
             &[C::Disabled, C::OlderWorker],
