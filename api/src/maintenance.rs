@@ -1,6 +1,7 @@
 //! Background upkeep, idempotent so that every replica may run it: removing tombstones
 //! past their retention, blobs orphaned by a crash between storing and committing, and
-//! resumable uploads abandoned for `upload_expiry_hours`, and checking the communities'
+//! resumable uploads abandoned for `upload_expiry_hours`, raising tasks for certificates
+//! that expired while their case is open, and checking the communities'
 //! scope digests against their records (rebuilt if they drifted). It runs at start and
 //! then hourly; a failed round is logged and retried at the next.
 
@@ -79,6 +80,19 @@ pub async fn run(state: web::Data<AppState>) {
             ),
             Err(e) => tracing::warn!(error = ?e, "scope digest check failed; retrying later"),
         }
+        let upkeep = state.clone();
+        match state
+            .db
+            .write(move |conn| raise_expired_evidence_tasks(conn, &upkeep))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                tasks = n,
+                "asked coordinators for certificates that expired"
+            ),
+            Err(e) => tracing::warn!(error = ?e, "expired evidence check failed; retrying later"),
+        }
         let expiry = seconds(state.config.upload_expiry_hours.saturating_mul(3600) as i64);
         let cutoff = now_micros().saturating_sub(expiry);
         if let Err(e) = expire_uploads(&state, cutoff).await {
@@ -124,4 +138,71 @@ async fn expire_uploads(state: &AppState, before: Micros) -> anyhow::Result<()> 
             .await?;
     }
     Ok(())
+}
+
+/// Evidence that counted for an open case (approved, of a person who applied or is
+/// recognised) and has since passed its `valid_until`: the coordinator who photographed it
+/// gets a task to photograph the current certificate, once per certificate and date (the
+/// task's id is derived from them, so every replica's upkeep writes the same one). Returns
+/// how many tasks were raised.
+pub fn raise_expired_evidence_tasks(
+    conn: &mut liuqing_schema::DbConn,
+    state: &AppState,
+) -> Result<usize, crate::error::ApiError> {
+    use liuqing_schema::casefile;
+    use liuqing_schema::entities::{get_path, Entity};
+    use liuqing_schema::scope::Scope;
+    use sha2::{Digest, Sha256};
+
+    let today = state.config.today();
+    let caller = crate::auth::Caller::server();
+    let env = crate::staff::engine_env(&Scope::All, &state.cipher, &state.config, now_micros());
+    let communities = records::communities_in_scope(conn, &Scope::All)?;
+    let mut raised = 0;
+    for evidence in records::live_of_entity(conn, Entity::Evidence, &communities)? {
+        let doc = evidence.document()?;
+        let text = |path| get_path(&doc, path).and_then(|v| v.as_str());
+        let Some(until) = text("valid_until") else {
+            continue;
+        };
+        let expired = chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").is_ok_and(|d| d < today);
+        if !expired || text("review_state") != Some("approved") {
+            continue;
+        }
+        let (Some(person_id), Some(assignee)) = (text("person_id"), evidence.created_by.clone())
+        else {
+            continue;
+        };
+        let open_case = casefile::person_row(conn, person_id)?
+            .is_some_and(|p| p.status == "applied" || p.status == "recognised");
+        if !open_case {
+            continue;
+        }
+        let digest = Sha256::digest(format!("expired evidence\0{}\0{until}", evidence.id));
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
+            continue;
+        }
+        let kind = text("evidence_type")
+            .and_then(|t| t.parse::<liuqing_schema::domain::EvidenceType>().ok())
+            .map_or("证件", |e| e.chinese_name());
+        crate::staff::add_task(
+            conn,
+            &caller,
+            &env,
+            crate::staff::NewTask {
+                id: Some(id),
+                person_id: person_id.to_string(),
+                assignee_id: assignee,
+                kind: "retake_photo",
+                title: format!("证件已过期，请拍摄新证：{kind}"),
+                due_on: Some(today + chrono::Days::new(7)),
+                notes: Some(format!("原证件有效期至 {until}")),
+            },
+        )?;
+        raised += 1;
+    }
+    Ok(raised)
 }

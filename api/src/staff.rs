@@ -50,6 +50,8 @@ pub fn apply(
 /// A task the server gives a phone (`task` records reach the assignee's phone on its next
 /// pull): about a person, in their household.
 pub struct NewTask {
+    /// A given id makes the task once only (the server's own tasks); `None`: a new one.
+    pub id: Option<uuid::Uuid>,
     pub person_id: String,
     pub assignee_id: String,
     /// `retake_photo`, `follow_up_due`, `visit`, `other`.
@@ -84,7 +86,10 @@ pub fn add_task(
     if let Some(notes) = task.notes {
         fields.insert("notes".into(), json!(notes));
     }
-    let edit = Edit::create(Entity::Task, fields);
+    let mut edit = Edit::create(Entity::Task, fields);
+    if let Some(id) = task.id {
+        edit.id = id;
+    }
     let id = edit.id.to_string();
     apply(conn, caller, env, edit)?;
     Ok(id)

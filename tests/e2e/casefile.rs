@@ -1756,3 +1756,130 @@ async fn an_on_site_check_asked_for_holds_the_application_until_done() {
     let r = act(app, &s.staff, rid, json!({ "action": "publicise" })).await;
     assert!(!rules(&r).contains(&"site_check".to_string()), "{}", r.body);
 }
+
+/// A certificate that expires while its case is open asks its coordinator for the current
+/// one: a task raised by the server's upkeep, once, whatever the number of runs.
+#[actix_web::test]
+async fn an_expired_certificate_of_an_open_case_raises_a_task_once() {
+    let s = station().await;
+    let app = &s.app;
+    let (_, p) = enrol_at_the_door(&s, 81, "钱丽").await;
+    let photo = crate::images::jpeg(64, 48, 81);
+    let sha = crate::images::sha256(&photo);
+    let sent = crate::attachments::put_image(app, &s.a1.s.access, &photo).await;
+    assert!(sent.status.is_success(), "{}", sent.body);
+    let evidence = new_id();
+    push_ok(
+        app,
+        &s.a1,
+        vec![s.a1.upsert(
+            "evidence",
+            &evidence,
+            None,
+            json!({
+        "person_id": p, "evidence_type": "low_income_certificate",
+        "attachment_sha256": sha, "valid_until": "2099-12-31" }),
+        )],
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/v1/review/evidence/{evidence}/decision"),
+            Some(&s.staff.access),
+            json!({ "decision": "approved" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    create(
+        app,
+        &s.staff,
+        "recognition",
+        json!({ "person_id": p, "claimed_categories": ["low_income_family"] }),
+    )
+    .await;
+    // Time passes: the certificate is now past its date.
+    backdate_validity(app, &evidence);
+    let coordinator = s.a1.s.access.clone();
+    // The upkeep runs at start (then hourly): restart, and wait for its round.
+    let (config, data) = s.app.stop().await;
+    let app = TestApp::start(config, data).await;
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        tasks = expired_tasks(&app, &coordinator).await;
+        if !tasks.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(tasks.len(), 1, "{tasks:#?}");
+    assert_eq!(tasks[0]["data"]["assignee_id"], s.a1.s.user["id"]);
+    assert_eq!(tasks[0]["data"]["kind"], "retake_photo");
+    assert_eq!(tasks[0]["data"]["person_id"], p.as_str());
+    // Another round raises the task of a second certificate that expired meanwhile, and
+    // nothing new for the first.
+    let second = new_id();
+    push_ok(
+        &app,
+        &s.a1,
+        vec![s.a1.upsert(
+            "evidence",
+            &second,
+            None,
+            json!({
+        "person_id": p, "evidence_type": "hardship_worker_certificate",
+        "attachment_sha256": sha, "valid_until": "2099-12-31" }),
+        )],
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/v1/review/evidence/{second}/decision"),
+            Some(&s.staff.access),
+            json!({ "decision": "approved" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    backdate_validity(&app, &second);
+    let (config, data) = app.stop().await;
+    let app = TestApp::start(config, data).await;
+    for _ in 0..100 {
+        tasks = expired_tasks(&app, &coordinator).await;
+        if tasks.len() > 1 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(tasks.len(), 2, "{tasks:#?}");
+}
+
+/// Moves an evidence record's `valid_until` into the past, as time would.
+fn backdate_validity(app: &TestApp, evidence: &str) {
+    use liuqing_schema::tables::records;
+    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    let data: String = records::table
+        .filter(records::id.eq(evidence))
+        .select(records::data)
+        .first(&mut conn)
+        .expect("evidence");
+    let mut doc: Value = serde_json::from_str(&data).expect("json");
+    doc["valid_until"] = json!("2026-01-31");
+    diesel::update(records::table.filter(records::id.eq(evidence)))
+        .set(records::data.eq(doc.to_string()))
+        .execute(&mut conn)
+        .expect("backdate");
+}
+
+/// The coordinator's tasks about expired certificates, as their phone pulls them.
+async fn expired_tasks(app: &TestApp, token: &str) -> Vec<Value> {
+    let (changes, _) = crate::sync::pull_all(app, token, None).await;
+    changes
+        .into_iter()
+        .filter(|c| {
+            c["entity"] == "task"
+                && c["data"]["title"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("过期"))
+        })
+        .collect()
+}

@@ -33,6 +33,20 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The server itself, as the author of what its upkeep writes to case files (tasks it
+    /// raises): a station-level writer with no session, no device and no login.
+    pub fn server() -> Caller {
+        Caller {
+            user_id: "server".into(),
+            username: "server".into(),
+            role: Role::StationStaff,
+            device_id: "server".into(),
+            device_state: DeviceState::Active,
+            session_id: String::new(),
+            must_change_password: false,
+        }
+    }
+
     /// How much of a birth date this caller is shown: the whole date only to roles that
     /// may reveal the ID number it is part of.
     pub fn birth_dates(&self) -> BirthDates {

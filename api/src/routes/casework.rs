@@ -183,6 +183,7 @@ fn schedule_follow_ups(
             caller,
             env,
             staff::NewTask {
+                id: None,
                 person_id: person_id.to_string(),
                 assignee_id: assignee.clone(),
                 kind: "follow_up_due",

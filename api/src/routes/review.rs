@@ -315,6 +315,7 @@ fn retake_task(
         caller,
         &env,
         staff::NewTask {
+            id: None,
             person_id: person_id.to_string(),
             assignee_id: assignee,
             kind: "retake_photo",
