@@ -95,6 +95,7 @@ pub fn take(
     let mut facts =
         casefile::eligibility_facts(conn, &person, &children, &config.shared_evidence())?;
     facts.unresolved_objections = casefile::unresolved_objections(&children, id)?;
+    facts.applied_on = date_of(&doc, "received_on");
     if let Some(household) = person.parent_id.as_deref() {
         facts.open_site_checks = casefile::open_site_checks(conn, household, id)?;
     }

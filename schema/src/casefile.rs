@@ -675,6 +675,7 @@ pub fn eligibility_facts(
         shared: shared.to_vec(),
         unresolved_objections: 0,
         open_site_checks: 0,
+        applied_on: None,
     })
 }
 

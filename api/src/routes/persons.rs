@@ -317,9 +317,9 @@ struct Revealed {
     value: String,
 }
 
-/// The categories a person claims: the open application's, else those recorded in the six
-/// clears.
-fn claimed_of(parsed: &[(Entity, Value)]) -> Vec<Category> {
+/// The categories a person claims: the open application's (with the day it was received),
+/// else those recorded in the six clears.
+fn claimed_of(parsed: &[(Entity, Value)]) -> (Vec<Category>, Option<NaiveDate>) {
     let docs = |entity: Entity| {
         parsed
             .iter()
@@ -336,20 +336,27 @@ fn claimed_of(parsed: &[(Entity, Value)]) -> Vec<Category> {
             })
             .unwrap_or_default()
     };
-    let open_claim = docs(Entity::Recognition)
-        .rfind(|d| {
-            !matches!(
-                get_path(d, "state").and_then(Value::as_str),
-                Some("recognised" | "rejected")
-            )
-        })
-        .map(|d| names(d, "claimed_categories"));
-    open_claim.unwrap_or_else(|| {
-        docs(Entity::SixClears)
-            .next()
-            .map(|d| names(d, "difficulty.categories"))
-            .unwrap_or_default()
-    })
+    let open_claim = docs(Entity::Recognition).rfind(|d| {
+        !matches!(
+            get_path(d, "state").and_then(Value::as_str),
+            Some("recognised" | "rejected")
+        )
+    });
+    match open_claim {
+        Some(d) => {
+            let received = get_path(d, "received_on")
+                .and_then(Value::as_str)
+                .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+            (names(d, "claimed_categories"), received)
+        }
+        None => {
+            let recorded = docs(Entity::SixClears)
+                .next()
+                .map(|d| names(d, "difficulty.categories"))
+                .unwrap_or_default();
+            (recorded, None)
+        }
+    }
 }
 
 /// The one-time notice (一次性告知) for a person: every material still missing for the
@@ -391,8 +398,9 @@ fn judged(
         .iter()
         .map(|r| Ok((r.entity, views::document(r)?)))
         .collect::<Result<_, ApiError>>()?;
-    let claimed = claimed_of(&parsed);
-    let facts = casefile::eligibility_facts(conn, person, children, shared)?;
+    let (claimed, applied_on) = claimed_of(&parsed);
+    let mut facts = casefile::eligibility_facts(conn, person, children, shared)?;
+    facts.applied_on = applied_on;
     let eligibility = claimed.iter().map(|c| facts.check(*c, today)).collect();
     Ok((notice_for(claimed, &facts, today), eligibility))
 }

@@ -37,6 +37,9 @@ pub struct Facts {
     pub unresolved_objections: usize,
     /// On-site checks (上门核实) the station asked for that are not done yet.
     pub open_site_checks: usize,
+    /// The day the application was received (受理): the derived categories (age, a year
+    /// of unemployment) must hold on it. `None`: judged on the day asked.
+    pub applied_on: Option<NaiveDate>,
 }
 
 /// Where a claimed category stands.
@@ -75,8 +78,10 @@ impl Facts {
             })
     }
 
-    /// Judges one claimed category at `at` (the application's date).
-    pub fn check(&self, category: Category, at: NaiveDate) -> CategoryCheck {
+    /// Judges one claimed category on `at`: evidence must be valid on `at`, and a derived
+    /// category must hold on the application's day ([`Facts::applied_on`]).
+    pub fn check(&self, category: Category, today: NaiveDate) -> CategoryCheck {
+        let at = self.applied_on.unwrap_or(today).min(today);
         let judged = |standing, reason: String, missing| CategoryCheck {
             category,
             standing,
@@ -120,7 +125,7 @@ impl Facts {
                 let missing: Vec<EvidenceType> = evidence_for(category)
                     .iter()
                     .copied()
-                    .filter(|e| !self.holds(*e, at))
+                    .filter(|e| !self.holds(*e, today))
                     .collect();
                 if missing.is_empty() {
                     judged(
@@ -410,6 +415,38 @@ mod tests {
             ["site_check"]
         );
         assert!(rules(A::StartReview, &[C::Disabled], &unchecked).is_empty());
+    }
+
+    #[test]
+    fn derived_categories_hold_on_the_application_day() {
+        // She turns 40 on 2026-12-05; an application received the day before does not
+        // become eligible by waiting.
+        let woman = |applied_on| Facts {
+            birth_date: Some(d(1986, 12, 5)),
+            sex: Some(Sex::Female),
+            applied_on,
+            ..Facts::default()
+        };
+        let today = d(2026, 12, 20);
+        let check = |f: Facts| f.check(C::OlderWorker, today).standing;
+        assert_eq!(check(woman(Some(d(2026, 12, 4)))), Standing::NotEligible);
+        assert_eq!(check(woman(Some(d(2026, 12, 5)))), Standing::Confirmed);
+        assert_eq!(check(woman(None)), Standing::Confirmed);
+        // Evidence is judged on the day asked, not the application's.
+        let expired_since = Facts {
+            evidence: vec![approved(E::LowIncomeCertificate, Some(d(2026, 12, 10)))],
+            applied_on: Some(d(2026, 12, 1)),
+            ..Facts::default()
+        };
+        assert_eq!(
+            expired_since.check(C::LowIncomeFamily, today).standing,
+            Standing::EvidenceMissing
+        );
+    }
+
+    #[test]
+    fn every_unmet_rule_is_listed_at_once() {
+        let at = d(2026, 12, 5);
         let all = unmet(
             A::Publicise,
             &[C::Disabled, C::OlderWorker],
