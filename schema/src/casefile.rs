@@ -689,25 +689,32 @@ pub fn person_row(conn: &mut DbConn, id: &str) -> StoreResult<Option<PersonRow>>
         .optional()?)
 }
 
-/// How many on-site checks asked for the application `recognition_id` are still open
-/// (tasks of the person's household).
+/// Whether an on-site check asked for the application `recognition_id` (a `site_check`
+/// task of the person's household) is still to be done: done means a visit with purpose
+/// `site_check` naming the application, not a task someone marked done. Returns 1 or 0.
 pub fn open_site_checks(
     conn: &mut DbConn,
     household_id: &str,
     recognition_id: &str,
 ) -> StoreResult<usize> {
-    let mut n = 0;
+    let names_it = |doc: &serde_json::Value, key: &str, value: &str| {
+        crate::entities::get_path(doc, key).and_then(|v| v.as_str()) == Some(value)
+            && crate::entities::get_path(doc, "recognition_id").and_then(|v| v.as_str())
+                == Some(recognition_id)
+    };
+    let mut asked = false;
     for r in children_of(conn, household_id, Entity::Task)? {
-        let doc = r.document()?;
-        let text = |path: &str| crate::entities::get_path(&doc, path).and_then(|v| v.as_str());
-        if text("kind") == Some("site_check")
-            && text("recognition_id") == Some(recognition_id)
-            && text("state") == Some("open")
-        {
-            n += 1;
+        asked |= names_it(&r.document()?, "kind", "site_check");
+    }
+    if !asked {
+        return Ok(0);
+    }
+    for r in children_of(conn, household_id, Entity::Visit)? {
+        if names_it(&r.document()?, "purpose", "site_check") {
+            return Ok(0);
         }
     }
-    Ok(n)
+    Ok(1)
 }
 
 /// How many objections to the application `recognition_id` among a person's records are

@@ -523,8 +523,10 @@ static EXIT: EntitySpec = EntitySpec {
     phone_writable: false,
     fields: &[
         req("person_id", T::Ref(Entity::Person), A),
-        req("reason", T::Choice(EXIT_REASONS), S),
-        req("exit_on", T::Date, S),
+        // Written once: the rules check them when the exit is made (case_rules::may_exit),
+        // and the follow-ups are scheduled from them. A wrong exit is deleted and made again.
+        req("reason", T::Choice(EXIT_REASONS), A),
+        req("exit_on", T::Date, A),
         f(
             "evidence_sha256",
             T::Set {

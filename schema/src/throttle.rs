@@ -45,9 +45,8 @@ pub fn begin(conn: &mut DbConn, key: &str, now: Micros, policy: Policy) -> Store
     count(conn, key, 1, Past::Refused, now, policy)
 }
 
-/// Counts `amount` uses of `key` at once, unless it is locked already. Past the limit the
-/// key is locked, but these uses are allowed: a batch is never refused for its own size
-/// (a phone's outbox after days offline), only when the allowance was spent before it.
+/// Counts `amount` uses of `key` at once if they all fit in what is left of the window's
+/// allowance; otherwise counts none and answers when the window ends.
 pub fn spend(
     conn: &mut DbConn,
     key: &str,
@@ -55,14 +54,16 @@ pub fn spend(
     now: Micros,
     policy: Policy,
 ) -> StoreResult<Attempt> {
-    count(conn, key, amount, Past::Allowed, now, policy)
+    count(conn, key, amount, Past::Whole, now, policy)
 }
 
-/// What becomes of the use that goes past the limit.
+/// What becomes of uses that go past the limit.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Past {
+    /// The one use past the limit is counted, locks the key and is refused (logins).
     Refused,
-    Allowed,
+    /// A batch that does not fit is not counted at all and is refused (lookups).
+    Whole,
 }
 
 fn count(
@@ -114,27 +115,38 @@ fn try_count(
         t::locked_until.eq(None::<Micros>),
     ))
     .execute(conn)?;
-    let counted = diesel::update(t::table.find(key).filter(unlocked))
+    let counted = match past {
+        Past::Refused => diesel::update(t::table.find(key).filter(unlocked))
+            .set(t::failures.eq(t::failures + amount))
+            .execute(conn)?,
+        // All of it fits in what is left of the allowance, or none of it is counted.
+        Past::Whole => diesel::update(
+            t::table
+                .find(key)
+                .filter(unlocked)
+                .filter(t::failures.le(policy.max_failures - amount)),
+        )
         .set(t::failures.eq(t::failures + amount))
-        .execute(conn)?;
-    let Some((number, until)) = t::table
+        .execute(conn)?,
+    };
+    let Some((number, until, started)) = t::table
         .find(key)
-        .select((t::failures, t::locked_until))
-        .first::<(i32, Option<Micros>)>(conn)
+        .select((t::failures, t::locked_until, t::window_started_at))
+        .first::<(i32, Option<Micros>, Micros)>(conn)
         .optional()?
     else {
         return Ok(None);
     };
     if counted == 0 {
-        return Ok(Some(Attempt::Locked {
-            until: until.unwrap_or(now),
-        }));
+        // Locked, or (a batch) too big for what is left: free again when the window ends.
+        let until = until
+            .filter(|u| *u > now)
+            .unwrap_or(started + policy.window);
+        return Ok(Some(Attempt::Locked { until }));
     }
     if number > policy.max_failures {
         let until = lock(conn, key, now, policy)?;
-        if past == Past::Refused {
-            return Ok(Some(Attempt::Locked { until }));
-        }
+        return Ok(Some(Attempt::Locked { until }));
     }
     Ok(Some(Attempt::Allowed { number }))
 }

@@ -99,3 +99,44 @@ pub(crate) fn check_new(
         reason,
     }))
 }
+
+/// The rule an edit of an existing record breaks, if any: the claimed categories are
+/// fixed once an application is publicised (what is recognised is what was posted), and a
+/// person's birth date and sex are their ID number's, not typed in beside it.
+pub(crate) fn check_update(
+    entity: Entity,
+    before: &Value,
+    mutation: &crate::protocol::Mutation,
+) -> Option<FieldProblem> {
+    let touches =
+        |path: &str| mutation.fields.contains_key(path) || mutation.set_ops.contains_key(path);
+    let refusal = match entity {
+        Entity::Recognition if touches("claimed_categories") => {
+            let state = get_path(before, "state")
+                .and_then(Value::as_str)
+                .unwrap_or("received");
+            case_rules::may_change_claim(state)
+        }
+        Entity::Person if !touches("id_number") && get_path(before, "id_number").is_some() => {
+            ["birth_date", "sex"]
+                .into_iter()
+                .find(|f| touches(f))
+                .map_or(Ok(()), case_rules::derived_from_id_number)
+        }
+        _ => Ok(()),
+    };
+    refusal.err().map(|(field, reason)| FieldProblem {
+        field: field.to_string(),
+        reason,
+    })
+}
+
+/// The rule deleting this record breaks, if any (`case_rules::may_delete`).
+pub(crate) fn check_delete(entity: Entity, doc: &Value, by_staff: bool) -> Option<FieldProblem> {
+    case_rules::may_delete(entity, doc, by_staff)
+        .err()
+        .map(|(field, reason)| FieldProblem {
+            field: field.to_string(),
+            reason,
+        })
+}

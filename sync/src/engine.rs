@@ -832,6 +832,12 @@ impl Merge<'_, '_> {
             }
         }
         self.check_references(spec, &rec.community_id, &mut draft.errors)?;
+        if draft.errors.is_empty() {
+            let before = rec.document()?;
+            draft
+                .errors
+                .extend(case_checks::check_update(spec.entity, &before, self.m));
+        }
         if !draft.errors.is_empty() {
             return Err(self.reject(Reason::Invalid, std::mem::take(&mut draft.errors)));
         }
@@ -1007,6 +1013,11 @@ impl Merge<'_, '_> {
         if rec.deleted {
             let doc = Value::Null;
             return Ok(self.result(Status::Applied, rec.version, Vec::new(), spec, &doc));
+        }
+        if let Some(p) =
+            case_checks::check_delete(spec.entity, &rec.document()?, self.who.is_staff())
+        {
+            return Err(self.reject(Reason::Forbidden, vec![p]));
         }
         if self.batch.has_live_children(self.conn, &rec.id)? {
             return Err(self.reject(

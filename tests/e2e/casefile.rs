@@ -302,6 +302,33 @@ async fn a_station_runs_a_person_from_first_visit_to_exit() {
     )
     .await;
     assert_eq!(results[0]["status"], "applied", "{results:?}");
+    // An objection is decided, not deleted; the claim posted is the claim recognised.
+    let results = push_ok(
+        &s.app,
+        &s.a1,
+        vec![
+            json!({ "mutation_id": new_id(), "entity": "objection", "id": objection, "op": "delete",
+                "hlc": s.a1.hlc() }),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "rejected", "{results:?}");
+    let r = s
+        .app
+        .patch(
+            &format!("/v1/records/recognition/{rid}"),
+            &s.staff.access,
+            json!({ "fields": {}, "set_ops": { "claimed_categories": { "add": ["disabled"] } } }),
+        )
+        .await;
+    let problem = r.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["field"], "claimed_categories");
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("fixed once")),
+        "{problem}"
+    );
     // No override passes an objection: it must be decided first.
     let r = act(
         &s.app,
@@ -1724,29 +1751,40 @@ async fn an_on_site_check_asked_for_holds_the_application_until_done() {
     r.problem(409, "rules_unmet");
     assert!(rules(&r).contains(&"site_check".to_string()), "{}", r.body);
 
-    // The coordinator goes, records what was found, and closes the task.
+    // Marking the task done, or deleting it from the phone, does not pass the check: only
+    // the visit does.
     let tid = task["id"].as_str().expect("task id");
+    let version = task["version"].as_i64().expect("version");
     let results = push_ok(
         app,
         &s.a1,
         vec![
-            s.a1.upsert(
-                "visit",
-                &new_id(),
-                None,
-                json!({
+            s.a1.upsert("task", tid, Some(version), json!({ "state": "done" })),
+            json!({ "mutation_id": new_id(), "entity": "task", "id": tid, "op": "delete",
+                "base_version": version, "hlc": s.a1.hlc() }),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+    assert_eq!(results[1]["status"], "rejected", "{results:?}");
+    assert_eq!(results[1]["reason"], "forbidden", "{results:?}");
+    let r = act(app, &s.staff, rid, json!({ "action": "publicise" })).await;
+    assert!(rules(&r).contains(&"site_check".to_string()), "{}", r.body);
+
+    // The coordinator goes and records what was found.
+    let results = push_ok(
+        app,
+        &s.a1,
+        vec![s.a1.upsert(
+            "visit",
+            &new_id(),
+            None,
+            json!({
                 "household_id": h, "started_at": "2026-11-20T09:00:00+08:00",
                 "ended_at": "2026-11-20T09:30:00+08:00", "outcome": "met", "persons_seen": [p],
                 "purpose": "site_check", "recognition_id": rid,
                 "findings": "本人在家，家庭情况与申报一致" }),
-            ),
-            s.a1.upsert(
-                "task",
-                tid,
-                Some(task["version"].as_i64().expect("version")),
-                json!({ "state": "done" }),
-            ),
-        ],
+        )],
     )
     .await;
     assert!(

@@ -1141,6 +1141,55 @@ async fn a_coordinator_sees_a_birth_year_so_a_masked_id_number_stays_hidden() {
         assert!(!shown.to_string().contains("1970-01-01"), "{shown}");
     }
 
+    // A birth date is the ID number's: it is not typed in beside it.
+    let results = push(
+        app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("person", &p, None, json!({ "birth_date": "1970-06-01" }))],
+    )
+    .await;
+    assert_eq!(
+        results.body["results"][0]["status"], "rejected",
+        "{}",
+        results.body
+    );
+    assert_eq!(
+        results.body["results"][0]["errors"][0]["field"], "birth_date",
+        "{}",
+        results.body
+    );
+    // A group of look-alikes by name and birth date would tell the date: coordinators
+    // are not shown them.
+    let look_alike = crate::sync::id_number("19700101", 83);
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "person",
+            &new_id(),
+            None,
+            json!({ "household_id": h, "name": "张三", "id_number": look_alike }),
+        )],
+    )
+    .await;
+    let groups = app.get("/v1/duplicates", coordinator).await;
+    assert!(
+        !groups.body.to_string().contains("same_name_and_birth_date"),
+        "{}",
+        groups.body
+    );
+    let staff_groups = app.get("/v1/duplicates", &w.staff.access).await;
+    assert!(
+        staff_groups
+            .body
+            .to_string()
+            .contains("same_name_and_birth_date"),
+        "{}",
+        staff_groups.body
+    );
+
     // Station staff, who may reveal the ID number anyway, see the whole date.
     let staff = app.get(&format!("/v1/persons/{p}"), &w.staff.access).await;
     assert_eq!(staff.body["person"]["data"]["birth_date"], "1970-01-01");
@@ -1174,8 +1223,8 @@ async fn a_coordinator_sees_a_birth_year_so_a_masked_id_number_stays_hidden() {
 
 /// A push that writes a person with an ID number asks the server whether that number is
 /// enrolled (`duplicate_person` or `applied`): the same question as an exact lookup, so it
-/// spends the same allowance. A push is never refused for its own size, only once the
-/// allowance was spent before it; pushes that write no ID number are never counted.
+/// spends the same allowance, all of the push's or none; pushes that write no ID number are
+/// never counted.
 #[actix_web::test]
 async fn pushing_id_numbers_spends_the_lookup_allowance() {
     let w = crate::sync::world_with(|c| c.lookup_max_per_hour = 3).await;
@@ -1187,7 +1236,7 @@ async fn pushing_id_numbers_spends_the_lookup_allowance() {
         None,
         json!({ "community_id": w.tree.community_a, "address": "华林路2号" }),
     )];
-    for seq in 0..5 {
+    for seq in 0..3 {
         outbox.push(w.a1.upsert(
             "person",
             &new_id(),
@@ -1196,7 +1245,19 @@ async fn pushing_id_numbers_spends_the_lookup_allowance() {
                     "id_number": crate::sync::id_number("19800101", 900 + seq) }),
         ));
     }
-    // Five numbers against an allowance of three: this push still goes through whole.
+    // A push of four numbers against an allowance of three is refused whole, uncounted.
+    let mut too_many = outbox.clone();
+    too_many.push(w.a1.upsert(
+        "person",
+        &new_id(),
+        None,
+        json!({ "household_id": h, "name": "李多",
+                "id_number": crate::sync::id_number("19800101", 949) }),
+    ));
+    push(app, &w.a1, too_many)
+        .await
+        .problem(429, "too_many_requests");
+    // Three fit.
     let results = push_ok(app, &w.a1, outbox).await;
     assert!(
         results.iter().all(|r| r["status"] == "applied"),

@@ -214,8 +214,8 @@ impl LookupAllowance {
 
     /// Counts the `n` lookups a push asks for (each person it writes with an ID number is
     /// checked against every enrolled one: the answer `duplicate_person` or `applied` tells
-    /// whether the number is enrolled). Refused (429) only once the allowance was spent by
-    /// earlier requests, so a phone's outbox is never too big to ever go through.
+    /// whether the number is enrolled), all or none: a push that asks more than is left of
+    /// the hour's allowance is refused (429 until the hour is over) and nothing is counted.
     pub fn spend_many(&self, conn: &mut DbConn, n: usize, now: Micros) -> Result<(), ApiError> {
         if n == 0 {
             return Ok(());

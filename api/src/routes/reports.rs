@@ -10,6 +10,7 @@ use liuqing_schema::domain::{age_on, Category};
 use liuqing_schema::entities::get_path;
 use liuqing_schema::org;
 use liuqing_schema::users;
+use liuqing_sync::narrowing::BirthDates;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -144,7 +145,14 @@ pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult
         .db
         .run(move |conn| {
             let scope = caller.scope(conn)?;
-            Ok(casefile::possible_duplicates(conn, &scope)?)
+            let mut groups = casefile::possible_duplicates(conn, &scope)?;
+            if birth_dates == BirthDates::YearOnly {
+                // A group of one name and birth date tells the date of everyone in it: a
+                // caller who may see only the year could learn any date by enrolling
+                // look-alikes. They are left to the roles that may see it.
+                groups.retain(|g| g.reason != DuplicateReason::SameNameAndBirthDate);
+            }
+            Ok(groups)
         })
         .await?;
     let items = groups

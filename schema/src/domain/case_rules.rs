@@ -133,6 +133,53 @@ pub fn may_exit(
     Ok(())
 }
 
+/// The categories an application claims may change while it is received or in initial
+/// review; once publicised, what is recognised is what was posted.
+pub fn may_change_claim(state: &str) -> Result<(), Refusal> {
+    match state {
+        "received" | "preliminary_review" => Ok(()),
+        other => Err((
+            "claimed_categories",
+            format!("fixed once the application is publicised (it is {other}); apply again to claim others"),
+        )),
+    }
+}
+
+/// A birth date or sex is read from the ID number when there is one.
+pub fn derived_from_id_number(field: &'static str) -> Result<(), Refusal> {
+    Err((
+        field,
+        "is read from the person's ID number; correct the ID number instead".into(),
+    ))
+}
+
+/// Records of a case that are decisions are not deleted: an objection is decided (its
+/// outcome), an application past 受理 is rejected, not removed; an on-site check asked
+/// for is withdrawn by staff only.
+pub fn may_delete(
+    entity: crate::entities::Entity,
+    doc: &serde_json::Value,
+    by_staff: bool,
+) -> Result<(), Refusal> {
+    use crate::entities::{get_path, Entity};
+    let text = |path| get_path(doc, path).and_then(|v| v.as_str());
+    match entity {
+        Entity::Objection => Err((
+            "id",
+            "an objection is not deleted: set its outcome (dismissed or upheld)".into(),
+        )),
+        Entity::Recognition if text("state").is_some_and(|s| s != "received") => Err((
+            "id",
+            "an application past 受理 is not deleted: reject it with a reason".into(),
+        )),
+        Entity::Task if text("kind") == Some("site_check") && !by_staff => Err((
+            "id",
+            "an on-site check is withdrawn by the station that asked for it".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +344,40 @@ mod tests {
         for (name, person, reason, exit_on, contact, enrolled_on, ok) in cases {
             let got = may_exit(person, reason, exit_on, today, contact, enrolled_on);
             assert_eq!(got.is_ok(), ok, "{name}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn claims_are_fixed_once_publicised() {
+        for (state, ok) in [
+            ("received", true),
+            ("preliminary_review", true),
+            ("publicity", false),
+            ("recognised", false),
+            ("rejected", false),
+        ] {
+            assert_eq!(may_change_claim(state).is_ok(), ok, "{state}");
+        }
+    }
+
+    #[test]
+    fn decisions_are_not_deleted() {
+        use crate::entities::Entity as E;
+        use serde_json::json;
+        let cases = [
+            (E::Objection, json!({ "outcome": "pending" }), true, false),
+            (E::Recognition, json!({ "state": "received" }), false, true),
+            (E::Recognition, json!({ "state": "publicity" }), true, false),
+            (E::Task, json!({ "kind": "site_check" }), false, false),
+            (E::Task, json!({ "kind": "site_check" }), true, true),
+            (E::Task, json!({ "kind": "visit" }), false, true),
+        ];
+        for (entity, doc, by_staff, ok) in cases {
+            assert_eq!(
+                may_delete(entity, &doc, by_staff).is_ok(),
+                ok,
+                "{entity} {doc}"
+            );
         }
     }
 }
