@@ -158,8 +158,23 @@ pub fn raise_expired_evidence_tasks(
     let caller = crate::auth::Caller::server();
     let env = crate::staff::engine_env(&Scope::All, &state.cipher, &state.config, now_micros());
     let communities = records::communities_in_scope(conn, &Scope::All)?;
+    let all = records::live_of_entity(conn, Entity::Evidence, &communities)?;
+    // A current certificate of the same kind for the same person: already replaced.
+    let mut current = std::collections::HashSet::new();
+    for e in &all {
+        let doc = e.document()?;
+        let text = |path| get_path(&doc, path).and_then(|v| v.as_str());
+        let valid = text("valid_until")
+            .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+            .is_none_or(|d| d >= today);
+        if valid && text("review_state") != Some("rejected") {
+            if let (Some(p), Some(t)) = (text("person_id"), text("evidence_type")) {
+                current.insert((p.to_string(), t.to_string()));
+            }
+        }
+    }
     let mut raised = 0;
-    for evidence in records::live_of_entity(conn, Entity::Evidence, &communities)? {
+    for evidence in all {
         let doc = evidence.document()?;
         let text = |path| get_path(&doc, path).and_then(|v| v.as_str());
         let Some(until) = text("valid_until") else {
@@ -175,7 +190,10 @@ pub fn raise_expired_evidence_tasks(
         };
         let open_case = casefile::person_row(conn, person_id)?
             .is_some_and(|p| p.status == "applied" || p.status == "recognised");
-        if !open_case {
+        let replaced = text("evidence_type")
+            .is_some_and(|t| current.contains(&(person_id.to_string(), t.to_string())));
+        let active = liuqing_schema::users::find(conn, &assignee)?.is_some_and(|u| !u.disabled);
+        if !open_case || replaced || !active {
             continue;
         }
         let digest = Sha256::digest(format!("expired evidence\0{}\0{until}", evidence.id));
@@ -188,21 +206,24 @@ pub fn raise_expired_evidence_tasks(
         let kind = text("evidence_type")
             .and_then(|t| t.parse::<liuqing_schema::domain::EvidenceType>().ok())
             .map_or("证件", |e| e.chinese_name());
-        crate::staff::add_task(
-            conn,
-            &caller,
-            &env,
-            crate::staff::NewTask {
-                id: Some(id),
-                person_id: person_id.to_string(),
-                assignee_id: assignee,
-                kind: "retake_photo",
-                title: format!("证件已过期，请拍摄新证：{kind}"),
-                due_on: Some(today + chrono::Days::new(7)),
-                notes: Some(format!("原证件有效期至 {until}")),
-            },
-        )?;
-        raised += 1;
+        let task = crate::staff::NewTask {
+            id: Some(id),
+            person_id: person_id.to_string(),
+            assignee_id: assignee,
+            kind: "retake_photo",
+            title: format!("证件已过期，请拍摄新证：{kind}"),
+            due_on: Some(today + chrono::Days::new(7)),
+            notes: Some(format!("原证件有效期至 {until}")),
+        };
+        // Each in a savepoint: one that cannot be written is logged, not the end of all.
+        match crate::db::transaction(conn, |conn| {
+            crate::staff::add_task(conn, &caller, &env, task)
+        }) {
+            Ok(_) => raised += 1,
+            Err(e) => {
+                tracing::warn!(evidence = %evidence.id, error = ?e, "could not raise an expired-certificate task")
+            }
+        }
     }
     Ok(raised)
 }

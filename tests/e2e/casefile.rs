@@ -1878,6 +1878,32 @@ async fn an_expired_certificate_of_an_open_case_raises_a_task_once() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     backdate_validity(&app, &second);
+    // A certificate already replaced by a current one raises nothing.
+    let (old, new) = (new_id(), new_id());
+    for id in [&old, &new] {
+        push_ok(
+            &app,
+            &s.a1,
+            vec![s.a1.upsert(
+                "evidence",
+                id,
+                None,
+                json!({
+            "person_id": p, "evidence_type": "disability_certificate",
+            "attachment_sha256": sha, "valid_until": "2099-12-31" }),
+            )],
+        )
+        .await;
+        let r = app
+            .post(
+                &format!("/v1/review/evidence/{id}/decision"),
+                Some(&s.staff.access),
+                json!({ "decision": "approved" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    backdate_validity(&app, &old);
     let (config, data) = app.stop().await;
     let app = TestApp::start(config, data).await;
     for _ in 0..100 {
@@ -1888,6 +1914,12 @@ async fn an_expired_certificate_of_an_open_case_raises_a_task_once() {
         actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(tasks.len(), 2, "{tasks:#?}");
+    assert!(
+        tasks
+            .iter()
+            .all(|t| !t["data"]["title"].as_str().unwrap_or("").contains("残疾")),
+        "{tasks:#?}"
+    );
 }
 
 /// Moves an evidence record's `valid_until` into the past, as time would.
