@@ -65,3 +65,52 @@ pub fn for_target(conn: &mut DbConn, kind: &str, id: &str) -> StoreResult<Vec<En
         .select(Entry::as_select())
         .load(conn)?)
 }
+
+/// What an audit read of the log asks for; every part optional.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub user_id: Option<String>,
+    pub action: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    /// From this instant (inclusive) to that one (exclusive).
+    pub from: Option<Micros>,
+    pub to: Option<Micros>,
+}
+
+/// Entries matching `filter`, newest first, at most `limit`, after the entry `(at, id)`
+/// a previous page ended on.
+pub fn search(
+    conn: &mut DbConn,
+    filter: &Filter,
+    after: Option<(Micros, String)>,
+    limit: i64,
+) -> StoreResult<Vec<Entry>> {
+    use audit_log as a;
+    let mut query = a::table.select(Entry::as_select()).into_boxed();
+    if let Some(v) = &filter.user_id {
+        query = query.filter(a::user_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.action {
+        query = query.filter(a::action.eq(v.clone()));
+    }
+    if let Some(v) = &filter.target_kind {
+        query = query.filter(a::target_kind.eq(v.clone()));
+    }
+    if let Some(v) = &filter.target_id {
+        query = query.filter(a::target_id.eq(v.clone()));
+    }
+    if let Some(v) = filter.from {
+        query = query.filter(a::at.ge(v));
+    }
+    if let Some(v) = filter.to {
+        query = query.filter(a::at.lt(v));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(a::at.lt(at).or(a::at.eq(at).and(a::id.lt(id))));
+    }
+    Ok(query
+        .order((a::at.desc(), a::id.desc()))
+        .limit(limit)
+        .load(conn)?)
+}

@@ -1953,3 +1953,68 @@ async fn expired_tasks(app: &TestApp, token: &str) -> Vec<Value> {
         })
         .collect()
 }
+
+/// The access log is read for an audit by a supervisor of the whole district, filtered
+/// and paged; the read is itself logged; nobody else reads it.
+#[actix_web::test]
+async fn the_access_log_is_read_by_the_district_supervisor_only() {
+    let s = station().await;
+    let app = &s.app;
+    let (_, p) = enrol_at_the_door(&s, 91, "孙悦").await;
+    case_file(app, &s.staff, &p).await;
+    case_file(app, &s.staff, &p).await;
+    let auditor = app
+        .user(&s.admin, "district-sup", "supervisor", &[&s.tree.district])
+        .await;
+    let r = app
+        .get(
+            "/v1/admin/access-log?action=read_person&limit=1",
+            &auditor.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let first = &r.body["items"][0];
+    assert_eq!(first["action"], "read_person");
+    assert_eq!(first["target_id"], p.as_str());
+    assert_eq!(first["username"], "staff-1");
+    let next = r.body["next_cursor"].as_str().expect("a second page");
+    let r = app
+        .get(
+            &format!("/v1/admin/access-log?action=read_person&limit=1&cursor={next}"),
+            &auditor.access,
+        )
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+    assert_ne!(r.body["items"][0]["id"], first["id"]);
+    // The reads of the log are in it.
+    let r = app
+        .get(
+            "/v1/admin/access-log?action=read_access_log",
+            &auditor.access,
+        )
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["items"][1]["detail"]["action"], "read_person");
+    app.get("/v1/admin/access-log?from=yesterday", &auditor.access)
+        .await
+        .problem(422, "validation_failed");
+    // A street's supervisor, station staff, a coordinator and the admin do not read it.
+    app.get("/v1/admin/access-log", &s.supervisor.access)
+        .await
+        .problem(403, "forbidden_scope");
+    for who in [&s.staff, &s.coord_c, &s.admin] {
+        app.get("/v1/admin/access-log", &who.access)
+            .await
+            .problem(403, "forbidden_role");
+    }
+}

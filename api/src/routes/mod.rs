@@ -1,6 +1,7 @@
 //! Every route, in one table. The server registers exactly this table, and the contract
 //! test compares it with `openapi.yaml`, so the two cannot drift apart.
 
+mod access_log;
 mod admin;
 pub mod attachments;
 mod auth;
@@ -68,6 +69,7 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/exit-candidates", reports::exit_candidates),
         route(M::GET, "/v1/reviews/overdue", reports::overdue_reviews),
         route(M::GET, "/v1/tasks/overdue", reports::overdue_tasks),
+        route(M::GET, "/v1/admin/access-log", access_log::list),
         route(M::GET, "/v1/zero-employment", reports::zero_employment),
         route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
         route(

@@ -40,6 +40,8 @@ pub enum Permission {
     ManageDevices,
     /// Take a recognition step whose rules are not met, with a reason that is logged.
     OverrideGates,
+    /// Read the access log (a supervisor bound to the whole district, checked by the route).
+    ReadAccessLog,
     /// Users, roles, the org tree, password resets.
     Administer,
 }
@@ -62,6 +64,9 @@ impl Permission {
             // The roles that take recognition steps; every override is in the access log
             // and the application's history.
             Permission::OverrideGates => &[StationStaff, Supervisor],
+            // Who answers for the district's personal information; admins run the system
+            // and read no case data, the log included.
+            Permission::ReadAccessLog => &[Supervisor],
             Permission::ViewDevices => &[Admin, StationStaff, Supervisor],
             Permission::ManageDevices => &[Admin, StationStaff],
             Permission::Administer => &[Admin],
@@ -80,6 +85,7 @@ impl Permission {
             Permission::CheckCommitments => "check commitments",
             Permission::ViewOriginals => "fetch original photos",
             Permission::OverrideGates => "pass a recognition rule with a reason",
+            Permission::ReadAccessLog => "read the access log",
             Permission::ViewDevices => "list devices",
             Permission::ManageDevices => "manage devices",
             Permission::Administer => "administer the system",
