@@ -818,6 +818,31 @@ impl Merge<'_, '_> {
                 draft.changed = true;
             }
         }
+        if spec.entity == Entity::Person && draft.touched.contains(&"id_number") {
+            // A corrected ID number brings its own sex and birth date, as at enrolment.
+            let corrected = self
+                .m
+                .fields
+                .get("id_number")
+                .and_then(Value::as_str)
+                .and_then(|raw| IdNumber::parse(raw, self.env.today).ok());
+            if let Some(number) = corrected {
+                let derived = [
+                    ("sex", json!(number.sex().as_str())),
+                    (
+                        "birth_date",
+                        json!(number.birth_date().format("%Y-%m-%d").to_string()),
+                    ),
+                ];
+                for (path, value) in derived {
+                    if entities::get_path(&draft.doc, path) != Some(&value) {
+                        entities::set_path(&mut draft.doc, path, value);
+                        draft.stamp(path);
+                        draft.changed = true;
+                    }
+                }
+            }
+        }
         if draft.changed {
             draft.check_document(spec.entity);
         }

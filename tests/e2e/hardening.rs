@@ -1219,6 +1219,25 @@ async fn a_coordinator_sees_a_birth_year_so_a_masked_id_number_stays_hidden() {
     let with_date = candidates(&year[..1]);
     assert!(with_date <= 15, "{with_date}");
     assert!(with_year >= 2_000, "{with_year}");
+
+    // A corrected ID number brings its own birth date.
+    let corrected = crate::sync::id_number("19850505", 82);
+    let results = push_ok(
+        app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("person", &p, None, json!({ "id_number": corrected }))],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "applied", "{results:?}");
+    let staff_view = app.get(&format!("/v1/persons/{p}"), &w.staff.access).await;
+    assert_eq!(
+        staff_view.body["person"]["data"]["birth_date"],
+        "1985-05-05"
+    );
+    let mine = app.get(&format!("/v1/persons/{p}"), coordinator).await;
+    assert_eq!(mine.body["person"]["data"]["birth_date"], "1985-**-**");
 }
 
 /// A push that writes a person with an ID number asks the server whether that number is
