@@ -383,7 +383,7 @@ const STAGES: &[(Stage, u32)] = &[
     (Stage::Exited, 6),
 ];
 
-impl Loader<'_> {
+impl<'a> Loader<'a> {
     fn pick<'s>(&mut self, items: &'s [&'s str]) -> &'s str {
         items[self.rng.gen_range(0..items.len())]
     }
@@ -416,6 +416,18 @@ impl Loader<'_> {
         (now, today)
     }
 
+    /// The engine's surroundings for a demo write at `now`, on the station's day `today`.
+    fn env(&self, now: Micros, today: NaiveDate) -> Env<'a> {
+        Env {
+            scope: &Scope::All,
+            cipher: self.cipher,
+            now,
+            today,
+            max_skew_ms: 0,
+            reapply_wait_days: self.config.reapply_wait_days,
+        }
+    }
+
     /// Takes a step of the application `id` as `who`, `days_ago` days back, through the
     /// same function as `POST /v1/recognitions/{id}/actions`: its rules hold here too.
     fn step(
@@ -427,14 +439,7 @@ impl Loader<'_> {
         reason: Option<&str>,
     ) -> anyhow::Result<()> {
         let (now, today) = self.instant(days_ago);
-        let env = Env {
-            scope: &Scope::All,
-            cipher: self.cipher,
-            now,
-            today,
-            max_skew_ms: 0,
-            reapply_wait_days: self.config.reapply_wait_days,
-        };
+        let env = self.env(now, today);
         let caller = Caller {
             user_id: who.user_id.clone(),
             username: String::new(),
@@ -483,14 +488,7 @@ impl Loader<'_> {
             fields,
             set_ops: Map::new(),
         };
-        let env = Env {
-            scope: &Scope::All,
-            cipher: self.cipher,
-            now,
-            today,
-            max_skew_ms: 0,
-            reapply_wait_days: self.config.reapply_wait_days,
-        };
+        let env = self.env(now, today);
         let writer = Writer {
             user_id: &who.user_id,
             device_id: &who.device_id,

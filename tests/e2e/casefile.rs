@@ -1807,27 +1807,16 @@ async fn an_expired_certificate_of_an_open_case_raises_a_task_once() {
     let sent = crate::attachments::put_image(app, &s.a1.s.access, &photo).await;
     assert!(sent.status.is_success(), "{}", sent.body);
     let evidence = new_id();
-    push_ok(
+    approved_certificate(
         app,
         &s.a1,
-        vec![s.a1.upsert(
-            "evidence",
-            &evidence,
-            None,
-            json!({
-        "person_id": p, "evidence_type": "low_income_certificate",
-        "attachment_sha256": sha, "valid_until": "2099-12-31" }),
-        )],
+        &s.staff,
+        &p,
+        &evidence,
+        "low_income_certificate",
+        &sha,
     )
     .await;
-    let r = app
-        .post(
-            &format!("/v1/review/evidence/{evidence}/decision"),
-            Some(&s.staff.access),
-            json!({ "decision": "approved" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     create(
         app,
         &s.staff,
@@ -1856,52 +1845,30 @@ async fn an_expired_certificate_of_an_open_case_raises_a_task_once() {
     // Another round raises the task of a second certificate that expired meanwhile, and
     // nothing new for the first.
     let second = new_id();
-    push_ok(
+    approved_certificate(
         &app,
         &s.a1,
-        vec![s.a1.upsert(
-            "evidence",
-            &second,
-            None,
-            json!({
-        "person_id": p, "evidence_type": "hardship_worker_certificate",
-        "attachment_sha256": sha, "valid_until": "2099-12-31" }),
-        )],
+        &s.staff,
+        &p,
+        &second,
+        "hardship_worker_certificate",
+        &sha,
     )
     .await;
-    let r = app
-        .post(
-            &format!("/v1/review/evidence/{second}/decision"),
-            Some(&s.staff.access),
-            json!({ "decision": "approved" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     backdate_validity(&app, &second);
     // A certificate already replaced by a current one raises nothing.
     let (old, new) = (new_id(), new_id());
     for id in [&old, &new] {
-        push_ok(
+        approved_certificate(
             &app,
             &s.a1,
-            vec![s.a1.upsert(
-                "evidence",
-                id,
-                None,
-                json!({
-            "person_id": p, "evidence_type": "disability_certificate",
-            "attachment_sha256": sha, "valid_until": "2099-12-31" }),
-            )],
+            &s.staff,
+            &p,
+            id,
+            "disability_certificate",
+            &sha,
         )
         .await;
-        let r = app
-            .post(
-                &format!("/v1/review/evidence/{id}/decision"),
-                Some(&s.staff.access),
-                json!({ "decision": "approved" }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
     backdate_validity(&app, &old);
     let (config, data) = app.stop().await;
@@ -1920,6 +1887,39 @@ async fn an_expired_certificate_of_an_open_case_raises_a_task_once() {
             .all(|t| !t["data"]["title"].as_str().unwrap_or("").contains("残疾")),
         "{tasks:#?}"
     );
+}
+
+/// A certificate photographed by the coordinator, valid far ahead, approved by the station.
+async fn approved_certificate(
+    app: &TestApp,
+    phone: &Phone,
+    staff: &Session,
+    person: &str,
+    id: &str,
+    kind: &str,
+    sha: &str,
+) {
+    push_ok(
+        app,
+        phone,
+        vec![phone.upsert(
+            "evidence",
+            id,
+            None,
+            json!({
+        "person_id": person, "evidence_type": kind,
+        "attachment_sha256": sha, "valid_until": "2099-12-31" }),
+        )],
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/v1/review/evidence/{id}/decision"),
+            Some(&staff.access),
+            json!({ "decision": "approved" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 /// Moves an evidence record's `valid_until` into the past, as time would.
