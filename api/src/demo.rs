@@ -61,6 +61,19 @@ struct DemoUser {
     role: Role,
 }
 
+/// A demo user as the caller of the functions the API's routes call.
+fn caller(who: &DemoUser) -> Caller {
+    Caller {
+        user_id: who.user_id.clone(),
+        username: String::new(),
+        role: who.role,
+        device_id: who.device_id.clone(),
+        device_state: devices::DeviceState::Active,
+        session_id: String::new(),
+        must_change_password: false,
+    }
+}
+
 /// The service commitment the demo's persons sign, and its version.
 const COMMITMENT_TEMPLATE: &str = "2026-1";
 const COMMITMENT_TEXT: &str = "本人自愿接受就业援助，如实提供个人情况，积极参加职业指导、\
@@ -440,15 +453,7 @@ impl<'a> Loader<'a> {
     ) -> anyhow::Result<()> {
         let (now, today) = self.instant(days_ago);
         let env = self.env(now, today);
-        let caller = Caller {
-            user_id: who.user_id.clone(),
-            username: String::new(),
-            role: who.role,
-            device_id: who.device_id.clone(),
-            device_state: devices::DeviceState::Active,
-            session_id: String::new(),
-            must_change_password: false,
-        };
+        let caller = caller(who);
         let step = Step {
             action,
             reason: reason.map(str::to_string),
@@ -1018,11 +1023,12 @@ impl<'a> Loader<'a> {
         }
         if matches!(stage, Stage::Exited) {
             let exit_days_ago = self.rng.gen_range(1..20);
+            let exit = new_id();
             self.write(
                 staff,
                 exit_days_ago,
                 Entity::Exit,
-                &new_id(),
+                &exit,
                 json!({
                     "person_id": person,
                     "reason": "employed",
@@ -1030,6 +1036,19 @@ impl<'a> Loader<'a> {
                     "notes": "已在辖区物业公司稳定就业",
                 }),
             )?;
+            // The follow-ups of the placement, as the station's exit schedules them.
+            let (now, today) = self.instant(exit_days_ago);
+            let env = self.env(now, today);
+            let record = liuqing_schema::records::find(self.conn, Entity::Exit, &exit)?
+                .ok_or_else(|| anyhow::anyhow!("the demo exit {exit} was not written"))?;
+            crate::staff::schedule_follow_ups(
+                self.conn,
+                &caller(staff),
+                &env,
+                &self.config.follow_ups(),
+                &record,
+            )
+            .map_err(|e| anyhow::anyhow!("demo follow-ups: {e}"))?;
         }
         if matches!(stage, Stage::Overdue) {
             // The station asks the coordinator to catch up.

@@ -4,11 +4,9 @@
 //! by the entity's declared spec, so phones receive it on their next pull.
 
 use actix_web::{web, HttpResponse};
-use chrono::NaiveDate;
 use liuqing_schema::domain::Permission;
-use liuqing_schema::domain::{ExitReason, IdNumber, RecognitionAction};
-use liuqing_schema::entities::{self, get_path, Entity, Policy};
-use liuqing_schema::records::{self, Record};
+use liuqing_schema::domain::{IdNumber, RecognitionAction};
+use liuqing_schema::entities::{self, Entity, Policy};
 use liuqing_schema::time::now_micros;
 use liuqing_schema::{org, users, DbConn};
 use liuqing_sync::engine::Env;
@@ -133,70 +131,12 @@ pub async fn create(
             staff::apply(conn, &caller, &env, edit)?;
             let created = record_in_scope(conn, &scope, entity, &id)?;
             if entity == Entity::Exit {
-                schedule_follow_ups(conn, &caller, &env, &config.follow_ups(), &created)?;
+                staff::schedule_follow_ups(conn, &caller, &env, &config.follow_ups(), &created)?;
             }
             views::record(&created, birth_dates)
         })
         .await?;
     Ok(HttpResponse::Created().json(created))
-}
-
-/// After a placement (an exit for a job or a business of one's own), the follow-ups due at
-/// `months` after it become tasks for the coordinator who enrolled the household, in the
-/// same transaction as the exit.
-fn schedule_follow_ups(
-    conn: &mut DbConn,
-    caller: &Caller,
-    env: &Env<'_>,
-    months: &[u32],
-    exit: &Record,
-) -> Result<(), ApiError> {
-    use liuqing_schema::domain::follow_ups;
-    let doc = views::document(exit)?;
-    let reason = get_path(&doc, "reason")
-        .and_then(Value::as_str)
-        .and_then(|r| r.parse::<ExitReason>().ok());
-    let (Some(reason), Some(placed_on), Some(person_id)) =
-        (reason, date_of(&doc, "exit_on"), exit.parent_id.as_deref())
-    else {
-        return Ok(());
-    };
-    if !follow_ups::is_placement(reason) {
-        return Ok(());
-    }
-    let person = records::find(conn, Entity::Person, person_id)?
-        .ok_or_else(|| ApiError::not_found("the exit's person"))?;
-    let household = match person.parent_id.as_deref() {
-        Some(h) => records::find(conn, Entity::Household, h)?,
-        None => None,
-    };
-    let assignee = household
-        .and_then(|h| h.created_by)
-        .unwrap_or_else(|| caller.user_id.clone());
-    let total = months.len();
-    for (i, due_on) in follow_ups::due_dates(placed_on, months)
-        .into_iter()
-        .enumerate()
-    {
-        staff::add_task(
-            conn,
-            caller,
-            env,
-            staff::NewTask {
-                id: None,
-                person_id: person_id.to_string(),
-                assignee_id: assignee.clone(),
-                kind: "follow_up_due",
-                title: format!(
-                    "跟踪回访（第{}次，共{total}次）：工资、合同、社保、工作量",
-                    i + 1
-                ),
-                due_on: Some(due_on),
-                notes: Some(format!("{placed_on} 实现就业，{}", reason.chinese_name())),
-            },
-        )?;
-    }
-    Ok(())
 }
 
 pub async fn get(
@@ -284,12 +224,6 @@ pub struct Action {
     /// why, for the access log and the application's history. Roles that may override only.
     #[validate(length(min = 10, max = 4000, message = "must be 10 to 4000 characters"))]
     pub override_reason: Option<String>,
-}
-
-fn date_of(doc: &Value, path: &str) -> Option<NaiveDate> {
-    get_path(doc, path)
-        .and_then(Value::as_str)
-        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }
 
 /// Takes a recognition action (受理→初审→公示→认定, or reject) by the state machine's rules
