@@ -378,6 +378,22 @@ async fn a_station_runs_a_person_from_first_visit_to_exit() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["data"]["state"], "recognised");
     assert_overrides_logged(&s.app, &rid, 2);
+    // A recognised person applies again only once their status ends.
+    let again = s
+        .app
+        .post(
+            "/v1/records/recognition",
+            Some(&s.staff.access),
+            json!({ "fields": { "person_id": p, "claimed_categories": ["older_worker"] } }),
+        )
+        .await;
+    let problem = again.problem(422, "validation_failed");
+    assert!(
+        problem["errors"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("recognised")),
+        "{problem}"
+    );
     let history = r.body["data"]["history"].as_array().expect("history");
     let states: Vec<&str> = history.iter().filter_map(|e| e["state"].as_str()).collect();
     assert_eq!(
