@@ -154,6 +154,15 @@ pub struct Config {
     /// Days a rejected applicant waits before applying again (the guide leaves the period
     /// to the deployment).
     pub reapply_wait_days: u32,
+    /// Days after which a household not reached (a `met` visit) is due a visit.
+    pub visit_interval_days: u32,
+    /// Days after which six clears not updated count as stale in the coverage report.
+    pub six_clears_stale_days: u32,
+    /// Metres from a household's usual location beyond which a visit's GPS is flagged.
+    pub visit_gps_far_m: u32,
+    /// Minutes a visit takes at least: shorter ones are flagged, and two households'
+    /// visits begun this close together at one position on one device.
+    pub visit_min_minutes: u32,
     /// Public holidays that fall on working days, comma-separated `YYYY-MM-DD` (法定节假日).
     pub holidays: String,
     /// Weekend days that are working days, comma-separated `YYYY-MM-DD` (调休上班).
@@ -226,6 +235,10 @@ impl Default for Config {
             follow_up_months: "1,3,6".into(),
             initial_review_working_days: 7,
             reapply_wait_days: 30,
+            visit_interval_days: 90,
+            six_clears_stale_days: 180,
+            visit_gps_far_m: 500,
+            visit_min_minutes: 5,
             holidays: String::new(),
             extra_workdays: String::new(),
             shared_evidence_types: String::new(),
@@ -469,6 +482,16 @@ impl Config {
         if self.initial_review_working_days == 0 || self.initial_review_working_days > 60 {
             return Err(invalid("initial_review_working_days", "must be 1 to 60"));
         }
+        for (name, value, most) in [
+            ("visit_interval_days", self.visit_interval_days, 3660),
+            ("six_clears_stale_days", self.six_clears_stale_days, 3660),
+            ("visit_gps_far_m", self.visit_gps_far_m, 100_000),
+            ("visit_min_minutes", self.visit_min_minutes, 600),
+        ] {
+            if value == 0 || value > most {
+                return Err(invalid(name, format!("must be 1 to {most}")));
+            }
+        }
         for (name, text) in [
             ("holidays", &self.holidays),
             ("extra_workdays", &self.extra_workdays),
@@ -538,6 +561,19 @@ impl Config {
     }
 
     /// What the sync engine reads of the settings on every write.
+    /// What the coverage reports read.
+    pub fn coverage_settings(&self) -> liuqing_schema::coverage::Settings {
+        liuqing_schema::coverage::Settings {
+            utc_offset_minutes: self.utc_offset_minutes,
+            visit_interval_days: self.visit_interval_days,
+            six_clears_stale_days: self.six_clears_stale_days,
+            flags: liuqing_schema::domain::visit_flags::Thresholds {
+                far_m: f64::from(self.visit_gps_far_m),
+                min_minutes: i64::from(self.visit_min_minutes),
+            },
+        }
+    }
+
     pub fn sync_settings(&self) -> liuqing_sync::writer::Settings {
         liuqing_sync::writer::Settings {
             utc_offset_minutes: self.utc_offset_minutes,

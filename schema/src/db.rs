@@ -210,6 +210,24 @@ pub fn migrate_down_all(conn: &mut DbConn) -> StoreResult<Vec<String>> {
     Ok(reverted.iter().map(ToString::to_string).collect())
 }
 
+/// Reverts the migrations back to and including `version` (e.g. `20261206000012`) and
+/// applies them again: their backfills run over the data there is (the tests check a
+/// projection a migration rebuilds against the one the writes kept). Returns the versions
+/// reverted, last first.
+pub fn redo_from(conn: &mut DbConn, version: &str) -> StoreResult<Vec<String>> {
+    let mut reverted = Vec::new();
+    while !reverted.iter().any(|v| v == version) {
+        let last = match conn {
+            DbConn::Pg(c) => c.revert_last_migration(POSTGRES_MIGRATIONS),
+            DbConn::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        reverted.push(last.to_string());
+    }
+    migrate_up(conn)?;
+    Ok(reverted)
+}
+
 /// Names of the user tables that exist now (for the migration tests).
 pub fn table_names(conn: &mut DbConn) -> StoreResult<Vec<String>> {
     #[derive(QueryableByName)]

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod audit;
 pub mod backend;
 pub mod casefile;
+pub mod coverage;
 pub mod crypto;
 pub mod db;
 pub mod devices;

@@ -169,6 +169,23 @@ diesel::table! {
         version -> BigInt,
         assessed_on -> Nullable<Text>,
         enrolled_on -> Nullable<Text>,
+        six_clears_complete -> Bool,
+    }
+}
+
+diesel::table! {
+    visits_index (id) {
+        id -> Text,
+        community_id -> Text,
+        household_id -> Text,
+        user_id -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        started_at -> BigInt,
+        ended_at -> Nullable<BigInt>,
+        outcome -> Text,
+        latitude -> Nullable<Double>,
+        longitude -> Nullable<Double>,
+        deleted -> Bool,
     }
 }
 
@@ -288,6 +305,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     mutations,
     persons_index,
     households_index,
+    visits_index,
     sync_state,
     community_digests,
     attachments,

@@ -302,7 +302,7 @@ impl Batch {
     /// statement each.
     pub fn flush(&mut self, conn: &mut DbConn) -> Result<(), StoreError> {
         let pending = std::mem::take(&mut self.pending);
-        let folded = folded_categories(&pending);
+        let folded = folded_six_clears(&pending);
         let mut new_rows = projection::NewRows::default();
         let mut renames = projection::Renames::default();
         let mut conflicts = Vec::new();
@@ -324,9 +324,9 @@ impl Batch {
                             seals.push((record.id.clone(), binding, record.updated_at));
                         }
                     }
-                    let fold = folded.get(record.id.as_str()).map(String::as_str);
+                    let fold = folded.get(record.id.as_str());
                     if record.entity == Entity::SixClears && fold.is_some() {
-                        // The person's new row carries its categories.
+                        // The person's new row carries what it keeps of it.
                     } else if !(created && new_rows.add(&record, &doc, fold, day)) {
                         // Anything else may read or change those rows: they go first.
                         new_rows.write(conn)?;
@@ -403,12 +403,12 @@ impl Batch {
     }
 }
 
-/// The difficulty categories of each person created among `pending` whose six-clears
-/// record is written there too (the last live state of it): the person's projection row is
-/// then inserted with them, not inserted and then updated (a new person usually comes with
+/// What the projection keeps of the six-clears record of each person created among
+/// `pending` whose six-clears record is written there too (its last live state): the
+/// person's projection row is then inserted with it, not inserted and then updated (a new person usually comes with
 /// their six-clears record, so that was one more statement per person). A six-clears
 /// record always follows its person: it cannot be written before its parent exists.
-fn folded_categories(pending: &[Write]) -> HashMap<String, String> {
+fn folded_six_clears(pending: &[Write]) -> HashMap<String, projection::SixClearsFacts> {
     let mut created = std::collections::HashSet::new();
     let mut folded = HashMap::new();
     for write in pending {
@@ -426,7 +426,7 @@ fn folded_categories(pending: &[Write]) -> HashMap<String, String> {
                 created.insert(record.id.as_str());
             }
             Entity::SixClears if !record.deleted && created.contains(record.id.as_str()) => {
-                folded.insert(record.id.clone(), projection::categories(doc));
+                folded.insert(record.id.clone(), projection::SixClearsFacts::of(doc));
             }
             _ => {}
         }

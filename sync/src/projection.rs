@@ -5,10 +5,11 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use liuqing_schema::backend;
+use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::in_list::in_list;
 use liuqing_schema::records::Record;
-use liuqing_schema::tables::{households_index, persons_index};
+use liuqing_schema::tables::{households_index, persons_index, visits_index};
 use liuqing_schema::{DbConn, StoreError};
 use serde_json::Value;
 
@@ -90,15 +91,37 @@ fn reads(entity: Entity) -> &'static [&'static str] {
             "id_number",
             "phone",
         ],
-        Entity::SixClears => &["difficulty.categories"],
+        // Its categories, and every item a section needs (completeness).
+        Entity::SixClears => SIX_CLEARS_READS,
         Entity::Assessment => &["person_id", "tier", "assessed_on"],
         Entity::Recognition => &["person_id", "state"],
         Entity::Exit => &["person_id"],
+        // Append-only: a visit is projected when it is created, and edited only by deletion.
         Entity::Visit => &["started_at", "persons_seen"],
         Entity::ServiceRecord => &["person_id", "delivered_on"],
         _ => &[],
     }
 }
+
+/// Every item the six sections need (`difficulty.categories` among them), flattened.
+const SIX_CLEARS_READS: &[&str] = &[
+    "basic.education",
+    "basic.health",
+    "basic.phone",
+    "difficulty.categories",
+    "family.members",
+    "family.employed_members",
+    "family.monthly_income",
+    "family.zero_employment",
+    "needs.job_types",
+    "needs.training",
+    "needs.hours",
+    "insurance.pension",
+    "insurance.medical",
+    "insurance.unemployment",
+    "insurance.paying",
+    "policies.enjoyed",
+];
 
 /// Persons renamed during one flush whose projection rows are written together
 /// ([`Renames::write`]) rather than one statement each, where the database takes them so
@@ -154,9 +177,11 @@ pub fn update(
     match record.entity {
         Entity::Household => household(conn, record, doc, day),
         Entity::Person => person(conn, record, doc, change, renames),
-        Entity::SixClears if !record.deleted => {
-            set_person(conn, &record.id, PersonFact::Categories(categories(doc)))
-        }
+        Entity::SixClears if !record.deleted => set_person(
+            conn,
+            &record.id,
+            PersonFact::SixClears(SixClearsFacts::of(doc)),
+        ),
         Entity::Assessment if !record.deleted => match text(doc, "person_id") {
             Some(person) => set_person(
                 conn,
@@ -193,6 +218,13 @@ pub fn update(
             _ => Ok(()),
         },
         Entity::Visit => {
+            if created {
+                insert_visit(conn, record, doc)?;
+            } else {
+                diesel::update(visits_index::table.find(&record.id))
+                    .set(visits_index::deleted.eq(record.deleted))
+                    .execute(conn)?;
+            }
             let on = text(doc, "started_at").map(|t| t.chars().take(10).collect::<String>());
             let seen: Vec<String> = get_path(doc, "persons_seen")
                 .and_then(Value::as_array)
@@ -216,13 +248,77 @@ pub fn update(
     }
 }
 
-/// A person's difficulty categories as their projection row keeps them (JSON), from their
-/// six-clears document. The six-clears record has its person's id.
-pub fn categories(six_clears: &Value) -> String {
-    get_path(six_clears, "difficulty.categories")
-        .cloned()
-        .unwrap_or(Value::Array(vec![]))
-        .to_string()
+/// What a person's projection row keeps of their six-clears document: the difficulty
+/// categories (JSON) and whether all six sections are complete. The six-clears record has
+/// its person's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SixClearsFacts {
+    pub categories: String,
+    pub complete: bool,
+}
+
+impl SixClearsFacts {
+    pub fn of(six_clears: &Value) -> SixClearsFacts {
+        SixClearsFacts {
+            categories: get_path(six_clears, "difficulty.categories")
+                .cloned()
+                .unwrap_or(Value::Array(vec![]))
+                .to_string(),
+            complete: Section::ALL.iter().all(|s| s.is_complete(six_clears)),
+        }
+    }
+}
+
+/// The projection row of a new visit: who made it, where and when, as the coverage
+/// reports read it. (A visit without a readable start is not projected; validation
+/// requires one.)
+#[derive(Insertable)]
+#[diesel(table_name = visits_index, treat_none_as_default_value = false)]
+struct NewVisit {
+    id: String,
+    community_id: String,
+    household_id: String,
+    user_id: Option<String>,
+    device_id: Option<String>,
+    started_at: i64,
+    ended_at: Option<i64>,
+    outcome: String,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    deleted: bool,
+}
+
+fn instant(doc: &Value, path: &str) -> Option<i64> {
+    let text = get_path(doc, path)?.as_str()?;
+    Some(
+        chrono::DateTime::parse_from_rfc3339(text)
+            .ok()?
+            .timestamp_micros(),
+    )
+}
+
+fn insert_visit(conn: &mut DbConn, record: &Record, doc: &Value) -> Result<(), StoreError> {
+    let Some(started_at) = instant(doc, "started_at") else {
+        return Ok(());
+    };
+    let float = |path| get_path(doc, path).and_then(Value::as_f64);
+    let row = NewVisit {
+        id: record.id.clone(),
+        community_id: record.community_id.clone(),
+        household_id: text(doc, "household_id").unwrap_or_default(),
+        user_id: record.created_by.clone(),
+        device_id: record.updated_device.clone(),
+        started_at,
+        ended_at: instant(doc, "ended_at"),
+        outcome: text(doc, "outcome").unwrap_or_default(),
+        latitude: float("latitude"),
+        longitude: float("longitude"),
+        deleted: record.deleted,
+    };
+    diesel::insert_into(visits_index::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The projection row of a new person.
@@ -239,6 +335,7 @@ struct NewPerson {
     phone_hash: Option<String>,
     status: &'static str,
     categories: String,
+    six_clears_complete: bool,
     deleted: bool,
     version: i64,
     enrolled_on: Option<String>,
@@ -269,14 +366,14 @@ pub struct NewRows {
 
 impl NewRows {
     /// Notes the row of `record` if it is a new person or household (`false` for any other
-    /// record). A person's row carries `categories` (JSON, as [`categories`] gives them)
-    /// when their six-clears record is written in the same breath, and `day`, the stations'
-    /// day the record was made, as the day they were enrolled (exits count from it).
+    /// record). A person's row carries what it keeps of their six-clears record when that
+    /// is written in the same breath, and `day`, the stations' day the record was made, as
+    /// the day they were enrolled (exits count from it).
     pub fn add(
         &mut self,
         record: &Record,
         doc: &Value,
-        categories: Option<&str>,
+        six_clears: Option<&SixClearsFacts>,
         day: NaiveDate,
     ) -> bool {
         match record.entity {
@@ -290,7 +387,8 @@ impl NewRows {
                 id_number_hash: id_hash(doc),
                 phone_hash: phone_hash(doc),
                 status: "registered",
-                categories: categories.unwrap_or("[]").to_string(),
+                categories: six_clears.map_or_else(|| "[]".to_string(), |f| f.categories.clone()),
+                six_clears_complete: six_clears.is_some_and(|f| f.complete),
                 deleted: record.deleted,
                 version: record.version,
                 enrolled_on: Some(day.format("%Y-%m-%d").to_string()),
@@ -341,7 +439,7 @@ fn phone_hash(doc: &Value) -> Option<String> {
 
 /// One column of a person's projection that another entity decides.
 enum PersonFact {
-    Categories(String),
+    SixClears(SixClearsFacts),
     Tier {
         tier: Option<String>,
         assessed_on: Option<String>,
@@ -352,9 +450,19 @@ enum PersonFact {
 fn set_person(conn: &mut DbConn, person: &str, fact: PersonFact) -> Result<(), StoreError> {
     let row = persons_index::table.filter(persons_index::id.eq(person));
     match fact {
-        PersonFact::Categories(c) => diesel::update(row)
-            .set(persons_index::categories.eq(c))
-            .execute(conn)?,
+        // Most edits of six-clears answers change neither: the row is then left unwritten.
+        PersonFact::SixClears(f) => diesel::update(
+            row.filter(
+                persons_index::categories
+                    .ne(&f.categories)
+                    .or(persons_index::six_clears_complete.ne(f.complete)),
+            ),
+        )
+        .set((
+            persons_index::categories.eq(&f.categories),
+            persons_index::six_clears_complete.eq(f.complete),
+        ))
+        .execute(conn)?,
         PersonFact::Tier { tier, assessed_on } => diesel::update(row)
             .set((
                 persons_index::tier.eq(tier),
@@ -507,6 +615,7 @@ mod tests {
             phone_hash: some.clone(),
             status: "registered",
             categories: "[]".into(),
+            six_clears_complete: false,
             deleted: false,
             version: 1,
             enrolled_on: some,
@@ -531,5 +640,25 @@ mod tests {
             sql(&diesel::insert_into(households_index::table).values(&bare)),
             sql(&diesel::insert_into(households_index::table).values(&full))
         );
+    }
+
+    /// The edits that can change completeness are those of the items the sections need,
+    /// and the migration that first filled the column tested the same items.
+    #[test]
+    fn six_clears_reads_are_the_items_the_sections_need() {
+        let needed: Vec<&str> = Section::ALL
+            .iter()
+            .flat_map(|s| s.required_items().iter().copied())
+            .collect();
+        assert_eq!(SIX_CLEARS_READS, needed.as_slice());
+        let sqlite =
+            include_str!("../../schema/migrations/sqlite/2026-12-06-000012_coverage/up.sql");
+        let postgres =
+            include_str!("../../schema/migrations/postgres/2026-12-06-000012_coverage/up.sql");
+        for item in needed {
+            assert!(sqlite.contains(&format!("'$.{item}')")), "{item}");
+            let pg = format!("'{{{}}}'", item.replace('.', ","));
+            assert!(postgres.contains(&pg), "{item}");
+        }
     }
 }

@@ -20,6 +20,7 @@ mod images;
 mod loadgen;
 mod scope;
 mod storage;
+mod supervision;
 mod sync;
 mod tokens;
 mod writepath;

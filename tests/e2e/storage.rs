@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "uploads",
     "user_org_nodes",
     "users",
+    "visits_index",
 ];
 
 #[test]

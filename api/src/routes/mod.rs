@@ -16,6 +16,7 @@ mod org;
 mod persons;
 mod reports;
 mod review;
+mod supervision;
 pub mod sync;
 mod views;
 
@@ -71,6 +72,13 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/tasks/overdue", reports::overdue_tasks),
         route(M::GET, "/v1/admin/access-log", access_log::list),
         route(M::GET, "/v1/zero-employment", reports::zero_employment),
+        route(M::GET, "/v1/reports/coverage", supervision::coverage),
+        route(M::GET, "/v1/reports/coverage/due", supervision::due),
+        route(
+            M::GET,
+            "/v1/reports/coverage/flags",
+            supervision::flagged_visits,
+        ),
         route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
         route(
             M::GET,

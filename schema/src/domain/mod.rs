@@ -18,6 +18,7 @@ pub mod recognition;
 pub mod role;
 pub mod six_clears;
 pub mod text;
+pub mod visit_flags;
 pub mod zero_employment;
 
 pub use calendar::WorkCalendar;

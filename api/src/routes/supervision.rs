@@ -1,0 +1,308 @@
+//! Supervision (督导): visit coverage by street, station, community or coordinator, the
+//! households due a visit, and the visits that look unreal. The figures are counted by
+//! `liuqing_schema::coverage` within the caller's scope; a node outside it is 404.
+
+use actix_web::{web, HttpResponse};
+use chrono::NaiveDate;
+use liuqing_schema::casefile::After;
+use liuqing_schema::coverage::{self, Area, Facts, GroupBy, GroupKey, Period};
+use liuqing_schema::domain::visit_flags::Flagged;
+use liuqing_schema::domain::Permission;
+use liuqing_schema::org;
+use liuqing_schema::time::now_micros;
+use liuqing_schema::DbConn;
+use serde::{Deserialize, Serialize};
+
+use super::views::{self, Page};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::paging;
+use crate::state::AppState;
+
+/// The longest period one report counts: a year, and a day for a leap year.
+const MAX_PERIOD_DAYS: i64 = 366;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageQuery {
+    /// An org node in the caller's scope; default: the whole scope.
+    pub node: Option<String>,
+    /// Station-local days, inclusive; default: the current month.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub group_by: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagsQuery {
+    pub node: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueQuery {
+    pub node: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// The settings a report was counted with, so its figures can be read right.
+#[derive(Serialize)]
+struct CountedWith {
+    visit_interval_days: u32,
+    six_clears_stale_days: u32,
+    visit_gps_far_m: f64,
+    visit_min_minutes: i64,
+}
+
+#[derive(Serialize)]
+struct CoverageReport {
+    /// When the figures were counted: a visit synced later, made in the period, changes them.
+    as_of: String,
+    from: NaiveDate,
+    to: NaiveDate,
+    node: Option<GroupKey>,
+    group_by: GroupBy,
+    settings: CountedWith,
+    rows: Vec<coverage::CoverageRow>,
+    total: coverage::CoverageRow,
+}
+
+#[derive(Serialize)]
+struct FlaggedVisit {
+    visit_id: String,
+    household_id: String,
+    community_id: String,
+    community_name: Option<String>,
+    user_id: Option<String>,
+    device_id: Option<String>,
+    started_at: String,
+    #[serde(flatten)]
+    flagged: Flagged,
+}
+
+#[derive(Serialize)]
+struct DueHousehold {
+    household_id: String,
+    address: String,
+    community_id: String,
+    community_name: Option<String>,
+    /// The station-local day of the last `met` visit (absent: never reached).
+    last_reached_on: Option<NaiveDate>,
+    days_since: Option<i64>,
+}
+
+fn day(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    text.map(|t| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .map_err(|_| ApiError::validation(field, "must be a date (YYYY-MM-DD)"))
+    })
+    .transpose()
+}
+
+/// The period asked for (default: this month), checked.
+fn period(
+    state: &AppState,
+    from: Option<&str>,
+    to: Option<&str>,
+    now: i64,
+) -> Result<Period, ApiError> {
+    let settings = state.config.coverage_settings();
+    let month = Period::month_of(&settings, state.config.day_at(now), now);
+    let from = day("from", from)?.unwrap_or(month.from);
+    let to = day("to", to)?.unwrap_or(if from == month.from { month.to } else { from });
+    if to < from {
+        return Err(ApiError::validation("to", "must not be before from"));
+    }
+    if (to - from).num_days() >= MAX_PERIOD_DAYS {
+        return Err(ApiError::validation(
+            "to",
+            format!("a period is at most {MAX_PERIOD_DAYS} days"),
+        ));
+    }
+    Ok(Period::new(&settings, from, to, now))
+}
+
+/// The communities a report counts: under `node` (in scope, else 404) or the whole scope.
+fn area(conn: &mut DbConn, caller: &Caller, node: Option<&str>) -> Result<Area, ApiError> {
+    let scope = caller.scope(conn)?;
+    let node = match node {
+        Some(id) => Some(
+            org::find_in_scope(conn, &scope, id)?.ok_or_else(|| ApiError::not_found("org node"))?,
+        ),
+        None => None,
+    };
+    let in_scope = liuqing_schema::records::communities_in_scope(conn, &scope)?;
+    Ok(Area::load(conn, node, &in_scope)?)
+}
+
+/// Visit coverage for a period, grouped, with the area's total.
+pub async fn coverage(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<CoverageQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let now = now_micros();
+    let period = period(&state, q.from.as_deref(), q.to.as_deref(), now)?;
+    let group_by = match q.group_by.as_deref() {
+        None => GroupBy::Community,
+        Some(g) => g.parse().map_err(|_| {
+            ApiError::validation(
+                "group_by",
+                "must be one of: street, station, community, coordinator",
+            )
+        })?,
+    };
+    let settings = state.config.coverage_settings();
+    let report = state
+        .db
+        .run(move |conn| {
+            let area = area(conn, &caller, q.node.as_deref())?;
+            let facts = Facts::load(conn, &area, period, &settings, now)?;
+            let counted = coverage::coverage(conn, &area, &facts, period, &settings, group_by)?;
+            Ok(CoverageReport {
+                as_of: views::time(now),
+                from: period.from,
+                to: period.to,
+                node: Some(counted.total.group.clone()).filter(|_| area.node.is_some()),
+                group_by,
+                settings: CountedWith {
+                    visit_interval_days: settings.visit_interval_days,
+                    six_clears_stale_days: settings.six_clears_stale_days,
+                    visit_gps_far_m: settings.flags.far_m,
+                    visit_min_minutes: settings.flags.min_minutes,
+                },
+                rows: counted.rows,
+                total: counted.total,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The period's flagged visits, in time order, paged.
+pub async fn flagged_visits(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<FlagsQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let now = now_micros();
+    let period = period(&state, q.from.as_deref(), q.to.as_deref(), now)?;
+    let limit = paging::limit(q.limit)?;
+    let after = paging::decode(q.cursor.as_deref())?;
+    let settings = state.config.coverage_settings();
+    let page = state
+        .db
+        .run(move |conn| {
+            let area = area(conn, &caller, q.node.as_deref())?;
+            let mut facts = Facts::load(conn, &area, period, &settings, now)?;
+            let mut items = Vec::new();
+            for v in &facts.visits {
+                let Some(flagged) = facts.flags.remove(&v.id) else {
+                    continue;
+                };
+                items.push((
+                    sort_key(Some(v.started_at)),
+                    FlaggedVisit {
+                        visit_id: v.id.clone(),
+                        household_id: v.household_id.clone(),
+                        community_name: area.name_of(&v.community_id).map(str::to_string),
+                        community_id: v.community_id.clone(),
+                        user_id: v.user_id.clone(),
+                        device_id: v.device_id.clone(),
+                        started_at: views::time(v.started_at),
+                        flagged,
+                    },
+                ));
+            }
+            Ok(page_of(items, after, limit, |f| &f.visit_id))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// The households due a visit now (not reached within `visit_interval_days`), never
+/// reached first, then the longest unvisited; paged.
+pub async fn due(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<DueQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let now = now_micros();
+    let limit = paging::limit(q.limit)?;
+    let after = paging::decode(q.cursor.as_deref())?;
+    let settings = state.config.coverage_settings();
+    let today = state.config.day_at(now);
+    let page = state
+        .db
+        .run(move |conn| {
+            let area = area(conn, &caller, q.node.as_deref())?;
+            let period = Period::new(&settings, today, today, now);
+            let due = Facts::load(conn, &area, period, &settings, now)?.due(period, &settings);
+            let ids: Vec<String> = due.iter().map(|d| d.0.clone()).collect();
+            let mut addresses = coverage::addresses(conn, &ids)?;
+            let items = due
+                .into_iter()
+                .map(|(household, community, last)| {
+                    let last_day = last.map(|at| settings.day_of(at));
+                    (
+                        sort_key(last),
+                        DueHousehold {
+                            address: addresses.remove(&household).unwrap_or_default(),
+                            household_id: household,
+                            community_name: area.name_of(&community).map(str::to_string),
+                            community_id: community,
+                            last_reached_on: last_day,
+                            days_since: last_day.map(|d| (today - d).num_days()),
+                        },
+                    )
+                })
+                .collect();
+            Ok(page_of(items, after, limit, |d| &d.household_id))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A time as a cursor key that sorts as text: absent first, then zero-padded microseconds.
+fn sort_key(at: Option<i64>) -> String {
+    at.map_or_else(String::new, |t| format!("{:020}", t.max(0)))
+}
+
+/// One page of `items` (already in order of key and id) after the cursor.
+fn page_of<T>(
+    items: Vec<(String, T)>,
+    after: Option<After>,
+    limit: usize,
+    id: impl Fn(&T) -> &String,
+) -> Page<T> {
+    let mut rest: Vec<(String, T)> = items
+        .into_iter()
+        .filter(|(key, item)| {
+            after
+                .as_ref()
+                .is_none_or(|a| (key, id(item)) > (&a.key, &a.id))
+        })
+        .collect();
+    let more = rest.len() > limit;
+    rest.truncate(limit);
+    let next_cursor = more.then(|| rest.last()).flatten().map(|(key, item)| {
+        paging::encode(&After {
+            key: key.clone(),
+            id: id(item).clone(),
+        })
+    });
+    Page {
+        items: rest.into_iter().map(|(_, item)| item).collect(),
+        next_cursor,
+    }
+}

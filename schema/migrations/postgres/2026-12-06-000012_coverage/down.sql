@@ -1,0 +1,2 @@
+ALTER TABLE persons_index DROP COLUMN six_clears_complete;
+DROP TABLE visits_index;
