@@ -160,6 +160,10 @@ pub struct Config {
     pub six_clears_stale_days: u32,
     /// Metres from a household's usual location beyond which a visit's GPS is flagged.
     pub visit_gps_far_m: u32,
+    /// Whether the upkeep gives coordinators a `visit` task for each household due a visit
+    /// (a deployment whose phones do not show tasks yet may turn it off; the due list
+    /// still shows them).
+    pub visit_tasks: bool,
     /// Minutes a visit takes at least: shorter ones are flagged, and two households'
     /// visits begun this close together at one position on one device.
     pub visit_min_minutes: u32,
@@ -239,6 +243,7 @@ impl Default for Config {
             six_clears_stale_days: 180,
             visit_gps_far_m: 500,
             visit_min_minutes: 5,
+            visit_tasks: true,
             holidays: String::new(),
             extra_workdays: String::new(),
             shared_evidence_types: String::new(),

@@ -93,6 +93,11 @@ pub async fn run(state: web::Data<AppState>) {
             ),
             Err(e) => tracing::warn!(error = ?e, "expired evidence check failed; retrying later"),
         }
+        match raise_due_visit_tasks(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tasks = n, "asked coordinators to visit households due"),
+            Err(e) => tracing::warn!(error = ?e, "due visit check failed; retrying later"),
+        }
         let expiry = seconds(state.config.upload_expiry_hours.saturating_mul(3600) as i64);
         let cutoff = now_micros().saturating_sub(expiry);
         if let Err(e) = expire_uploads(&state, cutoff).await {
@@ -152,7 +157,6 @@ pub fn raise_expired_evidence_tasks(
     use liuqing_schema::casefile;
     use liuqing_schema::entities::{get_path, Entity};
     use liuqing_schema::scope::Scope;
-    use sha2::{Digest, Sha256};
 
     let today = state.config.today();
     let caller = crate::auth::Caller::server();
@@ -196,10 +200,7 @@ pub fn raise_expired_evidence_tasks(
         if !open_case || replaced || !active {
             continue;
         }
-        let digest = Sha256::digest(format!("expired evidence\0{}\0{until}", evidence.id));
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(&digest[..16]);
-        let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        let id = derived_id(&format!("expired evidence\0{}\0{until}", evidence.id));
         if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
             continue;
         }
@@ -208,7 +209,7 @@ pub fn raise_expired_evidence_tasks(
             .map_or("证件", |e| e.chinese_name());
         let task = crate::staff::NewTask {
             id: Some(id),
-            person_id: person_id.to_string(),
+            of: crate::staff::TaskOf::Person(person_id.to_string()),
             assignee_id: assignee,
             kind: "retake_photo",
             title: format!("证件已过期，请拍摄新证：{kind}"),
@@ -226,4 +227,135 @@ pub fn raise_expired_evidence_tasks(
         }
     }
     Ok(raised)
+}
+
+/// Households due a visit written per transaction: the write lock is let go between
+/// them, so pushes are not held up behind a first run that raises thousands.
+const DUE_TASKS_PER_WRITE: usize = 200;
+
+/// Households not reached within `visit_interval_days` get a `visit` task for a
+/// coordinator of their community (the one who enrolled the household, if they still
+/// serve it), once per spell of being due: the task's id is derived from the household and
+/// its last `met` visit, so every replica's upkeep writes the same one, and a `met` visit
+/// closes it (`liuqing_sync::follow_on`). A household with an open visit task already
+/// (one staff raised) gets none. Returns how many tasks were raised.
+pub async fn raise_due_visit_tasks(
+    state: &web::Data<AppState>,
+) -> Result<usize, crate::error::ApiError> {
+    use liuqing_schema::coverage;
+    use liuqing_schema::scope::Scope;
+
+    if !state.config.visit_tasks {
+        return Ok(0);
+    }
+    let settings = state.config.coverage_settings();
+    let now = now_micros();
+    let due = state
+        .db
+        .run(move |conn| {
+            let communities = records::communities_in_scope(conn, &Scope::All)?;
+            Ok(coverage::due_now(conn, &communities, now, &settings)?)
+        })
+        .await?;
+    let mut raised = 0;
+    for chunk in due.chunks(DUE_TASKS_PER_WRITE) {
+        let chunk = chunk.to_vec();
+        let state2 = state.clone();
+        raised += state
+            .db
+            .write(move |conn| raise_visit_tasks(conn, &state2, &chunk, now))
+            .await?;
+    }
+    Ok(raised)
+}
+
+fn raise_visit_tasks(
+    conn: &mut liuqing_schema::DbConn,
+    state: &AppState,
+    due: &[liuqing_schema::coverage::Due],
+    now: Micros,
+) -> Result<usize, crate::error::ApiError> {
+    use liuqing_schema::casefile;
+    use liuqing_schema::entities::{get_path, Entity};
+    use liuqing_schema::scope::Scope;
+
+    let settings = state.config.coverage_settings();
+    let today = state.config.day_at(now);
+    let caller = crate::auth::Caller::server();
+    let env = crate::staff::engine_env(&Scope::All, &state.cipher, &state.config, now);
+    let mut coordinators: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut raised = 0;
+    for (household, community, last) in due {
+        let spell = last.map_or_else(|| "never".to_string(), |at| at.to_string());
+        let id = derived_id(&format!("due visit\0{household}\0{spell}"));
+        if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
+            continue;
+        }
+        let open = casefile::children_of(conn, household, Entity::Task)?
+            .iter()
+            .map(|t| t.document())
+            .collect::<Result<Vec<_>, _>>()?
+            .iter()
+            .any(|d| {
+                let text = |p| get_path(d, p).and_then(|v| v.as_str());
+                text("kind") == Some("visit") && text("state") == Some("open")
+            });
+        if open {
+            continue;
+        }
+        if !coordinators.contains_key(community) {
+            let ids = liuqing_schema::users::coordinators_of(conn, community)?;
+            coordinators.insert(community.clone(), ids);
+        }
+        let serving = &coordinators[community];
+        let Some(record) = records::find(conn, Entity::Household, household)? else {
+            continue;
+        };
+        let enroller = record.created_by.clone().filter(|u| serving.contains(u));
+        let Some(assignee) = enroller.or_else(|| serving.first().cloned()) else {
+            continue; // No coordinator serves the community: the station's due list shows it.
+        };
+        let address = get_path(&record.document()?, "address")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let fell_due = last.map(|at| {
+            settings.day_of(at) + chrono::Days::new(u64::from(settings.visit_interval_days))
+        });
+        let task = crate::staff::NewTask {
+            id: Some(id),
+            of: crate::staff::TaskOf::Household(household.clone()),
+            assignee_id: assignee,
+            kind: "visit",
+            title: format!("入户走访：{address}"),
+            due_on: Some(fell_due.map_or(today, |d| d.max(today))),
+            notes: Some(match fell_due {
+                Some(_) => format!(
+                    "{}天内未见到住户，上次见到在 {}",
+                    settings.visit_interval_days,
+                    last.map(|at| settings.day_of(at).to_string())
+                        .unwrap_or_default()
+                ),
+                None => "尚未入户见到住户".to_string(),
+            }),
+        };
+        match crate::db::transaction(conn, |conn| {
+            crate::staff::add_task(conn, &caller, &env, task)
+        }) {
+            Ok(_) => raised += 1,
+            Err(e) => {
+                tracing::warn!(household = %household, error = ?e, "could not raise a due visit task")
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// A task id derived from what it is for: every replica's upkeep makes the same one.
+fn derived_id(what: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(what);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }

@@ -53,13 +53,20 @@ pub fn apply(
 pub struct NewTask {
     /// A given id makes the task once only (the server's own tasks); `None`: a new one.
     pub id: Option<uuid::Uuid>,
-    pub person_id: String,
+    pub of: TaskOf,
     pub assignee_id: String,
     /// `retake_photo`, `follow_up_due`, `visit`, `other`.
     pub kind: &'static str,
     pub title: String,
     pub due_on: Option<NaiveDate>,
     pub notes: Option<String>,
+}
+
+/// Whom a task is about: a person (in their household), or a whole household.
+#[derive(Debug, Clone)]
+pub enum TaskOf {
+    Person(String),
+    Household(String),
 }
 
 /// Writes `task` as the caller, in the request's transaction; returns its id.
@@ -69,14 +76,22 @@ pub fn add_task(
     env: &Env<'_>,
     task: NewTask,
 ) -> Result<String, ApiError> {
-    let person = records::find(conn, Entity::Person, &task.person_id)?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a task for an unknown person")))?;
-    let household_id = person
-        .parent_id
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a person without a household")))?;
     let mut fields = Map::new();
-    fields.insert("household_id".into(), json!(household_id));
-    fields.insert("person_id".into(), json!(task.person_id));
+    match task.of {
+        TaskOf::Person(person_id) => {
+            let person = records::find(conn, Entity::Person, &person_id)?.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("a task for an unknown person"))
+            })?;
+            let household_id = person.parent_id.ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!("a person without a household"))
+            })?;
+            fields.insert("household_id".into(), json!(household_id));
+            fields.insert("person_id".into(), json!(person_id));
+        }
+        TaskOf::Household(household_id) => {
+            fields.insert("household_id".into(), json!(household_id));
+        }
+    }
     fields.insert("assignee_id".into(), json!(task.assignee_id));
     fields.insert("kind".into(), json!(task.kind));
     fields.insert("title".into(), json!(task.title));
@@ -157,7 +172,7 @@ pub fn schedule_follow_ups(
             env,
             NewTask {
                 id: None,
-                person_id: person_id.to_string(),
+                of: TaskOf::Person(person_id.to_string()),
                 assignee_id: assignee.clone(),
                 kind: "follow_up_due",
                 title: format!(

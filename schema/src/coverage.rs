@@ -277,15 +277,7 @@ impl Facts {
         let mut last_met = HashMap::new();
         let mut visits = Vec::new();
         for chunk in ids.chunks(CHUNK) {
-            let met: Vec<(String, Option<Micros>)> = visits_index::table
-                .filter(visits_index::community_id.eq_any(chunk))
-                .filter(visits_index::outcome.eq("met"))
-                .filter(visits_index::deleted.eq(false))
-                .filter(visits_index::started_at.lt(period.end))
-                .group_by(visits_index::household_id)
-                .select((visits_index::household_id, max(visits_index::started_at)))
-                .load(conn)?;
-            last_met.extend(met.into_iter().filter_map(|(h, at)| Some((h, at?))));
+            last_met.extend(last_met_in(conn, chunk, period.end)?);
             visits.extend(
                 visits_index::table
                     .filter(visits_index::community_id.eq_any(chunk))
@@ -327,22 +319,66 @@ impl Facts {
         })
     }
 
-    /// Households due a visit at the period's end: `(household, community, last met)`.
-    pub fn due(
-        &self,
-        period: Period,
-        settings: &Settings,
-    ) -> Vec<(String, String, Option<Micros>)> {
-        let since = period.end - i64::from(settings.visit_interval_days) * DAY;
-        let mut due: Vec<(String, String, Option<Micros>)> = self
-            .households
-            .iter()
-            .map(|(h, c)| (h.clone(), c.clone(), self.last_met.get(h).copied()))
-            .filter(|(_, _, last)| last.is_none_or(|at| at < since))
-            .collect();
-        due.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
-        due
+    /// Households due a visit at the period's end (see [`due_among`]).
+    pub fn due(&self, period: Period, settings: &Settings) -> Vec<Due> {
+        due_among(&self.households, &self.last_met, period.end, settings)
     }
+}
+
+/// A household due a visit: `(household, community, its last met visit)`.
+pub type Due = (String, String, Option<Micros>);
+
+/// Of `households` (household → community), those not reached within
+/// `visit_interval_days` before `end`: never reached first, then the longest unvisited.
+fn due_among(
+    households: &HashMap<String, String>,
+    last_met: &HashMap<String, Micros>,
+    end: Micros,
+    settings: &Settings,
+) -> Vec<Due> {
+    let since = end - i64::from(settings.visit_interval_days) * DAY;
+    let mut due: Vec<Due> = households
+        .iter()
+        .map(|(h, c)| (h.clone(), c.clone(), last_met.get(h).copied()))
+        .filter(|(_, _, last)| last.is_none_or(|at| at < since))
+        .collect();
+    due.sort_by(|a, b| (a.2, &a.0).cmp(&(b.2, &b.0)));
+    due
+}
+
+/// The households of `communities` due a visit at `now` (what the upkeep raises tasks for).
+pub fn due_now(
+    conn: &mut DbConn,
+    communities: &[String],
+    now: Micros,
+    settings: &Settings,
+) -> StoreResult<Vec<Due>> {
+    let households = households_at(conn, communities, now)?;
+    let mut last_met = HashMap::new();
+    for chunk in communities.chunks(CHUNK) {
+        last_met.extend(last_met_in(conn, chunk, now)?);
+    }
+    Ok(due_among(&households, &last_met, now, settings))
+}
+
+/// Each household's last `met` visit before `end`, in `communities`.
+fn last_met_in(
+    conn: &mut DbConn,
+    communities: &[String],
+    end: Micros,
+) -> StoreResult<HashMap<String, Micros>> {
+    let met: Vec<(String, Option<Micros>)> = visits_index::table
+        .filter(visits_index::community_id.eq_any(communities))
+        .filter(visits_index::outcome.eq("met"))
+        .filter(visits_index::deleted.eq(false))
+        .filter(visits_index::started_at.lt(end))
+        .group_by(visits_index::household_id)
+        .select((visits_index::household_id, max(visits_index::started_at)))
+        .load(conn)?;
+    Ok(met
+        .into_iter()
+        .filter_map(|(h, at)| Some((h, at?)))
+        .collect())
 }
 
 /// Households in the case files at `end`: created before it (or visited before it, for one

@@ -137,6 +137,18 @@ pub fn org_node_ids(conn: &mut DbConn, user_id: &str) -> StoreResult<Vec<String>
         .load(conn)?)
 }
 
+/// The active coordinators bound to a community, by username.
+pub fn coordinators_of(conn: &mut DbConn, community_id: &str) -> StoreResult<Vec<String>> {
+    Ok(user_org_nodes::table
+        .inner_join(users::table)
+        .filter(user_org_nodes::org_node_id.eq(community_id))
+        .filter(users::role.eq(Role::Coordinator))
+        .filter(users::disabled.eq(false))
+        .order(users::username.asc())
+        .select(users::id)
+        .load(conn)?)
+}
+
 /// Replaces a user's org bindings.
 pub fn set_org_nodes(conn: &mut DbConn, user_id: &str, node_ids: &[String]) -> StoreResult<()> {
     diesel::delete(user_org_nodes::table.filter(user_org_nodes::user_id.eq(user_id)))

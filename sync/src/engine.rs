@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 use crate::batch::{Batch, ScopeMemo};
 use crate::case_checks::{self, Rules};
 use crate::clocks::{FieldClock, FieldClocks};
+use crate::follow_on;
 use crate::hlc::Hlc;
 use crate::prepare::{check_field, known_paths, new_record, set_op, NewRecord};
 pub use crate::prepare::{prepare, Prepared};
@@ -189,6 +190,10 @@ pub fn apply_group(
         }
         crash_point("merged");
         batch.finish(conn)?;
+        let reached = follow_on::reached(parts, &answers);
+        if let Some(part) = parts.first().filter(|_| !reached.is_empty()) {
+            follow_on::close_visit_tasks(conn, &reached, part.env)?;
+        }
         crash_point("written");
         note_missing_attachments(conn, parts, &mut answers)?;
         crash_point("attachments");

@@ -22,6 +22,7 @@ pub mod client;
 pub mod clocks;
 pub mod engine;
 pub mod feed;
+pub mod follow_on;
 pub mod hlc;
 pub mod masking;
 pub mod narrowing;

@@ -704,3 +704,90 @@ async fn the_migration_rebuilds_what_the_writes_keep() {
     liuqing_schema::db::redo_from(&mut conn, "20261206000012").expect("redo");
     assert_eq!(snapshot(&mut conn), kept);
 }
+
+/// The visit tasks in what `phone` pulls: household → (task id, state, assignee).
+async fn visit_tasks(app: &TestApp, phone: &Phone) -> BTreeMap<String, (String, String, String)> {
+    let (changes, _) = pull_all(app, &phone.s.access, None).await;
+    changes
+        .into_iter()
+        .filter(|c| c["entity"] == "task" && c["data"]["kind"] == "visit")
+        .map(|c| {
+            let text = |k: &str| c["data"][k].as_str().unwrap_or_default().to_string();
+            (
+                text("household_id"),
+                (
+                    c["id"].as_str().unwrap_or_default().to_string(),
+                    text("state"),
+                    text("assignee_id"),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Households due a visit become `visit` tasks on their coordinator's phone when the
+/// upkeep runs (at start, then hourly), once per spell; a `met` visit closes the task in
+/// the push that brings it.
+#[actix_web::test]
+async fn households_due_become_visit_tasks_that_a_met_visit_closes() {
+    let District { app, a1, c1, h, .. } = district().await;
+    let (a1, c1, h) = (&a1, &c1, &h);
+    let (config, data) = app.stop().await;
+    let app = TestApp::start(config, data).await;
+    let mut tasks = BTreeMap::new();
+    for _ in 0..100 {
+        tasks = visit_tasks(&app, a1).await;
+        if tasks.len() >= 2 {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    // Due now in community A: never reached (hA4), last reached in July (hA3); hA1 and
+    // hA2 too once 90 days have passed since the end of November.
+    let since = chrono::Utc::now().timestamp_micros() - 90 * 86_400_000_000;
+    let mut expected = vec![h["hA3"].clone(), h["hA4"].clone()];
+    for (name, last) in [
+        ("hA1", "2026-11-30T23:30:00+08:00"),
+        ("hA2", "2026-12-01T00:10:00+08:00"),
+    ] {
+        if micros(last) < since {
+            expected.push(h[name].clone());
+        }
+    }
+    expected.sort();
+    assert_eq!(
+        tasks.keys().cloned().collect::<Vec<_>>(),
+        expected,
+        "{tasks:#?}"
+    );
+    let a1_id = a1.s.user["id"].as_str().unwrap_or_default();
+    for (_, state, assignee) in tasks.values() {
+        assert_eq!((state.as_str(), assignee.as_str()), ("open", a1_id));
+    }
+    // Community C's coordinator has their own household's task, and sees no other.
+    let theirs = visit_tasks(&app, c1).await;
+    assert_eq!(theirs.keys().collect::<Vec<_>>(), vec![&h["hC1"]]);
+
+    // The coordinator meets hA4's family: the push closes the task.
+    let started = chrono::Utc::now().to_rfc3339();
+    push_ok(
+        &app,
+        a1,
+        vec![visit(a1, &h["hA4"], &started, 20, "met", None)],
+    )
+    .await;
+    let after = visit_tasks(&app, a1).await;
+    assert_eq!(after[&h["hA4"]].1, "done");
+    assert_eq!(
+        after[&h["hA3"]].1, "open",
+        "a household not visited keeps its task"
+    );
+
+    // Another round of the upkeep raises nothing again for the same spell.
+    let (config, data) = app.stop().await;
+    let app = TestApp::start(config, data).await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let again = visit_tasks(&app, a1).await;
+    assert_eq!(again.len(), after.len(), "{again:#?}");
+    assert_eq!(again[&h["hA3"]].0, tasks[&h["hA3"]].0);
+}

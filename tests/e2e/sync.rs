@@ -1536,7 +1536,9 @@ async fn a_cursor_older_than_the_kept_tombstones_is_gone() {
 #[actix_web::test]
 async fn scope_digests_are_kept_up_filled_at_start_up_and_healed_when_they_drift() {
     use diesel::RunQueryDsl;
-    let w = world().await;
+    // The upkeep's visit tasks for these never-visited households would change the digests
+    // compared across its restarts.
+    let w = world_with(|c| c.visit_tasks = false).await;
     let (_, p, version) = household_with_person(&w.app, &w.a1, &w.tree.community_a, 21).await;
     household_with_person(&w.app, &w.a1, &w.tree.community_a, 22).await;
     let lone = new_id();

@@ -316,7 +316,7 @@ fn retake_task(
         &env,
         staff::NewTask {
             id: None,
-            person_id: person_id.to_string(),
+            of: staff::TaskOf::Person(person_id.to_string()),
             assignee_id: assignee,
             kind: "retake_photo",
             title: format!("重新拍摄：{kind_name}"),
