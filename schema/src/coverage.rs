@@ -156,6 +156,28 @@ impl Area {
             .find(|n| n.kind == kind)
     }
 
+    /// The communities by station, each in name order: a ledger's sheets.
+    pub fn by_station(&self) -> Vec<(OrgNode, Vec<OrgNode>)> {
+        let mut stations: BTreeMap<(String, String), (OrgNode, Vec<OrgNode>)> = BTreeMap::new();
+        for c in &self.communities {
+            let Some(station) = self.ancestor(c, OrgKind::Station) else {
+                continue;
+            };
+            stations
+                .entry((station.name.clone(), station.id.clone()))
+                .or_insert_with(|| (station.clone(), Vec::new()))
+                .1
+                .push(c.clone());
+        }
+        stations
+            .into_values()
+            .map(|(s, mut cs)| {
+                cs.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+                (s, cs)
+            })
+            .collect()
+    }
+
     /// The key a report's total row carries.
     fn total_key(&self) -> GroupKey {
         match &self.node {

@@ -791,3 +791,282 @@ async fn households_due_become_visit_tasks_that_a_met_visit_closes() {
     assert_eq!(again.len(), after.len(), "{again:#?}");
     assert_eq!(again[&h["hA3"]].0, tasks[&h["hA3"]].0);
 }
+
+/// A file from the server: status, headers and bytes (the reply's status and media type
+/// checked against openapi.yaml like every other reply).
+async fn download(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    let res = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request sent");
+    let (status, headers) = (res.status(), res.headers().clone());
+    let bytes = res.bytes().await.expect("body").to_vec();
+    let media = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = if media.as_deref().is_some_and(|m| m.contains("json")) {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
+    crate::conformance::check(
+        &reqwest::Method::GET,
+        path,
+        status.as_u16(),
+        media.as_deref(),
+        &body,
+    );
+    (status, headers, bytes)
+}
+
+/// The file name a Content-Disposition gives in `filename*` (RFC 5987), decoded.
+fn file_name(headers: &reqwest::header::HeaderMap) -> String {
+    let value = headers
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let encoded = value.split("filename*=UTF-8''").nth(1).unwrap_or_default();
+    let mut bytes = Vec::new();
+    let mut chars = encoded.bytes();
+    while let Some(b) = chars.next() {
+        if b == b'%' {
+            let hex: String = [chars.next(), chars.next()]
+                .iter()
+                .flatten()
+                .map(|c| *c as char)
+                .collect();
+            bytes.push(u8::from_str_radix(&hex, 16).unwrap_or(b'?'));
+        } else {
+            bytes.push(b);
+        }
+    }
+    String::from_utf8(bytes).unwrap_or_default()
+}
+
+type Sheets = Vec<(String, Vec<Vec<String>>)>;
+
+/// Every sheet of an XLSX file, its cells as text (dates as Excel shows them).
+fn read_xlsx(bytes: &[u8]) -> Sheets {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).expect("an XLSX");
+    let names = book.sheet_names().to_vec();
+    names
+        .into_iter()
+        .map(|name| {
+            let range = book.worksheet_range(&name).expect("sheet");
+            let rows = range
+                .rows()
+                .map(|r| {
+                    r.iter()
+                        .map(|c| match c {
+                            Data::DateTime(t) => t
+                                .as_datetime()
+                                .map(|d| {
+                                    if d.time() == chrono::NaiveTime::MIN {
+                                        d.date().to_string()
+                                    } else {
+                                        d.format("%Y-%m-%d %H:%M").to_string()
+                                    }
+                                })
+                                .unwrap_or_default(),
+                            Data::Empty => String::new(),
+                            other => other.to_string(),
+                        })
+                        .collect()
+                })
+                .collect();
+            (name, rows)
+        })
+        .collect()
+}
+
+/// The ledgers export the scope's rows for the period, masked, as XLSX with a sheet per
+/// station and as CSV that Excel opens; each export is in the access log with its reason.
+#[actix_web::test]
+async fn ledgers_export_masked_and_logged() {
+    let d = district().await;
+    let app = &d.app;
+    let november = "from=2026-11-01&to=2026-11-30";
+    let (status, headers, bytes) = download(
+        app,
+        &format!(
+            "/v1/exports/assistance?node={}&{november}&reason=月度督导",
+            d.tree.street
+        ),
+        &d.supervisor.access,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    assert_eq!(file_name(&headers), "就业援助台账_华林街道_2026-11.xlsx");
+    let sheets = read_xlsx(&bytes);
+    let names: Vec<&str> = sheets.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["华林社区服务站", "湖滨社区服务站"]);
+    let (_, rows) = &sheets[0];
+    assert_eq!(
+        rows[0][..6],
+        ["服务站", "社区", "姓名", "性别", "年龄", "身份证号"]
+    );
+    // Community A's two persons and B's one; C has none.
+    let persons: Vec<&str> = rows[1..].iter().map(|r| r[2].as_str()).collect();
+    assert_eq!(persons.len(), 3, "{rows:?}");
+    for name in ["陈秀兰", "林建国", "黄志明"] {
+        assert!(persons.contains(&name), "{persons:?}");
+    }
+    let chen = rows.iter().find(|r| r[2] == "陈秀兰").expect("陈秀兰");
+    let full = id_number("19700302", 11);
+    assert!(
+        chen[5].contains('*') && !chen[5].contains(&full[6..14]),
+        "{chen:?}"
+    );
+    assert_eq!(
+        chen[4], "56",
+        "the age at the period's end, not the birth date"
+    );
+    assert!(rows.iter().flatten().all(|c| !c.contains(&full)));
+    assert_eq!(sheets[1].1.len(), 1, "only the header: no persons in C");
+
+    // The visit ledger as CSV: a BOM, a header, November's visits in station time.
+    let (status, headers, bytes) = download(
+        app,
+        &format!("/v1/exports/visits?format=csv&{november}&reason=%E6%A0%B8%E6%9F%A5"),
+        &d.supervisor.access,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers["content-type"]
+        .to_str()
+        .is_ok_and(|t| t.starts_with("text/csv")));
+    assert_eq!(file_name(&headers), "走访台账_全部_2026-11.csv");
+    assert!(bytes.starts_with("\u{feff}".as_bytes()));
+    let mut csv = csv::Reader::from_reader(&bytes[3..]);
+    let header: Vec<String> = csv
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(header[..4], ["服务站", "社区", "走访时间", "时长（分钟）"]);
+    let records: Vec<Vec<String>> = csv
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(records.len(), 6, "{records:?}");
+    assert!(records
+        .iter()
+        .any(|r| r[2] == "2026-11-30 23:30" && r[4] == "hA1号"));
+    assert!(records.iter().all(|r| !r[2].starts_with("2026-12")));
+
+    // Both exports are in the access log, with the reason and the row count.
+    let auditor = app
+        .user(&d.admin, "district-sup", "supervisor", &[&d.tree.district])
+        .await;
+    let log = app
+        .get("/v1/admin/access-log?action=export", &auditor.access)
+        .await;
+    let entries = log.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2, "{}", log.body);
+    let visits = &entries[0];
+    assert_eq!(visits["target_id"], "visits");
+    assert_eq!(visits["reason"], "核查");
+    assert_eq!(visits["detail"]["rows"], 6);
+    assert_eq!(visits["detail"]["format"], "csv");
+    assert_eq!(entries[1]["detail"]["rows"], 3);
+    assert_eq!(entries[1]["detail"]["node"], d.tree.street.as_str());
+}
+
+/// Exports keep to the caller's scope and refuse what they cannot do, by name.
+#[actix_web::test]
+async fn ledger_exports_are_scoped_and_checked() {
+    let d = district().await;
+    let app = &d.app;
+    // A coordinator's ledger is their community's.
+    let (status, _, bytes) = download(
+        app,
+        "/v1/exports/visits?format=csv&from=2026-11-01&to=2026-11-30&reason=x",
+        &d.c1.s.access,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("湖滨社区") && !text.contains("华林社区,"));
+    // Text a spreadsheet would run as a formula stays text.
+    let p = new_id();
+    push_ok(
+        app,
+        &d.c1,
+        vec![d.c1.upsert(
+            "person",
+            &p,
+            None,
+            json!({
+                "household_id": d.h["hC1"], "name": "=HYPERLINK(1)",
+            }),
+        )],
+    )
+    .await;
+    let (_, _, bytes) = download(
+        app,
+        "/v1/exports/assistance?format=csv&reason=x",
+        &d.c1.s.access,
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&bytes).contains(",'=HYPERLINK(1),"));
+
+    for (path, status, code, field) in [
+        (
+            "/v1/exports/assistance",
+            422,
+            "validation_failed",
+            Some("reason"),
+        ),
+        (
+            "/v1/exports/assistance?reason=%20%20",
+            422,
+            "validation_failed",
+            Some("reason"),
+        ),
+        (
+            "/v1/exports/assistance?reason=x&format=pdf",
+            422,
+            "validation_failed",
+            Some("format"),
+        ),
+        (
+            "/v1/exports/assistance?reason=x&from=2026-13-01",
+            422,
+            "validation_failed",
+            Some("from"),
+        ),
+        ("/v1/exports/payroll?reason=x", 404, "not_found", None),
+    ] {
+        let r = app.get(path, &d.staff1.access).await;
+        let p = r.problem(status, code);
+        if let Some(field) = field {
+            assert_eq!(p["errors"][0]["field"], field, "{path}: {p}");
+        }
+    }
+    app.get(
+        &format!("/v1/exports/assistance?reason=x&node={}", d.tree.station2),
+        &d.staff1.access,
+    )
+    .await
+    .problem(404, "not_found");
+    app.get("/v1/exports/assistance?reason=x", &d.admin.access)
+        .await
+        .problem(403, "forbidden_role");
+}

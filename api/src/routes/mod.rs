@@ -9,6 +9,7 @@ mod casework;
 mod commitments;
 mod conflicts;
 mod devices;
+mod exports;
 mod health;
 mod households;
 mod me;
@@ -79,6 +80,7 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             "/v1/reports/coverage/flags",
             supervision::flagged_visits,
         ),
+        route(M::GET, "/v1/exports/{ledger}", exports::export),
         route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
         route(
             M::GET,

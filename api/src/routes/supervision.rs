@@ -107,7 +107,7 @@ fn day(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, Api
 }
 
 /// The period asked for (default: this month), checked.
-fn period(
+pub(super) fn period(
     state: &AppState,
     from: Option<&str>,
     to: Option<&str>,
@@ -130,7 +130,11 @@ fn period(
 }
 
 /// The communities a report counts: under `node` (in scope, else 404) or the whole scope.
-fn area(conn: &mut DbConn, caller: &Caller, node: Option<&str>) -> Result<Area, ApiError> {
+pub(super) fn area(
+    conn: &mut DbConn,
+    caller: &Caller,
+    node: Option<&str>,
+) -> Result<Area, ApiError> {
     let scope = caller.scope(conn)?;
     let node = match node {
         Some(id) => Some(

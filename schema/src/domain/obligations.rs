@@ -42,6 +42,24 @@ crate::text_enum! {
     }
 }
 
+impl ServiceKind {
+    /// The guide's name, as ledgers print it.
+    pub fn chinese_name(self) -> &'static str {
+        match self {
+            ServiceKind::CareerGuidance => "职业指导",
+            ServiceKind::JobRecommendation => "岗位推荐",
+            ServiceKind::TrainingRecommendation => "培训推荐",
+            ServiceKind::DeliveryPolicy => "送政策",
+            ServiceKind::DeliveryJobs => "送岗位",
+            ServiceKind::DeliverySkills => "送技能",
+            ServiceKind::DeliverySubsidies => "送补贴",
+            ServiceKind::DeliveryServices => "送服务",
+            ServiceKind::PublicWelfarePlacement => "公益性岗位托底安置",
+            ServiceKind::FollowUp => "跟踪回访",
+        }
+    }
+}
+
 crate::text_enum! {
     /// How a person's obligations stand.
     pub enum ObligationState {

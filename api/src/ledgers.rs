@@ -1,0 +1,521 @@
+//! The ledgers (台账) a station files and a supervisor checks: the employment-assistance
+//! ledger (就业援助台账, one row per person through the whole process), the visit ledger
+//! (走访台账), the zero-employment household ledger (零就业家庭台账) and the demand ledger
+//! (就业需求台账, from the six clears' needs). Rows are built one community at a time and
+//! handed to a [`Sink`] (an XLSX sheet per station, or CSV) that writes them out at once,
+//! so memory holds one community's records, never the whole export. ID numbers and phones
+//! are masked as everywhere; ages are shown, not birth dates (a birth date beside a masked
+//! ID number would give back the digits it hides).
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use liuqing_schema::casefile::{HouseholdRow, PersonRow};
+use liuqing_schema::coverage::{Period, Settings};
+use liuqing_schema::domain::{
+    age_on, obligations, Category, ExitReason, ObligationState, ServiceKind, Tier,
+};
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::org::OrgNode;
+use liuqing_schema::records::{self, Record};
+use liuqing_schema::tables::{households_index, persons_index, users, visits_index};
+use liuqing_schema::DbConn;
+use liuqing_sync::values::shown_document;
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+liuqing_schema::text_enum! {
+    /// The ledgers there are.
+    pub enum Ledger {
+        Assistance = "assistance",
+        Visits = "visits",
+        ZeroEmployment = "zero_employment",
+        Demand = "demand",
+    }
+}
+
+/// One cell: dates are written as dates, numbers as numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Date(NaiveDate),
+    DateTime(NaiveDateTime),
+    Int(i64),
+    Empty,
+}
+
+impl Cell {
+    fn text(s: impl Into<String>) -> Cell {
+        let s = s.into();
+        if s.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s)
+        }
+    }
+
+    fn date(d: Option<NaiveDate>) -> Cell {
+        d.map_or(Cell::Empty, Cell::Date)
+    }
+}
+
+/// A column: its header and its width in characters.
+pub struct Column {
+    pub header: &'static str,
+    pub width: f64,
+}
+
+const fn col(header: &'static str, width: f64) -> Column {
+    Column { header, width }
+}
+
+impl Ledger {
+    /// The ledger's name, as the guide calls it (and the file is named).
+    pub fn title(self) -> &'static str {
+        match self {
+            Ledger::Assistance => "就业援助台账",
+            Ledger::Visits => "走访台账",
+            Ledger::ZeroEmployment => "零就业家庭台账",
+            Ledger::Demand => "就业需求台账",
+        }
+    }
+
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Ledger::Assistance => ASSISTANCE,
+            Ledger::Visits => VISITS,
+            Ledger::ZeroEmployment => ZERO_EMPLOYMENT,
+            Ledger::Demand => DEMAND,
+        }
+    }
+}
+
+const ASSISTANCE: &[Column] = &[
+    col("服务站", 18.0),
+    col("社区", 12.0),
+    col("姓名", 10.0),
+    col("性别", 6.0),
+    col("年龄", 6.0),
+    col("身份证号", 22.0),
+    col("联系电话", 14.0),
+    col("就业困难类别", 30.0),
+    col("状态", 10.0),
+    col("申请受理日期", 13.0),
+    col("认定日期", 12.0),
+    col("分级", 6.0),
+    col("评估日期", 12.0),
+    col("援助计划签订日期", 16.0),
+    col("本期服务次数", 12.0),
+    col("本期服务记录", 40.0),
+    col("131服务", 10.0),
+    col("退出日期", 12.0),
+    col("退出原因", 20.0),
+];
+
+const VISITS: &[Column] = &[
+    col("服务站", 18.0),
+    col("社区", 12.0),
+    col("走访时间", 18.0),
+    col("时长（分钟）", 12.0),
+    col("住户地址", 30.0),
+    col("走访结果", 10.0),
+    col("走访人", 10.0),
+    col("定位", 6.0),
+];
+
+const ZERO_EMPLOYMENT: &[Column] = &[
+    col("服务站", 18.0),
+    col("社区", 12.0),
+    col("住户地址", 30.0),
+    col("家庭人数", 10.0),
+    col("发现日期", 12.0),
+    col("清零日期", 12.0),
+    col("状态", 10.0),
+];
+
+const DEMAND: &[Column] = &[
+    col("服务站", 18.0),
+    col("社区", 12.0),
+    col("姓名", 10.0),
+    col("性别", 6.0),
+    col("年龄", 6.0),
+    col("联系电话", 14.0),
+    col("求职意向", 24.0),
+    col("培训需求", 20.0),
+    col("工作时间", 10.0),
+    col("期望工作地点", 16.0),
+    col("期望月薪（元）", 14.0),
+    col("创业意向", 8.0),
+    col("六清更新时间", 18.0),
+];
+
+/// Where rows go: a workbook or a CSV file.
+pub trait Sink {
+    /// Starts the part of the file for a station (a sheet, in a workbook).
+    fn station(&mut self, name: &str, columns: &[Column]) -> Result<(), ApiError>;
+    fn row(&mut self, cells: &[Cell]) -> Result<(), ApiError>;
+}
+
+/// What every community's rows are built with.
+pub struct Context {
+    pub period: Period,
+    pub settings: Settings,
+    /// The day ages and obligations are counted at: the period's last, or today if sooner.
+    pub at: NaiveDate,
+}
+
+/// Writes the ledger of `stations` (each with its communities, in order) to `sink`;
+/// returns how many rows it wrote.
+pub fn write(
+    conn: &mut DbConn,
+    ledger: Ledger,
+    stations: &[(OrgNode, Vec<OrgNode>)],
+    cx: &Context,
+    sink: &mut dyn Sink,
+) -> Result<u64, ApiError> {
+    let mut rows = 0;
+    for (station, communities) in stations {
+        sink.station(&station.name, ledger.columns())?;
+        for community in communities {
+            let lead = [Cell::text(&station.name), Cell::text(&community.name)];
+            let body = match ledger {
+                Ledger::Assistance => assistance(conn, community, cx)?,
+                Ledger::Visits => visits(conn, community, cx)?,
+                Ledger::ZeroEmployment => zero_employment(conn, community, cx)?,
+                Ledger::Demand => demand(conn, community, cx)?,
+            };
+            for cells in body {
+                let row: Vec<Cell> = lead.iter().cloned().chain(cells).collect();
+                sink.row(&row)?;
+                rows += 1;
+            }
+        }
+    }
+    Ok(rows)
+}
+
+fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+    get_path(doc, path).and_then(Value::as_str)
+}
+
+fn day(doc: &Value, path: &str) -> Option<NaiveDate> {
+    text(doc, path).and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+}
+
+fn sex(s: Option<&str>) -> Cell {
+    match s {
+        Some("male") => Cell::text("男"),
+        Some("female") => Cell::text("女"),
+        _ => Cell::Empty,
+    }
+}
+
+fn age(person: &PersonRow, at: NaiveDate) -> Cell {
+    person
+        .birth()
+        .map_or(Cell::Empty, |b| Cell::Int(i64::from(age_on(b, at))))
+}
+
+fn yes_no(v: Option<bool>) -> Cell {
+    match v {
+        Some(true) => Cell::text("是"),
+        Some(false) => Cell::text("否"),
+        None => Cell::Empty,
+    }
+}
+
+/// A list of strings in a document, joined for a cell.
+fn list(doc: &Value, path: &str) -> Cell {
+    let items: Vec<&str> = get_path(doc, path)
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    Cell::text(items.join("、"))
+}
+
+fn persons_of(conn: &mut DbConn, community: &str) -> Result<Vec<PersonRow>, ApiError> {
+    Ok(persons_index::table
+        .filter(persons_index::community_id.eq(community))
+        .filter(persons_index::deleted.eq(false))
+        .order((persons_index::name.asc(), persons_index::id.asc()))
+        .select(PersonRow::as_select())
+        .load(conn)
+        .map_err(liuqing_schema::StoreError::from)?)
+}
+
+/// The live records of `entity` in a community, by the person they belong to.
+fn by_person(
+    conn: &mut DbConn,
+    entity: Entity,
+    community: &str,
+) -> Result<HashMap<String, Vec<Value>>, ApiError> {
+    let mut out: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut found = records::live_of_entity(conn, entity, &[community.to_string()])?;
+    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    for record in found {
+        let key = record.parent_id.clone().unwrap_or_default();
+        out.entry(key).or_default().push(shown(&record)?);
+    }
+    Ok(out)
+}
+
+/// A record's document as shown (sealed values masked).
+fn shown(record: &Record) -> Result<Value, ApiError> {
+    Ok(shown_document(record.document()?))
+}
+
+fn assistance(
+    conn: &mut DbConn,
+    community: &OrgNode,
+    cx: &Context,
+) -> Result<Vec<Vec<Cell>>, ApiError> {
+    let id = community.id.as_str();
+    let persons = persons_of(conn, id)?;
+    let docs: HashMap<String, Value> = records::live_of_entity(conn, Entity::Person, &[id.into()])?
+        .iter()
+        .map(|r| Ok((r.id.clone(), shown(r)?)))
+        .collect::<Result<_, ApiError>>()?;
+    let recognitions = by_person(conn, Entity::Recognition, id)?;
+    let plans = by_person(conn, Entity::Plan, id)?;
+    let services = by_person(conn, Entity::ServiceRecord, id)?;
+    let exits = by_person(conn, Entity::Exit, id)?;
+    let none = Vec::new();
+    let mut rows = Vec::with_capacity(persons.len());
+    for p in &persons {
+        let doc = docs.get(&p.id).cloned().unwrap_or(Value::Null);
+        let categories: Vec<&str> = p
+            .category_names()?
+            .iter()
+            .filter_map(|c| c.parse::<Category>().ok())
+            .map(Category::chinese_name)
+            .collect();
+        // The latest application: the one the case stands on.
+        let recognition = recognitions.get(&p.id).and_then(|r| r.last());
+        let recognised_on = recognition
+            .filter(|r| text(r, "state") == Some("recognised"))
+            .and_then(|r| day(r, "decided_on"));
+        let plan = plans.get(&p.id).and_then(|r| r.last());
+        let delivered: Vec<(ServiceKind, NaiveDate)> = services
+            .get(&p.id)
+            .unwrap_or(&none)
+            .iter()
+            .filter_map(|s| Some((text(s, "kind")?.parse().ok()?, day(s, "delivered_on")?)))
+            .collect();
+        let in_period: Vec<String> = delivered
+            .iter()
+            .filter(|(_, on)| (cx.period.from..=cx.period.to).contains(on))
+            .map(|(kind, on)| format!("{on} {}", kind.chinese_name()))
+            .collect();
+        let obligation = match (p.tier(), p.assessed()) {
+            (Some(tier), Some(assessed)) if p.status != "exited" => {
+                match obligations(tier, assessed, &delivered, cx.at).state {
+                    ObligationState::Done => "已完成",
+                    ObligationState::OnTrack => "进行中",
+                    ObligationState::Overdue => "已逾期",
+                }
+            }
+            _ => "",
+        };
+        let exit = exits.get(&p.id).and_then(|e| e.last());
+        rows.push(vec![
+            Cell::text(&p.name),
+            sex(p.sex.as_deref()),
+            age(p, cx.at),
+            Cell::text(text(&doc, "id_number").unwrap_or_default()),
+            Cell::text(text(&doc, "phone").unwrap_or_default()),
+            Cell::text(categories.join("、")),
+            Cell::text(status_name(&p.status)),
+            Cell::date(recognition.and_then(|r| day(r, "received_on"))),
+            Cell::date(recognised_on),
+            Cell::text(p.tier().map(Tier::as_str).unwrap_or_default()),
+            Cell::date(p.assessed()),
+            Cell::date(plan.and_then(|r| day(r, "agreed_on"))),
+            Cell::Int(in_period.len() as i64),
+            Cell::text(in_period.join("；")),
+            Cell::text(obligation),
+            Cell::date(exit.and_then(|e| day(e, "exit_on"))),
+            Cell::text(
+                exit.and_then(|e| text(e, "reason")?.parse::<ExitReason>().ok())
+                    .map(ExitReason::chinese_name)
+                    .unwrap_or_default(),
+            ),
+        ]);
+    }
+    Ok(rows)
+}
+
+fn status_name(status: &str) -> &'static str {
+    match status {
+        "registered" => "已登记",
+        "applied" => "申请中",
+        "recognised" => "已认定",
+        "rejected" => "未认定",
+        "exited" => "已退出",
+        _ => "",
+    }
+}
+
+fn visits(
+    conn: &mut DbConn,
+    community: &OrgNode,
+    cx: &Context,
+) -> Result<Vec<Vec<Cell>>, ApiError> {
+    type Row = (
+        String,
+        Option<String>,
+        i64,
+        Option<i64>,
+        String,
+        Option<f64>,
+    );
+    let found: Vec<Row> = visits_index::table
+        .filter(visits_index::community_id.eq(&community.id))
+        .filter(visits_index::deleted.eq(false))
+        .filter(visits_index::started_at.ge(cx.period.start))
+        .filter(visits_index::started_at.lt(cx.period.end))
+        .order((visits_index::started_at.asc(), visits_index::id.asc()))
+        .select((
+            visits_index::household_id,
+            visits_index::user_id,
+            visits_index::started_at,
+            visits_index::ended_at,
+            visits_index::outcome,
+            visits_index::latitude,
+        ))
+        .load(conn)
+        .map_err(liuqing_schema::StoreError::from)?;
+    let addresses: HashMap<String, String> = households_index::table
+        .filter(households_index::community_id.eq(&community.id))
+        .select((households_index::id, households_index::address))
+        .load(conn)
+        .map_err(liuqing_schema::StoreError::from)?
+        .into_iter()
+        .collect();
+    let makers: HashMap<String, String> = users::table
+        .select((users::id, users::display_name))
+        .load(conn)
+        .map_err(liuqing_schema::StoreError::from)?
+        .into_iter()
+        .collect();
+    let offset = i64::from(cx.settings.utc_offset_minutes) * 60_000_000;
+    let local =
+        |at: i64| chrono::DateTime::from_timestamp_micros(at + offset).map(|t| t.naive_utc());
+    Ok(found
+        .into_iter()
+        .map(|(household, user, started, ended, outcome, latitude)| {
+            vec![
+                local(started).map_or(Cell::Empty, Cell::DateTime),
+                ended
+                    .filter(|e| *e >= started)
+                    .map_or(Cell::Empty, |e| Cell::Int((e - started) / 60_000_000)),
+                Cell::text(addresses.get(&household).cloned().unwrap_or_default()),
+                Cell::text(match outcome.as_str() {
+                    "met" => "见到",
+                    "not_home" => "不在家",
+                    "refused" => "拒绝",
+                    "moved" => "已搬离",
+                    _ => "其他",
+                }),
+                Cell::text(
+                    user.and_then(|u| makers.get(&u).cloned())
+                        .unwrap_or_default(),
+                ),
+                yes_no(Some(latitude.is_some())),
+            ]
+        })
+        .collect())
+}
+
+fn zero_employment(
+    conn: &mut DbConn,
+    community: &OrgNode,
+    cx: &Context,
+) -> Result<Vec<Vec<Cell>>, ApiError> {
+    let households: Vec<HouseholdRow> = households_index::table
+        .filter(households_index::community_id.eq(&community.id))
+        .filter(households_index::deleted.eq(false))
+        .filter(households_index::zero_employment_found_on.is_not_null())
+        .order((
+            households_index::zero_employment_found_on.asc(),
+            households_index::id.asc(),
+        ))
+        .select(HouseholdRow::as_select())
+        .load(conn)
+        .map_err(liuqing_schema::StoreError::from)?;
+    let mut members: HashMap<String, i64> = HashMap::new();
+    for p in persons_of(conn, &community.id)? {
+        *members.entry(p.household_id).or_default() += 1;
+    }
+    Ok(households
+        .into_iter()
+        // Found by the period's end, and not cleared before it began.
+        .filter(|h| h.found_on().is_some_and(|f| f <= cx.period.to))
+        .filter(|h| h.cleared_on().is_none_or(|c| c >= cx.period.from))
+        .map(|h| {
+            let cleared = h.cleared_on().filter(|c| *c <= cx.period.to);
+            vec![
+                Cell::text(&h.address),
+                Cell::Int(members.get(&h.id).copied().unwrap_or(0)),
+                Cell::date(h.found_on()),
+                Cell::date(cleared),
+                Cell::text(if cleared.is_some() {
+                    "已清零"
+                } else {
+                    "未清零"
+                }),
+            ]
+        })
+        .collect())
+}
+
+fn demand(
+    conn: &mut DbConn,
+    community: &OrgNode,
+    cx: &Context,
+) -> Result<Vec<Vec<Cell>>, ApiError> {
+    let id = community.id.as_str();
+    let persons = persons_of(conn, id)?;
+    let six: HashMap<String, Record> =
+        records::live_of_entity(conn, Entity::SixClears, &[id.into()])?
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+    let offset = i64::from(cx.settings.utc_offset_minutes) * 60_000_000;
+    let mut rows = Vec::new();
+    for p in persons.iter().filter(|p| p.status != "exited") {
+        let Some(record) = six.get(&p.id) else {
+            continue;
+        };
+        let doc = shown(record)?;
+        let needs = get_path(&doc, "needs");
+        if needs.is_none_or(|n| n.as_object().is_none_or(|o| o.is_empty())) {
+            continue;
+        }
+        rows.push(vec![
+            Cell::text(&p.name),
+            sex(p.sex.as_deref()),
+            age(p, cx.at),
+            Cell::text(text(&doc, "basic.phone").unwrap_or_default()),
+            list(&doc, "needs.job_types"),
+            list(&doc, "needs.training"),
+            Cell::text(match text(&doc, "needs.hours") {
+                Some("daytime") => "白天",
+                Some("part_time") => "非全日制",
+                Some("flexible") => "灵活",
+                Some("shifts") => "倒班",
+                Some("any") => "均可",
+                _ => "",
+            }),
+            Cell::text(text(&doc, "needs.location").unwrap_or_default()),
+            get_path(&doc, "needs.expected_pay")
+                .and_then(Value::as_i64)
+                .map_or(Cell::Empty, Cell::Int),
+            yes_no(get_path(&doc, "needs.startup_intent").and_then(Value::as_bool)),
+            chrono::DateTime::from_timestamp_micros(record.updated_at + offset)
+                .map_or(Cell::Empty, |t| Cell::DateTime(t.naive_utc())),
+        ]);
+    }
+    Ok(rows)
+}
