@@ -98,7 +98,7 @@ crate::text_enum! {
 }
 
 /// What a row counts: an org node, or a user.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct GroupKey {
     pub kind: String,
     pub id: String,
@@ -178,8 +178,25 @@ impl Area {
             .collect()
     }
 
+    /// The row a community's figures count in, for a grouping by org node (`None` for
+    /// [`GroupBy::Coordinator`], whose rows are users).
+    pub fn group_of(&self, community: &OrgNode, group_by: GroupBy) -> Option<GroupKey> {
+        let kind = match group_by {
+            GroupBy::Street => OrgKind::Street,
+            GroupBy::Station => OrgKind::Station,
+            GroupBy::Community => OrgKind::Community,
+            GroupBy::Coordinator => return None,
+        };
+        self.ancestor(community, kind).map(node_key)
+    }
+
+    /// The communities counted, in no particular order.
+    pub fn communities(&self) -> &[OrgNode] {
+        &self.communities
+    }
+
     /// The key a report's total row carries.
-    fn total_key(&self) -> GroupKey {
+    pub fn total_key(&self) -> GroupKey {
         match &self.node {
             Some(n) => node_key(n),
             None => GroupKey {
@@ -663,15 +680,10 @@ pub fn coverage(
             tallies.entry(user).or_default();
         }
     } else {
-        let kind = match group_by {
-            GroupBy::Street => OrgKind::Street,
-            GroupBy::Station => OrgKind::Station,
-            _ => OrgKind::Community,
-        };
         for c in &area.communities {
-            if let Some(n) = area.ancestor(c, kind) {
-                rows_of.entry(c.id.clone()).or_default().push(node_key(n));
-                tallies.entry(node_key(n)).or_default();
+            if let Some(key) = area.group_of(c, group_by) {
+                rows_of.entry(c.id.clone()).or_default().push(key.clone());
+                tallies.entry(key).or_default();
             }
         }
     }

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod audit;
 pub mod backend;
 pub mod casefile;
+pub mod cases;
 pub mod coverage;
 pub mod crypto;
 pub mod db;
@@ -27,6 +28,7 @@ pub mod tables;
 pub mod text_enum;
 pub mod throttle;
 pub mod time;
+pub mod trend;
 pub mod users;
 
 pub use db::{Backend, DbConn, DbPool};

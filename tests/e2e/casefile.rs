@@ -1189,6 +1189,7 @@ async fn the_demo_district_is_ready_to_try() {
         .await;
     assert!(!r.body["items"].as_array().expect("items").is_empty());
     demo_keeps_the_rules(&app, &sup).await;
+    crate::supervision::demo_reports_agree_with_the_records(&app, &sup).await;
     app.stop().await;
 }
 

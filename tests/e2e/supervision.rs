@@ -1070,3 +1070,133 @@ async fn ledger_exports_are_scoped_and_checked() {
         .await
         .problem(403, "forbidden_role");
 }
+
+/// The cases report and the trend over the demo district, checked against counts made from
+/// the records the supervisor pulls, and against each other and the coverage report.
+/// (Called from the demo test, which has loaded the district.)
+pub async fn demo_reports_agree_with_the_records(app: &TestApp, sup: &Session) {
+    use chrono::Datelike;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .date_naive();
+    let from = today - chrono::Days::new(365);
+    let period = format!("from={from}&to={today}");
+    let r = app
+        .get(
+            &format!("/v1/reports/cases?{period}&group_by=street"),
+            &sup.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cases = r.body;
+    let (changes, _) = pull_all(app, &sup.access, None).await;
+    let live = |entity: &str| -> Vec<Value> {
+        changes
+            .iter()
+            .filter(|c| c["entity"] == entity && c["deleted"] == false)
+            .map(|c| c["data"].clone())
+            .collect()
+    };
+    let day = |v: &Value| {
+        v.as_str()
+            .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+    };
+    let within = |v: &Value| day(v).is_some_and(|d| d >= from && d <= today);
+
+    let mut states: BTreeMap<String, u64> = BTreeMap::new();
+    let mut recognised_in_period = 0;
+    let mut recognised_persons = std::collections::BTreeSet::new();
+    for r in live("recognition") {
+        let state = r["state"].as_str().unwrap_or("received").to_string();
+        if state == "recognised" {
+            recognised_persons.insert(r["person_id"].as_str().unwrap_or_default().to_string());
+            if within(&r["decided_on"]) {
+                recognised_in_period += 1;
+            }
+        }
+        *states.entry(state).or_default() += 1;
+    }
+    let exits = live("exit");
+    for e in &exits {
+        recognised_persons.remove(e["person_id"].as_str().unwrap_or_default());
+    }
+    let t = &cases["total"];
+    // The demo has something in each: a count of nothing would prove nothing.
+    assert!(recognised_in_period > 0 && !states.is_empty(), "{t}");
+    for (state, n) in &states {
+        assert_eq!(t["applications"][state], *n, "{state}: {t}");
+    }
+    assert_eq!(t["recognised_in_period"], recognised_in_period);
+    let tiers = &t["recognised_persons"];
+    let tiered: u64 = ["I", "II", "III", "none"]
+        .iter()
+        .map(|k| tiers[k].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(tiered, recognised_persons.len() as u64, "{t}");
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for e in exits.iter().filter(|e| within(&e["exit_on"])) {
+        *by_reason
+            .entry(e["reason"].as_str().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    assert_eq!(t["exits_by_reason"], json!(by_reason), "{t}");
+    let placements = by_reason.get("employed").copied().unwrap_or(0)
+        + by_reason.get("self_employed").copied().unwrap_or(0);
+    assert_eq!(t["placements_in_period"], placements);
+    let open = live("household")
+        .iter()
+        .filter(|h| {
+            day(&h["zero_employment_found_on"]).is_some_and(|f| f <= today)
+                && day(&h["zero_employment_cleared_on"]).is_none_or(|c| c > today)
+        })
+        .count();
+    assert_eq!(t["zero_employment"]["open"], open as u64, "{t}");
+    assert!(open > 0 && !by_reason.is_empty(), "{t}");
+    // The street rows add up to the total.
+    let rows = cases["rows"].as_array().cloned().unwrap_or_default();
+    let summed: u64 = rows
+        .iter()
+        .map(|r| r["recognised_in_period"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(summed, recognised_in_period);
+
+    // This month in the trend is this month in the other reports.
+    let r = app
+        .get("/v1/reports/trend?group_by=station", &sup.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let months = r.body["total"]["months"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(months.len(), 12);
+    let now = months.last().cloned().unwrap_or_default();
+    assert_eq!(now["month"], today.format("%Y-%m").to_string());
+    let coverage = app.get("/v1/reports/coverage", &sup.access).await;
+    assert_eq!(now["households"], coverage.body["total"]["households"]);
+    assert_eq!(now["reached"], coverage.body["total"]["reached"]);
+    let first = today.with_day(1).expect("first");
+    let month_cases = app
+        .get(
+            &format!("/v1/reports/cases?from={first}&to={today}"),
+            &sup.access,
+        )
+        .await;
+    let mt = &month_cases.body["total"];
+    assert_eq!(now["recognitions"], mt["recognised_in_period"]);
+    assert_eq!(now["exits"], mt["exits_in_period"]);
+    assert_eq!(now["placements"], mt["placements_in_period"]);
+    assert_eq!(now["zero_employment_open"], mt["zero_employment"]["open"]);
+    let stations = r.body["rows"].as_array().map(Vec::len).unwrap_or(0);
+    assert!(stations >= 2, "a series per station: {}", r.body);
+    for bad in [
+        "from=2026-13",
+        "to=2026-1",
+        "from=2024-01&to=2026-12",
+        "group_by=coordinator",
+    ] {
+        app.get(&format!("/v1/reports/trend?{bad}"), &sup.access)
+            .await
+            .problem(422, "validation_failed");
+    }
+}

@@ -81,6 +81,8 @@ fn table() -> Vec<(Method, &'static str, Route)> {
             supervision::flagged_visits,
         ),
         route(M::GET, "/v1/exports/{ledger}", exports::export),
+        route(M::GET, "/v1/reports/cases", supervision::cases),
+        route(M::GET, "/v1/reports/trend", supervision::trend),
         route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
         route(
             M::GET,

@@ -191,6 +191,146 @@ pub async fn coverage(
     Ok(HttpResponse::Ok().json(report))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrendQuery {
+    pub node: Option<String>,
+    /// `YYYY-MM`; default: eleven months before `to`.
+    pub from: Option<String>,
+    /// `YYYY-MM`; default: this month.
+    pub to: Option<String>,
+    /// Also a series for each street, station or community; default: the total only.
+    pub group_by: Option<String>,
+}
+
+/// The most months one trend spans.
+const MAX_TREND_MONTHS: u32 = 24;
+
+/// A grouping by org node (coordinators group coverage only).
+fn node_grouping(text: Option<&str>, default: GroupBy) -> Result<GroupBy, ApiError> {
+    match text {
+        None => Ok(default),
+        Some(g) => match g.parse() {
+            Ok(GroupBy::Coordinator) | Err(_) => Err(ApiError::validation(
+                "group_by",
+                "must be one of: street, station, community",
+            )),
+            Ok(g) => Ok(g),
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct CasesReport {
+    as_of: String,
+    from: NaiveDate,
+    to: NaiveDate,
+    group_by: GroupBy,
+    rows: Vec<liuqing_schema::cases::CasesRow>,
+    total: liuqing_schema::cases::CasesRow,
+}
+
+/// Applications, recognitions, obligations, exits and zero-employment households for a
+/// period, grouped, with the area's total.
+pub async fn cases(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<CoverageQuery>,
+) -> ApiResult<HttpResponse> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let now = now_micros();
+    let period = period(&state, q.from.as_deref(), q.to.as_deref(), now)?;
+    let group_by = node_grouping(q.group_by.as_deref(), GroupBy::Community)?;
+    let rules = liuqing_schema::cases::Rules {
+        calendar: state.config.calendar(),
+        initial_review_working_days: state.config.initial_review_working_days,
+        at: period.to.min(state.config.day_at(now)),
+    };
+    let report = state
+        .db
+        .run(move |conn| {
+            let area = area(conn, &caller, q.node.as_deref())?;
+            let counted = liuqing_schema::cases::cases(conn, &area, period, &rules, group_by)?;
+            Ok(CasesReport {
+                as_of: views::time(now),
+                from: period.from,
+                to: period.to,
+                group_by,
+                rows: counted.rows,
+                total: counted.total,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+fn month(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    text.map(|t| {
+        NaiveDate::parse_from_str(&format!("{t}-01"), "%Y-%m-%d")
+            .ok()
+            .filter(|_| t.len() == 7)
+            .ok_or_else(|| ApiError::validation(field, "must be a month (YYYY-MM)"))
+    })
+    .transpose()
+}
+
+#[derive(Serialize)]
+struct TrendReport {
+    as_of: String,
+    from: String,
+    to: String,
+    group_by: Option<GroupBy>,
+    rows: Vec<liuqing_schema::trend::Series>,
+    total: liuqing_schema::trend::Series,
+}
+
+/// Month by month: coverage, households reached, recognitions, exits, placements and
+/// zero-employment households open at the month's end.
+pub async fn trend(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<TrendQuery>,
+) -> ApiResult<HttpResponse> {
+    use chrono::Datelike;
+    caller.require(Permission::ReadCaseFiles)?;
+    let now = now_micros();
+    let today = state.config.day_at(now);
+    let this_month = today.with_day(1).unwrap_or(today);
+    let to = month("to", q.to.as_deref())?.unwrap_or(this_month);
+    let from = month("from", q.from.as_deref())?.unwrap_or(to - chrono::Months::new(11));
+    if from > to {
+        return Err(ApiError::validation("to", "must not be before from"));
+    }
+    if from + chrono::Months::new(MAX_TREND_MONTHS) <= to {
+        return Err(ApiError::validation(
+            "to",
+            format!("a trend spans at most {MAX_TREND_MONTHS} months"),
+        ));
+    }
+    let group_by = match q.group_by.as_deref() {
+        None => None,
+        Some(g) => Some(node_grouping(Some(g), GroupBy::Community)?),
+    };
+    let settings = state.config.coverage_settings();
+    let report = state
+        .db
+        .run(move |conn| {
+            let area = area(conn, &caller, q.node.as_deref())?;
+            let counted =
+                liuqing_schema::trend::trend(conn, &area, &settings, from, to, group_by, now)?;
+            Ok(TrendReport {
+                as_of: views::time(now),
+                from: from.format("%Y-%m").to_string(),
+                to: to.format("%Y-%m").to_string(),
+                group_by,
+                rows: counted.rows,
+                total: counted.total,
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
 /// The period's flagged visits, in time order, paged.
 pub async fn flagged_visits(
     state: web::Data<AppState>,
