@@ -243,20 +243,8 @@ pub fn cases(
         });
     }
 
-    let households: Vec<(String, Option<String>, Option<String>)> = households_index::table
-        .filter(households_index::community_id.eq_any(&ids))
-        .filter(households_index::deleted.eq(false))
-        .filter(households_index::zero_employment_found_on.is_not_null())
-        .select((
-            households_index::community_id,
-            households_index::zero_employment_found_on,
-            households_index::zero_employment_cleared_on,
-        ))
-        .load(conn)?;
-    let parse = |t: Option<String>| t.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok());
+    let households = zero_employment_of(conn, &ids)?;
     for (community, found, cleared) in households {
-        let Some(found) = parse(found) else { continue };
-        let cleared = parse(cleared);
         let found_now = within(found);
         let in_month = found_now && cleared_within_month(found, cleared) == Some(true);
         let open = still_open_at(found, cleared, rules.at);
@@ -277,4 +265,27 @@ pub fn cases(
         rows: rows.into_iter().map(|(k, r)| finish(r, k)).collect(),
         total: finish(total, area.total_key()),
     })
+}
+
+/// The households of `communities` ever found zero-employment: (community, found on,
+/// cleared on).
+pub(crate) fn zero_employment_of(
+    conn: &mut DbConn,
+    communities: &[String],
+) -> StoreResult<Vec<(String, NaiveDate, Option<NaiveDate>)>> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = households_index::table
+        .filter(households_index::community_id.eq_any(communities))
+        .filter(households_index::deleted.eq(false))
+        .filter(households_index::zero_employment_found_on.is_not_null())
+        .select((
+            households_index::community_id,
+            households_index::zero_employment_found_on,
+            households_index::zero_employment_cleared_on,
+        ))
+        .load(conn)?;
+    let parse = |t: Option<String>| t.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok());
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, found, cleared)| Some((c, parse(found)?, parse(cleared))))
+        .collect())
 }

@@ -18,7 +18,7 @@ use crate::domain::ExitReason;
 use crate::entities::{get_path, Entity};
 use crate::error::StoreResult;
 use crate::records;
-use crate::tables::{households_index, records as records_table, visits_index};
+use crate::tables::{records as records_table, visits_index};
 use crate::time::Micros;
 use crate::DbConn;
 
@@ -219,29 +219,13 @@ pub fn trend(
             x.placements += u64::from(placed);
         });
     }
-    let zero: Vec<(String, Option<String>, Option<String>)> = households_index::table
-        .filter(households_index::community_id.eq_any(&ids))
-        .filter(households_index::deleted.eq(false))
-        .filter(households_index::zero_employment_found_on.is_not_null())
-        .select((
-            households_index::community_id,
-            households_index::zero_employment_found_on,
-            households_index::zero_employment_cleared_on,
-        ))
-        .load(conn)?;
-    let parse = |t: &Option<String>| {
-        t.as_deref()
-            .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
-    };
-    for (community, found, cleared) in &zero {
-        let Some(found) = parse(found) else { continue };
+    for (community, found, cleared) in crate::cases::zero_employment_of(conn, &ids)? {
         for (i, m) in months.iter().enumerate() {
-            if still_open_at(found, parse(cleared), m.last.min(today)) {
-                add(community, i, &|x| x.zero_employment_open += 1);
+            if still_open_at(found, cleared, m.last.min(today)) {
+                add(&community, i, &|x| x.zero_employment_open += 1);
             }
         }
     }
-
     let finish = |mut months: Vec<Month>| {
         for m in &mut months {
             m.coverage = (m.households > 0)
