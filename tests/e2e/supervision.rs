@@ -645,6 +645,40 @@ async fn coverage_is_scoped() {
     app.get("/v1/reports/coverage", &d.admin.access)
         .await
         .problem(403, "forbidden_role");
+    // The cases report and the trend keep to the same scope.
+    for report in ["cases", "trend"] {
+        app.get(
+            &format!("/v1/reports/{report}?node={}", d.tree.station2),
+            &d.staff1.access,
+        )
+        .await
+        .problem(404, "not_found");
+        app.get(&format!("/v1/reports/{report}"), &d.admin.access)
+            .await
+            .problem(403, "forbidden_role");
+    }
+    let r = app
+        .get("/v1/reports/cases?group_by=community", &d.c1.s.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ids: Vec<&str> = r.body["rows"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["group"]["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, vec![d.tree.community_c.as_str()]);
+    let r = app
+        .get(
+            "/v1/reports/trend?from=2026-11&to=2026-11&group_by=community",
+            &d.staff1.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let november = &r.body["total"]["months"][0];
+    assert_eq!(november["month"], "2026-11");
+    // Station 1's five households and three reached, as its coverage counts them.
+    assert_eq!(november["households"], staff["total"]["households"]);
+    assert_eq!(november["reached"], staff["total"]["reached"]);
+    assert_eq!(r.body["rows"].as_array().map(Vec::len), Some(2));
     // Bad input is named.
     for (query, field) in [
         ("from=2026-11-31", "from"),
