@@ -13,13 +13,14 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use liuqing_schema::casefile::{HouseholdRow, PersonRow};
 use liuqing_schema::coverage::{Period, Settings};
+use liuqing_schema::domain::visit_flags::Flag;
 use liuqing_schema::domain::{
     age_on, obligations, Category, ExitReason, ObligationState, ServiceKind, Tier,
 };
 use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::org::OrgNode;
 use liuqing_schema::records::{self, Record};
-use liuqing_schema::tables::{households_index, persons_index, users, visits_index};
+use liuqing_schema::tables::{households_index, persons_index, users};
 use liuqing_schema::DbConn;
 use liuqing_sync::values::shown_document;
 use serde_json::Value;
@@ -123,6 +124,7 @@ const VISITS: &[Column] = &[
     col("走访结果", 10.0),
     col("走访人", 10.0),
     col("定位", 6.0),
+    col("异常标记", 24.0),
 ];
 
 const ZERO_EMPLOYMENT: &[Column] = &[
@@ -362,30 +364,8 @@ fn visits(
     community: &OrgNode,
     cx: &Context,
 ) -> Result<Vec<Vec<Cell>>, ApiError> {
-    type Row = (
-        String,
-        Option<String>,
-        i64,
-        Option<i64>,
-        String,
-        Option<f64>,
-    );
-    let found: Vec<Row> = visits_index::table
-        .filter(visits_index::community_id.eq(&community.id))
-        .filter(visits_index::deleted.eq(false))
-        .filter(visits_index::started_at.ge(cx.period.start))
-        .filter(visits_index::started_at.lt(cx.period.end))
-        .order((visits_index::started_at.asc(), visits_index::id.asc()))
-        .select((
-            visits_index::household_id,
-            visits_index::user_id,
-            visits_index::started_at,
-            visits_index::ended_at,
-            visits_index::outcome,
-            visits_index::latitude,
-        ))
-        .load(conn)
-        .map_err(liuqing_schema::StoreError::from)?;
+    let found = liuqing_schema::coverage::visits_of(conn, &community.id, cx.period)?;
+    let flags = liuqing_schema::coverage::flags_of(conn, &found, cx.period.end, cx.settings.flags)?;
     let addresses: HashMap<String, String> = households_index::table
         .filter(households_index::community_id.eq(&community.id))
         .select((households_index::id, households_index::address))
@@ -404,14 +384,28 @@ fn visits(
         |at: i64| chrono::DateTime::from_timestamp_micros(at + offset).map(|t| t.naive_utc());
     Ok(found
         .into_iter()
-        .map(|(household, user, started, ended, outcome, latitude)| {
+        .map(|v| {
+            let (started, ended) = (v.started_at, v.ended_at);
+            let marks: Vec<&str> = flags
+                .get(&v.id)
+                .map(|f| {
+                    f.flags
+                        .iter()
+                        .map(|flag| match flag {
+                            Flag::Far => "定位偏离常住地",
+                            Flag::Short => "时长过短",
+                            Flag::Simultaneous => "同一设备同时走访多户",
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             vec![
                 local(started).map_or(Cell::Empty, Cell::DateTime),
                 ended
                     .filter(|e| *e >= started)
                     .map_or(Cell::Empty, |e| Cell::Int((e - started) / 60_000_000)),
-                Cell::text(addresses.get(&household).cloned().unwrap_or_default()),
-                Cell::text(match outcome.as_str() {
+                Cell::text(addresses.get(&v.household_id).cloned().unwrap_or_default()),
+                Cell::text(match v.outcome.as_str() {
                     "met" => "见到",
                     "not_home" => "不在家",
                     "refused" => "拒绝",
@@ -419,10 +413,13 @@ fn visits(
                     _ => "其他",
                 }),
                 Cell::text(
-                    user.and_then(|u| makers.get(&u).cloned())
+                    v.user_id
+                        .as_ref()
+                        .and_then(|u| makers.get(u).cloned())
                         .unwrap_or_default(),
                 ),
-                yes_no(Some(latitude.is_some())),
+                yes_no(Some(v.latitude.is_some())),
+                Cell::text(marks.join("、")),
             ]
         })
         .collect())

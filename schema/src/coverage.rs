@@ -266,6 +266,31 @@ pub struct Coverage {
     pub total: CoverageRow,
 }
 
+/// The columns of a [`VisitRow`], in its order.
+const VISIT_COLUMNS: (
+    visits_index::id,
+    visits_index::community_id,
+    visits_index::household_id,
+    visits_index::user_id,
+    visits_index::device_id,
+    visits_index::started_at,
+    visits_index::ended_at,
+    visits_index::outcome,
+    visits_index::latitude,
+    visits_index::longitude,
+) = (
+    visits_index::id,
+    visits_index::community_id,
+    visits_index::household_id,
+    visits_index::user_id,
+    visits_index::device_id,
+    visits_index::started_at,
+    visits_index::ended_at,
+    visits_index::outcome,
+    visits_index::latitude,
+    visits_index::longitude,
+);
+
 /// A period visit with what the report needs of it.
 #[derive(Debug, Clone, Queryable)]
 pub struct VisitRow {
@@ -323,18 +348,7 @@ impl Facts {
                     .filter(visits_index::deleted.eq(false))
                     .filter(visits_index::started_at.ge(period.start))
                     .filter(visits_index::started_at.lt(period.end))
-                    .select((
-                        visits_index::id,
-                        visits_index::community_id,
-                        visits_index::household_id,
-                        visits_index::user_id,
-                        visits_index::device_id,
-                        visits_index::started_at,
-                        visits_index::ended_at,
-                        visits_index::outcome,
-                        visits_index::latitude,
-                        visits_index::longitude,
-                    ))
+                    .select(VISIT_COLUMNS)
                     .load::<VisitRow>(conn)?,
             );
         }
@@ -420,6 +434,18 @@ fn last_met_in(
         .collect())
 }
 
+/// The period's visits of one community, in time order.
+pub fn visits_of(conn: &mut DbConn, community: &str, period: Period) -> StoreResult<Vec<VisitRow>> {
+    Ok(visits_index::table
+        .filter(visits_index::community_id.eq(community))
+        .filter(visits_index::deleted.eq(false))
+        .filter(visits_index::started_at.ge(period.start))
+        .filter(visits_index::started_at.lt(period.end))
+        .order((visits_index::started_at.asc(), visits_index::id.asc()))
+        .select(VISIT_COLUMNS)
+        .load::<VisitRow>(conn)?)
+}
+
 /// Households in the case files at `end`: created before it (or visited before it, for one
 /// enrolled offline and synced later) and not deleted by then.
 fn households_at(
@@ -497,7 +523,7 @@ fn person_counts(
 
 /// The flags of the period's visits; the far test reads every fix of their households up
 /// to the period's end.
-fn flags_of(
+pub fn flags_of(
     conn: &mut DbConn,
     visits: &[VisitRow],
     end: Micros,

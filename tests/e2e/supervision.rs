@@ -1003,6 +1003,17 @@ async fn ledgers_export_masked_and_logged() {
         .iter()
         .any(|r| r[2] == "2026-11-30 23:30" && r[4] == "hA1号"));
     assert!(records.iter().all(|r| !r[2].starts_with("2026-12")));
+    // Visits that look unreal say so.
+    let far = records
+        .iter()
+        .find(|r| r[4] == "hB1号")
+        .expect("hB1's visit");
+    assert_eq!(far[8], "定位偏离常住地、时长过短", "{far:?}");
+    let home = records
+        .iter()
+        .find(|r| r[4] == "hA1号")
+        .expect("hA1's visit");
+    assert_eq!(home[8], "");
 
     // Both exports are in the access log, with the reason and the row count.
     let auditor = app
