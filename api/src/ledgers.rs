@@ -373,7 +373,9 @@ fn visits(
         .map_err(liuqing_schema::StoreError::from)?
         .into_iter()
         .collect();
+    let maker_ids: Vec<&str> = found.iter().filter_map(|v| v.user_id.as_deref()).collect();
     let makers: HashMap<String, String> = users::table
+        .filter(users::id.eq_any(&maker_ids))
         .select((users::id, users::display_name))
         .load(conn)
         .map_err(liuqing_schema::StoreError::from)?

@@ -11,8 +11,9 @@ use liuqing_schema::users::Role;
 use liuqing_schema::{DbConn, StoreError};
 use serde_json::{json, Map, Value};
 
-use crate::engine::{self, Env, Part, Writer};
-use crate::protocol::{Mutation, Op, PushAnswer, Status};
+use crate::engine::{Env, Part, Writer};
+use crate::protocol::{PushAnswer, Status};
+use crate::writer::{self, Author, Edit};
 
 /// The server as a writer: its own edits (tasks it raises and closes).
 pub const SERVER: Writer<'static> = Writer {
@@ -63,6 +64,12 @@ pub(crate) fn close_visit_tasks(
         scope: &all,
         ..*env
     };
+    let server = Author {
+        user_id: SERVER.user_id.into(),
+        device_id: SERVER.device_id.into(),
+        role: SERVER.role,
+        retiring: false,
+    };
     for household in households {
         for task in casefile::children_of(conn, household, Entity::Task)? {
             if !is_open_visit_task(&task)? {
@@ -70,28 +77,7 @@ pub(crate) fn close_visit_tasks(
             }
             let mut fields = Map::new();
             fields.insert("state".into(), json!("done"));
-            let mutation = Mutation {
-                mutation_id: uuid::Uuid::now_v7(),
-                entity: Entity::Task.to_string(),
-                id: task
-                    .id
-                    .parse()
-                    .map_err(|e: uuid::Error| StoreError::Corrupt {
-                        column: "records.id",
-                        value: e.to_string(),
-                    })?,
-                op: Op::Upsert,
-                base_version: Some(task.version),
-                hlc: crate::hlc::Hlc {
-                    millis: (env.now / 1000).max(0) as u64,
-                    counter: 0,
-                    node: SERVER.device_id.to_string(),
-                }
-                .to_string(),
-                fields,
-                set_ops: Map::new(),
-            };
-            engine::apply(conn, SERVER, &env, &mutation)?;
+            writer::apply_edit(conn, &server, &env, Edit::update(&task, fields)?)?;
         }
     }
     Ok(())

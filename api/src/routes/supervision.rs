@@ -390,8 +390,7 @@ pub async fn due(
         .db
         .run(move |conn| {
             let area = area(conn, &caller, q.node.as_deref())?;
-            let period = Period::new(&settings, today, today, now);
-            let due = Facts::load(conn, &area, period, &settings, now)?.due(period, &settings);
+            let due = coverage::due_now(conn, &area.community_ids(), now, &settings)?;
             let ids: Vec<String> = due.iter().map(|d| d.0.clone()).collect();
             let mut addresses = coverage::addresses(conn, &ids)?;
             let items = due
