@@ -7,8 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use liuqing_schema::domain::gates::Unmet;
 use liuqing_schema::entities::Entity;
+use liuqing_schema::time::{now_micros, Micros};
 use liuqing_schema::StoreError;
 use liuqing_sync::protocol::{MutationResult, Reason};
+use liuqing_sync::writer::PushError;
 use serde::Serialize;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -281,6 +283,25 @@ impl ResponseError for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+impl ApiError {
+    /// Refused until `until`: 429 with the seconds left (at least one).
+    pub fn too_many(until: Micros, now: Micros) -> ApiError {
+        let secs = ((until - now) / 1_000_000).max(1) as u64;
+        ApiError::TooManyRequests {
+            retry_after_secs: secs,
+        }
+    }
+}
+
+impl From<PushError> for ApiError {
+    fn from(e: PushError) -> Self {
+        match e {
+            PushError::Store(e) => e.into(),
+            PushError::Exhausted(spent) => ApiError::too_many(spent.until, now_micros()),
+        }
     }
 }
 

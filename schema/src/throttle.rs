@@ -57,6 +57,22 @@ pub fn spend(
     count(conn, key, amount, Past::Whole, now, policy)
 }
 
+/// Uses of a key to count at once, all or none ([`spend`]), made by whoever holds the
+/// transaction they belong in: a push's allowance is spent in its group commit, so it
+/// takes no write lock of its own.
+#[derive(Debug, Clone)]
+pub struct Spend {
+    pub key: String,
+    pub amount: i32,
+    pub policy: Policy,
+}
+
+impl Spend {
+    pub fn make(&self, conn: &mut DbConn, now: Micros) -> StoreResult<Attempt> {
+        spend(conn, &self.key, self.amount, now, self.policy)
+    }
+}
+
 /// What becomes of uses that go past the limit.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Past {

@@ -13,6 +13,7 @@ use liuqing_schema::entities::{self, Entity, EntitySpec, FieldType, Policy};
 use liuqing_schema::records::{Conflict, LoggedMutation, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::sessions::{self, Sessions};
+use liuqing_schema::throttle::{Attempt, Spend};
 use liuqing_schema::time::Micros;
 use liuqing_schema::users::Role;
 use liuqing_schema::{attachments, org, DbConn, StoreError};
@@ -130,9 +131,11 @@ pub fn apply(
         mutations: std::slice::from_ref(m),
         prepared: Vec::new(),
         retire_device: false,
+        spend: None,
     };
     let answer = apply_group(conn, &mut [part])?
         .pop()
+        .and_then(Result::ok)
         .and_then(|mut a| a.results.pop());
     answer.ok_or_else(|| StoreError::Config("the engine gave no answer to a mutation".into()))
 }
@@ -149,7 +152,20 @@ pub struct Part<'a> {
     /// The last chunk of a retiring device's push: the device may push what it holds
     /// once, then it is locked (revoked, its sessions ended) in the same transaction.
     pub retire_device: bool,
+    /// An allowance the writer spends before anything of the chunk is applied (the
+    /// lookups a push asks for), in the group's transaction; if it does not fit, the
+    /// chunk is refused whole and nothing of it is counted.
+    pub spend: Option<&'a Spend>,
 }
+
+/// A chunk refused because its allowance is spent, until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exhausted {
+    pub until: Micros,
+}
+
+/// What became of one part of a group.
+pub type PartAnswer = Result<PushAnswer, Exhausted>;
 
 /// Applies several writers' chunks in one transaction, one after the other, in order.
 /// Everything one mutation does is kept or none of it (its writes join the batch only
@@ -164,7 +180,7 @@ pub struct Part<'a> {
 pub fn apply_group(
     conn: &mut DbConn,
     parts: &mut [Part<'_>],
-) -> Result<Vec<PushAnswer>, StoreError> {
+) -> Result<Vec<PartAnswer>, StoreError> {
     use diesel::Connection;
     conn.transaction(|conn| {
         let mut batch = Batch::begin(conn, parts.iter().flat_map(|p| p.mutations.iter()))?;
@@ -172,8 +188,14 @@ pub fn apply_group(
         batch.look_up_enrolled(conn, &hashes.iter().map(String::as_str).collect::<Vec<_>>())?;
         let mut answers = Vec::with_capacity(parts.len());
         for part in parts.iter_mut() {
-            let mut memo = ScopeMemo::new();
             let (who, env) = (part.who, part.env);
+            if let Some(spend) = part.spend {
+                if let Attempt::Locked { until } = spend.make(conn, env.now)? {
+                    answers.push(Err(Exhausted { until }));
+                    continue;
+                }
+            }
+            let mut memo = ScopeMemo::new();
             let mut prepared = std::mem::take(&mut part.prepared).into_iter();
             let results = part
                 .mutations
@@ -183,10 +205,10 @@ pub fn apply_group(
                     apply_in(&mut batch, conn, who, env, &mut memo, m, prepared)
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            answers.push(PushAnswer {
+            answers.push(Ok(PushAnswer {
                 results,
                 missing_attachments: Vec::new(),
-            });
+            }));
         }
         crash_point("merged");
         batch.finish(conn)?;
@@ -233,9 +255,10 @@ fn crash_point(step: &str) {
 fn note_missing_attachments(
     conn: &mut DbConn,
     parts: &[Part<'_>],
-    answers: &mut [PushAnswer],
+    answers: &mut [PartAnswer],
 ) -> Result<(), StoreError> {
     for (part, answer) in parts.iter().zip(answers) {
+        let Ok(answer) = answer else { continue };
         let mut named: Vec<&str> = Vec::new();
         for hash in answer.results.iter().flat_map(|r| r.attachments.iter()) {
             if !named.contains(&hash.as_str()) {

@@ -11,8 +11,8 @@ use liuqing_schema::users::Role;
 use liuqing_schema::{DbConn, StoreError};
 use serde_json::{json, Map, Value};
 
-use crate::engine::{Env, Part, Writer};
-use crate::protocol::{PushAnswer, Status};
+use crate::engine::{Env, Part, PartAnswer, Writer};
+use crate::protocol::Status;
 use crate::writer::{self, Author, Edit};
 
 /// The server as a writer: its own edits (tasks it raises and closes).
@@ -25,9 +25,10 @@ pub const SERVER: Writer<'static> = Writer {
 };
 
 /// The households that a `met` visit among `parts`' applied mutations reached.
-pub(crate) fn reached(parts: &[Part<'_>], answers: &[PushAnswer]) -> Vec<String> {
+pub(crate) fn reached(parts: &[Part<'_>], answers: &[PartAnswer]) -> Vec<String> {
     let mut households = Vec::new();
     for (part, answer) in parts.iter().zip(answers) {
+        let Ok(answer) = answer else { continue };
         for (m, r) in part.mutations.iter().zip(&answer.results) {
             let met = m.entity == Entity::Visit.as_str()
                 && r.status == Status::Applied

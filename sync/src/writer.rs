@@ -27,6 +27,7 @@ use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::db::{self, DbPool, PooledConn};
 use liuqing_schema::scope::Scope;
+use liuqing_schema::throttle::Spend;
 use liuqing_schema::time::Micros;
 use liuqing_schema::users::Role;
 use liuqing_schema::{DbConn, StoreError};
@@ -35,7 +36,7 @@ use liuqing_schema::entities::Entity;
 use liuqing_schema::records::{self, Record};
 use serde_json::{Map, Value};
 
-use crate::engine::{self, Env, Part, Prepared, Writer, CHUNK};
+use crate::engine::{self, Env, Exhausted, Part, PartAnswer, Prepared, Writer, CHUNK};
 use crate::hlc::Hlc;
 use crate::protocol::{Mutation, MutationResult, Op, PushAnswer};
 
@@ -211,7 +212,21 @@ const GROUP: usize = 4 * CHUNK;
 /// The smallest pool from which the writer keeps a connection of its own.
 const WRITER_KEEPS_FROM: u32 = 4;
 
-type Answer = Result<PushAnswer, StoreError>;
+type Answer = Result<PushAnswer, PushError>;
+
+/// Why a push was not answered.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The push's allowance is spent (nothing of it was applied or counted).
+    #[error("the allowance is spent until {}", .0.until)]
+    Exhausted(Exhausted),
+}
+
+fn part_answer(answer: PartAnswer) -> Answer {
+    answer.map_err(PushError::Exhausted)
+}
 
 /// One chunk of a push, waiting for its turn.
 struct Queued {
@@ -223,6 +238,8 @@ struct Queued {
     prepared: Vec<Prepared>,
     /// The last chunk of a retiring device's push.
     retire_device: bool,
+    /// What the push spends, carried by its first chunk.
+    spend: Option<Spend>,
     answer: Sender<Answer>,
 }
 
@@ -267,7 +284,8 @@ impl Pushes {
     /// Applies a push's mutations for the author, in order, a chunk of [`CHUNK`] per
     /// transaction, each chunk possibly committed with other pushes' chunks. A retiring
     /// device is locked in the transaction of its push's last chunk (an empty push is one
-    /// empty chunk then).
+    /// empty chunk then). `spend` is made in the first chunk's transaction: if it does not
+    /// fit, nothing of the push is applied.
     pub fn apply(
         &self,
         conn: &mut DbConn,
@@ -275,6 +293,7 @@ impl Pushes {
         scope: &Scope,
         now: Micros,
         mutations: Vec<Mutation>,
+        mut spend: Option<Spend>,
     ) -> Answer {
         let mut answer = PushAnswer {
             results: Vec::with_capacity(mutations.len()),
@@ -304,6 +323,7 @@ impl Pushes {
                 mutations: chunk,
                 prepared,
                 retire_device: author.retiring && rest.is_empty(),
+                spend: spend.take(),
                 answer: sender,
             });
             let part = self.wait(conn, &answered)?;
@@ -333,9 +353,9 @@ impl Pushes {
             match answered.try_recv() {
                 Ok(answer) => return answer,
                 Err(TryRecvError::Disconnected) => {
-                    return Err(StoreError::Config(
+                    return Err(PushError::Store(StoreError::Config(
                         "the writer applying this push stopped before answering".into(),
-                    ))
+                    )))
                 }
                 Err(TryRecvError::Empty) => {}
             }
@@ -416,7 +436,7 @@ fn answer_lost(group: Vec<Queued>) {
         let lost = diesel::ConnectionError::BadConnection(
             "the database connection was lost while applying the push".into(),
         );
-        let _ = q.answer.send(Err(StoreError::Connect(lost)));
+        let _ = q.answer.send(Err(StoreError::Connect(lost).into()));
     }
 }
 
@@ -446,6 +466,7 @@ fn apply(
             mutations: &q.mutations,
             prepared,
             retire_device: q.retire_device,
+            spend: q.spend.as_ref(),
         })
         .collect();
     let started = std::time::Instant::now();
@@ -460,7 +481,7 @@ fn apply(
         Ok(answers) => {
             for (q, answer) in group.iter().zip(answers) {
                 // A push whose request was dropped is not waiting any more.
-                let _ = q.answer.send(Ok(answer));
+                let _ = q.answer.send(part_answer(answer));
             }
             Outcome::Answered { failed: false }
         }
@@ -470,13 +491,16 @@ fn apply(
             Outcome::Lost(group)
         }
         Err(e) if group.len() == 1 => {
-            let _ = group[0].answer.send(Err(e));
+            let _ = group[0].answer.send(Err(e.into()));
             Outcome::Answered { failed: true }
         }
         Err(_) => {
             for (q, part) in group.iter().zip(&mut parts) {
                 let answer = engine::apply_group(conn, std::slice::from_mut(part))
-                    .map(|mut answers| answers.pop().unwrap_or_default());
+                    .map_err(PushError::from)
+                    .and_then(|mut answers| {
+                        part_answer(answers.pop().unwrap_or(Ok(PushAnswer::default())))
+                    });
                 let _ = q.answer.send(answer);
             }
             Outcome::Answered { failed: true }

@@ -1276,6 +1276,10 @@ async fn pushing_id_numbers_spends_the_lookup_allowance() {
     push(app, &w.a1, too_many)
         .await
         .problem(429, "too_many_requests");
+    // Nothing of it was applied: not even the household, which asked no lookup.
+    app.get(&format!("/v1/households/{h}"), &w.a1.s.access)
+        .await
+        .problem(404, "not_found");
     // Three fit.
     let results = push_ok(app, &w.a1, outbox).await;
     assert!(

@@ -19,7 +19,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use actix_web::HttpRequest;
 use liuqing_schema::crypto::FieldCipher;
-use liuqing_schema::throttle::{self, Attempt, Policy};
+use liuqing_schema::throttle::{self, Attempt, Policy, Spend};
 use liuqing_schema::time::{seconds, Micros};
 use liuqing_schema::DbConn;
 
@@ -139,7 +139,9 @@ impl LoginGuard {
             }
             Ok(Ok(numbers))
         })?;
-        counted.map(Counted).map_err(|until| too_many(until, now))
+        counted
+            .map(Counted)
+            .map_err(|until| ApiError::too_many(until, now))
     }
 
     /// The attempt was not decided (the hasher was busy): it is taken back from every
@@ -161,7 +163,7 @@ impl LoginGuard {
             Ok(latest)
         });
         match locked {
-            Ok(Some(until)) => too_many(until, now),
+            Ok(Some(until)) => ApiError::too_many(until, now),
             Ok(None) => ApiError::Unauthenticated(
                 "invalid_credentials",
                 "the username or password is wrong".into(),
@@ -208,23 +210,21 @@ impl LookupAllowance {
     pub fn spend(&self, conn: &mut DbConn, now: Micros) -> Result<(), ApiError> {
         match throttle::begin(conn, &self.key, now, self.policy)? {
             Attempt::Allowed { .. } => Ok(()),
-            Attempt::Locked { until } => Err(too_many(until, now)),
+            Attempt::Locked { until } => Err(ApiError::too_many(until, now)),
         }
     }
 
-    /// Counts the `n` lookups a push asks for (each person it writes with an ID number is
-    /// checked against every enrolled one: the answer `duplicate_person` or `applied` tells
-    /// whether the number is enrolled), all or none: a push that asks more than is left of
-    /// the hour's allowance is refused (429 until the hour is over) and nothing is counted.
-    pub fn spend_many(&self, conn: &mut DbConn, n: usize, now: Micros) -> Result<(), ApiError> {
-        if n == 0 {
-            return Ok(());
-        }
-        let n = i32::try_from(n).unwrap_or(i32::MAX);
-        match throttle::spend(conn, &self.key, n, now, self.policy)? {
-            Attempt::Allowed { .. } => Ok(()),
-            Attempt::Locked { until } => Err(too_many(until, now)),
-        }
+    /// What a push that asks `n` lookups spends (each person it writes with an ID number
+    /// is checked against every enrolled one: the answer `duplicate_person` or `applied`
+    /// tells whether the number is enrolled), all or none: the writer makes it in the
+    /// push's first transaction, and a push that asks more than is left of the hour's
+    /// allowance is refused (429 until the hour is over) with nothing counted or applied.
+    pub fn for_push(&self, n: usize) -> Option<Spend> {
+        (n > 0).then(|| Spend {
+            key: self.key.clone(),
+            amount: i32::try_from(n).unwrap_or(i32::MAX),
+            policy: self.policy,
+        })
     }
 }
 
@@ -232,13 +232,6 @@ impl LookupAllowance {
 /// holds what was typed and no two kinds can collide.
 fn counter_key(cipher: &FieldCipher, label: &str, value: &str) -> String {
     cipher.lookup_hash(&format!("{label}\0{value}"))
-}
-
-fn too_many(until: Micros, now: Micros) -> ApiError {
-    let secs = ((until - now) / 1_000_000).max(1) as u64;
-    ApiError::TooManyRequests {
-        retry_after_secs: secs,
-    }
 }
 
 #[cfg(test)]

@@ -66,14 +66,14 @@ pub async fn push(
         .iter()
         .filter(|m| m.asks_for_an_id_number())
         .count();
-    let allowance = LookupAllowance::new(&state.config, &state.cipher, &caller.user_id);
+    let spend =
+        LookupAllowance::new(&state.config, &state.cipher, &caller.user_id).for_push(lookups);
     let mut answer = state
         .db
         .run(move |conn| {
-            allowance.spend_many(conn, lookups, now_micros())?;
             let scope = caller.scope(conn)?;
             let author = caller.author();
-            Ok(pushes.apply(conn, &author, &scope, now_micros(), req.mutations)?)
+            Ok(pushes.apply(conn, &author, &scope, now_micros(), req.mutations, spend)?)
         })
         .await?;
     birth_dates.results(&mut answer.results);
