@@ -82,26 +82,7 @@ where
                     "the body must be JSON (Content-Type: application/json)".into(),
                 ));
             }
-            if declared.is_some_and(|n| n > limit) {
-                return Err(ApiError::PayloadTooLarge { limit });
-            }
-            let read = async {
-                let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0));
-                while let Some(chunk) = payload.next().await {
-                    let chunk = chunk
-                        .map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-                    if body.len() + chunk.len() > limit {
-                        return Err(ApiError::PayloadTooLarge { limit });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body)
-            };
-            let body = tokio::time::timeout(limits.read_timeout, read)
-                .await
-                .map_err(|_| ApiError::RequestTimeout {
-                    secs: limits.read_timeout.as_secs(),
-                })??;
+            let body = read_body(&mut payload, declared, limit, limits.read_timeout).await?;
             if has_nul_escape(&body) {
                 // PostgreSQL cannot store NUL in text; no real text has one.
                 return Err(ApiError::validation(
@@ -112,6 +93,82 @@ where
             let value = parse_json::<T>(&body)?;
             value.validate()?;
             Ok(Body(value))
+        })
+    }
+}
+
+/// Reads a whole body under `limit` bytes within `timeout` (a body still arriving then is
+/// a 408, and its connection is closed).
+async fn read_body(
+    payload: &mut Payload,
+    declared: Option<usize>,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<web::BytesMut, ApiError> {
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let read = async {
+        let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+        while let Some(chunk) = payload.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout {
+            secs: timeout.as_secs(),
+        })?
+}
+
+/// The largest form a console page posts.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// A posted HTML form's body (`application/x-www-form-urlencoded`), read whole under
+/// [`FORM_LIMIT`] and the read timeout; the console checks its CSRF token, then reads it.
+#[derive(Debug)]
+pub struct FormBody(pub web::Bytes);
+
+impl FromRequest for FormBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limits = req
+            .app_data::<web::Data<BodyLimits>>()
+            .map(|l| *l.get_ref())
+            .unwrap_or_default();
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            });
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !is_form {
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be a form (application/x-www-form-urlencoded)".into(),
+                ));
+            }
+            let body = read_body(&mut payload, declared, FORM_LIMIT, limits.read_timeout).await?;
+            Ok(FormBody(body.freeze()))
         })
     }
 }

@@ -174,6 +174,7 @@ pub fn revoke(conn: &mut DbConn, which: Sessions<'_>, reason: &str) -> StoreResu
 pub struct Principal {
     pub session_id: String,
     pub session_revoked: bool,
+    pub session_created_at: Micros,
     pub user_id: String,
     pub username: String,
     pub role: Role,
@@ -201,6 +202,7 @@ pub fn principal(conn: &mut DbConn, session_id: &str) -> StoreResult<Option<Prin
     Ok(row.map(
         |(session, username, role, must_change_password, user_disabled, device_state)| Principal {
             session_revoked: session.revoked_at.is_some(),
+            session_created_at: session.created_at,
             session_id: session.id,
             user_id: session.user_id,
             username,

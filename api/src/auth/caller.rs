@@ -12,11 +12,12 @@ use liuqing_schema::devices::DeviceState;
 use liuqing_schema::domain::Permission;
 use liuqing_schema::scope::Scope;
 use liuqing_schema::sessions::{self, Principal};
+use liuqing_schema::time::Micros;
 use liuqing_schema::users::{self, Role};
 use liuqing_schema::DbConn;
 use liuqing_sync::narrowing::BirthDates;
 
-use super::tokens::TokenError;
+use super::tokens::{Claims, TokenError};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -107,10 +108,7 @@ fn unauthenticated(code: &'static str, detail: &str) -> ApiError {
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))?
-        .clone();
+    let state = app_state(&req)?;
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -133,6 +131,23 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
         }
         TokenError::Invalid => unauthenticated("invalid_token", "the access token is not valid"),
     })?;
+    Ok(in_session(&state, &claims).await?.0)
+}
+
+pub(crate) fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("app state missing")))
+}
+
+/// The caller the verified `claims` name, if their session, device and account are all
+/// still live (checked on every request, so logout and revocation end it at once), with
+/// when the session started. The API's bearer tokens and the console's cookie both come
+/// here.
+pub(crate) async fn in_session(
+    state: &AppState,
+    claims: &Claims,
+) -> Result<(Caller, Micros), ApiError> {
     let sid = claims.sid.clone();
     let principal: Option<Principal> = state
         .db
@@ -165,15 +180,19 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
             "this session has ended; log in again",
         ));
     }
-    Ok(Caller {
-        user_id: p.user_id,
-        username: p.username,
-        role: p.role,
-        device_id: p.device_id,
-        device_state: p.device_state,
-        session_id: p.session_id,
-        must_change_password: p.must_change_password,
-    })
+    let started = p.session_created_at;
+    Ok((
+        Caller {
+            user_id: p.user_id,
+            username: p.username,
+            role: p.role,
+            device_id: p.device_id,
+            device_state: p.device_state,
+            session_id: p.session_id,
+            must_change_password: p.must_change_password,
+        },
+        started,
+    ))
 }
 
 impl FromRequest for CallerAllowingPasswordChange {

@@ -2,6 +2,7 @@
 //! that turns a bearer token into the caller (checked against the database every time).
 
 pub mod caller;
+pub mod login;
 pub mod password;
 pub mod throttling;
 pub mod tokens;

@@ -730,7 +730,7 @@ pub async fn get_info(
         .json(view(&a)?))
 }
 
-async fn get_derivative(
+pub(crate) async fn get_derivative(
     state: web::Data<AppState>,
     caller: Caller,
     sha: String,

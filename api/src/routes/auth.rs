@@ -2,16 +2,17 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use liuqing_schema::audit::{self, Actor};
-use liuqing_schema::devices::{self, DeviceState};
+use liuqing_schema::devices::DeviceState;
 use liuqing_schema::sessions::{self, Sessions, Spend};
 use liuqing_schema::time::{now_micros, seconds};
 use liuqing_schema::users::{self, UserView};
 use serde::{Deserialize, Serialize};
 use validator::Validate;
 
-use crate::auth::throttling::{self, LoginGuard};
+use crate::auth::login::{sign_in, Credentials, LoginDevice, Started};
+use crate::auth::throttling;
 use crate::auth::tokens::{hash_refresh_token, new_refresh_token};
-use crate::auth::{password, CallerAllowingPasswordChange, TokenKeys};
+use crate::auth::{password, Caller, CallerAllowingPasswordChange, TokenKeys};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, PublicBody};
@@ -73,89 +74,36 @@ pub async fn login(
     Body(req): PublicBody<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let config = state.config.clone();
-    let source = throttling::source_address(&http, config.trusted_proxy);
-    let guard = LoginGuard::new(&config, &state.cipher, &req.username, &source);
     let keys = state.keys.clone();
-    let now = now_micros();
-    // Three steps, so that no database connection is held while the password waits for
-    // the hasher: a flood of logins must not take the pool from everyone else.
-    let (counted, user) = {
-        let (guard, username) = (guard.clone(), req.username.clone());
-        state
-            .db
-            .run(move |conn| {
-                let counted = guard.begin(conn, now)?;
-                Ok((counted, users::find_by_username(conn, &username)?))
-            })
-            .await?
+    let who = Credentials {
+        source: throttling::source_address(&http, config.trusted_proxy),
+        username: req.username,
+        password: req.password,
     };
-    let verdict = {
-        let (password, phc) = (
-            req.password.clone(),
-            user.as_ref().map(|u| u.password_hash.clone()),
-        );
-        let limit = config.login_max_waiting;
-        web::block(move || password::verify_login(&password, phc.as_deref(), limit))
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?
+    let device = LoginDevice {
+        id: req.device.id.to_string(),
+        name: req.device.name,
+        platform: req.device.platform,
     };
-    let outcome = state
-        .db
-        .run(move |conn| {
-            let Ok(valid) = verdict else {
-                guard.not_tried(conn)?;
-                return Err(ApiError::LoginBusy {
-                    retry_after_secs: 1,
-                });
-            };
-            let user = match user {
-                Some(u) if valid && !u.disabled => u,
-                _ => return Err(guard.failed(conn, counted, now)),
-            };
-            crate::db::transaction(conn, |conn| {
-                guard.succeeded(conn)?;
-                let device_id = req.device.id.to_string();
-                if let Some(existing) = devices::find(conn, &device_id)? {
-                    if existing.user_id != user.id {
-                        return Err(ApiError::Conflict(
-                            "device_belongs_to_another_user",
-                            "this device is registered to another user; reinstall the app to get a new device id".into(),
-                        ));
-                    }
-                    if existing.state == DeviceState::Revoked {
-                        return Err(ApiError::Forbidden(
-                            "device_revoked",
-                            "this device has been revoked; wipe its local data".into(),
-                        ));
-                    }
-                }
-                let device =
-                    devices::register(conn, &device_id, &user.id, &req.device.name, &req.device.platform)?;
-                let session_id = uuid::Uuid::now_v7().to_string();
-                sessions::create(conn, &session_id, &user.id, &device.id)?;
-                let tokens = issue_pair(conn, &keys, &config, &session_id, &user.id, &device.id)?;
-                audit::record(
-                    conn,
-                    Actor { user_id: Some(&user.id), device_id: Some(&device.id) },
-                    "login",
-                    "session",
-                    &session_id,
-                    None,
-                    None,
-                )?;
-                Ok(LoginResponse {
-                    tokens,
-                    user: users::view(conn, &user)?,
-                    device: DeviceView {
-                        id: device.id,
-                        name: device.name,
-                        platform: device.platform,
-                        state: device.state,
-                    },
-                })
-            })
+    let outcome = sign_in(&state, who, device, move |conn, started| {
+        let Started {
+            session_id,
+            user,
+            device,
+        } = started;
+        let tokens = issue_pair(conn, &keys, &config, session_id, &user.id, &device.id)?;
+        Ok(LoginResponse {
+            tokens,
+            user: users::view(conn, user)?,
+            device: DeviceView {
+                id: device.id.clone(),
+                name: device.name.clone(),
+                platform: device.platform.clone(),
+                state: device.state,
+            },
         })
-        .await?;
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(outcome))
 }
 
@@ -257,21 +205,25 @@ pub async fn logout(
 ) -> ApiResult<HttpResponse> {
     state
         .db
-        .transaction(move |conn| {
-            sessions::revoke(conn, Sessions::One(&caller.session_id), "logout")?;
-            audit::record(
-                conn,
-                caller.actor(),
-                "logout",
-                "session",
-                &caller.session_id,
-                None,
-                None,
-            )?;
-            Ok(())
-        })
+        .transaction(move |conn| end_session(conn, &caller))
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends the caller's session, in the caller's transaction (the API's logout and the
+/// console's).
+pub(crate) fn end_session(conn: &mut DbConn, caller: &Caller) -> Result<(), ApiError> {
+    sessions::revoke(conn, Sessions::One(&caller.session_id), "logout")?;
+    audit::record(
+        conn,
+        caller.actor(),
+        "logout",
+        "session",
+        &caller.session_id,
+        None,
+        None,
+    )?;
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, Validate)]
@@ -290,43 +242,52 @@ pub async fn change_password(
     CallerAllowingPasswordChange(caller): CallerAllowingPasswordChange,
     Body(req): Body<ChangePasswordRequest>,
 ) -> ApiResult<HttpResponse> {
+    state
+        .db
+        .run(move |conn| change_password_in(conn, &caller, &req))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Changes the caller's password (the API's and the console's way): the current one must
+/// be right and the new one different and within the policy. Other sessions of the user
+/// end; this one goes on.
+pub(crate) fn change_password_in(
+    conn: &mut DbConn,
+    caller: &Caller,
+    req: &ChangePasswordRequest,
+) -> Result<(), ApiError> {
+    req.validate()?;
     if req.new_password == req.current_password {
         return Err(ApiError::validation(
             "new_password",
             "must differ from the current password",
         ));
     }
-    state
-        .db
-        .run(move |conn| {
-            let user =
-                users::find(conn, &caller.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
-            if !password::verify(&req.current_password, &user.password_hash) {
-                return Err(ApiError::validation("current_password", "is wrong"));
-            }
-            let hash = password::hash(&req.new_password)?;
-            crate::db::transaction(conn, |conn| {
-                users::set_password(conn, &user.id, &hash, false)?;
-                sessions::revoke(
-                    conn,
-                    Sessions::OfUserExcept {
-                        user_id: &user.id,
-                        keep: &caller.session_id,
-                    },
-                    "password_changed",
-                )?;
-                audit::record(
-                    conn,
-                    caller.actor(),
-                    "change_password",
-                    "user",
-                    &user.id,
-                    None,
-                    None,
-                )?;
-                Ok(())
-            })
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    let user = users::find(conn, &caller.user_id)?.ok_or_else(|| ApiError::not_found("user"))?;
+    if !password::verify(&req.current_password, &user.password_hash) {
+        return Err(ApiError::validation("current_password", "is wrong"));
+    }
+    let hash = password::hash(&req.new_password)?;
+    crate::db::transaction(conn, |conn| {
+        users::set_password(conn, &user.id, &hash, false)?;
+        sessions::revoke(
+            conn,
+            Sessions::OfUserExcept {
+                user_id: &user.id,
+                keep: &caller.session_id,
+            },
+            "password_changed",
+        )?;
+        audit::record(
+            conn,
+            caller.actor(),
+            "change_password",
+            "user",
+            &user.id,
+            None,
+            None,
+        )?;
+        Ok(())
+    })
 }

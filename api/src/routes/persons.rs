@@ -298,17 +298,17 @@ struct SectionState {
 }
 
 #[derive(Serialize)]
-struct Notice {
-    claimed_categories: Vec<Category>,
-    items: Vec<NoticeItem>,
+pub(crate) struct Notice {
+    pub claimed_categories: Vec<Category>,
+    pub items: Vec<NoticeItem>,
 }
 
 #[derive(Serialize)]
-struct NoticeItem {
-    evidence_type: EvidenceType,
-    name: &'static str,
-    always_required: bool,
-    for_categories: Vec<Category>,
+pub(crate) struct NoticeItem {
+    pub evidence_type: EvidenceType,
+    pub name: &'static str,
+    pub always_required: bool,
+    pub for_categories: Vec<Category>,
 }
 
 #[derive(Serialize)]
@@ -410,20 +410,29 @@ pub async fn notice(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
-    let shared = state.config.shared_evidence();
-    let today = state.config.today();
+    let app = state.clone();
     let notice = state
         .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            let person = record_in_scope(conn, &scope, Entity::Person, &id)?;
-            let children = casefile::children(conn, &id)?;
-            Ok(judged(conn, &person, &children, &shared, today)?.0)
-        })
+        .run(move |conn| notice_of(conn, &app, &caller, &id))
         .await?;
     Ok(HttpResponse::Ok().json(notice))
+}
+
+/// The one-time notice of what a person in the caller's scope still has to bring (the
+/// API's and the console's).
+pub(crate) fn notice_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    person_id: &str,
+) -> Result<Notice, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let scope = caller.scope(conn)?;
+    let person = record_in_scope(conn, &scope, Entity::Person, person_id)?;
+    let children = casefile::children(conn, person_id)?;
+    let (shared, today) = (app.config.shared_evidence(), app.config.today());
+    Ok(judged(conn, &person, &children, &shared, today)?.0)
 }
 
 liuqing_schema::text_enum! {

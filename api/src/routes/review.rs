@@ -37,28 +37,28 @@ fn rfc3339(micros: Micros) -> String {
 
 /// A piece of evidence as the queue shows it.
 #[derive(Serialize)]
-struct EvidenceItem {
-    id: String,
-    community_id: String,
-    person_id: Option<String>,
-    evidence_type: Option<String>,
-    category: Option<String>,
-    attachment_sha256: String,
-    attachment_received: bool,
-    derivatives_ready: bool,
-    captured_at: Option<String>,
-    valid_until: Option<String>,
-    review_state: String,
-    review_reason: Option<String>,
-    created_by: Option<String>,
-    created_at: String,
-    version: i64,
+pub(crate) struct EvidenceItem {
+    pub id: String,
+    pub community_id: String,
+    pub person_id: Option<String>,
+    pub evidence_type: Option<String>,
+    pub category: Option<String>,
+    pub attachment_sha256: String,
+    pub attachment_received: bool,
+    pub derivatives_ready: bool,
+    pub captured_at: Option<String>,
+    pub valid_until: Option<String>,
+    pub review_state: String,
+    pub review_reason: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub version: i64,
 }
 
 #[derive(Serialize)]
-struct Decided {
-    evidence: EvidenceItem,
-    task_id: Option<String>,
+pub(crate) struct Decided {
+    pub evidence: EvidenceItem,
+    pub task_id: Option<String>,
 }
 
 fn item(conn: &mut DbConn, r: &Record) -> Result<EvidenceItem, ApiError> {
@@ -87,7 +87,7 @@ fn item(conn: &mut DbConn, r: &Record) -> Result<EvidenceItem, ApiError> {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
     pub community_id: Option<String>,
@@ -105,8 +105,22 @@ pub async fn queue(
     caller: Caller,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReviewEvidence)?;
     let q = query.into_inner();
+    let items = state
+        .db
+        .run(move |conn| queue_of(conn, &caller, &q))
+        .await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The review queue as `q` asks for it: evidence in the caller's scope, oldest first
+/// (the API's queue and the console's).
+pub(crate) fn queue_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    q: &QueueQuery,
+) -> Result<Vec<EvidenceItem>, ApiError> {
+    caller.require(Permission::ReviewEvidence)?;
     let limit = q.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::validation("limit", "must be from 1 to 500"));
@@ -129,40 +143,62 @@ pub async fn queue(
             "must be from 0 to 3650",
         ));
     }
-    let items = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            let mut communities = records::communities_in_scope(conn, &scope)?;
-            if let Some(c) = &q.community_id {
-                communities.retain(|id| id == c);
-            }
-            let newest = now_micros().saturating_sub(seconds(min_age.saturating_mul(86_400)));
-            let mut found = records::live_of_entity(conn, Entity::Evidence, &communities)?;
-            found.retain(|r| r.created_at <= newest);
-            found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            let mut items = Vec::new();
-            for r in &found {
-                let doc = r.document()?;
-                let review_state = text(&doc, "review_state").unwrap_or("pending");
-                if wanted_state != "all" && review_state != wanted_state {
-                    continue;
-                }
-                if q.evidence_type
-                    .as_deref()
-                    .is_some_and(|t| text(&doc, "evidence_type") != Some(t))
-                {
-                    continue;
-                }
-                items.push(item(conn, r)?);
-                if items.len() as i64 >= limit {
-                    break;
-                }
-            }
-            Ok(items)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(Items { items }))
+    let scope = caller.scope(conn)?;
+    let mut communities = records::communities_in_scope(conn, &scope)?;
+    if let Some(c) = &q.community_id {
+        communities.retain(|id| id == c);
+    }
+    let newest = now_micros().saturating_sub(seconds(min_age.saturating_mul(86_400)));
+    let mut found = records::live_of_entity(conn, Entity::Evidence, &communities)?;
+    found.retain(|r| r.created_at <= newest);
+    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let mut items = Vec::new();
+    for r in &found {
+        let doc = r.document()?;
+        let review_state = text(&doc, "review_state").unwrap_or("pending");
+        if wanted_state != "all" && review_state != wanted_state {
+            continue;
+        }
+        if q.evidence_type
+            .as_deref()
+            .is_some_and(|t| text(&doc, "evidence_type") != Some(t))
+        {
+            continue;
+        }
+        items.push(item(conn, r)?);
+        if items.len() as i64 >= limit {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// The evidence of a person in the caller's scope, oldest first.
+pub(crate) fn evidence_of_person(
+    conn: &mut DbConn,
+    caller: &Caller,
+    person_id: &str,
+) -> Result<Vec<EvidenceItem>, ApiError> {
+    caller.require(Permission::ReviewEvidence)?;
+    let scope = caller.scope(conn)?;
+    record_in_scope(conn, &scope, Entity::Person, person_id)?;
+    let mut found = liuqing_schema::casefile::children_of(conn, person_id, Entity::Evidence)?;
+    found.retain(|r| !r.deleted);
+    found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    found.iter().map(|r| item(conn, r)).collect()
+}
+
+/// One piece of evidence in the caller's scope, as the queue shows it.
+pub(crate) fn evidence_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+) -> Result<EvidenceItem, ApiError> {
+    caller.require(Permission::ReviewEvidence)?;
+    let scope = caller.scope(conn)?;
+    let evidence_id = parse_id(id)?;
+    let record = record_in_scope(conn, &scope, Entity::Evidence, &evidence_id.to_string())?;
+    item(conn, &record)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -230,6 +266,24 @@ pub async fn decide(
     id: web::Path<String>,
     Body(req): Body<Decide>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let id = id.into_inner();
+    let answer = state
+        .db
+        .write(move |conn| decide_in(conn, &app, &caller, &id, req))
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}
+
+/// Writes a review decision (with the retake task it may need) in the caller's unit of
+/// work: the API's decision and the console's.
+pub(crate) fn decide_in(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: Decide,
+) -> Result<Decided, ApiError> {
     caller.require(Permission::ReviewEvidence)?;
     let reason = req
         .reason
@@ -242,47 +296,48 @@ pub async fn decide(
             "is required when the evidence is rejected or must be retaken",
         ));
     }
-    let evidence_id = parse_id(&id.into_inner())?;
-    let app = state.clone();
-    let answer = state
-        .db
-        .write(move |conn| {
-            let scope = caller.scope(conn)?;
-            let record = record_in_scope(conn, &scope, Entity::Evidence, &evidence_id.to_string())?;
-            let doc = record.document()?;
-            let now = now_micros();
-            if req.decision == Decision::Approved {
-                approvable(conn, &record, &doc, app.config.today())?;
-            }
-            let mut fields = Map::new();
-            fields.insert("review_state".into(), json!(req.decision.name()));
-            if let Some(reason) = &reason {
-                fields.insert("review_reason".into(), json!(reason));
-            }
-            let env = staff::engine_env(&scope, &app.cipher, &app.config, now);
-            staff::apply(conn, &caller, &env, Edit::update(&record, fields)?)?;
-            let mut task_id = None;
-            if req.decision != Decision::Approved {
-                task_id = Some(retake_task(
-                    conn,
-                    &caller,
-                    &scope,
-                    &app,
-                    &record,
-                    &doc,
-                    reason.as_deref(),
-                    now,
-                )?);
-            }
-            let updated = records::find(conn, Entity::Evidence, &evidence_id.to_string())?
-                .ok_or_else(|| ApiError::not_found("evidence"))?;
-            Ok(Decided {
-                evidence: item(conn, &updated)?,
-                task_id,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(answer))
+    if let Some(r) = &reason {
+        if r.chars().count() > 200 {
+            return Err(ApiError::validation(
+                "reason",
+                "must be at most 200 characters",
+            ));
+        }
+    }
+    let evidence_id = parse_id(id)?;
+    let scope = caller.scope(conn)?;
+    let record = record_in_scope(conn, &scope, Entity::Evidence, &evidence_id.to_string())?;
+    let doc = record.document()?;
+    let now = now_micros();
+    if req.decision == Decision::Approved {
+        approvable(conn, &record, &doc, app.config.today())?;
+    }
+    let mut fields = Map::new();
+    fields.insert("review_state".into(), json!(req.decision.name()));
+    if let Some(reason) = &reason {
+        fields.insert("review_reason".into(), json!(reason));
+    }
+    let env = staff::engine_env(&scope, &app.cipher, &app.config, now);
+    staff::apply(conn, caller, &env, Edit::update(&record, fields)?)?;
+    let mut task_id = None;
+    if req.decision != Decision::Approved {
+        task_id = Some(retake_task(
+            conn,
+            caller,
+            &scope,
+            app,
+            &record,
+            &doc,
+            reason.as_deref(),
+            now,
+        )?);
+    }
+    let updated = records::find(conn, Entity::Evidence, &evidence_id.to_string())?
+        .ok_or_else(|| ApiError::not_found("evidence"))?;
+    Ok(Decided {
+        evidence: item(conn, &updated)?,
+        task_id,
+    })
 }
 
 /// The task asking the coordinator who sent the photo to take it again.
