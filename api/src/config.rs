@@ -167,6 +167,13 @@ pub struct Config {
     /// Minutes a visit takes at least: shorter ones are flagged, and two households'
     /// visits begun this close together at one position on one device.
     pub visit_min_minutes: u32,
+    /// Minutes without a request after which a console session must log in again.
+    pub console_idle_minutes: u32,
+    /// Hours after which a console session ends, however busy.
+    pub console_session_hours: u32,
+    /// Mark the console's cookies `Secure` (only sent over HTTPS). They are also when a
+    /// request arrives over HTTPS (as the proxy says, with `trusted_proxy`).
+    pub console_secure_cookies: bool,
     /// Public holidays that fall on working days, comma-separated `YYYY-MM-DD` (法定节假日).
     pub holidays: String,
     /// Weekend days that are working days, comma-separated `YYYY-MM-DD` (调休上班).
@@ -243,6 +250,9 @@ impl Default for Config {
             six_clears_stale_days: 180,
             visit_gps_far_m: 500,
             visit_min_minutes: 5,
+            console_idle_minutes: 30,
+            console_session_hours: 12,
+            console_secure_cookies: false,
             visit_tasks: true,
             holidays: String::new(),
             extra_workdays: String::new(),
@@ -492,6 +502,8 @@ impl Config {
             ("six_clears_stale_days", self.six_clears_stale_days, 3660),
             ("visit_gps_far_m", self.visit_gps_far_m, 100_000),
             ("visit_min_minutes", self.visit_min_minutes, 600),
+            ("console_idle_minutes", self.console_idle_minutes, 24 * 60),
+            ("console_session_hours", self.console_session_hours, 7 * 24),
         ] {
             if value == 0 || value > most {
                 return Err(invalid(name, format!("must be 1 to {most}")));

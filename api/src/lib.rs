@@ -6,6 +6,7 @@ pub mod blob;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod demo_photos;

@@ -22,7 +22,7 @@ use crate::extract::BodyLimits;
 use crate::files;
 use crate::staging::SealedStaging;
 use crate::state::AppState;
-use crate::{bootstrap, derivatives, maintenance, middleware, routes};
+use crate::{bootstrap, console, derivatives, maintenance, middleware, routes};
 
 pub struct Application {
     port: u16,
@@ -113,6 +113,12 @@ impl Application {
             config.access_token_ttl_secs,
             config.jwt_leeway_secs,
         );
+        let console_keys = TokenKeys::new(
+            &key,
+            &format!("{}/console", config.jwt_issuer),
+            u64::from(config.console_idle_minutes) * 60,
+            config.jwt_leeway_secs,
+        );
         let blobs = blob_store(&config)?;
         let cipher = Arc::new(field_cipher(&config)?);
         let staging = SealedStaging::new(&liuqing_schema::crypto::derive_key(
@@ -132,6 +138,7 @@ impl Application {
             config,
             db,
             keys,
+            console_keys,
             blobs,
             cipher,
             decodes: Arc::new(tokio::sync::Semaphore::new(decodes)),
@@ -163,6 +170,7 @@ impl Application {
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         ApiError::not_found(format!("path ({err})")).into()
                     }))
+                    .configure(console::configure)
                     .configure(routes::configure)
                     .default_service(web::to(not_found))
                     .wrap(from_fn(middleware::problem_bodies))

@@ -13,6 +13,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: TokenKeys,
+    /// Signs the console's session cookies: another issuer, so neither kind of token
+    /// passes for the other; they expire after `console_idle_minutes`.
+    pub console_keys: TokenKeys,
     pub blobs: Arc<dyn BlobStore>,
     /// Seals ID numbers and phones at rest.
     pub cipher: Arc<FieldCipher>,

@@ -1112,23 +1112,7 @@ async fn bad_input_is_a_422_naming_the_field() {
 async fn the_demo_district_is_ready_to_try() {
     let data = tempfile::tempdir().expect("dir");
     let config = test_config(data.path());
-    let run = || {
-        let mut cmd = std::process::Command::new(server_binary());
-        for (name, _) in std::env::vars() {
-            if name.starts_with("LIUQING_") || name == "DATABASE_URL" {
-                cmd.env_remove(name);
-            }
-        }
-        cmd.arg("demo")
-            .env("LIUQING_DATA_DIR", data.path())
-            .env("LIUQING_DATABASE_URL", &config.database_url)
-            .env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("LIUQING_DEMO_PASSWORD", "demo password 1")
-            .env("LIUQING_LOG_LEVEL", "warn")
-            .output()
-            .expect("run demo")
-    };
-    let out = run();
+    let out = load_demo(&config, data.path(), "demo password 1");
     assert!(
         out.status.success(),
         "{}",
@@ -1137,7 +1121,7 @@ async fn the_demo_district_is_ready_to_try() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("200 households"), "{stdout}");
     // A second load is refused, never doubled.
-    let again = run();
+    let again = load_demo(&config, data.path(), "demo password 1");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already loaded"));
 

@@ -389,6 +389,43 @@ pub async fn tree(app: &TestApp, admin: &Session) -> Tree {
     }
 }
 
+/// Loads the demo district into the database of `config` with the server binary's `demo`
+/// command, the way the README says (its users' password is `password`).
+pub fn load_demo(
+    config: &Config,
+    data_dir: &std::path::Path,
+    password: &str,
+) -> std::process::Output {
+    let mut cmd = std::process::Command::new(server_binary());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("LIUQING_") || name == "DATABASE_URL" {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.arg("demo")
+        .env("LIUQING_DATA_DIR", data_dir)
+        .env("LIUQING_DATABASE_URL", &config.database_url)
+        .env("LIUQING_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("LIUQING_DEMO_PASSWORD", password)
+        .env("LIUQING_LOG_LEVEL", "warn")
+        .output()
+        .expect("run demo")
+}
+
+/// A server on the demo district (its users' password is `password`).
+#[cfg_attr(not(feature = "browser"), allow(dead_code))]
+pub async fn demo_app(password: &str) -> TestApp {
+    let data = tempfile::tempdir().expect("dir");
+    let config = test_config(data.path());
+    let out = load_demo(&config, data.path(), password);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    TestApp::start(config, data).await
+}
+
 /// The server binary (the `liuqing` entry point, built by cargo for this test run).
 pub fn server_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_liuqing-e2e-server"))

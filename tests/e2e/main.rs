@@ -9,8 +9,11 @@ mod attachments;
 mod auth;
 mod binary;
 mod blobs;
+#[cfg(feature = "browser")]
+mod browser;
 mod casefile;
 mod conformance;
+mod console;
 mod contract;
 mod convergence;
 mod errors;

@@ -1,0 +1,386 @@
+//! The console in a real browser: Debian's Chromium, headless, driven through chromedriver
+//! (WebDriver) by fantoccini, against the real server. Built with `--features browser`
+//! (it needs `/usr/bin/chromium` and `/usr/bin/chromedriver`, which `.ci/run` installs);
+//! each test saves a screenshot of its last page to `target/console-screenshots/`
+//! (`LIUQING_SCREENSHOTS` names another folder).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::console::evidence_with_photo;
+use crate::helpers::*;
+use crate::sync::{household_with_person, pull_all, push_ok, world, Phone};
+
+const DEMO_PASSWORD: &str = "demo password 1";
+
+/// A headless Chromium of its own (fresh profile), through a chromedriver of its own.
+struct Browser {
+    client: Client,
+    driver: Child,
+    base: String,
+    _profile: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn screenshots() -> PathBuf {
+    std::env::var_os("LIUQING_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots")
+        })
+}
+
+impl Browser {
+    async fn start(app: &TestApp) -> Browser {
+        let port = free_port();
+        let driver_path = std::env::var("LIUQING_CHROMEDRIVER")
+            .unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let driver = Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("start {driver_path} (apt-get install chromium-driver): {e}")
+            });
+        let profile = tempfile::tempdir().expect("profile");
+        let chromium =
+            std::env::var("LIUQING_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        // The flags this machine needs: no sandbox as root, and no background traffic to
+        // hosts a closed network refuses.
+        let args = vec![
+            "--headless=new".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-quic".into(),
+            "--no-first-run".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--lang=zh-CN".into(),
+            "--window-size=1366,900".into(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": chromium, "args": args }),
+        );
+        let mut client = None;
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(c) => {
+                    client = Some(c);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        Browser {
+            client: client.expect("chromedriver and chromium started"),
+            driver,
+            base: app.base.clone(),
+            _profile: profile,
+        }
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    async fn path(&self) -> String {
+        let url = self.client.current_url().await.expect("url");
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        }
+    }
+
+    /// What the page shows (the body's rendered text).
+    async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .expect("body")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    async fn click(&self, css: &str) {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css}: {e}"))
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("find {css}: {e}"));
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    async fn script(&self, js: &str) -> Value {
+        self.client.execute(js, vec![]).await.expect("script")
+    }
+
+    async fn login(&self, username: &str, password: &str) {
+        self.goto("/console/login").await;
+        self.fill("input[name=username]", username).await;
+        self.fill("input[name=password]", password).await;
+        self.click("main.login button[type=submit]").await;
+        self.wait_for_path("/console/").await;
+    }
+
+    async fn wait_for_path(&self, prefix: &str) {
+        for _ in 0..100 {
+            if self.path().await.starts_with(prefix) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("never reached {prefix}; at {}", self.path().await);
+    }
+
+    /// No dialog was opened by anything on the page.
+    async fn no_dialog(&self) {
+        assert!(
+            self.client.get_alert_text().await.is_err(),
+            "a dialog is open"
+        );
+    }
+
+    /// Saves the page as `<name>.png` for a person to look at.
+    async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = screenshots();
+        std::fs::create_dir_all(&dir).expect("screenshot folder");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("saved");
+    }
+
+    async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// A phone of a demo coordinator.
+async fn demo_phone(app: &TestApp, username: &str) -> Phone {
+    Phone::new(app.login(username, DEMO_PASSWORD).await)
+}
+
+#[actix_web::test]
+async fn staff_approve_one_photo_and_ask_for_a_retake_of_another() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let phone = demo_phone(&app, "demo-coord-1").await;
+    let community = phone.s.user["org_node_ids"][0]
+        .as_str()
+        .expect("community")
+        .to_string();
+    let (_, p, _) = household_with_person(&app, &phone, &community, 61).await;
+    let seed = uuid::Uuid::new_v4().as_u128() as u32;
+    let (card, _) = evidence_with_photo(&app, &phone, &p, "resident_id_card", seed).await;
+    let (register, _) = evidence_with_photo(&app, &phone, &p, "household_register", seed + 1).await;
+
+    let b = Browser::start(&app).await;
+    b.login("demo-staff-1", DEMO_PASSWORD).await;
+    assert!(b.text().await.contains("待审核材料"));
+    b.click("nav.sections a[href='/console/review']").await;
+    b.wait_for_path("/console/review").await;
+    b.click(&format!("a[href='/console/review/{card}']")).await;
+    b.wait_for_path(&format!("/console/review/{card}")).await;
+    // The photo is shown (loaded under the page's policy), with the person's other piece.
+    let loaded = b
+        .script("const i = document.getElementById('photo'); return i && i.complete && i.naturalWidth > 0;")
+        .await;
+    assert_eq!(loaded, json!(true));
+    assert!(b.text().await.contains("此人的其他材料"));
+    // Rotate it, by the button and by the keyboard.
+    b.click("button[data-photo=rotate-right]").await;
+    let rotated = b
+        .script("return document.querySelector('figure.photo').getAttribute('data-rotate');")
+        .await;
+    assert_eq!(rotated, json!("90"));
+
+    // Approve: the next piece opens at once.
+    b.click("#approve").await;
+    for _ in 0..100 {
+        if b.path().await != format!("/console/review/{card}") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Open the register, and ask for a retake with a reason.
+    b.goto(&format!("/console/review/{register}")).await;
+    b.fill("#reason", "照片反光，看不清户主页，请重拍").await;
+    b.click("button[value=retake]").await;
+    b.wait_for_path("/console/review").await;
+    b.goto(&format!("/console/review/{register}")).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("待重拍") && text.contains("照片反光"),
+        "{text}"
+    );
+    b.screenshot("review-retake").await;
+    b.close().await;
+
+    // The phone pulls the decisions and the task.
+    let (changes, _) = pull_all(&app, &phone.s.access, None).await;
+    let last = |id: &str| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c["id"] == id)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(last(&card)["data"]["review_state"], "approved");
+    assert_eq!(last(&register)["data"]["review_state"], "retake");
+    assert!(changes.iter().any(|c| c["entity"] == "task"
+        && c["data"]["kind"] == "retake_photo"
+        && c["data"]["notes"] == "照片反光，看不清户主页，请重拍"));
+}
+
+#[actix_web::test]
+async fn markup_in_a_name_is_text_a_form_without_its_token_is_refused_and_logout_ends_the_session()
+{
+    let w = world().await;
+    let app = &w.app;
+    let (h, p) = (new_id(), new_id());
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "华林路3号" }),
+            ),
+            w.a1.upsert(
+                "person",
+                &p,
+                None,
+                json!({ "household_id": h, "name": "<img src=x onerror=alert(1)>",
+                "id_number": crate::sync::id_number("19700101", 79) }),
+            ),
+        ],
+    )
+    .await;
+    let seed = uuid::Uuid::new_v4().as_u128() as u32;
+    let (card, _) = evidence_with_photo(app, &w.a1, &p, "resident_id_card", seed).await;
+
+    let b = Browser::start(app).await;
+    b.login("staff-1", PASSWORD).await;
+    for path in [
+        "/console/review".to_string(),
+        format!("/console/review/{card}"),
+    ] {
+        b.goto(&path).await;
+        b.no_dialog().await;
+        assert!(
+            b.text().await.contains("<img src=x onerror=alert(1)>"),
+            "{path}"
+        );
+        // Nothing asked for the image the name names.
+        let asked = b
+            .script("return performance.getEntriesByType('resource').map(e => e.name);")
+            .await;
+        let asked: Vec<&str> = asked
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(!asked.iter().any(|u| u.ends_with("/x")), "{asked:?}");
+    }
+
+    // A form whose token was taken out is refused, and the session goes on.
+    b.script("document.querySelector('form[action=\"/console/logout\"] input[name=csrf]').remove(); return null;")
+        .await;
+    b.click("form[action='/console/logout'] button").await;
+    for _ in 0..100 {
+        if b.text().await.contains("表单已失效") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(b.text().await.contains("表单已失效"));
+    b.goto("/console/").await;
+    assert_eq!(b.path().await, "/console/");
+
+    // Logout ends it: the console asks for the password again.
+    b.click("form[action='/console/logout'] button").await;
+    b.wait_for_path("/console/login").await;
+    assert!(b.text().await.contains("已安全退出"));
+    b.goto("/console/review").await;
+    b.wait_for_path("/console/login").await;
+    b.screenshot("logged-out").await;
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_coordinator_sees_only_their_community_and_an_admin_no_case_file() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let b = Browser::start(&app).await;
+    // The coordinator's counts are their community's: the households due a visit there.
+    b.login("demo-coord-3", DEMO_PASSWORD).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("应走访家庭") && !text.contains("材料审核"),
+        "{text}"
+    );
+    let coordinator = app.login("demo-coord-3", DEMO_PASSWORD).await;
+    let due = app
+        .get("/v1/reports/coverage/due?limit=200", &coordinator.access)
+        .await;
+    let n = due.body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", due.body))
+        .len();
+    assert!(due.body["next_cursor"].is_null(), "one page holds them all");
+    let shown = b
+        .script("return [...document.querySelectorAll('.tile')].find(t => t.textContent.includes('应走访家庭')).querySelector('.n').textContent;")
+        .await;
+    assert_eq!(shown, json!(n.to_string()));
+    b.screenshot("home-coordinator").await;
+    b.goto("/console/review").await;
+    assert!(b.text().await.contains("无权访问"));
+
+    // A new browser for the admin (another user on the same desktop would log out first).
+    b.close().await;
+    let b = Browser::start(&app).await;
+    b.login("demo-admin", DEMO_PASSWORD).await;
+    assert!(b.text().await.contains("不查看任何人员档案"));
+    b.goto("/console/review").await;
+    assert!(b.text().await.contains("无权访问"));
+    b.screenshot("admin-no-case-files").await;
+    b.close().await;
+}

@@ -1,0 +1,713 @@
+//! The console (工作台) over plain HTTP, as a browser without a script would use it and as
+//! an attacker would: login and the session cookie, CSRF and origin checks, idle expiry,
+//! logout, scope and roles, and escaping. The same flows in a real browser are in
+//! `browser.rs` (`--features browser`).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::attachments::{put_image, wait_for_derivatives};
+use crate::helpers::*;
+use crate::images::*;
+use crate::sync::{household_with_person, pull_all, push_ok, world, Phone};
+
+/// A cookie-keeping client that follows no redirect (each step is asserted).
+pub struct Web<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: Mutex<BTreeMap<String, String>>,
+}
+
+pub struct Page {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The CSRF token of the page's first form.
+    pub fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field")
+            + 19;
+        self.body[at..]
+            .split('"')
+            .next()
+            .expect("value")
+            .to_string()
+    }
+
+    /// The `Set-Cookie` header for `name`.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+impl<'a> Web<'a> {
+    pub fn new(app: &'a TestApp) -> Web<'a> {
+        Web {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookies: Mutex::default(),
+        }
+    }
+
+    fn keep(&self, headers: &HeaderMap) {
+        let mut jar = self.cookies.lock().expect("jar");
+        for v in headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+        {
+            let pair = v.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            if value.is_empty() || v.contains("Max-Age=0") {
+                jar.remove(name);
+            } else {
+                jar.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().expect("jar").get(name).cloned()
+    }
+
+    pub fn set(&self, name: &str, value: &str) {
+        self.cookies
+            .lock()
+            .expect("jar")
+            .insert(name.to_string(), value.to_string());
+    }
+
+    fn header(&self) -> String {
+        let jar = self.cookies.lock().expect("jar");
+        jar.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let res = req
+            .header("cookie", self.header())
+            .send()
+            .await
+            .expect("sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        self.keep(&headers);
+        let body = res.text().await.expect("body");
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(format!("{}{path}", self.app.base)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(path, form, None).await
+    }
+
+    pub async fn post_from(&self, path: &str, form: &[(&str, &str)], origin: Option<&str>) -> Page {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.app.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(
+                form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(form)
+                    .finish(),
+            );
+        if let Some(origin) = origin {
+            req = req.header("origin", origin);
+        }
+        self.send(req).await
+    }
+
+    /// Logs in through the form; returns the answer to the form.
+    pub async fn login(&self, username: &str, password: &str) -> Page {
+        let form = self.get("/console/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.csrf();
+        self.post(
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("username", username),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Logs in and expects to land on the home page.
+    pub async fn signed_in(app: &'a TestApp, username: &str, password: &str) -> Web<'a> {
+        let web = Web::new(app);
+        let r = web.login(username, password).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        assert_eq!(r.location(), "/console/");
+        web
+    }
+}
+
+#[actix_web::test]
+async fn pages_ask_for_a_login_and_keep_the_session_in_a_strict_cookie() {
+    let w = world().await;
+    let web = Web::new(&w.app);
+    let r = web.get("/console/review?state=all").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.location(),
+        "/console/login?next=%2Fconsole%2Freview%3Fstate%3Dall"
+    );
+
+    let form = web.get("/console/login").await;
+    assert_eq!(form.status, StatusCode::OK);
+    let csp = form.headers["content-security-policy"]
+        .to_str()
+        .expect("csp");
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"));
+    assert!(!csp.contains("unsafe-inline"));
+    assert_eq!(form.headers["x-frame-options"], "DENY");
+    assert!(form.body.contains("lang=\"zh-CN\""));
+    let login_cookie = form.set_cookie("lq_login").expect("login cookie");
+    assert!(login_cookie.contains("HttpOnly") && login_cookie.contains("SameSite=Strict"));
+
+    // A wrong password is the form again, with the reason, and no session.
+    let csrf = form.csrf();
+    let r = web
+        .post(
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "staff-1"),
+                ("password", "wrong password 1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("用户名或密码错误"), "{}", r.body);
+    assert!(r.set_cookie("lq_session").is_none());
+
+    // The right one: a session cookie no script can read, sent only to the console, only
+    // from its own pages; and back to where the login was asked for.
+    let r = web
+        .post(
+            "/console/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "staff-1"),
+                ("password", PASSWORD),
+                ("next", "/console/review?state=all"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/console/review?state=all");
+    let session = r.set_cookie("lq_session").expect("session cookie");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(part), "{session}");
+    }
+    // No `Secure` over plain HTTP (the cookie would never come back); no lifetime: it
+    // goes with the browser.
+    assert!(
+        !session.contains("Secure") && !session.contains("Max-Age"),
+        "{session}"
+    );
+    let home = web.get("/console/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("首页") && home.body.contains("staff-1"));
+    assert!(home.body.contains("平台工作人员"));
+    // Every page renews the idle deadline.
+    assert!(home.set_cookie("lq_session").is_some());
+    // No inline script or style anywhere: the policy would block it.
+    assert!(!home.body.contains("<script>") && !home.body.contains("style="));
+
+    // The login is a session on a device of platform `web`, listed like a phone.
+    let r = w.app.get("/v1/devices", &w.staff.access).await;
+    let devices = r.body["items"].as_array().expect("devices");
+    assert!(
+        devices
+            .iter()
+            .any(|d| d["platform"] == "web" && d["name"] == "工作台（浏览器）"),
+        "{devices:?}"
+    );
+
+    // The cookie is not an API token, and an API token is not a cookie.
+    let cookie = web.cookie("lq_session").expect("cookie");
+    w.app
+        .get("/v1/me", &cookie)
+        .await
+        .problem(401, "invalid_token");
+    let other = Web::new(&w.app);
+    other.set("lq_session", &w.staff.access);
+    let r = other.get("/console/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().starts_with("/console/login"));
+
+    // `next` never leads off the console.
+    let web2 = Web::new(&w.app);
+    let form = web2.get("/console/login").await;
+    let r = web2
+        .post(
+            "/console/login",
+            &[
+                ("csrf", &form.csrf()),
+                ("username", "staff-1"),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), "/console/");
+}
+
+#[actix_web::test]
+async fn forms_need_the_sessions_token_and_logout_ends_the_session() {
+    let w = world().await;
+    let web = Web::signed_in(&w.app, "staff-1", PASSWORD).await;
+    let home = web.get("/console/").await;
+    let csrf = home.csrf();
+
+    // Without the token, or with another session's, the form is refused and nothing
+    // happens: the session goes on.
+    let r = web.post("/console/logout", &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("表单已失效"), "{}", r.body);
+    let other = Web::signed_in(&w.app, "coord-a1", PASSWORD).await;
+    let theirs = other.get("/console/").await.csrf();
+    assert_ne!(theirs, csrf);
+    let r = web.post("/console/logout", &[("csrf", &theirs)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Posted from another site's page, even with the right token.
+    let r = web
+        .post_from(
+            "/console/logout",
+            &[("csrf", &csrf)],
+            Some("http://evil.example"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(web.get("/console/").await.status, StatusCode::OK);
+
+    // A login form needs its own cookie's token.
+    let stranger = Web::new(&w.app);
+    let r = stranger
+        .post(
+            "/console/login",
+            &[
+                ("csrf", "0123456789abcdef0123456789abcdef"),
+                ("username", "staff-1"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // A huge form, or something that is not a form, is refused with a page, not read.
+    let huge = "x".repeat(100 * 1024);
+    let r = web
+        .post("/console/logout", &[("csrf", &csrf), ("pad", &huge)])
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(r.body.contains("提交的内容过大"));
+    let r = web
+        .send(
+            web.client
+                .post(format!("{}/console/logout", w.app.base))
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(web.get("/console/").await.status, StatusCode::OK);
+
+    // Logout ends the session on the server: the old cookie, kept by an attacker, no
+    // longer opens anything.
+    let kept = web.cookie("lq_session").expect("cookie");
+    let r = web.post("/console/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/console/login?bye=1");
+    assert!(r
+        .set_cookie("lq_session")
+        .expect("removal")
+        .contains("Max-Age=0"));
+    let thief = Web::new(&w.app);
+    thief.set("lq_session", &kept);
+    let r = thief.get("/console/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.location().starts_with("/console/login"),
+        "{}",
+        r.location()
+    );
+    let r = web.get("/console/login?bye=1").await;
+    assert!(r.body.contains("已安全退出"));
+}
+
+/// A console token signed with the server's key, for the session of `web`'s cookie, that
+/// expired a minute ago (the browser kept an idle page open too long).
+fn expired_twin(cookie: &str) -> String {
+    use base64::Engine;
+    let payload = cookie.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64");
+    let mut claims: serde_json::Value = serde_json::from_slice(&bytes).expect("claims");
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = json!(now - 3600);
+    claims["exp"] = json!(now - 60);
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .expect("token")
+}
+
+#[actix_web::test]
+async fn an_idle_or_day_long_session_must_log_in_again() {
+    let w = world().await;
+    let web = Web::signed_in(&w.app, "staff-1", PASSWORD).await;
+    let cookie = web.cookie("lq_session").expect("cookie");
+    // The same session, but past its idle deadline: to the login page, saying why.
+    let idle = Web::new(&w.app);
+    idle.set("lq_session", &expired_twin(&cookie));
+    let r = idle.get("/console/review").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.location(),
+        "/console/login?next=%2Fconsole%2Freview&expired=1"
+    );
+    let r = idle.get("/console/login?expired=1").await;
+    assert!(r.body.contains("登录已超时"));
+
+    // A session older than `console_session_hours` ends however busy it was.
+    let w2 = crate::sync::world_with(|c| c.console_session_hours = 1).await;
+    let web = Web::signed_in(&w2.app, "staff-1", PASSWORD).await;
+    assert_eq!(web.get("/console/").await.status, StatusCode::OK);
+    age_console_sessions(&w2.app, 2);
+    let r = web.get("/console/").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(r.location().contains("expired=1"), "{}", r.location());
+}
+
+/// Moves every session's start `hours` into the past (the clock cannot be).
+fn age_console_sessions(app: &TestApp, hours: i64) {
+    use diesel::RunQueryDsl;
+    let mut conn = app
+        .config
+        .backend()
+        .expect("backend")
+        .connect()
+        .expect("connect");
+    let micros = hours * 3_600_000_000;
+    diesel::sql_query(format!(
+        "UPDATE sessions SET created_at = created_at - {micros}"
+    ))
+    .execute(&mut conn)
+    .expect("aged");
+}
+
+/// Evidence with its photo, pushed and uploaded by `phone` for person `p`.
+pub async fn evidence_with_photo(
+    app: &TestApp,
+    phone: &Phone,
+    p: &str,
+    kind: &str,
+    seed: u32,
+) -> (String, String) {
+    let photo = jpeg(800, 600, seed);
+    let sha = sha256(&photo);
+    let e = new_id();
+    push_ok(
+        app,
+        phone,
+        vec![phone.upsert(
+            "evidence",
+            &e,
+            None,
+            json!({ "person_id": p, "evidence_type": kind, "attachment_sha256": sha }),
+        )],
+    )
+    .await;
+    let r = put_image(app, &phone.s.access, &photo).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    wait_for_derivatives(app, &phone.s.access, &sha).await;
+    (e, sha)
+}
+
+#[actix_web::test]
+async fn staff_review_in_the_console_and_the_phone_pulls_the_retake_task() {
+    let w = world().await;
+    let app = &w.app;
+    let seed = uuid::Uuid::new_v4().as_u128() as u32;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 31).await;
+    let (card, _) = evidence_with_photo(app, &w.a1, &p, "resident_id_card", seed).await;
+    let (register, _) = evidence_with_photo(app, &w.a1, &p, "household_register", seed + 1).await;
+    // One piece whose photo never arrived.
+    let lost = new_id();
+    push_ok(app, &w.a1, vec![w.a1.upsert("evidence", &lost, None,
+        json!({ "person_id": p, "evidence_type": "employment_card", "attachment_sha256": sha256(b"never sent") }))]).await;
+
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let home = web.get("/console/").await;
+    assert!(home.body.contains("待审核材料"));
+    let list = web.get("/console/review").await;
+    assert_eq!(list.status, StatusCode::OK);
+    for id in [&card, &register, &lost] {
+        assert!(list.body.contains(&format!("/console/review/{id}")), "{id}");
+    }
+    assert!(list.body.contains("居民身份证") && list.body.contains("张三"));
+
+    // The piece: its photo, the person's other evidence, and what is still missing.
+    let page = web.get(&format!("/console/review/{card}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("/review\""), "the large photo");
+    assert!(page.body.contains("此人的其他材料") && page.body.contains("一次性告知"));
+    let csrf = page.csrf();
+    // Its photo comes through the console's session, and only for what is in scope.
+    let sha = page
+        .body
+        .split("/console/photos/")
+        .nth(1)
+        .expect("photo")
+        .split('/')
+        .next()
+        .expect("sha");
+    let photo = web.get(&format!("/console/photos/{sha}/review")).await;
+    assert_eq!(photo.status, StatusCode::OK);
+    assert_eq!(photo.headers["content-type"], "image/jpeg");
+
+    // Approve: the next pending piece opens at once.
+    let r = web
+        .post(
+            &format!("/console/review/{card}"),
+            &[("csrf", &csrf), ("decision", "approved")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(r.location().starts_with("/console/review/"));
+    assert_ne!(r.location(), format!("/console/review/{card}"));
+    // A photo that never arrived cannot be approved: the page says why.
+    let r = web
+        .post(
+            &format!("/console/review/{lost}"),
+            &[("csrf", &csrf), ("decision", "approved")],
+        )
+        .await;
+    assert_eq!(
+        r.location(),
+        format!("/console/review/{lost}?error=attachment_missing")
+    );
+    let page = web.get(r.location()).await;
+    assert!(page.body.contains("照片还没有从手机上传"));
+    // A retake needs its reason.
+    let r = web
+        .post(
+            &format!("/console/review/{register}"),
+            &[("csrf", &csrf), ("decision", "retake"), ("reason", " ")],
+        )
+        .await;
+    assert_eq!(
+        r.location(),
+        format!("/console/review/{register}?error=reason")
+    );
+    let r = web
+        .post(
+            &format!("/console/review/{register}"),
+            &[
+                ("csrf", &csrf),
+                ("decision", "retake"),
+                ("reason", "照片模糊，看不清户主页"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+
+    // The phone pulls the decisions and its task.
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let record = |id: &str| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("{id} pulled"))
+            .clone()
+    };
+    assert_eq!(record(&card)["data"]["review_state"], "approved");
+    assert_eq!(record(&register)["data"]["review_state"], "retake");
+    let task = changes
+        .iter()
+        .find(|c| c["entity"] == "task" && c["data"]["kind"] == "retake_photo")
+        .expect("a retake task");
+    assert_eq!(task["data"]["assignee_id"], w.a1.s.user["id"]);
+    assert_eq!(task["data"]["notes"], "照片模糊，看不清户主页");
+}
+
+#[actix_web::test]
+async fn the_console_keeps_to_the_callers_scope_and_role() {
+    let w = world().await;
+    let app = &w.app;
+    let seed = uuid::Uuid::new_v4().as_u128() as u32;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 41).await;
+    let (card, sha) = evidence_with_photo(app, &w.a1, &p, "resident_id_card", seed).await;
+
+    // Staff of the other station: the piece and its photo do not exist for them.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let web = Web::signed_in(app, "staff-2", PASSWORD).await;
+    let r = web.get(&format!("/console/review/{card}")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("找不到"));
+    let r = web.get(&format!("/console/photos/{sha}/review")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let csrf = web.get("/console/").await.csrf();
+    let r = web
+        .post(
+            &format!("/console/review/{card}"),
+            &[("csrf", &csrf), ("decision", "approved")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let list = web.get("/console/review?state=all").await;
+    assert!(!list.body.contains(&card));
+
+    // A coordinator does not review; the navigation does not offer it either.
+    let coord = Web::signed_in(app, "coord-a1", PASSWORD).await;
+    let home = coord.get("/console/").await;
+    assert!(!home.body.contains("/console/review"));
+    let r = coord.get("/console/review").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(r.body.contains("无权访问"));
+
+    // An admin runs the system and reads no case file, not even a photo by its hash.
+    let admin = Web::signed_in(app, "admin", ADMIN_PASSWORD).await;
+    let home = admin.get("/console/").await;
+    assert!(home.body.contains("不查看任何人员档案"));
+    assert!(!home.body.contains("待审核材料"));
+    assert_eq!(
+        admin.get("/console/review").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin.get(&format!("/console/review/{card}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/console/photos/{sha}/review"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[actix_web::test]
+async fn a_name_with_markup_is_shown_as_text() {
+    let w = world().await;
+    let app = &w.app;
+    let seed = uuid::Uuid::new_v4().as_u128() as u32;
+    let (h, p) = (new_id(), new_id());
+    let name = "<img src=x onerror=alert(1)>";
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert("household", &h, None, json!({ "community_id": w.tree.community_a, "address": "<b>华林路</b>" })),
+            w.a1.upsert("person", &p, None, json!({ "household_id": h, "name": name, "id_number": crate::sync::id_number("19700101", 77) })),
+        ],
+    )
+    .await;
+    let (card, _) = evidence_with_photo(app, &w.a1, &p, "resident_id_card", seed).await;
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    for path in [
+        "/console/review".to_string(),
+        format!("/console/review/{card}"),
+    ] {
+        let page = web.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.body.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{path}"
+        );
+        assert!(!page.body.contains("<img src=x"), "{path}");
+    }
+}
+
+#[actix_web::test]
+async fn a_one_time_password_is_changed_in_the_console_first() {
+    let w = world().await;
+    let r = w
+        .app
+        .post(
+            "/v1/admin/users",
+            Some(&w.admin.access),
+            json!({ "username": "new-staff", "display_name": "新同事", "password": "initial password 1",
+                    "role": "station_staff", "org_node_ids": [w.tree.station1] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let web = Web::signed_in(&w.app, "new-staff", "initial password 1").await;
+    // Every page leads to the password form until it is changed.
+    let r = web.get("/console/").await;
+    assert_eq!(r.location(), "/console/password");
+    let form = web.get("/console/password").await;
+    assert!(form.body.contains("一次性密码"));
+    let csrf = form.csrf();
+    let r = web
+        .post(
+            "/console/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", "initial password 1"),
+                ("new_password", "a new long password"),
+                ("confirm_password", "another one entirely"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("两次输入的新密码不一致"));
+    let r = web
+        .post(
+            "/console/password",
+            &[
+                ("csrf", &csrf),
+                ("current_password", "initial password 1"),
+                ("new_password", "a new long password"),
+                ("confirm_password", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("密码已修改"));
+    assert_eq!(web.get("/console/").await.status, StatusCode::OK);
+    // The phone's API takes the new password too: one account.
+    w.app.login("new-staff", "a new long password").await;
+}
