@@ -66,6 +66,7 @@ fn caller(who: &DemoUser) -> Caller {
     Caller {
         user_id: who.user_id.clone(),
         username: String::new(),
+        display_name: String::new(),
         role: who.role,
         device_id: who.device_id.clone(),
         device_state: devices::DeviceState::Active,

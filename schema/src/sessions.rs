@@ -177,6 +177,7 @@ pub struct Principal {
     pub session_created_at: Micros,
     pub user_id: String,
     pub username: String,
+    pub display_name: String,
     pub role: Role,
     pub must_change_password: bool,
     pub user_disabled: bool,
@@ -185,13 +186,14 @@ pub struct Principal {
 }
 
 pub fn principal(conn: &mut DbConn, session_id: &str) -> StoreResult<Option<Principal>> {
-    let row: Option<(Session, String, Role, bool, bool, DeviceState)> = sessions::table
+    let row: Option<(Session, String, String, Role, bool, bool, DeviceState)> = sessions::table
         .inner_join(users::table)
         .inner_join(devices::table)
         .filter(sessions::id.eq(session_id))
         .select((
             Session::as_select(),
             users::username,
+            users::display_name,
             users::role,
             users::must_change_password,
             users::disabled,
@@ -200,12 +202,21 @@ pub fn principal(conn: &mut DbConn, session_id: &str) -> StoreResult<Option<Prin
         .first(conn)
         .optional()?;
     Ok(row.map(
-        |(session, username, role, must_change_password, user_disabled, device_state)| Principal {
+        |(
+            session,
+            username,
+            display_name,
+            role,
+            must_change_password,
+            user_disabled,
+            device_state,
+        )| Principal {
             session_revoked: session.revoked_at.is_some(),
             session_created_at: session.created_at,
             session_id: session.id,
             user_id: session.user_id,
             username,
+            display_name,
             role,
             must_change_password,
             user_disabled,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
-use crate::console::evidence_with_photo;
+use crate::console::{evidence_with_photo, name_on, renamed_twice};
 use crate::helpers::*;
 use crate::sync::{household_with_person, pull_all, push_ok, world, Phone};
 
@@ -383,4 +383,37 @@ async fn a_coordinator_sees_only_their_community_and_an_admin_no_case_file() {
     assert!(b.text().await.contains("无权访问"));
     b.screenshot("admin-no-case-files").await;
     b.close().await;
+}
+
+#[actix_web::test]
+async fn a_conflict_between_two_phones_is_resolved_and_the_phones_converge() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    // demo-coord-1 and demo-coord-2 share 华林社区.
+    let a1 = demo_phone(&app, "demo-coord-1").await;
+    let a2 = demo_phone(&app, "demo-coord-2").await;
+    let community = a1.s.user["org_node_ids"][0]
+        .as_str()
+        .expect("community")
+        .to_string();
+    let p = renamed_twice(&app, &a1, &a2, &community, 63).await;
+
+    let b = Browser::start(&app).await;
+    b.login("demo-staff-1", DEMO_PASSWORD).await;
+    b.click("nav.sections a[href='/console/conflicts']").await;
+    b.wait_for_path("/console/conflicts").await;
+    let text = b.text().await;
+    assert!(text.contains("王晓明") && text.contains("王小明"), "{text}");
+    assert!(
+        text.contains("协理员1") && text.contains("协理员2"),
+        "{text}"
+    );
+    b.screenshot("conflicts").await;
+    // The earlier name was the right one.
+    b.click("article.conflict form input[value=take_phone] ~ button")
+        .await;
+    b.wait_for_path("/console/conflicts?done=1").await;
+    assert!(b.text().await.contains("没有待处理的冲突"));
+    b.close().await;
+    assert_eq!(name_on(&app, &a1, &p).await, "王小明");
+    assert_eq!(name_on(&app, &a2, &p).await, "王小明");
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::attachments::{put_image, wait_for_derivatives};
 use crate::helpers::*;
@@ -710,4 +710,155 @@ async fn a_one_time_password_is_changed_in_the_console_first() {
     assert_eq!(web.get("/console/").await.status, StatusCode::OK);
     // The phone's API takes the new password too: one account.
     w.app.login("new-staff", "a new long password").await;
+}
+
+/// Two phones rename one person offline; the later name is kept and the other is a
+/// conflict. Returns the person's id.
+pub async fn renamed_twice(
+    app: &TestApp,
+    a1: &Phone,
+    a2: &Phone,
+    community: &str,
+    seq: u32,
+) -> String {
+    let (_, p, v) = household_with_person(app, a1, community, seq).await;
+    let early = a1.upsert("person", &p, Some(v), json!({ "name": "王小明" }));
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let late = a2.upsert("person", &p, Some(v), json!({ "name": "王晓明" }));
+    push_ok(app, a2, vec![late]).await;
+    assert_eq!(push_ok(app, a1, vec![early]).await[0]["status"], "conflict");
+    p
+}
+
+/// The person's name as `phone` has it after pulling everything.
+pub async fn name_on(app: &TestApp, phone: &Phone, p: &str) -> Value {
+    let (changes, _) = pull_all(app, &phone.s.access, None).await;
+    changes
+        .iter()
+        .rev()
+        .find(|c| c["id"] == p && c["entity"] == "person")
+        .map(|c| c["data"]["name"].clone())
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn staff_resolve_a_conflict_in_the_console_and_the_phones_converge() {
+    let w = world().await;
+    let app = &w.app;
+    let p = renamed_twice(app, &w.a1, &w.a2, &w.tree.community_a, 51).await;
+
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let home = web.get("/console/").await;
+    assert!(home.body.contains("href=\"/console/conflicts\""));
+    let page = web.get("/console/conflicts").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Both values, with who wrote them and on which device.
+    for text in [
+        "王晓明",
+        "王小明",
+        "姓名",
+        "coord-a1",
+        "coord-a2",
+        "test phone",
+        "现在的值",
+        "另一台手机的值",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    let action = page
+        .body
+        .split("action=\"/console/conflicts/")
+        .nth(1)
+        .expect("a form")
+        .split('"')
+        .next()
+        .expect("id")
+        .to_string();
+    let csrf = page.csrf();
+    // Neither is right: the station enters the name from the ID card.
+    let r = web
+        .post(
+            &format!("/console/conflicts/{action}"),
+            &[
+                ("csrf", &csrf),
+                ("resolution", "new_value"),
+                ("value", "王晓明明"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.location(), "/console/conflicts?done=1");
+    let page = web.get(r.location()).await;
+    assert!(page.body.contains("没有待处理的冲突"));
+    // Twice is refused, with the reason.
+    let r = web
+        .post(
+            &format!("/console/conflicts/{action}"),
+            &[("csrf", &csrf), ("resolution", "keep_server")],
+        )
+        .await;
+    assert_eq!(r.location(), "/console/conflicts?error=already_resolved");
+
+    // Both phones pull the same name.
+    assert_eq!(name_on(app, &w.a1, &p).await, "王晓明明");
+    assert_eq!(name_on(app, &w.a2, &p).await, "王晓明明");
+
+    // Another station's staff never see it, nor resolve it by its id.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = Web::signed_in(app, "staff-2", PASSWORD).await;
+    let csrf = other.get("/console/").await.csrf();
+    let r = other
+        .post(
+            &format!("/console/conflicts/{action}"),
+            &[("csrf", &csrf), ("resolution", "take_phone")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    // A coordinator has no conflict queue.
+    let coord = Web::signed_in(app, "coord-a1", PASSWORD).await;
+    assert_eq!(
+        coord.get("/console/conflicts").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[actix_web::test]
+async fn staff_accept_a_coordinators_proposal_in_the_console() {
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, v) = household_with_person(app, &w.a1, &w.tree.community_a, 53).await;
+    // `identity_verified` is the station's to set: the phone's value is a proposal.
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("person", &p, Some(v), json!({ "identity_verified": true }))],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "conflict", "{r:?}");
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let page = web.get("/console/conflicts").await;
+    assert!(page.body.contains("协理员的提议") && page.body.contains("身份已核验"));
+    assert!(page.body.contains("接受提议"));
+    let action = page
+        .body
+        .split("action=\"/console/conflicts/")
+        .nth(1)
+        .expect("a form")
+        .split('"')
+        .next()
+        .expect("id")
+        .to_string();
+    let r = web
+        .post(
+            &format!("/console/conflicts/{action}"),
+            &[("csrf", &page.csrf()), ("resolution", "take_phone")],
+        )
+        .await;
+    assert_eq!(r.location(), "/console/conflicts?done=1");
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let person = changes.iter().rev().find(|c| c["id"] == p).expect("pulled");
+    assert_eq!(person["data"]["identity_verified"], true);
 }

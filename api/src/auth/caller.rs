@@ -26,6 +26,8 @@ use crate::state::AppState;
 pub struct Caller {
     pub user_id: String,
     pub username: String,
+    /// The name people know them by (the console shows it).
+    pub display_name: String,
     pub role: Role,
     pub device_id: String,
     pub device_state: DeviceState,
@@ -40,6 +42,7 @@ impl Caller {
         Caller {
             user_id: "server".into(),
             username: "server".into(),
+            display_name: "系统".into(),
             role: Role::StationStaff,
             device_id: "server".into(),
             device_state: DeviceState::Active,
@@ -185,6 +188,7 @@ pub(crate) async fn in_session(
         Caller {
             user_id: p.user_id,
             username: p.username,
+            display_name: p.display_name,
             role: p.role,
             device_id: p.device_id,
             device_state: p.device_state,

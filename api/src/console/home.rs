@@ -79,7 +79,7 @@ pub async fn home(state: web::Data<AppState>, console: Console) -> ConsoleResult
                 (tile("待审核材料", n, "/console/review", if n >= COUNTED { "500 件以上" } else { "证件照片、承诺书" }))
             }
             @if let Some(n) = today.conflicts {
-                (count_only("待处理冲突", n, "两台手机改了同一项"))
+                (tile("待处理冲突", n, "/console/conflicts", "两台手机改了同一项"))
             }
             (count_only("待初审申请", today.to_review, "受理后待初审"))
             (count_only("公示中", today.in_publicity, "公示期满后可认定"))

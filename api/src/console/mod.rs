@@ -13,8 +13,10 @@
 //! every answer under `/console/`.
 
 mod assets;
+mod conflicts;
 mod error;
 mod home;
+mod labels;
 mod login;
 mod page;
 mod review;
@@ -82,6 +84,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/review/{id}", web::get().to(review::item))
             .route("/review/{id}", web::post().to(review::decide))
             .route("/photos/{sha256}/{which}", web::get().to(review::photo))
+            .route("/conflicts", web::get().to(conflicts::list))
+            .route("/conflicts/{id}", web::post().to(conflicts::resolve))
             .route("/assets/{name}", web::get().to(assets::serve))
             .default_service(web::to(not_found)),
     );

@@ -16,6 +16,7 @@ use super::zh;
 pub enum Section {
     Home,
     Review,
+    Conflicts,
     Account,
 }
 
@@ -24,6 +25,7 @@ impl Section {
         match self {
             Section::Home => "首页",
             Section::Review => "材料审核",
+            Section::Conflicts => "冲突处理",
             Section::Account => "账户",
         }
     }
@@ -32,6 +34,7 @@ impl Section {
         match self {
             Section::Home => "/console/",
             Section::Review => "/console/review",
+            Section::Conflicts => "/console/conflicts",
             Section::Account => "/console/password",
         }
     }
@@ -41,11 +44,12 @@ impl Section {
         match self {
             Section::Home | Section::Account => None,
             Section::Review => Some(Permission::ReviewEvidence),
+            Section::Conflicts => Some(Permission::ResolveConflicts),
         }
     }
 }
 
-const NAV: &[Section] = &[Section::Home, Section::Review];
+const NAV: &[Section] = &[Section::Home, Section::Review, Section::Conflicts];
 
 /// A whole HTML document.
 pub fn document(title: &str, body: Markup) -> Markup {
@@ -81,7 +85,7 @@ pub fn shell(c: &Console, active: Section, title: &str, main: Markup) -> Markup 
                 }
                 div.who {
                     a href=(Section::Account.href()) title="修改密码" {
-                        span.name { (caller.username) }
+                        span.name { (caller.display_name) }
                         span.role { (zh::role(caller.role)) }
                     }
                     form method="post" action="/console/logout" {

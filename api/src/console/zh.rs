@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Timelike};
 use liuqing_schema::domain::EvidenceType;
+use liuqing_schema::time::{to_datetime, Micros};
 use liuqing_schema::users::Role;
 
 /// `2026年12月5日`.
@@ -18,6 +19,13 @@ pub fn datetime(at: DateTime<FixedOffset>) -> String {
         at.hour(),
         at.minute()
     )
+}
+
+/// An instant in microseconds, at the stations' offset from UTC.
+pub fn instant(micros: Micros, utc_offset_minutes: i32) -> String {
+    let offset = FixedOffset::east_opt(utc_offset_minutes * 60)
+        .unwrap_or(FixedOffset::east_opt(0).expect("UTC"));
+    datetime(to_datetime(micros).with_timezone(&offset))
 }
 
 /// A date or an RFC 3339 time as a record holds it, in Chinese; anything else as it is.

@@ -8,6 +8,7 @@ use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::Entity;
 use liuqing_schema::records::{self, Conflict};
 use liuqing_schema::time::now_micros;
+use liuqing_schema::DbConn;
 use liuqing_sync::values;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -22,24 +23,24 @@ use crate::state::AppState;
 
 /// A conflict as staff see it: values parsed, sensitive ones masked.
 #[derive(Serialize)]
-struct ConflictView {
-    id: String,
-    entity: Entity,
-    record_id: String,
-    community_id: String,
-    field: String,
-    policy: String,
-    kept: Value,
-    yours: Value,
-    kept_hlc: String,
-    yours_hlc: String,
-    kept_device: Option<String>,
-    yours_device: Option<String>,
-    kept_user: Option<String>,
-    yours_user: Option<String>,
-    status: String,
-    resolution: Option<String>,
-    created_at: String,
+pub(crate) struct ConflictView {
+    pub id: String,
+    pub entity: Entity,
+    pub record_id: String,
+    pub community_id: String,
+    pub field: String,
+    pub policy: String,
+    pub kept: Value,
+    pub yours: Value,
+    pub kept_hlc: String,
+    pub yours_hlc: String,
+    pub kept_device: Option<String>,
+    pub yours_device: Option<String>,
+    pub kept_user: Option<String>,
+    pub yours_user: Option<String>,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub created_at: String,
 }
 
 fn view(c: &Conflict) -> Result<ConflictView, ApiError> {
@@ -66,16 +67,19 @@ fn view(c: &Conflict) -> Result<ConflictView, ApiError> {
 }
 
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ResolveConflicts)?;
-    let items = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(records::open_conflicts(conn, &scope, 500)?)
-        })
-        .await?;
-    let items = items.iter().map(view).collect::<Result<_, _>>()?;
+    let items = state.db.run(move |conn| open_of(conn, &caller)).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The open conflicts in the caller's scope, oldest first (the API's queue and the
+/// console's).
+pub(crate) fn open_of(conn: &mut DbConn, caller: &Caller) -> Result<Vec<ConflictView>, ApiError> {
+    caller.require(Permission::ResolveConflicts)?;
+    let scope = caller.scope(conn)?;
+    records::open_conflicts(conn, &scope, 500)?
+        .iter()
+        .map(view)
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -115,6 +119,24 @@ pub async fn resolve(
     id: web::Path<String>,
     Body(req): Body<Resolve>,
 ) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let app = state.clone();
+    let resolved = state
+        .db
+        .write(move |conn| resolve_in(conn, &app, &caller, &id, req))
+        .await?;
+    Ok(HttpResponse::Ok().json(resolved))
+}
+
+/// Resolves a conflict in the caller's scope, in the caller's unit of work: the chosen
+/// value is written through the engine as the caller, and the conflict closed.
+pub(crate) fn resolve_in(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    id: &str,
+    req: Resolve,
+) -> Result<ConflictView, ApiError> {
     caller.require(Permission::ResolveConflicts)?;
     if (req.resolution == Resolution::NewValue) != req.value.is_some() {
         return Err(ApiError::validation(
@@ -122,66 +144,55 @@ pub async fn resolve(
             "is given with `new_value` and only then",
         ));
     }
-    let id = id.into_inner();
-    let cipher = state.cipher.clone();
-    let config = state.config.clone();
-    let resolved = state
-        .db
-        .write(move |conn| {
-            let scope = caller.scope(conn)?;
-            let conflict = records::conflict_in_scope(conn, &scope, &id)?
-                .ok_or_else(|| ApiError::not_found("conflict"))?;
-            if conflict.status != "open" {
-                return Err(ApiError::Conflict(
-                    "already_resolved",
-                    "this conflict is already resolved".into(),
-                ));
-            }
-            let value = match req.resolution {
-                Resolution::KeepServer => None,
-                Resolution::TakePhone => Some(plain(&cipher, &conflict, &conflict.yours)?),
-                Resolution::NewValue => req.value.clone(),
-            };
-            let now = now_micros();
-            if let Some(value) = &value {
-                let record = records::find(conn, conflict.entity, &conflict.record_id)?
-                    .ok_or_else(|| ApiError::not_found("record"))?;
-                let mut fields = Map::new();
-                fields.insert(conflict.field.clone(), value.clone());
-                let env = staff::engine_env(&scope, &cipher, &config, now);
-                staff::apply(conn, &caller, &env, Edit::update(&record, fields)?).map_err(|e| {
-                    match e {
-                        // The value is the request's; the field is the record's.
-                        ApiError::Validation(errors) => ApiError::Validation(
-                            errors
-                                .into_iter()
-                                .map(|e| FieldError::new(format!("value ({})", e.field), e.reason))
-                                .collect(),
-                        ),
-                        other => other,
-                    }
-                })?;
-            }
-            let stored = value.as_ref().map(Value::to_string);
-            if !records::resolve_conflict(
-                conn,
-                &conflict.id,
-                resolution_name(req.resolution),
-                stored.as_deref(),
-                &caller.user_id,
-                now,
-            )? {
-                return Err(ApiError::Conflict(
-                    "already_resolved",
-                    "this conflict is already resolved".into(),
-                ));
-            }
-            let updated = records::conflict_in_scope(conn, &scope, &conflict.id)?
-                .ok_or_else(|| ApiError::not_found("conflict"))?;
-            view(&updated)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(resolved))
+    let scope = caller.scope(conn)?;
+    let conflict = records::conflict_in_scope(conn, &scope, id)?
+        .ok_or_else(|| ApiError::not_found("conflict"))?;
+    if conflict.status != "open" {
+        return Err(ApiError::Conflict(
+            "already_resolved",
+            "this conflict is already resolved".into(),
+        ));
+    }
+    let value = match req.resolution {
+        Resolution::KeepServer => None,
+        Resolution::TakePhone => Some(plain(&app.cipher, &conflict, &conflict.yours)?),
+        Resolution::NewValue => req.value.clone(),
+    };
+    let now = now_micros();
+    if let Some(value) = &value {
+        let record = records::find(conn, conflict.entity, &conflict.record_id)?
+            .ok_or_else(|| ApiError::not_found("record"))?;
+        let mut fields = Map::new();
+        fields.insert(conflict.field.clone(), value.clone());
+        let env = staff::engine_env(&scope, &app.cipher, &app.config, now);
+        staff::apply(conn, caller, &env, Edit::update(&record, fields)?).map_err(|e| match e {
+            // The value is the request's; the field is the record's.
+            ApiError::Validation(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("value ({})", e.field), e.reason))
+                    .collect(),
+            ),
+            other => other,
+        })?;
+    }
+    let stored = value.as_ref().map(Value::to_string);
+    if !records::resolve_conflict(
+        conn,
+        &conflict.id,
+        resolution_name(req.resolution),
+        stored.as_deref(),
+        &caller.user_id,
+        now,
+    )? {
+        return Err(ApiError::Conflict(
+            "already_resolved",
+            "this conflict is already resolved".into(),
+        ));
+    }
+    let updated = records::conflict_in_scope(conn, &scope, &conflict.id)?
+        .ok_or_else(|| ApiError::not_found("conflict"))?;
+    view(&updated)
 }
 
 fn resolution_name(r: Resolution) -> &'static str {

@@ -7,7 +7,7 @@ pub mod attachments;
 pub(crate) mod auth;
 mod casework;
 mod commitments;
-mod conflicts;
+pub(crate) mod conflicts;
 mod devices;
 mod exports;
 mod health;

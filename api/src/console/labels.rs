@@ -1,0 +1,80 @@
+//! The Chinese names of the case file's records and fields, as the guide and the station
+//! say them. A field without a name here is shown by its path.
+
+use liuqing_schema::entities::Entity;
+
+pub fn entity(e: Entity) -> &'static str {
+    match e {
+        Entity::Household => "家庭",
+        Entity::Person => "人员",
+        Entity::SixClears => "六清",
+        Entity::Visit => "走访",
+        Entity::Commitment => "服务承诺",
+        Entity::Evidence => "证明材料",
+        Entity::ServiceRecord => "服务记录",
+        Entity::Assessment => "分级评估",
+        Entity::Plan => "援助计划",
+        Entity::Recognition => "认定申请",
+        Entity::Exit => "退出",
+        Entity::Task => "任务",
+        Entity::Objection => "公示异议",
+    }
+}
+
+/// A field's name; `None` for one this table does not know.
+pub fn field(e: Entity, path: &str) -> Option<&'static str> {
+    let name = match (e, path) {
+        (Entity::Household, "address") => "住址",
+        (Entity::Household, "zero_employment") => "零就业家庭",
+        (Entity::Household, "zero_employment_found_on") => "零就业认定日期",
+        (Entity::Household, "zero_employment_cleared_on") => "零就业消除日期",
+        (Entity::Person, "name") => "姓名",
+        (Entity::Person, "id_number") => "身份证号",
+        (Entity::Person, "sex") => "性别",
+        (Entity::Person, "birth_date") => "出生日期",
+        (Entity::Person, "phone") => "手机号",
+        (Entity::Person, "education") => "文化程度",
+        (Entity::Person, "unemployment_registered_on") => "失业登记日期",
+        (Entity::Person, "employment_card_no") => "就业创业证号",
+        (Entity::Person, "identity_verified") => "身份已核验",
+        (Entity::SixClears, "basic.education") => "基本情况·文化程度",
+        (Entity::SixClears, "basic.skills") => "基本情况·技能",
+        (Entity::SixClears, "basic.work_history") => "基本情况·工作经历",
+        (Entity::SixClears, "basic.health") => "基本情况·健康状况",
+        (Entity::SixClears, "basic.phone") => "基本情况·联系电话",
+        (Entity::SixClears, "difficulty.categories") => "困难类别",
+        (Entity::SixClears, "difficulty.notes") => "困难类别·说明",
+        (Entity::SixClears, "family.members") => "家庭状况·家庭人口",
+        (Entity::SixClears, "family.employed_members") => "家庭状况·就业人数",
+        (Entity::SixClears, "family.dependants") => "家庭状况·需赡养人数",
+        (Entity::SixClears, "family.monthly_income") => "家庭状况·月收入",
+        (Entity::SixClears, "family.zero_employment") => "家庭状况·零就业",
+        (Entity::SixClears, "needs.job_types") => "援助需求·意向工种",
+        (Entity::SixClears, "needs.training") => "援助需求·培训意向",
+        (Entity::SixClears, "needs.hours") => "援助需求·工作时间",
+        (Entity::SixClears, "needs.location") => "援助需求·工作地点",
+        (Entity::SixClears, "needs.expected_pay") => "援助需求·期望月薪",
+        (Entity::SixClears, "needs.startup_intent") => "援助需求·创业意向",
+        (Entity::SixClears, "insurance.pension") => "参保情况·养老保险",
+        (Entity::SixClears, "insurance.medical") => "参保情况·医疗保险",
+        (Entity::SixClears, "insurance.unemployment") => "参保情况·失业保险",
+        (Entity::SixClears, "insurance.paying") => "参保情况·正在缴费",
+        (Entity::SixClears, "policies.enjoyed") => "政策享受",
+        (Entity::Evidence, "review_state") => "审核状态",
+        (Entity::Evidence, "review_reason") => "审核意见",
+        (Entity::ServiceRecord, "delivered_on") => "服务日期",
+        (Entity::ServiceRecord, "job_title") => "推荐岗位",
+        (Entity::ServiceRecord, "employer") => "用人单位",
+        (Entity::Assessment, "tier") => "援助等级",
+        (Entity::Assessment, "assessed_on") => "评估日期",
+        (Entity::Plan, "measures") => "援助措施",
+        (Entity::Plan, "agreed_on") => "确定日期",
+        (Entity::Recognition, "state") => "申请状态",
+        (Entity::Recognition, "claimed_categories") => "申请类别",
+        (Entity::Task, "state") => "任务状态",
+        (Entity::Task, "due_on") => "截止日期",
+        (_, "notes") => "备注",
+        _ => return None,
+    };
+    Some(name)
+}
