@@ -417,3 +417,41 @@ async fn a_conflict_between_two_phones_is_resolved_and_the_phones_converge() {
     assert_eq!(name_on(&app, &a1, &p).await, "王小明");
     assert_eq!(name_on(&app, &a2, &p).await, "王小明");
 }
+
+#[actix_web::test]
+async fn staff_find_a_recognised_person_and_read_the_case_file() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let b = Browser::start(&app).await;
+    b.login("demo-staff-1", DEMO_PASSWORD).await;
+    b.click("nav.sections a[href='/console/persons']").await;
+    b.wait_for_path("/console/persons").await;
+    // Filter by the form, as a person would.
+    b.script("document.querySelector('select[name=status]').value = 'recognised'; return null;")
+        .await;
+    b.click("form.search button[type=submit]").await;
+    b.wait_for_path("/console/persons?").await;
+    assert!(b.text().await.contains("已认定"));
+    b.screenshot("persons").await;
+    b.click("table.list tbody tr:first-child td:first-child a")
+        .await;
+    for _ in 0..100 {
+        if b.text().await.contains("的档案") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = b.text().await;
+    for part in [
+        "基本信息",
+        "六清",
+        "基本情况清",
+        "走访记录",
+        "援助等级与服务进度",
+        "认定申请",
+        "已认定",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    b.screenshot("case-file").await;
+    b.close().await;
+}

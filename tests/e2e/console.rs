@@ -862,3 +862,122 @@ async fn staff_accept_a_coordinators_proposal_in_the_console() {
     let person = changes.iter().rev().find(|c| c["id"] == p).expect("pulled");
     assert_eq!(person["data"]["identity_verified"], true);
 }
+
+#[actix_web::test]
+async fn a_case_file_is_read_in_the_console_and_a_full_id_number_needs_a_reason() {
+    let w = world().await;
+    let app = &w.app;
+    let (h, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 57).await;
+    let full = crate::sync::id_number("19700101", 57);
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "six_clears",
+                &p,
+                None,
+                json!({ "basic.education": "senior_high", "needs.job_types": ["保洁"] }),
+            ),
+            w.a1.upsert(
+                "visit",
+                &new_id(),
+                None,
+                json!({ "household_id": h, "started_at": "2026-11-20T02:00:00Z",
+                "ended_at": "2026-11-20T02:30:00Z", "outcome": "met", "persons_seen": [p],
+                "latitude": 26.08, "longitude": 119.29, "notes": "本人在家" }),
+            ),
+        ],
+    )
+    .await;
+
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let list = web.get("/console/persons?name=%E5%BC%A0").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&format!("/console/persons/{p}")));
+    let page = web.get(&format!("/console/persons/{p}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "张三 的档案",
+        "基本情况清",
+        "援助需求清",
+        "高中",
+        "保洁",
+        "不完整",
+        "见到本人",
+        "本人在家",
+        "GPS 26.08000, 119.29000",
+        "华林社区",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    // Masked, and not recoverable from the page.
+    assert!(!page.body.contains(&full));
+    assert!(page.body.contains("查看完整身份证号或手机号"));
+    let csrf = page.csrf();
+    let reveal = format!("/console/persons/{p}/reveal");
+    let r = web
+        .post(
+            &reveal,
+            &[("csrf", &csrf), ("field", "id_number"), ("reason", " ")],
+        )
+        .await;
+    assert!(r.body.contains("请写明查看的原因") && !r.body.contains(&full));
+    let r = web
+        .post(
+            &reveal,
+            &[
+                ("csrf", &csrf),
+                ("field", "id_number"),
+                ("reason", "核对就业创业证信息"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains(&full) && r.body.contains("已记入访问日志"));
+    // The next view is masked again.
+    assert!(!web
+        .get(&format!("/console/persons/{p}"))
+        .await
+        .body
+        .contains(&full));
+    // The reveal is in the access log with its reason.
+    let sup = app
+        .user(&w.admin, "sup-1", "supervisor", &[&w.tree.district])
+        .await;
+    let log = app
+        .get("/v1/admin/access-log?action=reveal", &sup.access)
+        .await;
+    assert!(
+        log.body.to_string().contains("核对就业创业证信息"),
+        "{}",
+        log.body
+    );
+
+    // A coordinator reads the file of their community, but may not reveal.
+    let coord = Web::signed_in(app, "coord-a1", PASSWORD).await;
+    let page = coord.get(&format!("/console/persons/{p}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("查看完整身份证号"));
+    let r = coord
+        .post(
+            &reveal,
+            &[
+                ("csrf", &page.csrf()),
+                ("field", "id_number"),
+                ("reason", "想看看号码"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another station's staff: no such person.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = Web::signed_in(app, "staff-2", PASSWORD).await;
+    assert_eq!(
+        other.get(&format!("/console/persons/{p}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let list = other.get("/console/persons").await;
+    assert!(!list.body.contains(&p));
+}

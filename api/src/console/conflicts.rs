@@ -4,11 +4,9 @@
 //! which device; keep one, or enter the right value. Resolving goes through the API's
 //! own function (`routes::conflicts::resolve_in`), so the phones pull the outcome.
 
-use std::collections::HashMap;
-
 use actix_web::web;
 use liuqing_schema::entities::{self, Entity, FieldType, Policy};
-use liuqing_schema::{casefile, devices, records, users, DbConn};
+use liuqing_schema::{casefile, records, DbConn};
 use liuqing_sync::hlc::Hlc;
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -16,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::error::{ConsoleError, ConsoleResult};
 use super::labels;
+use super::names::Names;
 use super::page::{self, Section};
 use super::session::{Console, Posted};
 use super::zh;
@@ -37,43 +36,6 @@ struct Shown {
     subject: String,
     kept: Side,
     yours: Side,
-}
-
-/// Names of users and devices, each looked up once per page.
-#[derive(Default)]
-struct Names {
-    users: HashMap<String, String>,
-    devices: HashMap<String, String>,
-}
-
-impl Names {
-    fn user(&mut self, conn: &mut DbConn, id: Option<&str>) -> Result<String, ApiError> {
-        let Some(id) = id else {
-            return Ok("（未知）".into());
-        };
-        if let Some(n) = self.users.get(id) {
-            return Ok(n.clone());
-        }
-        let name = users::find(conn, id)?
-            .map(|u| u.display_name)
-            .unwrap_or_else(|| "（未知）".into());
-        self.users.insert(id.to_string(), name.clone());
-        Ok(name)
-    }
-
-    fn device(&mut self, conn: &mut DbConn, id: Option<&str>) -> Result<String, ApiError> {
-        let Some(id) = id else {
-            return Ok("（未知）".into());
-        };
-        if let Some(n) = self.devices.get(id) {
-            return Ok(n.clone());
-        }
-        let name = devices::find(conn, id)?
-            .map(|d| d.name)
-            .unwrap_or_else(|| "（未知）".into());
-        self.devices.insert(id.to_string(), name.clone());
-        Ok(name)
-    }
 }
 
 /// When a write was made, from its clock (physical milliseconds).

@@ -78,3 +78,103 @@ pub fn field(e: Entity, path: &str) -> Option<&'static str> {
     };
     Some(name)
 }
+
+pub fn section(s: liuqing_schema::domain::six_clears::Section) -> &'static str {
+    use liuqing_schema::domain::six_clears::Section;
+    match s {
+        Section::Basic => "基本情况清",
+        Section::Difficulty => "困难类别清",
+        Section::Family => "家庭状况清",
+        Section::Needs => "援助需求清",
+        Section::Insurance => "参保情况清",
+        Section::Policies => "政策享受清",
+    }
+}
+
+pub fn person_status(code: &str) -> &'static str {
+    match code {
+        "registered" => "已登记",
+        "applied" => "申请中",
+        "recognised" => "已认定",
+        "rejected" => "未通过认定",
+        "exited" => "已退出",
+        _ => "未知",
+    }
+}
+
+pub fn recognition_state(code: &str) -> &'static str {
+    match code {
+        "received" => "已受理",
+        "preliminary_review" => "初审中",
+        "publicity" => "公示中",
+        "recognised" => "已认定",
+        "rejected" => "不予认定",
+        _ => "未知",
+    }
+}
+
+pub fn recognition_action(code: &str) -> &'static str {
+    match code {
+        "start_review" => "开始初审",
+        "publicise" => "初审通过，公示",
+        "recognise" => "认定",
+        "reject" => "不予认定",
+        _ => "办理",
+    }
+}
+
+pub fn visit_outcome(code: &str) -> &'static str {
+    match code {
+        "met" => "见到本人",
+        "not_home" => "不在家",
+        "refused" => "拒绝",
+        "moved" => "已搬走",
+        _ => "其他",
+    }
+}
+
+pub fn task_state(code: &str) -> &'static str {
+    match code {
+        "open" => "待办",
+        "done" => "已完成",
+        "cancelled" => "已取消",
+        _ => "未知",
+    }
+}
+
+pub fn obligation_state(code: &str) -> &'static str {
+    match code {
+        "done" => "已完成",
+        "on_track" => "进行中",
+        "overdue" => "已逾期",
+        _ => "未知",
+    }
+}
+
+/// A choice's name (education, sex, …); an unknown one as it is.
+pub fn choice(code: &str) -> &str {
+    match code {
+        "male" => "男",
+        "female" => "女",
+        "none" => "无",
+        "primary" => "小学",
+        "junior_high" => "初中",
+        "senior_high" => "高中",
+        "vocational" => "中专/技校",
+        "college" => "大专",
+        "bachelor" => "本科",
+        "postgraduate" => "研究生",
+        "healthy" => "健康",
+        "chronic_illness" => "慢性病",
+        "disabled" => "残疾",
+        "daytime" => "白天班",
+        "part_time" => "非全日制",
+        "flexible" => "灵活时间",
+        "shifts" => "倒班",
+        "any" => "均可",
+        "employee" => "职工保险",
+        "resident" => "居民保险",
+        "other" => "其他",
+        other => other,
+    }
+}

@@ -18,7 +18,9 @@ mod error;
 mod home;
 mod labels;
 mod login;
+mod names;
 mod page;
+mod persons;
 mod review;
 mod session;
 mod zh;
@@ -84,6 +86,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/review/{id}", web::get().to(review::item))
             .route("/review/{id}", web::post().to(review::decide))
             .route("/photos/{sha256}/{which}", web::get().to(review::photo))
+            .route("/persons", web::get().to(persons::list))
+            .route("/persons/{id}", web::get().to(persons::case_file))
+            .route("/persons/{id}/reveal", web::post().to(persons::reveal))
             .route("/conflicts", web::get().to(conflicts::list))
             .route("/conflicts/{id}", web::post().to(conflicts::resolve))
             .route("/assets/{name}", web::get().to(assets::serve))

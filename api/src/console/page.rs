@@ -17,6 +17,7 @@ pub enum Section {
     Home,
     Review,
     Conflicts,
+    Persons,
     Account,
 }
 
@@ -26,6 +27,7 @@ impl Section {
             Section::Home => "首页",
             Section::Review => "材料审核",
             Section::Conflicts => "冲突处理",
+            Section::Persons => "人员档案",
             Section::Account => "账户",
         }
     }
@@ -35,6 +37,7 @@ impl Section {
             Section::Home => "/console/",
             Section::Review => "/console/review",
             Section::Conflicts => "/console/conflicts",
+            Section::Persons => "/console/persons",
             Section::Account => "/console/password",
         }
     }
@@ -45,11 +48,17 @@ impl Section {
             Section::Home | Section::Account => None,
             Section::Review => Some(Permission::ReviewEvidence),
             Section::Conflicts => Some(Permission::ResolveConflicts),
+            Section::Persons => Some(Permission::ReadCaseFiles),
         }
     }
 }
 
-const NAV: &[Section] = &[Section::Home, Section::Review, Section::Conflicts];
+const NAV: &[Section] = &[
+    Section::Home,
+    Section::Persons,
+    Section::Review,
+    Section::Conflicts,
+];
 
 /// A whole HTML document.
 pub fn document(title: &str, body: Markup) -> Markup {

@@ -19,7 +19,7 @@ mod reports;
 pub(crate) mod review;
 mod supervision;
 pub mod sync;
-mod views;
+pub(crate) mod views;
 
 pub use health::OPENAPI_YAML;
 

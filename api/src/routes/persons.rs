@@ -5,6 +5,7 @@ use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use liuqing_schema::audit;
 use liuqing_schema::casefile::{self, PersonFilter, PersonSort};
+use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::gates::{CategoryCheck, Facts};
 use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::domain::Permission;
@@ -26,12 +27,13 @@ use super::casework::record_in_scope;
 use super::views::{self, RecordView};
 use crate::auth::throttling::LookupAllowance;
 use crate::auth::Caller;
+use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
 use crate::paging;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub name: Option<String>,
@@ -55,16 +57,33 @@ pub async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let page = state
+        .db
+        .run(move |conn| list_of(conn, &app, &caller, &q))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A page of the persons in the caller's scope that `q` asks for (the API's list and the
+/// console's). An exact lookup by ID number or phone spends the hourly allowance and is
+/// logged, hit or miss.
+pub(crate) fn list_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &ListQuery,
+) -> Result<views::Page<views::PersonItem>, ApiError> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let limit = paging::limit(q.limit)?;
     let after = paging::decode(q.cursor.as_deref())?;
-    let today = state.config.today();
+    let today = app.config.today();
     let id_number_hash = match &q.id_number {
         Some(text) => {
             let id = IdNumber::parse(text, today)
                 .map_err(|e| ApiError::validation("id_number", e.to_string()))?;
-            Some(state.cipher.lookup_hash(id.expose()))
+            Some(app.cipher.lookup_hash(id.expose()))
         }
         None => None,
     };
@@ -72,7 +91,7 @@ pub async fn list(
         Some(text) => {
             let phone = MobilePhone::parse(text)
                 .map_err(|e| ApiError::validation("phone", e.to_string()))?;
-            Some(state.cipher.lookup_hash(phone.as_str()))
+            Some(app.cipher.lookup_hash(phone.as_str()))
         }
         None => None,
     };
@@ -104,41 +123,32 @@ pub async fn list(
         (None, Some(_)) => Some("phone"),
         (None, None) => None,
     };
-    let allowance =
-        lookup.map(|_| LookupAllowance::new(&state.config, &state.cipher, &caller.user_id));
-    let page = state
-        .db
-        .run(move |conn| {
-            let now = now_micros();
-            if let Some(allowance) = &allowance {
-                allowance.spend(conn, now)?;
-            }
-            let scope = caller.scope(conn)?;
-            let page =
-                casefile::list_persons(conn, &scope, &filter, sort, after.as_ref(), limit, today)?;
-            if let Some(field) = lookup {
-                let found = page.items.first().map(|p| p.id.as_str());
-                audit::record(
-                    conn,
-                    caller.actor(),
-                    &format!("lookup_{field}"),
-                    "person",
-                    found.unwrap_or("*"),
-                    None,
-                    Some(json!({ "field": field, "hit": found.is_some() })),
-                )?;
-            }
-            Ok(page)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(views::Page {
+    let now = now_micros();
+    if lookup.is_some() {
+        LookupAllowance::new(&app.config, &app.cipher, &caller.user_id).spend(conn, now)?;
+    }
+    let scope = caller.scope(conn)?;
+    let page = casefile::list_persons(conn, &scope, &filter, sort, after.as_ref(), limit, today)?;
+    if let Some(field) = lookup {
+        let found = page.items.first().map(|p| p.id.as_str());
+        audit::record(
+            conn,
+            caller.actor(),
+            &format!("lookup_{field}"),
+            "person",
+            found.unwrap_or("*"),
+            None,
+            Some(json!({ "field": field, "hit": found.is_some() })),
+        )?;
+    }
+    Ok(views::Page {
         items: page
             .items
             .iter()
             .map(|p| views::person_item(p, today, birth_dates))
             .collect::<Result<_, _>>()?,
         next_cursor: page.next.as_ref().map(paging::encode),
-    }))
+    })
 }
 
 /// The whole case file of a person: every record under them, with what the rules make of
@@ -148,153 +158,162 @@ pub async fn case_file(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let birth_dates = caller.birth_dates();
-    caller.require(Permission::ReadCaseFiles)?;
     let id = id.into_inner();
     let config = state.config.clone();
     let file = state
         .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            let person = record_in_scope(conn, &scope, Entity::Person, &id)?;
-            let row = casefile::person_in_scope(conn, &scope, &id)?
-                .ok_or_else(|| ApiError::not_found("person"))?;
-            let today = config.today();
-            let household = person
-                .parent_id
-                .as_deref()
-                .map(|h| records::find(conn, Entity::Household, h))
-                .transpose()?
-                .flatten();
-            let children = casefile::children(conn, &id)?;
-            let of = |entity: Entity| -> Vec<&Record> {
-                children.iter().filter(|r| r.entity == entity).collect()
-            };
-            let six_clears = match of(Entity::SixClears).first() {
-                Some(r) => {
-                    let doc = views::document(r)?;
-                    let sections = Section::ALL
-                        .iter()
-                        .map(|s| {
-                            let state = SectionState {
-                                complete: s.is_complete(&doc),
-                                missing: s.missing(&doc),
-                            };
-                            (s.to_string(), state)
-                        })
-                        .collect();
-                    Some(SixClearsView {
-                        record: views::record(r, birth_dates)?,
-                        sections,
-                    })
-                }
-                None => None,
-            };
-            // Visits are made to the household, tasks to its coordinator: the person's are
-            // those that name them.
-            let mut naming = |entity: Entity, path: &str| -> Result<Vec<RecordView>, ApiError> {
-                let Some(h) = &person.parent_id else {
-                    return Ok(Vec::new());
-                };
-                let mut shown = Vec::new();
-                for r in casefile::children_of(conn, h, entity)? {
-                    let doc = views::document(&r)?;
-                    let names = match get_path(&doc, path) {
-                        Some(Value::Array(ids)) => ids.iter().any(|p| p.as_str() == Some(&id)),
-                        Some(one) => one.as_str() == Some(&id),
-                        None => false,
-                    };
-                    if names {
-                        shown.push(views::record(&r, birth_dates)?);
-                    }
-                }
-                Ok(shown)
-            };
-            let visits = naming(Entity::Visit, "persons_seen")?;
-            let tasks = naming(Entity::Task, "person_id")?;
-            let obligations = casefile::obligation_of(conn, &row, today)?;
-            let latest = |entity: Entity| {
-                of(entity)
-                    .last()
-                    .map(|r| views::record(r, birth_dates))
-                    .transpose()
-            };
-            let list = |entity: Entity| -> Result<Vec<RecordView>, ApiError> {
-                of(entity)
-                    .into_iter()
-                    .map(|r| views::record(r, birth_dates))
-                    .collect()
-            };
-            let (notice, eligibility) =
-                judged(conn, &person, &children, &config.shared_evidence(), today)?;
-            audit::record(
-                conn,
-                caller.actor(),
-                "read_person",
-                "person",
-                &id,
-                None,
-                None,
-            )?;
-            Ok(CaseFile {
-                person: views::record(&person, birth_dates)?,
-                summary: views::person_item(&row, today, birth_dates)?,
-                household: household
-                    .as_ref()
-                    .map(|r| views::record(r, birth_dates))
-                    .transpose()?,
-                six_clears,
-                evidence: list(Entity::Evidence)?,
-                commitments: list(Entity::Commitment)?,
-                visits,
-                service_records: list(Entity::ServiceRecord)?,
-                obligations,
-                recognitions: list(Entity::Recognition)?,
-                objections: list(Entity::Objection)?,
-                assessment: latest(Entity::Assessment)?,
-                plan: latest(Entity::Plan)?,
-                exit: latest(Entity::Exit)?,
-                tasks,
-                missing_materials: notice,
-                eligibility,
-            })
-        })
+        .run(move |conn| case_file_of(conn, &config, &caller, &id))
         .await?;
     Ok(HttpResponse::Ok().json(file))
 }
 
+/// The whole case file of a person in the caller's scope (the API's and the console's);
+/// the read is logged.
+pub(crate) fn case_file_of(
+    conn: &mut DbConn,
+    config: &Config,
+    caller: &Caller,
+    id: &str,
+) -> Result<CaseFile, ApiError> {
+    let birth_dates = caller.birth_dates();
+    caller.require(Permission::ReadCaseFiles)?;
+    let id = id.to_string();
+    let scope = caller.scope(conn)?;
+    let person = record_in_scope(conn, &scope, Entity::Person, &id)?;
+    let row = casefile::person_in_scope(conn, &scope, &id)?
+        .ok_or_else(|| ApiError::not_found("person"))?;
+    let today = config.today();
+    let household = person
+        .parent_id
+        .as_deref()
+        .map(|h| records::find(conn, Entity::Household, h))
+        .transpose()?
+        .flatten();
+    let children = casefile::children(conn, &id)?;
+    let of = |entity: Entity| -> Vec<&Record> {
+        children.iter().filter(|r| r.entity == entity).collect()
+    };
+    let six_clears = match of(Entity::SixClears).first() {
+        Some(r) => {
+            let doc = views::document(r)?;
+            let sections = Section::ALL
+                .iter()
+                .map(|s| {
+                    let state = SectionState {
+                        complete: s.is_complete(&doc),
+                        missing: s.missing(&doc),
+                    };
+                    (s.to_string(), state)
+                })
+                .collect();
+            Some(SixClearsView {
+                record: views::record(r, birth_dates)?,
+                sections,
+            })
+        }
+        None => None,
+    };
+    // Visits are made to the household, tasks to its coordinator: the person's are
+    // those that name them.
+    let mut naming = |entity: Entity, path: &str| -> Result<Vec<RecordView>, ApiError> {
+        let Some(h) = &person.parent_id else {
+            return Ok(Vec::new());
+        };
+        let mut shown = Vec::new();
+        for r in casefile::children_of(conn, h, entity)? {
+            let doc = views::document(&r)?;
+            let names = match get_path(&doc, path) {
+                Some(Value::Array(ids)) => ids.iter().any(|p| p.as_str() == Some(&id)),
+                Some(one) => one.as_str() == Some(&id),
+                None => false,
+            };
+            if names {
+                shown.push(views::record(&r, birth_dates)?);
+            }
+        }
+        Ok(shown)
+    };
+    let visits = naming(Entity::Visit, "persons_seen")?;
+    let tasks = naming(Entity::Task, "person_id")?;
+    let obligations = casefile::obligation_of(conn, &row, today)?;
+    let latest = |entity: Entity| {
+        of(entity)
+            .last()
+            .map(|r| views::record(r, birth_dates))
+            .transpose()
+    };
+    let list = |entity: Entity| -> Result<Vec<RecordView>, ApiError> {
+        of(entity)
+            .into_iter()
+            .map(|r| views::record(r, birth_dates))
+            .collect()
+    };
+    let (notice, eligibility) = judged(conn, &person, &children, &config.shared_evidence(), today)?;
+    audit::record(
+        conn,
+        caller.actor(),
+        "read_person",
+        "person",
+        &id,
+        None,
+        None,
+    )?;
+    Ok(CaseFile {
+        person: views::record(&person, birth_dates)?,
+        summary: views::person_item(&row, today, birth_dates)?,
+        household: household
+            .as_ref()
+            .map(|r| views::record(r, birth_dates))
+            .transpose()?,
+        six_clears,
+        evidence: list(Entity::Evidence)?,
+        commitments: list(Entity::Commitment)?,
+        visits,
+        service_records: list(Entity::ServiceRecord)?,
+        obligations,
+        recognitions: list(Entity::Recognition)?,
+        objections: list(Entity::Objection)?,
+        assessment: latest(Entity::Assessment)?,
+        plan: latest(Entity::Plan)?,
+        exit: latest(Entity::Exit)?,
+        tasks,
+        missing_materials: notice,
+        eligibility,
+    })
+}
+
 /// The case file as `GET /v1/persons/{id}` answers it (`CaseFile` in openapi.yaml).
 #[derive(Serialize)]
-struct CaseFile {
-    person: RecordView,
-    summary: views::PersonItem,
-    household: Option<RecordView>,
-    six_clears: Option<SixClearsView>,
-    evidence: Vec<RecordView>,
-    commitments: Vec<RecordView>,
-    visits: Vec<RecordView>,
-    service_records: Vec<RecordView>,
-    obligations: Option<ObligationStatus>,
-    recognitions: Vec<RecordView>,
-    objections: Vec<RecordView>,
-    assessment: Option<RecordView>,
-    plan: Option<RecordView>,
-    exit: Option<RecordView>,
-    tasks: Vec<RecordView>,
-    missing_materials: Notice,
-    eligibility: Vec<CategoryCheck>,
+pub(crate) struct CaseFile {
+    pub person: RecordView,
+    pub summary: views::PersonItem,
+    pub household: Option<RecordView>,
+    pub six_clears: Option<SixClearsView>,
+    pub evidence: Vec<RecordView>,
+    pub commitments: Vec<RecordView>,
+    pub visits: Vec<RecordView>,
+    pub service_records: Vec<RecordView>,
+    pub obligations: Option<ObligationStatus>,
+    pub recognitions: Vec<RecordView>,
+    pub objections: Vec<RecordView>,
+    pub assessment: Option<RecordView>,
+    pub plan: Option<RecordView>,
+    pub exit: Option<RecordView>,
+    pub tasks: Vec<RecordView>,
+    pub missing_materials: Notice,
+    pub eligibility: Vec<CategoryCheck>,
 }
 
 #[derive(Serialize)]
-struct SixClearsView {
-    record: RecordView,
-    sections: BTreeMap<String, SectionState>,
+pub(crate) struct SixClearsView {
+    pub record: RecordView,
+    pub sections: BTreeMap<String, SectionState>,
 }
 
 #[derive(Serialize)]
-struct SectionState {
-    complete: bool,
-    missing: Vec<&'static str>,
+pub(crate) struct SectionState {
+    pub complete: bool,
+    pub missing: Vec<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -312,9 +331,9 @@ pub(crate) struct NoticeItem {
 }
 
 #[derive(Serialize)]
-struct Revealed {
-    field: &'static str,
-    value: String,
+pub(crate) struct Revealed {
+    pub field: &'static str,
+    pub value: String,
 }
 
 /// The categories a person claims: the open application's (with the day it was received),
@@ -460,38 +479,49 @@ pub async fn reveal(
     id: web::Path<String>,
     Body(req): Body<Reveal>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::RevealIdentity)?;
     let id = id.into_inner();
     let cipher = state.cipher.clone();
     let value = state
         .db
-        .transaction(move |conn| {
-            let scope = caller.scope(conn)?;
-            let rec = record_in_scope(conn, &scope, Entity::Person, &id)?;
-            let path = req.field.as_str();
-            let stored = get_path(&views::document(&rec)?, path).cloned();
-            let sealed = stored
-                .as_ref()
-                .and_then(|v| v.get("sealed"))
-                .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::not_found(format!("the person's {path}")))?;
-            let plain = cipher
-                .decrypt(sealed, &format!("person:{id}:{path}"))
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            audit::record(
-                conn,
-                caller.actor(),
-                "reveal",
-                "person",
-                &id,
-                Some(&req.reason),
-                Some(json!({ "field": path })),
-            )?;
-            Ok(Revealed {
-                field: path,
-                value: plain,
-            })
-        })
+        .transaction(move |conn| reveal_in(conn, &cipher, &caller, &id, &req))
         .await?;
     Ok(HttpResponse::Ok().json(value))
+}
+
+/// A person's full ID number or phone, with the reason written to the access log, in the
+/// caller's transaction (the API's and the console's).
+pub(crate) fn reveal_in(
+    conn: &mut DbConn,
+    cipher: &FieldCipher,
+    caller: &Caller,
+    id: &str,
+    req: &Reveal,
+) -> Result<Revealed, ApiError> {
+    caller.require(Permission::RevealIdentity)?;
+    req.validate()?;
+    let scope = caller.scope(conn)?;
+    let rec = record_in_scope(conn, &scope, Entity::Person, id)?;
+    let path = req.field.as_str();
+    let stored = get_path(&views::document(&rec)?, path).cloned();
+    let sealed = stored
+        .as_ref()
+        .and_then(|v| v.get("sealed"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::not_found(format!("the person's {path}")))?;
+    let plain = cipher
+        .decrypt(sealed, &format!("person:{id}:{path}"))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    audit::record(
+        conn,
+        caller.actor(),
+        "reveal",
+        "person",
+        id,
+        Some(&req.reason),
+        Some(json!({ "field": path })),
+    )?;
+    Ok(Revealed {
+        field: path,
+        value: plain,
+    })
 }

@@ -1,0 +1,497 @@
+//! 人员 and 档案: the persons of the caller's scope with the API's filters and search, and
+//! one person's case file — the person and household, the six clears by section with what
+//! is missing, evidence, visits as a timeline, commitments, tier and obligations as
+//! progress, services, applications with their history, tasks — and the reveal of the ID
+//! number or phone with a reason (audited). Everything comes from the API's functions
+//! (`routes::persons::{list_of, case_file_of, reveal_in}`).
+
+use actix_web::web;
+use liuqing_schema::casefile::PersonStatus;
+use liuqing_schema::domain::six_clears::Section;
+use liuqing_schema::domain::{
+    Category, EvidenceType, ObligationState, Permission, ServiceKind, Tier,
+};
+use liuqing_schema::entities::{self, get_path, Entity};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::{ConsoleError, ConsoleResult};
+use super::labels;
+use super::names::Names;
+use super::page::{self, Section as Nav};
+use super::session::{Console, Posted};
+use super::zh;
+use crate::error::ApiError;
+use crate::routes::persons::{
+    case_file_of, list_of, reveal_in, CaseFile, ListQuery, Reveal, RevealField, Revealed,
+};
+use crate::routes::views::PersonItem;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct Search {
+    name: Option<String>,
+    status: Option<String>,
+    tier: Option<String>,
+    obligation: Option<String>,
+    cursor: Option<String>,
+}
+
+fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+    get_path(doc, path).and_then(Value::as_str)
+}
+
+/// `GET /console/persons`.
+pub async fn list(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<Search>,
+) -> ConsoleResult {
+    let s = query.into_inner();
+    let blank = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+    let q = ListQuery {
+        name: blank(&s.name),
+        status: blank(&s.status).and_then(|v| v.parse().ok()),
+        tier: blank(&s.tier).and_then(|v| v.parse().ok()),
+        obligation: blank(&s.obligation).and_then(|v| v.parse().ok()),
+        cursor: blank(&s.cursor),
+        limit: Some(50),
+        ..ListQuery::default()
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let (page, communities) = state
+        .db
+        .run(move |conn| {
+            let page = list_of(conn, &app, &caller, &q)?;
+            let mut names = Names::default();
+            let communities = page
+                .items
+                .iter()
+                .map(|p| names.node(conn, &p.community_id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((page, communities))
+        })
+        .await?;
+    let selected = |v: &Option<String>, code: &str| v.as_deref() == Some(code);
+    let next = page.next_cursor.as_ref().map(|c| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("name", &s.name),
+            ("status", &s.status),
+            ("tier", &s.tier),
+            ("obligation", &s.obligation),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                q.append_pair(k, v);
+            }
+        }
+        q.append_pair("cursor", c);
+        format!("/console/persons?{}", q.finish())
+    });
+    let body = html! {
+        form.search method="get" action="/console/persons" role="search" {
+            label { "姓名" input name="name" value=[s.name.as_deref()] maxlength="100" placeholder="输入姓名或其中几个字"; }
+            label { "状态" select name="status" {
+                option value="" { "全部" }
+                @for st in PersonStatus::ALL { option value=(st.as_str()) selected[selected(&s.status, st.as_str())] { (labels::person_status(st.as_str())) } }
+            } }
+            label { "援助等级" select name="tier" {
+                option value="" { "全部" }
+                @for t in Tier::ALL { option value=(t.as_str()) selected[selected(&s.tier, t.as_str())] { (t.as_str()) "类" } }
+            } }
+            label { "服务进度" select name="obligation" {
+                option value="" { "全部" }
+                @for o in ObligationState::ALL { option value=(o.as_str()) selected[selected(&s.obligation, o.as_str())] { (labels::obligation_state(o.as_str())) } }
+            } }
+            button.primary type="submit" { "查询" }
+        }
+        @if page.items.is_empty() {
+            p.empty { "没有符合条件的人员。" }
+        } @else {
+            table.list {
+                thead { tr { th { "姓名" } th { "性别" } th { "年龄" } th { "社区" } th { "状态" } th { "等级" } th { "困难类别" } th { "最近联系" } } }
+                tbody {
+                    @for (p, community) in page.items.iter().zip(&communities) { (row(p, community)) }
+                }
+            }
+            @if let Some(next) = &next { p { a href=(next) { "下一页 →" } } }
+        }
+    };
+    Ok(console.html(page::shell(&console, Nav::Persons, "人员", body)))
+}
+
+fn row(p: &PersonItem, community: &str) -> Markup {
+    html! {
+        tr {
+            td { a href={ "/console/persons/" (p.id) } { (p.name) } }
+            td { (p.sex.as_deref().map(labels::choice).unwrap_or_default()) }
+            td { @if let Some(a) = p.age { (a) } }
+            td { (community) }
+            td { (labels::person_status(&p.status)) }
+            td { @if let Some(t) = &p.tier { (t) "类" } }
+            td.wrap { (categories(&p.categories)) }
+            td { (p.last_contact_on.as_deref().map(|d| zh::date_text(d, 480)).unwrap_or_default()) }
+        }
+    }
+}
+
+fn categories(codes: &[String]) -> String {
+    codes
+        .iter()
+        .map(|c| {
+            c.parse::<Category>()
+                .map_or_else(|_| c.clone(), |c| c.chinese_name().to_string())
+        })
+        .collect::<Vec<_>>()
+        .join("；")
+}
+
+/// What the case file page shows besides the file: names for ids.
+struct Named {
+    community: String,
+    visitors: Vec<String>,
+    history_by: Vec<Vec<String>>,
+}
+
+async fn load(
+    state: &web::Data<AppState>,
+    console: &Console,
+    id: String,
+) -> Result<(CaseFile, Named), ConsoleError> {
+    let caller = console.caller.clone();
+    let config = state.config.clone();
+    Ok(state
+        .db
+        .run(move |conn| {
+            let file = case_file_of(conn, &config, &caller, &id)?;
+            let mut names = Names::default();
+            let community = names.node(conn, &file.summary.community_id)?;
+            let visitors = file
+                .visits
+                .iter()
+                .map(|v| names.user(conn, v.created_by.as_deref()))
+                .collect::<Result<_, _>>()?;
+            let history_by = file
+                .recognitions
+                .iter()
+                .map(|r| {
+                    history(&r.data)
+                        .iter()
+                        .map(|h| names.user(conn, h.get("by").and_then(Value::as_str)))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .collect::<Result<_, _>>()?;
+            Ok((
+                file,
+                Named {
+                    community,
+                    visitors,
+                    history_by,
+                },
+            ))
+        })
+        .await?)
+}
+
+fn history(doc: &Value) -> Vec<Value> {
+    get_path(doc, "history")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// `GET /console/persons/{id}`.
+pub async fn case_file(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+) -> ConsoleResult {
+    let (file, named) = load(&state, &console, id.into_inner()).await?;
+    let offset = state.config.utc_offset_minutes;
+    Ok(console.html(case_file_page(&console, &file, &named, None, offset)))
+}
+
+#[derive(Deserialize)]
+struct RevealForm {
+    field: RevealField,
+    reason: String,
+}
+
+/// `POST /console/persons/{id}/reveal`: the file again, with the full value shown once
+/// (never in an address, never kept by the page).
+pub async fn reveal(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: RevealForm = console.form(&body)?;
+    let id = id.into_inner();
+    let caller = console.caller.clone();
+    let cipher = state.cipher.clone();
+    let person = id.clone();
+    let revealed = state
+        .db
+        .transaction(move |conn| {
+            let req = Reveal {
+                field: form.field,
+                reason: form.reason.trim().to_string(),
+            };
+            reveal_in(conn, &cipher, &caller, &person, &req)
+        })
+        .await;
+    let shown = match revealed {
+        Ok(r) => Ok(r),
+        Err(ApiError::Validation(_)) => Err("请写明查看的原因（4 到 500 个字）。"),
+        Err(ApiError::NotFound(_)) => Err("档案里没有这一项。"),
+        Err(e) => return Err(e.into()),
+    };
+    let (file, named) = load(&state, &console, id).await?;
+    let offset = state.config.utc_offset_minutes;
+    Ok(console.html(case_file_page(&console, &file, &named, Some(shown), offset)))
+}
+
+/// A six-clears value as a person reads it (`path` says what its codes name).
+fn field_value(path: &str, v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(true) => "是".into(),
+        Value::Bool(false) => "否".into(),
+        Value::String(s) if path == "difficulty.categories" => s
+            .parse::<Category>()
+            .map_or_else(|_| s.clone(), |c| c.chinese_name().to_string()),
+        Value::String(s) => labels::choice(s).to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| field_value(path, i))
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("、"),
+        Value::Object(_) => v.to_string(),
+    }
+}
+
+fn case_file_page(
+    c: &Console,
+    f: &CaseFile,
+    named: &Named,
+    revealed: Option<Result<Revealed, &str>>,
+    offset: i32,
+) -> Markup {
+    let person = &f.person.data;
+    let household = f.household.as_ref().map(|h| &h.data);
+    let may_reveal = c.caller.may(Permission::RevealIdentity);
+    let may_review = c.caller.may(Permission::ReviewEvidence);
+    let title = format!("{} 的档案", f.summary.name);
+    let body = html! {
+        p.back { a href="/console/persons" { "← 返回人员列表" } }
+        section.card.person {
+            h2 { "基本信息" }
+            dl.facts {
+                dt { "姓名" } dd { (f.summary.name) }
+                dt { "性别" } dd { (f.summary.sex.as_deref().map(labels::choice).unwrap_or_default()) }
+                dt { "出生日期" } dd { (f.summary.birth_date.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_default()) @if let Some(a) = f.summary.age { "（" (a) " 岁）" } }
+                dt { "身份证号" } dd { (text(person, "id_number").unwrap_or("—")) }
+                dt { "手机号" } dd { (text(person, "phone").unwrap_or("—")) }
+                dt { "住址" } dd { (household.and_then(|h| text(h, "address")).unwrap_or("—")) }
+                dt { "社区" } dd { (named.community) }
+                dt { "状态" } dd { (labels::person_status(&f.summary.status)) }
+                dt { "援助等级" } dd { @if let Some(t) = &f.summary.tier { (t) "类" } @else { "未评估" } }
+                dt { "困难类别" } dd { (categories(&f.summary.categories)) }
+                dt { "最近联系" } dd { (f.summary.last_contact_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "—".into())) }
+                @if household.and_then(|h| get_path(h, "zero_employment")).and_then(Value::as_bool) == Some(true) {
+                    dt { "家庭" } dd { span.state data-state="retake" { "零就业家庭" } }
+                }
+            }
+            @if let Some(r) = &revealed {
+                @match r {
+                    Ok(r) => p.notice role="status" { (if r.field == "id_number" { "身份证号" } else { "手机号" }) "：" strong { (r.value) } "（已记入访问日志）" },
+                    Err(why) => p.error role="alert" { (why) },
+                }
+            }
+            @if may_reveal {
+                details.reveal {
+                    summary { "查看完整身份证号或手机号" }
+                    form method="post" action={ "/console/persons/" (f.person.id) "/reveal" } {
+                        input type="hidden" name="csrf" value=(c.csrf);
+                        fieldset {
+                            legend { "查看哪一项" }
+                            label.radio { input type="radio" name="field" value="id_number" checked; "身份证号" }
+                            label.radio { input type="radio" name="field" value="phone"; "手机号" }
+                        }
+                        label { "原因（会记入访问日志）" input name="reason" required minlength="4" maxlength="500"; }
+                        button type="submit" { "查看" }
+                    }
+                }
+            }
+        }
+        (six_clears(f))
+        section.card {
+            h2 { "一次性告知：还缺的材料" }
+            @if f.missing_materials.items.is_empty() { p { "材料已齐全。" } }
+            @else { ul { @for i in &f.missing_materials.items { li { (i.name) } } } }
+        }
+        section.card {
+            h2 { "证明材料" }
+            @if f.evidence.is_empty() { p.hint { "还没有材料。" } }
+            ul.gallery {
+                @for e in &f.evidence {
+                    li {
+                        @let kind = text(&e.data, "evidence_type").map(|t| t.parse::<EvidenceType>().map_or_else(|_| t.to_string(), |t| t.chinese_name().to_string())).unwrap_or_default();
+                        @let state = text(&e.data, "review_state").unwrap_or("pending");
+                        @let inner = html! {
+                            @if let Some(sha) = text(&e.data, "attachment_sha256") {
+                                img src={ "/console/photos/" (sha) "/thumbnail" } alt=(kind) width="96" height="96" loading="lazy";
+                            }
+                            span { (kind) }
+                            span.state data-state=(state) { (zh::review_state(state)) }
+                        };
+                        @if may_review { a href={ "/console/review/" (e.id) } { (inner) } } @else { div { (inner) } }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "走访记录" }
+            @if f.visits.is_empty() { p.hint { "还没有走访记录。" } }
+            ol.timeline {
+                @for (v, who) in f.visits.iter().rev().zip(named.visitors.iter().rev()) {
+                    li {
+                        strong { (text(&v.data, "started_at").map(|t| zh::date_text(t, offset)).unwrap_or_default()) }
+                        " · " (labels::visit_outcome(text(&v.data, "outcome").unwrap_or("other")))
+                        " · " (who)
+                        @if let (Some(lat), Some(lon)) = (get_path(&v.data, "latitude").and_then(Value::as_f64), get_path(&v.data, "longitude").and_then(Value::as_f64)) {
+                            " · " span.hint { "GPS " (format!("{lat:.5}, {lon:.5}")) }
+                        }
+                        @if let Some(n) = text(&v.data, "notes") { p { (n) } }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "服务承诺" }
+            @if f.commitments.is_empty() { p.hint { "还没有签署服务承诺。" } }
+            @for cm in &f.commitments {
+                div.commitment {
+                    @if let Some(sha) = text(&cm.data, "signature_sha256") {
+                        img src={ "/console/photos/" (sha) "/thumbnail" } alt="签名" width="160" height="80" loading="lazy";
+                    }
+                    p { "签署于 " (text(&cm.data, "signed_at").map(|t| zh::date_text(t, offset)).unwrap_or_default())
+                        " · 承诺书版本 " (text(&cm.data, "template_version").unwrap_or_default()) }
+                }
+            }
+        }
+        section.card {
+            h2 { "援助等级与服务进度" }
+            @if let Some(o) = &f.obligations {
+                p { (f.summary.tier.as_deref().unwrap_or_default()) "类 · 评估于 " (f.summary.assessed_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_default())
+                    " · 应在 " (zh::date(o.due)) " 前完成 · " span.state data-state=(if o.state.as_str() == "overdue" { "rejected" } else if o.state.as_str() == "done" { "approved" } else { "pending" }) { (labels::obligation_state(o.state.as_str())) } }
+                ul.progress {
+                    @for i in &o.items {
+                        li {
+                            span.kind { (i.kind.chinese_name()) }
+                            progress max=(i.required) value=(i.done.min(i.required)) {}
+                            span { (i.done) " / " (i.required) }
+                        }
+                    }
+                }
+            } @else { p.hint { "还没有分级评估。" } }
+            @if !f.service_records.is_empty() {
+                h3 { "服务记录" }
+                table.list {
+                    thead { tr { th { "日期" } th { "服务" } th { "说明" } } }
+                    tbody {
+                        @for s in f.service_records.iter().rev() {
+                            tr {
+                                td { (text(&s.data, "delivered_on").map(|d| zh::date_text(d, offset)).unwrap_or_default()) }
+                                td { (text(&s.data, "kind").and_then(|k| k.parse::<ServiceKind>().ok()).map(|k| k.chinese_name()).unwrap_or_default()) }
+                                td { (text(&s.data, "job_title").or(text(&s.data, "notes")).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card {
+            h2 { "认定申请" }
+            @if f.recognitions.is_empty() { p.hint { "没有申请。" } }
+            @for (r, by) in f.recognitions.iter().zip(&named.history_by) {
+                div.application {
+                    p { strong { (labels::recognition_state(text(&r.data, "state").unwrap_or_default())) }
+                        @if let Some(d) = text(&r.data, "received_on") { " · 受理于 " (zh::date_text(d, offset)) }
+                        @if let Some(d) = text(&r.data, "publicity_ends_on") { " · 公示至 " (zh::date_text(d, offset)) }
+                        @if let Some(d) = text(&r.data, "decided_on") { " · 决定于 " (zh::date_text(d, offset)) } }
+                    @let steps = history(&r.data);
+                    @if !steps.is_empty() {
+                        ol.history {
+                            @for (h, who) in steps.iter().zip(by) {
+                                li {
+                                    (h.get("on").and_then(Value::as_str).map(|d| zh::date_text(d, offset)).unwrap_or_default())
+                                    " · " (labels::recognition_action(h.get("action").and_then(Value::as_str).unwrap_or_default()))
+                                    " · " (who)
+                                    @if let Some(reason) = h.get("reason").and_then(Value::as_str) { " · " (reason) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !f.tasks.is_empty() {
+            section.card {
+                h2 { "任务" }
+                ul {
+                    @for t in &f.tasks {
+                        li { (text(&t.data, "title").unwrap_or_default()) " · " (labels::task_state(text(&t.data, "state").unwrap_or_default()))
+                            @if let Some(d) = text(&t.data, "due_on") { " · 截止 " (zh::date_text(d, offset)) } }
+                    }
+                }
+            }
+        }
+        @if let Some(exit) = &f.exit {
+            section.card {
+                h2 { "退出" }
+                p { (text(&exit.data, "reason").unwrap_or_default()) " · " (text(&exit.data, "exited_on").map(|d| zh::date_text(d, offset)).unwrap_or_default()) }
+            }
+        }
+    };
+    page::shell(c, Nav::Persons, &title, body)
+}
+
+fn six_clears(f: &CaseFile) -> Markup {
+    let spec = entities::spec(Entity::SixClears);
+    html! {
+        section.card {
+            h2 { "六清" }
+            @match &f.six_clears {
+                None => p.hint { "还没有六清记录。" },
+                Some(sc) => {
+                    div.sections {
+                        @for s in Section::ALL {
+                            @let state = sc.sections.get(s.as_str());
+                            @let complete = state.is_some_and(|st| st.complete);
+                            div.section {
+                                h3 { (labels::section(*s)) " "
+                                    @if complete { span.state data-state="approved" { "完整" } }
+                                    @else { span.state data-state="retake" { "不完整" } } }
+                                dl {
+                                    @for field in spec.fields.iter().filter(|fs| fs.path.starts_with(&format!("{}.", s.as_str()))) {
+                                        @let value = get_path(&sc.record.data, field.path).map(|v| field_value(field.path, v)).unwrap_or_default();
+                                        dt { (labels::field(Entity::SixClears, field.path).map_or(field.path, |l| l.split('·').next_back().unwrap_or(l))) }
+                                        dd { @if value.is_empty() { span.hint { "—" } } @else { (value) } }
+                                    }
+                                }
+                                @if let Some(st) = state.filter(|st| !st.missing.is_empty()) {
+                                    p.hint { "缺：" (st.missing.iter().map(|m| labels::field(Entity::SixClears, m).unwrap_or(m)).collect::<Vec<_>>().join("、")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
