@@ -455,3 +455,87 @@ async fn staff_find_a_recognised_person_and_read_the_case_file() {
     b.screenshot("case-file").await;
     b.close().await;
 }
+
+#[actix_web::test]
+async fn an_application_goes_to_publicity_in_the_console_and_the_supervisor_recognises_it() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let staff = app.login("demo-staff-1", DEMO_PASSWORD).await;
+    let r = app
+        .get("/v1/persons?status=registered&limit=1", &staff.access)
+        .await;
+    let p = r.body["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a registered person: {}", r.body))
+        .to_string();
+    let file = format!("/console/persons/{p}");
+
+    let b = Browser::start(&app).await;
+    b.login("demo-staff-1", DEMO_PASSWORD).await;
+    b.goto(&file).await;
+    // 受理, with the categories the six clears recorded (one at least).
+    b.click("details.apply summary").await;
+    b.script("const boxes = [...document.querySelectorAll('details.apply input[name=category]')]; if (!boxes.some(x => x.checked)) boxes[0].checked = true; return null;")
+        .await;
+    b.click("details.apply button[type=submit]").await;
+    b.wait_for_path(&format!("{file}?done=received")).await;
+    // 初审.
+    b.click("button[data-action=start_review]").await;
+    b.wait_for_path(&format!("{file}?done=start_review")).await;
+    // 公示: the station saw the originals at its window.
+    b.click("form:has(button[data-action=publicise]) details summary")
+        .await;
+    b.fill(
+        "form:has(button[data-action=publicise]) input[name=override_reason]",
+        "户口簿、身份证、就业创业证原件已在窗口核验",
+    )
+    .await;
+    b.click("button[data-action=publicise]").await;
+    b.wait_for_path(&format!("{file}?done=publicise")).await;
+    let text = b.text().await;
+    assert!(text.contains("公示中") && text.contains("公示至"), "{text}");
+    b.close().await;
+
+    // After the publicity period (moved into the past: a test cannot wait for it).
+    let rid = app
+        .get(&format!("/v1/persons/{p}"), &staff.access)
+        .await
+        .body["recognitions"]
+        .as_array()
+        .and_then(|rs| rs.last())
+        .and_then(|r| r["id"].as_str())
+        .expect("the application")
+        .to_string();
+    crate::casefile::publicity_passed(&app, &rid);
+    let b = Browser::start(&app).await;
+    b.login("demo-supervisor", DEMO_PASSWORD).await;
+    b.goto(&file).await;
+    b.fill(
+        "form:has(button[data-action=recognise]) input[name=reason]",
+        "公示期满无异议",
+    )
+    .await;
+    b.click("form:has(button[data-action=recognise]) details summary")
+        .await;
+    b.fill(
+        "form:has(button[data-action=recognise]) input[name=override_reason]",
+        "材料原件已核验",
+    )
+    .await;
+    b.click("button[data-action=recognise]").await;
+    b.wait_for_path(&format!("{file}?done=recognise")).await;
+    let text = b.text().await;
+    for part in [
+        "已认定",
+        "开始初审",
+        "初审通过，公示",
+        "公示期满无异议",
+        "服务站工作人员1",
+        "区就业局 陈科长",
+    ] {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+    b.script("document.getElementById('applications').scrollIntoView(); return null;")
+        .await;
+    b.screenshot("application-recognised").await;
+    b.close().await;
+}

@@ -122,7 +122,7 @@ async fn enrol_at_the_door(s: &Station, seq: u32, name: &str) -> (String, String
 
 /// Moves an application's publicity period into the past, as if its working days had
 /// passed: the one thing a test cannot wait for.
-fn publicity_passed(app: &TestApp, recognition: &str) {
+pub fn publicity_passed(app: &TestApp, recognition: &str) {
     use liuqing_schema::tables::records;
     let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
     let mut conn = backend.connect().expect("connect");

@@ -981,3 +981,127 @@ async fn a_case_file_is_read_in_the_console_and_a_full_id_number_needs_a_reason(
     let list = other.get("/console/persons").await;
     assert!(!list.body.contains(&p));
 }
+
+/// The id of the first application form of a case file page.
+fn application_of(page: &Page, p: &str) -> String {
+    let marker = format!("action=\"/console/persons/{p}/applications/");
+    page.body
+        .split(&marker)
+        .nth(1)
+        .expect("an application form")
+        .split('"')
+        .next()
+        .expect("id")
+        .to_string()
+}
+
+#[actix_web::test]
+async fn an_application_goes_from_intake_to_recognition_in_the_console() {
+    let w = world().await;
+    let app = &w.app;
+    // Born 1970, male: 50 and over, an older worker by the guide.
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 59).await;
+    let file = format!("/console/persons/{p}");
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let page = web.get(&file).await;
+    assert!(page.body.contains("受理就业困难人员认定申请"));
+    let csrf = page.csrf();
+
+    // 受理.
+    let r = web
+        .post(
+            &format!("{file}/applications"),
+            &[("csrf", &csrf), ("category", "older_worker")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = web.get(r.location()).await;
+    assert!(page.body.contains("已受理") && !page.body.contains("受理就业困难人员认定申请"));
+    let rid = application_of(&page, &p);
+    let step = format!("{file}/applications/{rid}");
+
+    // 初审.
+    let r = web
+        .post(&step, &[("csrf", &csrf), ("action", "start_review")])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Publicity needs the materials on file: refused, naming what is missing.
+    let r = web
+        .post(&step, &[("csrf", &csrf), ("action", "publicise")])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.body.contains("按照指南，这一步还不能办理") && r.body.contains("户口簿"),
+        "{}",
+        r.body
+    );
+    // The originals were seen at the window: passed with that reason, logged.
+    let r = web
+        .post(
+            &step,
+            &[
+                ("csrf", &csrf),
+                ("action", "publicise"),
+                (
+                    "override_reason",
+                    "户口簿、身份证、就业创业证原件已在窗口核验",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = web.get(r.location()).await;
+    assert!(page.body.contains("公示中") && page.body.contains("公示至"));
+    // The station does not recognise: no such button, and a forged form is refused.
+    assert!(!page.body.contains("data-action=\"recognise\""));
+    let r = web
+        .post(&step, &[("csrf", &csrf), ("action", "recognise")])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("没有办理"));
+
+    // The supervisor, once the publicity period is over.
+    app.user(&w.admin, "sup-1", "supervisor", &[&w.tree.district])
+        .await;
+    let sup = Web::signed_in(app, "sup-1", PASSWORD).await;
+    let page = sup.get(&file).await;
+    assert!(page.body.contains("data-action=\"recognise\""));
+    let sup_csrf = page.csrf();
+    let r = sup
+        .post(&step, &[("csrf", &sup_csrf), ("action", "recognise")])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "not before the period ends");
+    crate::casefile::publicity_passed(app, &rid);
+    let r = sup
+        .post(
+            &step,
+            &[
+                ("csrf", &sup_csrf),
+                ("action", "recognise"),
+                ("reason", "公示无异议"),
+                ("override_reason", "原件已核验"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = sup.get(r.location()).await;
+    assert!(page.body.contains("认定：已办理"));
+    // The history: every step, by whom, why.
+    for text in [
+        "开始初审",
+        "初审通过，公示",
+        "认定",
+        "staff-1",
+        "sup-1",
+        "公示无异议",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let application = changes
+        .iter()
+        .rev()
+        .find(|c| c["id"] == rid)
+        .expect("pulled");
+    assert_eq!(application["data"]["state"], "recognised");
+}

@@ -89,6 +89,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/persons", web::get().to(persons::list))
             .route("/persons/{id}", web::get().to(persons::case_file))
             .route("/persons/{id}/reveal", web::post().to(persons::reveal))
+            .route("/persons/{id}/applications", web::post().to(persons::apply))
+            .route(
+                "/persons/{id}/applications/{application}",
+                web::post().to(persons::step),
+            )
             .route("/conflicts", web::get().to(conflicts::list))
             .route("/conflicts/{id}", web::post().to(conflicts::resolve))
             .route("/assets/{name}", web::get().to(assets::serve))

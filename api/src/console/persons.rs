@@ -7,11 +7,14 @@
 
 use actix_web::web;
 use liuqing_schema::casefile::PersonStatus;
+use liuqing_schema::domain::recognition::{allowed_roles, next_state};
 use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::domain::{
-    Category, EvidenceType, ObligationState, Permission, ServiceKind, Tier,
+    Category, EvidenceType, ObligationState, Permission, RecognitionAction, RecognitionState,
+    ServiceKind, Tier,
 };
 use liuqing_schema::entities::{self, get_path, Entity};
+use liuqing_schema::time::now_micros;
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,13 +23,16 @@ use super::error::{ConsoleError, ConsoleResult};
 use super::labels;
 use super::names::Names;
 use super::page::{self, Section as Nav};
-use super::session::{Console, Posted};
+use super::session::{check_token, Console, Posted};
 use super::zh;
 use crate::error::ApiError;
+use crate::recognitions::{self, Step};
+use crate::routes::casework::{create_in, RecordWrite};
 use crate::routes::persons::{
-    case_file_of, list_of, reveal_in, CaseFile, ListQuery, Reveal, RevealField, Revealed,
+    case_file_of, list_of, reveal_in, CaseFile, ListQuery, Reveal, RevealField,
 };
-use crate::routes::views::PersonItem;
+use crate::routes::views::{PersonItem, RecordView};
+use crate::staff;
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -202,15 +208,24 @@ fn history(doc: &Value) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+#[derive(Deserialize)]
+pub struct FileQuery {
+    done: Option<String>,
+}
+
 /// `GET /console/persons/{id}`.
 pub async fn case_file(
     state: web::Data<AppState>,
     console: Console,
     id: web::Path<String>,
+    query: web::Query<FileQuery>,
 ) -> ConsoleResult {
     let (file, named) = load(&state, &console, id.into_inner()).await?;
     let offset = state.config.utc_offset_minutes;
-    Ok(console.html(case_file_page(&console, &file, &named, None, offset)))
+    let flash = query.done.as_deref().map(|done| {
+        html! { p.notice role="status" { (labels::recognition_action(done)) "：已办理。" } }
+    });
+    Ok(console.html(case_file_page(&console, &file, &named, flash, offset)))
 }
 
 #[derive(Deserialize)]
@@ -242,15 +257,19 @@ pub async fn reveal(
             reveal_in(conn, &cipher, &caller, &person, &req)
         })
         .await;
-    let shown = match revealed {
-        Ok(r) => Ok(r),
-        Err(ApiError::Validation(_)) => Err("请写明查看的原因（4 到 500 个字）。"),
-        Err(ApiError::NotFound(_)) => Err("档案里没有这一项。"),
+    let flash = match revealed {
+        Ok(r) => html! {
+            p.notice role="status" { (if r.field == "id_number" { "身份证号" } else { "手机号" }) "：" strong { (r.value) } "（已记入访问日志）" }
+        },
+        Err(ApiError::Validation(_)) => {
+            html! { p.error role="alert" { "请写明查看的原因（4 到 500 个字）。" } }
+        }
+        Err(ApiError::NotFound(_)) => html! { p.error role="alert" { "档案里没有这一项。" } },
         Err(e) => return Err(e.into()),
     };
     let (file, named) = load(&state, &console, id).await?;
     let offset = state.config.utc_offset_minutes;
-    Ok(console.html(case_file_page(&console, &file, &named, Some(shown), offset)))
+    Ok(console.html(case_file_page(&console, &file, &named, Some(flash), offset)))
 }
 
 /// A six-clears value as a person reads it (`path` says what its codes name).
@@ -278,7 +297,7 @@ fn case_file_page(
     c: &Console,
     f: &CaseFile,
     named: &Named,
-    revealed: Option<Result<Revealed, &str>>,
+    flash: Option<Markup>,
     offset: i32,
 ) -> Markup {
     let person = &f.person.data;
@@ -288,6 +307,7 @@ fn case_file_page(
     let title = format!("{} 的档案", f.summary.name);
     let body = html! {
         p.back { a href="/console/persons" { "← 返回人员列表" } }
+        @if let Some(flash) = &flash { div.flash { (flash) } }
         section.card.person {
             h2 { "基本信息" }
             dl.facts {
@@ -304,12 +324,6 @@ fn case_file_page(
                 dt { "最近联系" } dd { (f.summary.last_contact_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "—".into())) }
                 @if household.and_then(|h| get_path(h, "zero_employment")).and_then(Value::as_bool) == Some(true) {
                     dt { "家庭" } dd { span.state data-state="retake" { "零就业家庭" } }
-                }
-            }
-            @if let Some(r) = &revealed {
-                @match r {
-                    Ok(r) => p.notice role="status" { (if r.field == "id_number" { "身份证号" } else { "手机号" }) "：" strong { (r.value) } "（已记入访问日志）" },
-                    Err(why) => p.error role="alert" { (why) },
                 }
             }
             @if may_reveal {
@@ -415,22 +429,24 @@ fn case_file_page(
                 }
             }
         }
-        section.card {
+        section.card #applications {
             h2 { "认定申请" }
             @if f.recognitions.is_empty() { p.hint { "没有申请。" } }
+            @if may_apply(c, f) { (apply_form(c, f)) }
             @for (r, by) in f.recognitions.iter().zip(&named.history_by) {
                 div.application {
                     p { strong { (labels::recognition_state(text(&r.data, "state").unwrap_or_default())) }
                         @if let Some(d) = text(&r.data, "received_on") { " · 受理于 " (zh::date_text(d, offset)) }
                         @if let Some(d) = text(&r.data, "publicity_ends_on") { " · 公示至 " (zh::date_text(d, offset)) }
                         @if let Some(d) = text(&r.data, "decided_on") { " · 决定于 " (zh::date_text(d, offset)) } }
+                    (steps_form(c, f, r, offset))
                     @let steps = history(&r.data);
                     @if !steps.is_empty() {
                         ol.history {
                             @for (h, who) in steps.iter().zip(by) {
                                 li {
                                     (h.get("on").and_then(Value::as_str).map(|d| zh::date_text(d, offset)).unwrap_or_default())
-                                    " · " (labels::recognition_action(h.get("action").and_then(Value::as_str).unwrap_or_default()))
+                                    " · " (labels::recognition_action(h.get("action").and_then(Value::as_str).or(h.get("state").and_then(Value::as_str)).unwrap_or_default()))
                                     " · " (who)
                                     @if let Some(reason) = h.get("reason").and_then(Value::as_str) { " · " (reason) }
                                 }
@@ -494,4 +510,215 @@ fn six_clears(f: &CaseFile) -> Markup {
             }
         }
     }
+}
+
+fn state_of(r: &RecordView) -> RecognitionState {
+    text(&r.data, "state")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(RecognitionState::Received)
+}
+
+/// Whether the caller may take in (受理) a new application: a role that edits case files,
+/// and none of the person's applications is still open.
+fn may_apply(c: &Console, f: &CaseFile) -> bool {
+    c.caller.may(Permission::EditCaseFiles)
+        && f.summary.status != "recognised"
+        && f.summary.status != "exited"
+        && f.recognitions.iter().all(|r| state_of(r).is_terminal())
+}
+
+fn apply_form(c: &Console, f: &CaseFile) -> Markup {
+    html! {
+        details.apply {
+            summary { "受理就业困难人员认定申请" }
+            form method="post" action={ "/console/persons/" (f.person.id) "/applications" } {
+                input type="hidden" name="csrf" value=(c.csrf);
+                fieldset {
+                    legend { "申请认定的类别（六清登记的已勾选）" }
+                    @for cat in Category::ALL {
+                        label.check {
+                            input type="checkbox" name="category" value=(cat.as_str()) checked[f.summary.categories.iter().any(|k| k == cat.as_str())];
+                            (cat.chinese_name())
+                        }
+                    }
+                }
+                button.primary type="submit" { "受理" }
+            }
+        }
+    }
+}
+
+/// The steps the caller's role may take on an open application, each a form.
+fn steps_form(c: &Console, f: &CaseFile, r: &RecordView, offset: i32) -> Markup {
+    let from = state_of(r);
+    if from.is_terminal() || !c.caller.may(Permission::EditCaseFiles) {
+        return html! {};
+    }
+    let actions: Vec<RecognitionAction> = RecognitionAction::ALL
+        .iter()
+        .copied()
+        .filter(|a| {
+            next_state(from, *a).is_some() && allowed_roles(from, *a).contains(&c.caller.role)
+        })
+        .collect();
+    let may_override = c.caller.may(Permission::OverrideGates);
+    let action = format!("/console/persons/{}/applications/{}", f.person.id, r.id);
+    html! {
+        @if from == RecognitionState::Publicity {
+            @if let Some(end) = text(&r.data, "publicity_ends_on") {
+                p.hint { "公示至 " (zh::date_text(end, offset)) "，期满后的第二天起可以认定。" }
+            }
+        }
+        @if actions.is_empty() {
+            p.hint { "下一步由" (if from == RecognitionState::Publicity { "街道或区里认定" } else { "服务站办理" }) "。" }
+        }
+        div.steps {
+            @for a in &actions {
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(c.csrf);
+                    input type="hidden" name="action" value=(a.as_str());
+                    label { @if *a == RecognitionAction::Reject { "不予认定的原因（必填）" } @else { "意见（可不填）" }
+                        input name="reason" maxlength="500" required[*a == RecognitionAction::Reject]; }
+                    @if may_override && *a != RecognitionAction::Reject {
+                        details {
+                            summary { "材料已在窗口核验？" }
+                            label { "核验说明（填写后，未满足的规则将被放行并记入访问日志）" input name="override_reason" maxlength="500"; }
+                        }
+                    }
+                    button.primary[*a != RecognitionAction::Reject].danger[*a == RecognitionAction::Reject] type="submit" data-action=(a.as_str()) { (labels::recognition_action(a.as_str())) }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /console/persons/{id}/applications`: 受理, through the API's create.
+pub async fn apply(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    check_token(&body, &console.csrf)?;
+    let categories: Vec<String> = form_urlencoded::parse(&body)
+        .filter(|(k, _)| k == "category")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    let person = id.into_inner();
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let target = person.clone();
+    let created = state
+        .db
+        .write(move |conn| {
+            let mut fields = serde_json::Map::new();
+            fields.insert("person_id".into(), Value::String(target));
+            fields.insert("claimed_categories".into(), serde_json::json!(categories));
+            let write = RecordWrite {
+                base_version: None,
+                fields,
+                set_ops: Default::default(),
+            };
+            create_in(conn, &app, &caller, Entity::Recognition, write)
+        })
+        .await;
+    step_answer(&state, &console, &person, created.map(|_| "received")).await
+}
+
+#[derive(Deserialize)]
+struct StepForm {
+    action: RecognitionAction,
+    reason: Option<String>,
+    override_reason: Option<String>,
+}
+
+/// `POST /console/persons/{id}/applications/{rid}`: a step, through `recognitions::take`.
+pub async fn step(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: StepForm = console.form(&body)?;
+    let (person, application) = path.into_inner();
+    let blank = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let step = Step {
+        action: form.action,
+        reason: blank(form.reason),
+        override_reason: blank(form.override_reason),
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let taken = match step.check() {
+        Err(e) => Err(e),
+        Ok(()) => {
+            state
+                .db
+                .write(move |conn| {
+                    let scope = caller.scope(conn)?;
+                    let env = staff::engine_env(&scope, &app.cipher, &app.config, now_micros());
+                    recognitions::take(conn, &caller, &env, &app.config, &application, &step)
+                })
+                .await
+        }
+    };
+    step_answer(
+        &state,
+        &console,
+        &person,
+        taken.map(|_| form.action.as_str()),
+    )
+    .await
+}
+
+/// After an application's step: back to the file, saying what was done, or the file with
+/// what stood in the way.
+async fn step_answer(
+    state: &web::Data<AppState>,
+    console: &Console,
+    person: &str,
+    done: Result<&str, ApiError>,
+) -> ConsoleResult {
+    let refusal = match done {
+        Ok(action) => {
+            return Ok(console.see_other(&format!(
+                "/console/persons/{person}?done={action}#applications"
+            )))
+        }
+        Err(ApiError::RulesUnmet { unmet, .. }) => html! {
+            div.error role="alert" {
+                p { "按照指南，这一步还不能办理，缺少：" }
+                ul {
+                    @for u in &unmet {
+                        li {
+                            @if let Some(c) = u.category { (c.chinese_name()) "：" }
+                            (u.reason)
+                            @if !u.evidence.is_empty() {
+                                "（需要：" (u.evidence.iter().map(|e| e.chinese_name()).collect::<Vec<_>>().join("、")) "）"
+                            }
+                        }
+                    }
+                }
+                p { "材料齐全后再办理；如原件已在窗口核验，可填写核验说明后办理。" }
+            }
+        },
+        Err(ApiError::Validation(errors)) => html! {
+            p.error role="alert" { "没有办理：" (errors.iter().map(|e| format!("{}：{}", e.field, e.reason)).collect::<Vec<_>>().join("；")) }
+        },
+        Err(ApiError::Conflict(_, why) | ApiError::Forbidden(_, why)) => html! {
+            p.error role="alert" { "没有办理：" (why) }
+        },
+        Err(e) => return Err(e.into()),
+    };
+    let (file, named) = load(state, console, person.to_string()).await?;
+    let offset = state.config.utc_offset_minutes;
+    let mut res = console.html(case_file_page(
+        console,
+        &file,
+        &named,
+        Some(refusal),
+        offset,
+    ));
+    *res.status_mut() = actix_web::http::StatusCode::CONFLICT;
+    Ok(res)
 }

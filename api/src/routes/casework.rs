@@ -108,35 +108,45 @@ pub async fn create(
     entity: web::Path<String>,
     Body(req): Body<RecordWrite>,
 ) -> ApiResult<HttpResponse> {
+    let entity = entity_of(&entity)?;
+    let app = state.clone();
+    let created = state
+        .db
+        .write(move |conn| create_in(conn, &app, &caller, entity, req))
+        .await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Creates a record in the caller's scope, through the engine as the caller, in the
+/// caller's unit of work (the API's and the console's). An exit schedules its follow-ups.
+pub(crate) fn create_in(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    entity: Entity,
+    req: RecordWrite,
+) -> Result<RecordView, ApiError> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::EditCaseFiles)?;
-    let entity = entity_of(&entity)?;
     if req.base_version.is_some() {
         return Err(ApiError::validation(
             "base_version",
             "is for edits, not for a new record",
         ));
     }
-    let cipher = state.cipher.clone();
-    let config = state.config.clone();
-    let created = state
-        .db
-        .write(move |conn| {
-            let scope = caller.scope(conn)?;
-            let env = staff::engine_env(&scope, &cipher, &config, now_micros());
-            check_write(conn, &env, entity, "", &req)?;
-            let mut edit = Edit::create(entity, req.fields);
-            edit.set_ops = req.set_ops;
-            let id = edit.id.to_string();
-            staff::apply(conn, &caller, &env, edit)?;
-            let created = record_in_scope(conn, &scope, entity, &id)?;
-            if entity == Entity::Exit {
-                staff::schedule_follow_ups(conn, &caller, &env, &config.follow_ups(), &created)?;
-            }
-            views::record(&created, birth_dates)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(created))
+    let config = &app.config;
+    let scope = caller.scope(conn)?;
+    let env = staff::engine_env(&scope, &app.cipher, config, now_micros());
+    check_write(conn, &env, entity, "", &req)?;
+    let mut edit = Edit::create(entity, req.fields);
+    edit.set_ops = req.set_ops;
+    let id = edit.id.to_string();
+    staff::apply(conn, caller, &env, edit)?;
+    let created = record_in_scope(conn, &scope, entity, &id)?;
+    if entity == Entity::Exit {
+        staff::schedule_follow_ups(conn, caller, &env, &config.follow_ups(), &created)?;
+    }
+    views::record(&created, birth_dates)
 }
 
 pub async fn get(

@@ -5,7 +5,7 @@ mod access_log;
 mod admin;
 pub mod attachments;
 pub(crate) mod auth;
-mod casework;
+pub(crate) mod casework;
 mod commitments;
 pub(crate) mod conflicts;
 mod devices;
