@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -23,6 +24,8 @@ struct Browser {
     driver: Child,
     base: String,
     _profile: tempfile::TempDir,
+    /// Where the browser saves what it downloads.
+    downloads: tempfile::TempDir,
 }
 
 fn free_port() -> u16 {
@@ -72,10 +75,15 @@ impl Browser {
             "--window-size=1366,900".into(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        let downloads = tempfile::tempdir().expect("downloads");
+        let prefs = json!({
+            "download.default_directory": downloads.path(),
+            "download.prompt_for_download": false,
+        });
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
-            json!({ "binary": chromium, "args": args }),
+            json!({ "binary": chromium, "args": args, "prefs": prefs }),
         );
         let mut client = None;
         for _ in 0..100 {
@@ -97,6 +105,7 @@ impl Browser {
             driver,
             base: app.base.clone(),
             _profile: profile,
+            downloads,
         }
     }
 
@@ -174,6 +183,28 @@ impl Browser {
             self.client.get_alert_text().await.is_err(),
             "a dialog is open"
         );
+    }
+
+    /// The files downloaded so far (whole ones: Chromium writes `.crdownload` until done).
+    async fn downloaded(&self, wait_for: usize) -> Vec<PathBuf> {
+        for _ in 0..200 {
+            let files: Vec<PathBuf> = std::fs::read_dir(self.downloads.path())
+                .expect("downloads")
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_none_or(|x| x != "crdownload"))
+                // (and its hidden temporary files)
+                .filter(|p| {
+                    !p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with('.'))
+                })
+                .collect();
+            if files.len() >= wait_for {
+                return files;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no download arrived");
     }
 
     /// Saves the page as `<name>.png` for a person to look at.
@@ -537,5 +568,63 @@ async fn an_application_goes_to_publicity_in_the_console_and_the_supervisor_reco
     b.script("document.getElementById('applications').scrollIntoView(); return null;")
         .await;
     b.screenshot("application-recognised").await;
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_supervisor_opens_coverage_drills_down_and_downloads_a_ledger() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let b = Browser::start(&app).await;
+    b.login("demo-supervisor", DEMO_PASSWORD).await;
+    b.click("nav.sections a[href='/console/supervision']").await;
+    b.wait_for_path("/console/supervision").await;
+    // Last month, by street.
+    let last_month = (chrono::Utc::now().date_naive().with_day(1).expect("day 1")
+        - chrono::Duration::days(1))
+    .format("%Y-%m")
+    .to_string();
+    b.goto(&format!(
+        "/console/supervision?month={last_month}&group_by=street"
+    ))
+    .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("合计") && text.contains("近 12 个月走访覆盖"),
+        "{text}"
+    );
+    b.screenshot("supervision").await;
+    // Street → its stations → a station's communities.
+    b.click("table.coverage tbody tr:first-child td:first-child a")
+        .await;
+    b.wait_for_path("/console/supervision?node=").await;
+    b.click("table.coverage tbody tr:first-child td:first-child a")
+        .await;
+    for _ in 0..100 {
+        if b.path().await.contains("group_by=community") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(b.path().await.contains("group_by=community"));
+    assert!(b.text().await.contains("社区"));
+    // The visit ledger of that station, as a spreadsheet.
+    b.script("document.querySelector('select[name=ledger]').value = 'visits'; return null;")
+        .await;
+    b.fill("input[name=reason]", "月度督导抽查").await;
+    b.click("form[action='/console/exports'] button[type=submit]")
+        .await;
+    let files = b.downloaded(1).await;
+    let name = files[0]
+        .file_name()
+        .and_then(|n| n.to_str())
+        .expect("name")
+        .to_string();
+    assert!(
+        name.starts_with("走访台账_") && name.ends_with(".xlsx"),
+        "{name}"
+    );
+    let bytes = std::fs::read(&files[0]).expect("file");
+    assert!(bytes.starts_with(b"PK"), "an xlsx is a zip");
+    b.screenshot("supervision-community").await;
     b.close().await;
 }

@@ -1105,3 +1105,111 @@ async fn an_application_goes_from_intake_to_recognition_in_the_console() {
         .expect("pulled");
     assert_eq!(application["data"]["state"], "recognised");
 }
+
+#[actix_web::test]
+async fn a_supervisor_drills_down_coverage_and_exports_a_ledger_in_the_console() {
+    let w = world().await;
+    let app = &w.app;
+    let (h, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 71).await;
+    let now = chrono::Utc::now();
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "visit",
+            &new_id(),
+            None,
+            json!({ "household_id": h,
+            "started_at": (now - chrono::Duration::minutes(30)).to_rfc3339(),
+            "ended_at": (now - chrono::Duration::minutes(10)).to_rfc3339(),
+            "outcome": "met", "persons_seen": [p] }),
+        )],
+    )
+    .await;
+    app.user(&w.admin, "sup-1", "supervisor", &[&w.tree.district])
+        .await;
+    let web = Web::signed_in(app, "sup-1", PASSWORD).await;
+    let page = web.get("/console/supervision?group_by=station").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "华林社区服务站",
+        "湖滨社区服务站",
+        "合计",
+        "走访覆盖",
+        "近 12 个月走访覆盖",
+        "<svg",
+        "导出台账",
+    ] {
+        assert!(page.body.contains(text), "{text}");
+    }
+    // Drill down: the station's communities, then a community's coordinators.
+    let link = format!(
+        "/console/supervision?node={}&amp;group_by=community",
+        w.tree.station1
+    );
+    assert!(page.body.contains(&link), "{link}");
+    let page = web
+        .get(&format!(
+            "/console/supervision?node={}&group_by=community",
+            w.tree.station1
+        ))
+        .await;
+    assert!(
+        page.body.contains("华林社区")
+            && page.body.contains("屏山社区")
+            && !page.body.contains("湖滨社区")
+    );
+    let page = web
+        .get(&format!(
+            "/console/supervision?node={}&group_by=coordinator",
+            w.tree.community_a
+        ))
+        .await;
+    assert!(page.body.contains("coord-a1"));
+
+    // The ledger downloads, named in Chinese, and the export is logged with its reason.
+    let csrf = page.csrf();
+    let r = web
+        .post(
+            "/console/exports",
+            &[
+                ("csrf", &csrf),
+                ("ledger", "visits"),
+                ("format", "csv"),
+                ("reason", " "),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("提交的内容有误"));
+    let r = web
+        .post(
+            "/console/exports",
+            &[
+                ("csrf", &csrf),
+                ("ledger", "visits"),
+                ("format", "csv"),
+                ("reason", "月度督导"),
+                ("node", &w.tree.community_a),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let disposition = r.headers["content-disposition"].to_str().expect("header");
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("filename*=UTF-8''"),
+        "{disposition}"
+    );
+    assert!(r.body.contains("华林路1号"), "{}", r.body);
+    let sup = app.login("sup-1", PASSWORD).await;
+    let log = app
+        .get("/v1/admin/access-log?action=export", &sup.access)
+        .await;
+    assert!(log.body.to_string().contains("月度督导"));
+    // Another station's community is not the staff's to count.
+    let staff = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let r = staff
+        .get(&format!("/console/supervision?node={}", w.tree.community_c))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

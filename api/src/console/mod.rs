@@ -23,6 +23,7 @@ mod page;
 mod persons;
 mod review;
 mod session;
+mod supervision;
 mod zh;
 
 use actix_web::body::MessageBody;
@@ -94,6 +95,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/persons/{id}/applications/{application}",
                 web::post().to(persons::step),
             )
+            .route("/supervision", web::get().to(supervision::coverage))
+            .route("/supervision/due", web::get().to(supervision::due))
+            .route("/exports", web::post().to(supervision::export))
             .route("/conflicts", web::get().to(conflicts::list))
             .route("/conflicts/{id}", web::post().to(conflicts::resolve))
             .route("/assets/{name}", web::get().to(assets::serve))

@@ -18,6 +18,7 @@ pub enum Section {
     Review,
     Conflicts,
     Persons,
+    Supervision,
     Account,
 }
 
@@ -28,6 +29,7 @@ impl Section {
             Section::Review => "材料审核",
             Section::Conflicts => "冲突处理",
             Section::Persons => "人员档案",
+            Section::Supervision => "督导",
             Section::Account => "账户",
         }
     }
@@ -38,6 +40,7 @@ impl Section {
             Section::Review => "/console/review",
             Section::Conflicts => "/console/conflicts",
             Section::Persons => "/console/persons",
+            Section::Supervision => "/console/supervision",
             Section::Account => "/console/password",
         }
     }
@@ -48,7 +51,7 @@ impl Section {
             Section::Home | Section::Account => None,
             Section::Review => Some(Permission::ReviewEvidence),
             Section::Conflicts => Some(Permission::ResolveConflicts),
-            Section::Persons => Some(Permission::ReadCaseFiles),
+            Section::Persons | Section::Supervision => Some(Permission::ReadCaseFiles),
         }
     }
 }
@@ -58,6 +61,7 @@ const NAV: &[Section] = &[
     Section::Persons,
     Section::Review,
     Section::Conflicts,
+    Section::Supervision,
 ];
 
 /// A whole HTML document.

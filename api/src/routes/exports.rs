@@ -67,8 +67,19 @@ pub async fn export(
     path: web::Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<HttpResponse> {
+    export_as(state, caller, &path, q).await
+}
+
+/// The ledger `ledger` as `q` asks for it, as a download (the API's export and the
+/// console's export form).
+pub(crate) async fn export_as(
+    state: web::Data<AppState>,
+    caller: Caller,
+    ledger: &str,
+    q: ExportQuery,
+) -> ApiResult<HttpResponse> {
     caller.require(Permission::ReadCaseFiles)?;
-    let ledger: Ledger = path.parse().map_err(|_| ApiError::not_found("ledger"))?;
+    let ledger: Ledger = ledger.parse().map_err(|_| ApiError::not_found("ledger"))?;
     let format: FileFormat = match q.format.as_deref() {
         None => FileFormat::Xlsx,
         Some(f) => f

@@ -9,7 +9,7 @@ pub(crate) mod casework;
 mod commitments;
 pub(crate) mod conflicts;
 mod devices;
-mod exports;
+pub(crate) mod exports;
 mod health;
 mod households;
 mod me;
@@ -17,7 +17,7 @@ mod org;
 pub(crate) mod persons;
 mod reports;
 pub(crate) mod review;
-mod supervision;
+pub(crate) mod supervision;
 pub mod sync;
 pub(crate) mod views;
 

@@ -54,48 +54,48 @@ pub struct DueQuery {
 
 /// The settings a report was counted with, so its figures can be read right.
 #[derive(Serialize)]
-struct CountedWith {
-    visit_interval_days: u32,
-    six_clears_stale_days: u32,
-    visit_gps_far_m: f64,
-    visit_min_minutes: i64,
+pub(crate) struct CountedWith {
+    pub visit_interval_days: u32,
+    pub six_clears_stale_days: u32,
+    pub visit_gps_far_m: f64,
+    pub visit_min_minutes: i64,
 }
 
 #[derive(Serialize)]
-struct CoverageReport {
+pub(crate) struct CoverageReport {
     /// When the figures were counted: a visit synced later, made in the period, changes them.
-    as_of: String,
-    from: NaiveDate,
-    to: NaiveDate,
-    node: Option<GroupKey>,
-    group_by: GroupBy,
-    settings: CountedWith,
-    rows: Vec<coverage::CoverageRow>,
-    total: coverage::CoverageRow,
+    pub as_of: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub node: Option<GroupKey>,
+    pub group_by: GroupBy,
+    pub settings: CountedWith,
+    pub rows: Vec<coverage::CoverageRow>,
+    pub total: coverage::CoverageRow,
 }
 
 #[derive(Serialize)]
-struct FlaggedVisit {
-    visit_id: String,
-    household_id: String,
-    community_id: String,
-    community_name: Option<String>,
-    user_id: Option<String>,
-    device_id: Option<String>,
-    started_at: String,
+pub(crate) struct FlaggedVisit {
+    pub visit_id: String,
+    pub household_id: String,
+    pub community_id: String,
+    pub community_name: Option<String>,
+    pub user_id: Option<String>,
+    pub device_id: Option<String>,
+    pub started_at: String,
     #[serde(flatten)]
-    flagged: Flagged,
+    pub flagged: Flagged,
 }
 
 #[derive(Serialize)]
-struct DueHousehold {
-    household_id: String,
-    address: String,
-    community_id: String,
-    community_name: Option<String>,
+pub(crate) struct DueHousehold {
+    pub household_id: String,
+    pub address: String,
+    pub community_id: String,
+    pub community_name: Option<String>,
     /// The station-local day of the last `met` visit (absent: never reached).
-    last_reached_on: Option<NaiveDate>,
-    days_since: Option<i64>,
+    pub last_reached_on: Option<NaiveDate>,
+    pub days_since: Option<i64>,
 }
 
 fn day(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
@@ -152,9 +152,25 @@ pub async fn coverage(
     caller: Caller,
     Query(q): Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let report = state
+        .db
+        .run(move |conn| coverage_of(conn, &app, &caller, &q, now_micros()))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The coverage report `q` asks for, counted at `now` in the caller's scope (the API's and
+/// the console's).
+pub(crate) fn coverage_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &CoverageQuery,
+    now: i64,
+) -> Result<CoverageReport, ApiError> {
     caller.require(Permission::ReadCaseFiles)?;
-    let now = now_micros();
-    let period = period(&state, q.from.as_deref(), q.to.as_deref(), now)?;
+    let period = period(app, q.from.as_deref(), q.to.as_deref(), now)?;
     let group_by = match q.group_by.as_deref() {
         None => GroupBy::Community,
         Some(g) => g.parse().map_err(|_| {
@@ -164,31 +180,25 @@ pub async fn coverage(
             )
         })?,
     };
-    let settings = state.config.coverage_settings();
-    let report = state
-        .db
-        .run(move |conn| {
-            let area = area(conn, &caller, q.node.as_deref())?;
-            let facts = Facts::load(conn, &area, period, &settings, now)?;
-            let counted = coverage::coverage(conn, &area, &facts, period, &settings, group_by)?;
-            Ok(CoverageReport {
-                as_of: views::time(now),
-                from: period.from,
-                to: period.to,
-                node: Some(counted.total.group.clone()).filter(|_| area.node.is_some()),
-                group_by,
-                settings: CountedWith {
-                    visit_interval_days: settings.visit_interval_days,
-                    six_clears_stale_days: settings.six_clears_stale_days,
-                    visit_gps_far_m: settings.flags.far_m,
-                    visit_min_minutes: settings.flags.min_minutes,
-                },
-                rows: counted.rows,
-                total: counted.total,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(report))
+    let settings = app.config.coverage_settings();
+    let area = area(conn, caller, q.node.as_deref())?;
+    let facts = Facts::load(conn, &area, period, &settings, now)?;
+    let counted = coverage::coverage(conn, &area, &facts, period, &settings, group_by)?;
+    Ok(CoverageReport {
+        as_of: views::time(now),
+        from: period.from,
+        to: period.to,
+        node: Some(counted.total.group.clone()).filter(|_| area.node.is_some()),
+        group_by,
+        settings: CountedWith {
+            visit_interval_days: settings.visit_interval_days,
+            six_clears_stale_days: settings.six_clears_stale_days,
+            visit_gps_far_m: settings.flags.far_m,
+            visit_min_minutes: settings.flags.min_minutes,
+        },
+        rows: counted.rows,
+        total: counted.total,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,13 +285,13 @@ fn month(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, A
 }
 
 #[derive(Serialize)]
-struct TrendReport {
-    as_of: String,
-    from: String,
-    to: String,
-    group_by: Option<GroupBy>,
-    rows: Vec<liuqing_schema::trend::Series>,
-    total: liuqing_schema::trend::Series,
+pub(crate) struct TrendReport {
+    pub as_of: String,
+    pub from: String,
+    pub to: String,
+    pub group_by: Option<GroupBy>,
+    pub rows: Vec<liuqing_schema::trend::Series>,
+    pub total: liuqing_schema::trend::Series,
 }
 
 /// Month by month: coverage, households reached, recognitions, exits, placements and
@@ -291,10 +301,25 @@ pub async fn trend(
     caller: Caller,
     Query(q): Query<TrendQuery>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let report = state
+        .db
+        .run(move |conn| trend_of(conn, &app, &caller, &q, now_micros()))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The trend `q` asks for, in the caller's scope (the API's and the console's).
+pub(crate) fn trend_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &TrendQuery,
+    now: i64,
+) -> Result<TrendReport, ApiError> {
     use chrono::Datelike;
     caller.require(Permission::ReadCaseFiles)?;
-    let now = now_micros();
-    let today = state.config.day_at(now);
+    let today = app.config.day_at(now);
     let this_month = today.with_day(1).unwrap_or(today);
     let to = month("to", q.to.as_deref())?.unwrap_or(this_month);
     let from = month("from", q.from.as_deref())?.unwrap_or(to - chrono::Months::new(11));
@@ -311,24 +336,17 @@ pub async fn trend(
         None => None,
         Some(g) => Some(node_grouping(Some(g), GroupBy::Community)?),
     };
-    let settings = state.config.coverage_settings();
-    let report = state
-        .db
-        .run(move |conn| {
-            let area = area(conn, &caller, q.node.as_deref())?;
-            let counted =
-                liuqing_schema::trend::trend(conn, &area, &settings, from, to, group_by, now)?;
-            Ok(TrendReport {
-                as_of: views::time(now),
-                from: from.format("%Y-%m").to_string(),
-                to: to.format("%Y-%m").to_string(),
-                group_by,
-                rows: counted.rows,
-                total: counted.total,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(report))
+    let settings = app.config.coverage_settings();
+    let area = area(conn, caller, q.node.as_deref())?;
+    let counted = liuqing_schema::trend::trend(conn, &area, &settings, from, to, group_by, now)?;
+    Ok(TrendReport {
+        as_of: views::time(now),
+        from: from.format("%Y-%m").to_string(),
+        to: to.format("%Y-%m").to_string(),
+        group_by,
+        rows: counted.rows,
+        total: counted.total,
+    })
 }
 
 /// The period's flagged visits, in time order, paged.
@@ -380,40 +398,50 @@ pub async fn due(
     caller: Caller,
     Query(q): Query<DueQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReadCaseFiles)?;
-    let now = now_micros();
-    let limit = paging::limit(q.limit)?;
-    let after = paging::decode(q.cursor.as_deref())?;
-    let settings = state.config.coverage_settings();
-    let today = state.config.day_at(now);
+    let app = state.clone();
     let page = state
         .db
-        .run(move |conn| {
-            let area = area(conn, &caller, q.node.as_deref())?;
-            let due = coverage::due_now(conn, &area.community_ids(), now, &settings)?;
-            let ids: Vec<String> = due.iter().map(|d| d.0.clone()).collect();
-            let mut addresses = coverage::addresses(conn, &ids)?;
-            let items = due
-                .into_iter()
-                .map(|(household, community, last)| {
-                    let last_day = last.map(|at| settings.day_of(at));
-                    (
-                        sort_key(last),
-                        DueHousehold {
-                            address: addresses.remove(&household).unwrap_or_default(),
-                            household_id: household,
-                            community_name: area.name_of(&community).map(str::to_string),
-                            community_id: community,
-                            last_reached_on: last_day,
-                            days_since: last_day.map(|d| (today - d).num_days()),
-                        },
-                    )
-                })
-                .collect();
-            Ok(page_of(items, after, limit, |d| &d.household_id))
-        })
+        .run(move |conn| due_of(conn, &app, &caller, &q, now_micros()))
         .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// A page of the households due a visit at `now` in the caller's scope (the API's list
+/// and the console's).
+pub(crate) fn due_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &DueQuery,
+    now: i64,
+) -> Result<Page<DueHousehold>, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let limit = paging::limit(q.limit)?;
+    let after = paging::decode(q.cursor.as_deref())?;
+    let settings = app.config.coverage_settings();
+    let today = app.config.day_at(now);
+    let area = area(conn, caller, q.node.as_deref())?;
+    let due = coverage::due_now(conn, &area.community_ids(), now, &settings)?;
+    let ids: Vec<String> = due.iter().map(|d| d.0.clone()).collect();
+    let mut addresses = coverage::addresses(conn, &ids)?;
+    let items = due
+        .into_iter()
+        .map(|(household, community, last)| {
+            let last_day = last.map(|at| settings.day_of(at));
+            (
+                sort_key(last),
+                DueHousehold {
+                    address: addresses.remove(&household).unwrap_or_default(),
+                    household_id: household,
+                    community_name: area.name_of(&community).map(str::to_string),
+                    community_id: community,
+                    last_reached_on: last_day,
+                    days_since: last_day.map(|d| (today - d).num_days()),
+                },
+            )
+        })
+        .collect();
+    Ok(page_of(items, after, limit, |d| &d.household_id))
 }
 
 /// A time as a cursor key that sorts as text: absent first, then zero-padded microseconds.

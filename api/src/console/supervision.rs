@@ -1,0 +1,298 @@
+//! 督导: visit coverage by street, station, community or coordinator for a month, with
+//! bars; drill-down from a street to its stations, communities and coordinators; the
+//! twelve-month trend as a line chart drawn by the server (SVG); the households due a
+//! visit; and the ledgers (台账) to export, with the reason the access log keeps. The
+//! figures are the API's (`routes::supervision::{coverage_of, trend_of, due_of}`).
+
+use actix_web::web;
+use chrono::NaiveDate;
+use liuqing_schema::coverage::{CoverageRow, GroupBy};
+use liuqing_schema::time::now_micros;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::error::{ConsoleError, ConsoleResult};
+use super::page::{self, Section};
+use super::session::{Console, Posted};
+use super::zh;
+use crate::ledgers::Ledger;
+use crate::routes::exports::{export_as, ExportQuery};
+use crate::routes::supervision::{
+    coverage_of, due_of, trend_of, CoverageQuery, DueQuery, TrendQuery,
+};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct Ask {
+    node: Option<String>,
+    /// `YYYY-MM`; default: this month.
+    month: Option<String>,
+    group_by: Option<String>,
+}
+
+/// A month's first and last day, from `YYYY-MM`.
+fn month_span(month: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))?
+        .pred_opt()?;
+    (month.len() == 7).then_some((first, last))
+}
+
+/// The grouping one level below a row of `kind`.
+fn below(kind: &str) -> Option<&'static str> {
+    match kind {
+        "district" => Some("street"),
+        "street" => Some("station"),
+        "station" => Some("community"),
+        "community" => Some("coordinator"),
+        _ => None,
+    }
+}
+
+fn group_name(g: GroupBy) -> &'static str {
+    match g {
+        GroupBy::Street => "街道",
+        GroupBy::Station => "服务站",
+        GroupBy::Community => "社区",
+        GroupBy::Coordinator => "协理员",
+    }
+}
+
+fn percent(share: Option<f64>) -> String {
+    share.map_or_else(|| "—".into(), |s| format!("{:.0}%", s * 100.0))
+}
+
+/// `GET /console/supervision`.
+pub async fn coverage(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<Ask>,
+) -> ConsoleResult {
+    let ask = query.into_inner();
+    let span = ask
+        .month
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .and_then(month_span);
+    let q = CoverageQuery {
+        node: ask.node.clone().filter(|n| !n.is_empty()),
+        from: span.map(|(f, _)| f.to_string()),
+        to: span.map(|(_, t)| t.to_string()),
+        group_by: ask.group_by.clone().filter(|g| !g.is_empty()),
+    };
+    let t = TrendQuery {
+        node: q.node.clone(),
+        from: None,
+        to: span.map(|(f, _)| f.format("%Y-%m").to_string()),
+        group_by: None,
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let (report, trend) = state
+        .db
+        .run(move |conn| {
+            let now = now_micros();
+            Ok((
+                coverage_of(conn, &app, &caller, &q, now)?,
+                trend_of(conn, &app, &caller, &t, now)?,
+            ))
+        })
+        .await?;
+    let month = report.from.format("%Y-%m").to_string();
+    let title = match &report.node {
+        Some(n) => format!("督导 · {}", n.name),
+        None => "督导".to_string(),
+    };
+    let node_param = ask.node.clone().unwrap_or_default();
+    let body = html! {
+        form.search method="get" action="/console/supervision" {
+            @if !node_param.is_empty() { input type="hidden" name="node" value=(node_param); }
+            label { "月份" input type="month" name="month" value=(month); }
+            label { "分组" select name="group_by" {
+                @for g in [GroupBy::Street, GroupBy::Station, GroupBy::Community, GroupBy::Coordinator] {
+                    option value=(g.as_str()) selected[g == report.group_by] { (group_name(g)) }
+                }
+            } }
+            button.primary type="submit" { "查看" }
+            @if report.node.is_some() { a href="/console/supervision" { "回到全部" } }
+        }
+        p.hint { (zh::date(report.from)) " 至 " (zh::date(report.to)) "的走访情况，统计于 " (zh::date_text(&report.as_of, app_offset(&state))) "。超过 "
+            (report.settings.visit_interval_days) " 天未见面的家庭为应走访。" }
+        table.list.coverage {
+            thead { tr {
+                th { (group_name(report.group_by)) } th { "家庭" } th { "已见面" } th { "走访覆盖" }
+                th { "应走访" } th { "从未见面" } th { "六清完整" } th { "六清过期" } th { "走访次数" } th { "中位时长" } th { "有定位" } th { "可疑走访" }
+            } }
+            tbody {
+                @for r in &report.rows { (row(r, &month, false)) }
+                (row(&report.total, &month, true))
+            }
+        }
+        p { a href={ "/console/supervision/due" @if !node_param.is_empty() { "?node=" (node_param) } } { "应走访家庭名单 →" } }
+        section.card {
+            h2 { "近 12 个月走访覆盖" }
+            (chart(&trend.total.months.iter().map(|m| (m.month.clone(), m.coverage)).collect::<Vec<_>>()))
+        }
+        section.card {
+            h2 { "导出台账" }
+            form.search method="post" action="/console/exports" {
+                input type="hidden" name="csrf" value=(console.csrf);
+                @if !node_param.is_empty() { input type="hidden" name="node" value=(node_param); }
+                input type="hidden" name="from" value=(report.from.to_string());
+                input type="hidden" name="to" value=(report.to.to_string());
+                label { "台账" select name="ledger" {
+                    @for l in Ledger::ALL { option value=(l.as_str()) { (l.title()) } }
+                } }
+                label { "格式" select name="format" { option value="xlsx" { "Excel（xlsx）" } option value="csv" { "CSV" } } }
+                label { "用途（记入访问日志）" input name="reason" required maxlength="500" placeholder="如：月度督导"; }
+                button.primary type="submit" { "导出" }
+            }
+        }
+    };
+    Ok(console.html(page::shell(&console, Section::Supervision, &title, body)))
+}
+
+fn app_offset(state: &AppState) -> i32 {
+    state.config.utc_offset_minutes
+}
+
+fn row(r: &CoverageRow, month: &str, total: bool) -> Markup {
+    let drill = below(&r.group.kind).filter(|_| !total || r.group.kind != "scope");
+    html! {
+        tr.total[total] {
+            td {
+                @if let (Some(next), false) = (drill, total) {
+                    a href={ "/console/supervision?node=" (r.group.id) "&group_by=" (next) "&month=" (month) } { (r.group.name) }
+                } @else if total { "合计" } @else { (r.group.name) }
+            }
+            td.n { (zh::count(r.households as i64)) }
+            td.n { (zh::count(r.reached as i64)) }
+            td.bar {
+                meter min="0" max="1" low="0.6" high="0.85" optimum="1" value=(r.coverage.unwrap_or(0.0)) {}
+                span { (percent(r.coverage)) }
+            }
+            td.n { (zh::count(r.due as i64)) }
+            td.n { (zh::count(r.never_reached as i64)) }
+            td.n { (zh::count(r.six_clears_complete as i64)) " / " (zh::count(r.persons as i64)) }
+            td.n { (zh::count(r.six_clears_stale as i64)) }
+            td.n { (zh::count(r.visits as i64)) }
+            td.n { @if let Some(m) = r.median_minutes { (format!("{m:.0}")) " 分钟" } @else { "—" } }
+            td.n { (percent(r.gps_share)) }
+            td.n { (zh::count(r.flagged.visits as i64)) }
+        }
+    }
+}
+
+/// A line chart of monthly shares, drawn as SVG (no script, no style attribute).
+fn chart(points: &[(String, Option<f64>)]) -> Markup {
+    let (w, h, left, bottom, top) = (720.0, 220.0, 44.0, 28.0, 12.0);
+    let n = points.len().max(1) as f64;
+    let x = |i: usize| left + (w - left - 12.0) * (i as f64 + 0.5) / n;
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v.clamp(0.0, 1.0));
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (_, v))| v.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
+        .collect();
+    html! {
+        svg.chart viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="近 12 个月走访覆盖率折线图" {
+            @for pct in [0.0, 0.5, 1.0] {
+                line.grid x1=(left) x2=(w - 8.0) y1=(y(pct)) y2=(y(pct)) {}
+                text.axis x=(left - 6.0) y=(y(pct) + 4.0) text-anchor="end" { (format!("{:.0}%", pct * 100.0)) }
+            }
+            polyline.series points=(line.join(" ")) {}
+            @for (i, (month, v)) in points.iter().enumerate() {
+                @if let Some(v) = v {
+                    circle.dot cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*v))) r="3" { title { (month) "：" (percent(Some(*v))) } }
+                }
+                text.axis x=(format!("{:.1}", x(i))) y=(h - 8.0) text-anchor="middle" { (month.get(5..).unwrap_or(month)) "月" }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DueAsk {
+    node: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /console/supervision/due`.
+pub async fn due(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<DueAsk>,
+) -> ConsoleResult {
+    let ask = query.into_inner();
+    let q = DueQuery {
+        node: ask.node.clone().filter(|n| !n.is_empty()),
+        cursor: ask.cursor.clone(),
+        limit: Some(100),
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let page = state
+        .db
+        .run(move |conn| due_of(conn, &app, &caller, &q, now_micros()))
+        .await?;
+    let node = ask.node.unwrap_or_default();
+    let body = html! {
+        p.back { a href={ "/console/supervision" @if !node.is_empty() { "?node=" (node) } } { "← 返回督导" } }
+        p.hint { "从未见面的在前，其余按上次见面时间从早到晚。" }
+        @if page.items.is_empty() { p.empty { "没有应走访的家庭。" } }
+        @else {
+            table.list {
+                thead { tr { th { "住址" } th { "社区" } th { "上次见面" } th { "已过天数" } } }
+                tbody {
+                    @for d in &page.items {
+                        tr {
+                            td { (d.address) }
+                            td { (d.community_name.as_deref().unwrap_or_default()) }
+                            td { @if let Some(day) = d.last_reached_on { (zh::date(day)) } @else { "从未见面" } }
+                            td.n { @if let Some(days) = d.days_since { (days) } }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = &page.next_cursor {
+                p { a href={ "/console/supervision/due?" (form_urlencoded::Serializer::new(String::new()).append_pair("node", &node).append_pair("cursor", next).finish()) } { "下一页 →" } }
+            }
+        }
+    };
+    Ok(console.html(page::shell(
+        &console,
+        Section::Supervision,
+        "应走访家庭",
+        body,
+    )))
+}
+
+#[derive(Deserialize)]
+struct ExportForm {
+    ledger: String,
+    format: Option<String>,
+    reason: Option<String>,
+    node: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `POST /console/exports`: the API's export, downloaded by the browser.
+pub async fn export(
+    state: web::Data<AppState>,
+    console: Console,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: ExportForm = console.form(&body)?;
+    let q = ExportQuery {
+        node: form.node.filter(|n| !n.is_empty()),
+        from: form.from,
+        to: form.to,
+        format: form.format,
+        reason: form.reason,
+    };
+    export_as(state, console.caller, &form.ledger, q)
+        .await
+        .map_err(ConsoleError::Api)
+}
