@@ -628,3 +628,37 @@ async fn a_supervisor_opens_coverage_drills_down_and_downloads_a_ledger() {
     b.screenshot("supervision-community").await;
     b.close().await;
 }
+
+#[actix_web::test]
+async fn the_publicity_list_prints_on_a4() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let staff = app.login("demo-staff-1", DEMO_PASSWORD).await;
+    let listed = app.get("/v1/publicity", &staff.access).await;
+    let names: Vec<String> = listed.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|e| e["name"].as_str().map(str::to_string))
+        .collect();
+    assert!(!names.is_empty(), "the demo has applications in publicity");
+    let b = Browser::start(&app).await;
+    b.login("demo-staff-1", DEMO_PASSWORD).await;
+    b.click("nav.sections a[href='/console/lists/publicity']")
+        .await;
+    b.wait_for_path("/console/lists/publicity").await;
+    let text = b.text().await;
+    assert!(text.contains("就业困难人员认定公示名单"), "{text}");
+    for name in &names {
+        assert!(text.contains(name.as_str()), "{name}");
+    }
+    b.screenshot("publicity").await;
+    // As printed: A4, without the console's navigation.
+    let pdf = b
+        .client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .expect("print");
+    assert!(pdf.starts_with(b"%PDF"));
+    std::fs::write(screenshots().join("publicity.pdf"), &pdf).expect("saved");
+    b.close().await;
+}

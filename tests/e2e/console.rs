@@ -1213,3 +1213,36 @@ async fn a_supervisor_drills_down_coverage_and_exports_a_ledger_in_the_console()
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[actix_web::test]
+async fn the_lists_show_what_the_api_lists_and_nothing_more() {
+    let app = demo_app("demo password 1").await;
+    let staff = app.login("demo-staff-1", "demo password 1").await;
+    let web = Web::signed_in(&app, "demo-staff-1", "demo password 1").await;
+
+    let page = web.get("/console/lists/publicity").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let listed = app.get("/v1/publicity", &staff.access).await;
+    let items = listed.body["items"].as_array().expect("items");
+    assert!(!items.is_empty());
+    for e in items {
+        assert!(page.body.contains(e["name"].as_str().expect("name")));
+    }
+    // Posted publicly: no ID number, phone or address on it.
+    assert!(!page.body.contains("身份证") && !page.body.contains("****"));
+    assert!(page.body.contains("data-print"));
+
+    let page = web.get("/console/lists/exit-candidates").await;
+    let listed = app
+        .get("/v1/exit-candidates?limit=200", &staff.access)
+        .await;
+    let items = listed.body["items"].as_array().expect("items");
+    assert_eq!(
+        page.body.matches("href=\"/console/persons/").count(),
+        items.len()
+    );
+    for e in items {
+        let link = format!("/console/persons/{}", e["id"].as_str().expect("id"));
+        assert!(page.body.contains(&link), "{link}");
+    }
+}

@@ -413,7 +413,6 @@ pub fn load_demo(
 }
 
 /// A server on the demo district (its users' password is `password`).
-#[cfg_attr(not(feature = "browser"), allow(dead_code))]
 pub async fn demo_app(password: &str) -> TestApp {
     let data = tempfile::tempdir().expect("dir");
     let config = test_config(data.path());

@@ -82,9 +82,9 @@ pub async fn home(state: web::Data<AppState>, console: Console) -> ConsoleResult
                 (tile("待处理冲突", n, "/console/conflicts", "两台手机改了同一项"))
             }
             (count_only("待初审申请", today.to_review, "受理后待初审"))
-            (count_only("公示中", today.in_publicity, "公示期满后可认定"))
+            (tile("公示中", today.in_publicity, "/console/lists/publicity", "公示期满后可认定"))
             (count_only("应走访家庭", today.due_visits, "超过走访周期未见面"))
-            (count_only("可能退出", today.exit_candidates, "符合退出条件的人员"))
+            (tile("可能退出", today.exit_candidates, "/console/lists/exit-candidates", "六个月以上未联系"))
         }
     };
     Ok(console.html(page::shell(&console, Section::Home, "首页", body)))

@@ -17,6 +17,7 @@ mod conflicts;
 mod error;
 mod home;
 mod labels;
+mod lists;
 mod login;
 mod names;
 mod page;
@@ -98,6 +99,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/supervision", web::get().to(supervision::coverage))
             .route("/supervision/due", web::get().to(supervision::due))
             .route("/exports", web::post().to(supervision::export))
+            .route("/lists/publicity", web::get().to(lists::publicity))
+            .route(
+                "/lists/exit-candidates",
+                web::get().to(lists::exit_candidates),
+            )
             .route("/conflicts", web::get().to(conflicts::list))
             .route("/conflicts/{id}", web::post().to(conflicts::resolve))
             .route("/assets/{name}", web::get().to(assets::serve))

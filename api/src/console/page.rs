@@ -19,6 +19,7 @@ pub enum Section {
     Conflicts,
     Persons,
     Supervision,
+    Lists,
     Account,
 }
 
@@ -30,6 +31,7 @@ impl Section {
             Section::Conflicts => "冲突处理",
             Section::Persons => "人员档案",
             Section::Supervision => "督导",
+            Section::Lists => "名单",
             Section::Account => "账户",
         }
     }
@@ -41,6 +43,7 @@ impl Section {
             Section::Conflicts => "/console/conflicts",
             Section::Persons => "/console/persons",
             Section::Supervision => "/console/supervision",
+            Section::Lists => "/console/lists/publicity",
             Section::Account => "/console/password",
         }
     }
@@ -51,7 +54,9 @@ impl Section {
             Section::Home | Section::Account => None,
             Section::Review => Some(Permission::ReviewEvidence),
             Section::Conflicts => Some(Permission::ResolveConflicts),
-            Section::Persons | Section::Supervision => Some(Permission::ReadCaseFiles),
+            Section::Persons | Section::Supervision | Section::Lists => {
+                Some(Permission::ReadCaseFiles)
+            }
         }
     }
 }
@@ -61,6 +66,7 @@ const NAV: &[Section] = &[
     Section::Persons,
     Section::Review,
     Section::Conflicts,
+    Section::Lists,
     Section::Supervision,
 ];
 

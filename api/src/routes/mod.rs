@@ -15,7 +15,7 @@ mod households;
 mod me;
 mod org;
 pub(crate) mod persons;
-mod reports;
+pub(crate) mod reports;
 pub(crate) mod review;
 pub(crate) mod supervision;
 pub mod sync;

@@ -19,8 +19,9 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Query;
 use crate::state::AppState;
+use liuqing_schema::DbConn;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicityQuery {
     /// A station (or any node) in the caller's scope; default: the whole scope.
@@ -29,42 +30,42 @@ pub struct PublicityQuery {
 
 /// One line of the publicity list (`PublicityList` in openapi.yaml).
 #[derive(Serialize)]
-struct PublicityEntry {
-    name: String,
-    sex: Option<String>,
-    age: Option<u32>,
-    community: Option<String>,
-    categories: Vec<NamedCategory>,
-    publicity_started_on: Option<String>,
-    publicity_ends_on: Option<String>,
-    handler: Option<String>,
+pub(crate) struct PublicityEntry {
+    pub name: String,
+    pub sex: Option<String>,
+    pub age: Option<u32>,
+    pub community: Option<String>,
+    pub categories: Vec<NamedCategory>,
+    pub publicity_started_on: Option<String>,
+    pub publicity_ends_on: Option<String>,
+    pub handler: Option<String>,
 }
 
 #[derive(Serialize)]
-struct NamedCategory {
-    category: Category,
-    name: &'static str,
+pub(crate) struct NamedCategory {
+    pub category: Category,
+    pub name: &'static str,
 }
 
 #[derive(Serialize)]
-struct DuplicateGroup {
-    reason: DuplicateReason,
-    persons: Vec<PersonItem>,
+pub(crate) struct DuplicateGroup {
+    pub reason: DuplicateReason,
+    pub persons: Vec<PersonItem>,
 }
 
 #[derive(Serialize)]
-struct ZeroEmploymentItem {
+pub(crate) struct ZeroEmploymentItem {
     #[serde(flatten)]
-    household: HouseholdItem,
-    standing: &'static str,
-    clearance_deadline: String,
+    pub household: HouseholdItem,
+    pub standing: &'static str,
+    pub clearance_deadline: String,
 }
 
 #[derive(Serialize)]
-struct ZeroEmploymentMonth {
-    month: String,
-    open: usize,
-    items: Vec<ZeroEmploymentItem>,
+pub(crate) struct ZeroEmploymentMonth {
+    pub month: String,
+    pub open: usize,
+    pub items: Vec<ZeroEmploymentItem>,
 }
 
 /// The applications in publicity: name, sex, age, categories, period and handler, and
@@ -74,66 +75,76 @@ pub async fn publicity(
     caller: Caller,
     Query(q): Query<PublicityQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReadCaseFiles)?;
-    let today = state.config.today();
+    let app = state.clone();
     let items = state
         .db
-        .run(move |conn| {
-            let mut scope = caller.scope(conn)?;
-            if let Some(node_id) = &q.org_node_id {
-                let node = org::find_in_scope(conn, &scope, node_id)?
-                    .ok_or_else(|| ApiError::not_found("org node"))?;
-                scope = liuqing_schema::scope::Scope::Subtrees(vec![node.path]);
-            }
-            let mut items = Vec::new();
-            for (rec, person) in casefile::in_publicity(conn, &scope)? {
-                let doc = views::document(&rec)?;
-                let categories: Vec<NamedCategory> = get_path(&doc, "claimed_categories")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|c| c.as_str()?.parse::<Category>().ok())
-                            .map(|category| NamedCategory {
-                                category,
-                                name: category.chinese_name(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                // The handler is whoever posted it.
-                let handler_id = get_path(&doc, "history")
-                    .and_then(Value::as_array)
-                    .and_then(|h| {
-                        h.iter()
-                            .rev()
-                            .find(|e| e.get("state").and_then(Value::as_str) == Some("publicity"))
-                    })
-                    .and_then(|e| e.get("by")?.as_str().map(str::to_string));
-                let handler = match handler_id {
-                    Some(id) => users::find(conn, &id)?.map(|u| u.display_name),
-                    None => None,
-                };
-                let community = org::find(conn, &person.community_id)?.map(|n| n.name);
-                let date = |path| {
-                    get_path(&doc, path)
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
-                items.push(PublicityEntry {
-                    age: person.birth().map(|b| age_on(b, today)),
-                    name: person.name,
-                    sex: person.sex,
-                    community,
-                    categories,
-                    publicity_started_on: date("publicity_started_on"),
-                    publicity_ends_on: date("publicity_ends_on"),
-                    handler,
-                });
-            }
-            Ok(items)
-        })
+        .run(move |conn| publicity_of(conn, &app, &caller, &q))
         .await?;
     Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The publicity list of the caller's scope, or of a node in it (the API's and the
+/// console's printable one).
+pub(crate) fn publicity_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &PublicityQuery,
+) -> Result<Vec<PublicityEntry>, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let today = app.config.today();
+    let mut scope = caller.scope(conn)?;
+    if let Some(node_id) = &q.org_node_id {
+        let node = org::find_in_scope(conn, &scope, node_id)?
+            .ok_or_else(|| ApiError::not_found("org node"))?;
+        scope = liuqing_schema::scope::Scope::Subtrees(vec![node.path]);
+    }
+    let mut items = Vec::new();
+    for (rec, person) in casefile::in_publicity(conn, &scope)? {
+        let doc = views::document(&rec)?;
+        let categories: Vec<NamedCategory> = get_path(&doc, "claimed_categories")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str()?.parse::<Category>().ok())
+                    .map(|category| NamedCategory {
+                        category,
+                        name: category.chinese_name(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        // The handler is whoever posted it.
+        let handler_id = get_path(&doc, "history")
+            .and_then(Value::as_array)
+            .and_then(|h| {
+                h.iter()
+                    .rev()
+                    .find(|e| e.get("state").and_then(Value::as_str) == Some("publicity"))
+            })
+            .and_then(|e| e.get("by")?.as_str().map(str::to_string));
+        let handler = match handler_id {
+            Some(id) => users::find(conn, &id)?.map(|u| u.display_name),
+            None => None,
+        };
+        let community = org::find(conn, &person.community_id)?.map(|n| n.name);
+        let date = |path| {
+            get_path(&doc, path)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        items.push(PublicityEntry {
+            age: person.birth().map(|b| age_on(b, today)),
+            name: person.name,
+            sex: person.sex,
+            community,
+            categories,
+            publicity_started_on: date("publicity_started_on"),
+            publicity_ends_on: date("publicity_ends_on"),
+            handler,
+        });
+    }
+    Ok(items)
 }
 
 /// Persons who may be one person (same phone, or same name and birth date), for review.
@@ -171,7 +182,7 @@ pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CandidatesQuery {
     pub limit: Option<usize>,
@@ -184,22 +195,31 @@ pub async fn exit_candidates(
     caller: Caller,
     Query(q): Query<CandidatesQuery>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let items = state
+        .db
+        .run(move |conn| exit_candidates_of(conn, &app, &caller, &q))
+        .await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The exit candidates of the caller's scope, longest without contact first (the API's
+/// list and the console's).
+pub(crate) fn exit_candidates_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &CandidatesQuery,
+) -> Result<Vec<PersonItem>, ApiError> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let limit = crate::paging::limit(q.limit)?;
-    let today = state.config.today();
-    let rows = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(casefile::exit_candidates(conn, &scope, today, limit)?)
-        })
-        .await?;
-    let items = rows
+    let today = app.config.today();
+    let scope = caller.scope(conn)?;
+    casefile::exit_candidates(conn, &scope, today, limit)?
         .iter()
         .map(|p| views::person_item(p, today, birth_dates))
-        .collect::<Result<_, _>>()?;
-    Ok(HttpResponse::Ok().json(Items { items }))
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,6 +16,7 @@
   document.addEventListener("click", function (e) {
     var button = e.target.closest ? e.target.closest("[data-photo]") : null;
     if (button) photoAction(button.getAttribute("data-photo"));
+    if (e.target.closest && e.target.closest("[data-print]")) window.print();
   });
 
   // Review shortcuts, only while no field has the keyboard.

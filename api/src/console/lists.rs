@@ -1,0 +1,112 @@
+//! 名单: the lists a station posts or works through — the publicity list (公示名单, printed
+//! on A4 and posted), and the exit candidates (no contact for six months or more). The
+//! entries are the API's (`routes::reports::{publicity_of, exit_candidates_of}`).
+
+use actix_web::web;
+use maud::html;
+
+use super::error::ConsoleResult;
+use super::labels;
+use super::names::Names;
+use super::page::{self, Section};
+use super::session::Console;
+use super::zh;
+use crate::routes::reports::{exit_candidates_of, publicity_of, CandidatesQuery, PublicityQuery};
+use crate::state::AppState;
+
+fn tabs(active: &str) -> maud::Markup {
+    html! {
+        nav.filters aria-label="名单" {
+            a href="/console/lists/publicity" aria-current=[(active == "publicity").then_some("page")] { "公示名单" }
+            a href="/console/lists/exit-candidates" aria-current=[(active == "exit").then_some("page")] { "可能退出" }
+        }
+    }
+}
+
+/// `GET /console/lists/publicity`: the applications in publicity, as posted (name, sex,
+/// age, community, categories, period, handler: nothing else).
+pub async fn publicity(state: web::Data<AppState>, console: Console) -> ConsoleResult {
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let items = state
+        .db
+        .run(move |conn| publicity_of(conn, &app, &caller, &PublicityQuery::default()))
+        .await?;
+    let offset = state.config.utc_offset_minutes;
+    let body = html! {
+        (tabs("publicity"))
+        div.printable {
+            h2.print-title { "就业困难人员认定公示名单" }
+            @if items.is_empty() { p.empty { "目前没有公示中的申请。" } }
+            @else {
+                table.list.publicity {
+                    thead { tr { th { "序号" } th { "姓名" } th { "性别" } th { "年龄" } th { "社区" } th { "认定类别" } th { "公示期" } th { "经办人" } } }
+                    tbody {
+                        @for (i, e) in items.iter().enumerate() {
+                            tr {
+                                td.n { (i + 1) }
+                                td { (e.name) }
+                                td { (e.sex.as_deref().map(labels::choice).unwrap_or_default()) }
+                                td.n { @if let Some(a) = e.age { (a) } }
+                                td { (e.community.as_deref().unwrap_or_default()) }
+                                td.wrap { (e.categories.iter().map(|c| c.name).collect::<Vec<_>>().join("；")) }
+                                td { (e.publicity_started_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_default())
+                                     " 至 " (e.publicity_ends_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_default()) }
+                                td { (e.handler.as_deref().unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+                p.print-note { "公示期内如有异议，请向所在社区服务站实名反映。" }
+            }
+        }
+        p { button type="button" data-print="1" { "打印（A4）" } }
+    };
+    Ok(console.html(page::shell(&console, Section::Lists, "公示名单", body)))
+}
+
+/// `GET /console/lists/exit-candidates`.
+pub async fn exit_candidates(state: web::Data<AppState>, console: Console) -> ConsoleResult {
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let (items, communities) = state
+        .db
+        .run(move |conn| {
+            let q = CandidatesQuery { limit: Some(200) };
+            let items = exit_candidates_of(conn, &app, &caller, &q)?;
+            let mut names = Names::default();
+            let communities = items
+                .iter()
+                .map(|p| names.node(conn, &p.community_id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((items, communities))
+        })
+        .await?;
+    let offset = state.config.utc_offset_minutes;
+    let body = html! {
+        (tabs("exit"))
+        p.hint { "六个月以上没有走访或服务记录的人员，最久的在前。是否退出由服务站核实后决定。" }
+        @if items.is_empty() { p.empty { "没有符合条件的人员。" } }
+        @else {
+            table.list {
+                thead { tr { th { "姓名" } th { "社区" } th { "状态" } th { "最近联系" } } }
+                tbody {
+                    @for (p, community) in items.iter().zip(&communities) {
+                        tr {
+                            td { a href={ "/console/persons/" (p.id) } { (p.name) } }
+                            td { (community) }
+                            td { (labels::person_status(&p.status)) }
+                            td { (p.last_contact_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "从未".into())) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console.html(page::shell(
+        &console,
+        Section::Lists,
+        "可能退出的人员",
+        body,
+    )))
+}
