@@ -413,6 +413,14 @@ async fn a_coordinator_sees_only_their_community_and_an_admin_no_case_file() {
     b.goto("/console/review").await;
     assert!(b.text().await.contains("无权访问"));
     b.screenshot("admin-no-case-files").await;
+    // What an admin does instead.
+    b.goto("/console/admin/users").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("demo-coord-1") && text.contains("新建用户"),
+        "{text}"
+    );
+    b.screenshot("admin-users").await;
     b.close().await;
 }
 

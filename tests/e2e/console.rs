@@ -1246,3 +1246,148 @@ async fn the_lists_show_what_the_api_lists_and_nothing_more() {
         assert!(page.body.contains(&link), "{link}");
     }
 }
+
+#[actix_web::test]
+async fn an_admin_manages_users_and_the_org_tree_and_staff_revoke_a_phone_in_the_console() {
+    let w = world().await;
+    let app = &w.app;
+    let admin = Web::signed_in(app, "admin", ADMIN_PASSWORD).await;
+    let page = admin.get("/console/admin").await;
+    assert_eq!(page.location(), "/console/admin/users");
+    let page = admin.get("/console/admin/users").await;
+    assert!(page.body.contains("coord-a1") && page.body.contains("新建用户"));
+    let csrf = page.csrf();
+    // A new coordinator for community B.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("username", "coord-b1"),
+        ("display_name", "屏山协理员"),
+        ("role", "coordinator"),
+        ("org_node_ids", w.tree.community_b.as_str()),
+        ("password", "first password 1"),
+    ];
+    let r = admin.post("/console/admin/users", &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = admin.get(r.location()).await;
+    assert!(page.body.contains("屏山协理员") && page.body.contains("待改密码"));
+    // The same name again is refused, saying why.
+    let r = admin.post("/console/admin/users", &form).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("这个用户名已经有人用了"));
+    // A coordinator bound to a station is refused by the API's rule.
+    let r = admin
+        .post(
+            "/console/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("username", "coord-x"),
+                ("display_name", "x"),
+                ("role", "coordinator"),
+                ("org_node_ids", &w.tree.station1),
+                ("password", "first password 1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("communities only"));
+    let user = app.login("coord-b1", "first password 1").await;
+    let uid = user.user["id"].as_str().expect("id").to_string();
+    assert_eq!(user.user["must_change_password"], true);
+
+    // A reset shows a one-time password once; the old one no longer works.
+    let r = admin
+        .post(
+            &format!("/console/admin/users/{uid}/password-reset"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    let temporary = r
+        .body
+        .split("<code>")
+        .nth(1)
+        .expect("shown")
+        .split("</code>")
+        .next()
+        .expect("code")
+        .to_string();
+    assert!(
+        app.login_raw("coord-b1", "first password 1", &new_id())
+            .await
+            .status
+            == StatusCode::UNAUTHORIZED
+    );
+    app.login("coord-b1", &temporary).await;
+    // Disabled: no login at all.
+    let r = admin
+        .post(
+            &format!("/console/admin/users/{uid}"),
+            &[("csrf", &csrf), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.login_raw("coord-b1", &temporary, &new_id())
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The org tree grows a community under station 2.
+    let page = admin.get("/console/admin/org").await;
+    assert!(page.body.contains("湖滨社区服务站"));
+    let r = admin
+        .post(
+            "/console/admin/org",
+            &[
+                ("csrf", &csrf),
+                ("parent_id", &w.tree.station2),
+                ("kind", "community"),
+                ("name", "西湖社区"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("已新建：西湖社区"), "{}", r.body);
+    let r = admin
+        .post(
+            "/console/admin/org",
+            &[
+                ("csrf", &csrf),
+                ("parent_id", &w.tree.station2),
+                ("kind", "street"),
+                ("name", "错层"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("没有完成"));
+
+    // Station staff revoke a lost phone; its token stops working at once.
+    let staff = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let page = staff.get("/console/admin/devices").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("coord-a1") && !page.body.contains("新建用户"));
+    let device = &w.a1.s.device_id;
+    let r = staff
+        .post(
+            &format!("/console/admin/devices/{device}"),
+            &[
+                ("csrf", &page.csrf()),
+                ("state", "revoked"),
+                ("reason", "手机丢失"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("已吊销"), "{}", r.body);
+    app.get("/v1/me", &w.a1.s.access)
+        .await
+        .problem(401, "device_revoked");
+    // Users and the org tree are the admin's alone.
+    assert_eq!(
+        staff.get("/console/admin/users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let coord = Web::signed_in(app, "coord-a2", PASSWORD).await;
+    assert_eq!(
+        coord.get("/console/admin").await.status,
+        StatusCode::FORBIDDEN
+    );
+}

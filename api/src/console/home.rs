@@ -104,5 +104,10 @@ fn count_only(label: &str, n: i64, hint: &str) -> Markup {
 fn admin_home() -> Markup {
     html! {
         p.lede { "系统管理员管理用户、组织和设备，不查看任何人员档案。" }
+        section.tiles aria-label="系统管理" {
+            a.tile href="/console/admin/users" { span.label { "用户" } span.hint { "新建、停用、重置密码" } }
+            a.tile href="/console/admin/org" { span.label { "组织" } span.hint { "区、街道、服务站、社区" } }
+            a.tile href="/console/admin/devices" { span.label { "设备" } span.hint { "退役、吊销" } }
+        }
     }
 }

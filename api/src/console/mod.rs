@@ -12,6 +12,7 @@
 //! Content-Security-Policy (no inline script or style, nothing from elsewhere) is on
 //! every answer under `/console/`.
 
+mod admin;
 mod assets;
 mod conflicts;
 mod error;
@@ -104,6 +105,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/lists/exit-candidates",
                 web::get().to(lists::exit_candidates),
             )
+            .route("/admin", web::get().to(admin::index))
+            .route("/admin/users", web::get().to(admin::users))
+            .route("/admin/users", web::post().to(admin::create_user))
+            .route("/admin/users/{id}", web::post().to(admin::update_user))
+            .route(
+                "/admin/users/{id}/password-reset",
+                web::post().to(admin::reset_password),
+            )
+            .route("/admin/org", web::get().to(admin::org_tree))
+            .route("/admin/org", web::post().to(admin::create_node))
+            .route("/admin/devices", web::get().to(admin::devices))
+            .route("/admin/devices/{id}", web::post().to(admin::update_device))
             .route("/conflicts", web::get().to(conflicts::list))
             .route("/conflicts/{id}", web::post().to(conflicts::resolve))
             .route("/assets/{name}", web::get().to(assets::serve))

@@ -20,6 +20,7 @@ pub enum Section {
     Persons,
     Supervision,
     Lists,
+    Admin,
     Account,
 }
 
@@ -32,6 +33,7 @@ impl Section {
             Section::Persons => "人员档案",
             Section::Supervision => "督导",
             Section::Lists => "名单",
+            Section::Admin => "系统管理",
             Section::Account => "账户",
         }
     }
@@ -44,6 +46,7 @@ impl Section {
             Section::Persons => "/console/persons",
             Section::Supervision => "/console/supervision",
             Section::Lists => "/console/lists/publicity",
+            Section::Admin => "/console/admin",
             Section::Account => "/console/password",
         }
     }
@@ -53,6 +56,8 @@ impl Section {
         match self {
             Section::Home | Section::Account => None,
             Section::Review => Some(Permission::ReviewEvidence),
+            // Admins for users and the org tree; station staff for their devices.
+            Section::Admin => Some(Permission::ViewDevices),
             Section::Conflicts => Some(Permission::ResolveConflicts),
             Section::Persons | Section::Supervision | Section::Lists => {
                 Some(Permission::ReadCaseFiles)
@@ -68,6 +73,7 @@ const NAV: &[Section] = &[
     Section::Conflicts,
     Section::Lists,
     Section::Supervision,
+    Section::Admin,
 ];
 
 /// A whole HTML document.

@@ -2,9 +2,10 @@
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::audit;
-use liuqing_schema::devices::{self, DeviceState};
+use liuqing_schema::devices::{self, Device, DeviceState};
 use liuqing_schema::domain::Permission;
 use liuqing_schema::sessions::{self, Sessions};
+use liuqing_schema::DbConn;
 use serde::Deserialize;
 use serde_json::json;
 use validator::Validate;
@@ -16,15 +17,15 @@ use crate::extract::Body;
 use crate::state::AppState;
 
 pub async fn list(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ViewDevices)?;
-    let items = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(devices::list_in_scope(conn, &scope)?)
-        })
-        .await?;
+    let items = state.db.run(move |conn| devices_of(conn, &caller)).await?;
     Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The devices of the caller's scope (the API's list and the console's).
+pub(crate) fn devices_of(conn: &mut DbConn, caller: &Caller) -> Result<Vec<Device>, ApiError> {
+    caller.require(Permission::ViewDevices)?;
+    let scope = caller.scope(conn)?;
+    Ok(devices::list_in_scope(conn, &scope)?)
 }
 
 pub async fn get(
@@ -60,43 +61,53 @@ pub async fn update(
     id: web::Path<String>,
     Body(req): Body<UpdateDevice>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ManageDevices)?;
     let id = id.into_inner();
     let device = state
         .db
-        .transaction(move |conn| {
-            let scope = caller.scope(conn)?;
-            let device = devices::find_in_scope(conn, &scope, &id)?
-                .ok_or_else(|| ApiError::not_found("device"))?;
-            if device.id == caller.device_id && req.state != device.state {
-                return Err(ApiError::Conflict(
-                    "self_lockout",
-                    "this is the device you are using; log out instead".into(),
-                ));
-            }
-            if !device.state.can_become(req.state) {
-                return Err(ApiError::Conflict(
-                    "illegal_transition",
-                    format!("the device is `{}`; revocation is final", device.state),
-                ));
-            }
-            if device.state != req.state {
-                devices::set_state(conn, &device.id, req.state, &caller.user_id)?;
-                if req.state == DeviceState::Revoked {
-                    sessions::revoke(conn, Sessions::OnDevice(&device.id), "device_revoked")?;
-                }
-                audit::record(
-                    conn,
-                    caller.actor(),
-                    &format!("device_{}", req.state),
-                    "device",
-                    &device.id,
-                    req.reason.as_deref(),
-                    Some(json!({ "from": device.state, "to": req.state })),
-                )?;
-            }
-            devices::find(conn, &device.id)?.ok_or_else(|| ApiError::not_found("device"))
-        })
+        .transaction(move |conn| update_in(conn, &caller, &id, &req))
         .await?;
     Ok(HttpResponse::Ok().json(device))
+}
+
+/// Moves a device in the caller's scope, in the caller's transaction (the API's and the
+/// console's).
+pub(crate) fn update_in(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    req: &UpdateDevice,
+) -> Result<Device, ApiError> {
+    caller.require(Permission::ManageDevices)?;
+    req.validate()?;
+    let scope = caller.scope(conn)?;
+    let device =
+        devices::find_in_scope(conn, &scope, id)?.ok_or_else(|| ApiError::not_found("device"))?;
+    if device.id == caller.device_id && req.state != device.state {
+        return Err(ApiError::Conflict(
+            "self_lockout",
+            "this is the device you are using; log out instead".into(),
+        ));
+    }
+    if !device.state.can_become(req.state) {
+        return Err(ApiError::Conflict(
+            "illegal_transition",
+            format!("the device is `{}`; revocation is final", device.state),
+        ));
+    }
+    if device.state != req.state {
+        devices::set_state(conn, &device.id, req.state, &caller.user_id)?;
+        if req.state == DeviceState::Revoked {
+            sessions::revoke(conn, Sessions::OnDevice(&device.id), "device_revoked")?;
+        }
+        audit::record(
+            conn,
+            caller.actor(),
+            &format!("device_{}", req.state),
+            "device",
+            &device.id,
+            req.reason.as_deref(),
+            Some(json!({ "from": device.state, "to": req.state })),
+        )?;
+    }
+    devices::find(conn, &device.id)?.ok_or_else(|| ApiError::not_found("device"))
 }

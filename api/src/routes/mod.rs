@@ -2,13 +2,13 @@
 //! test compares it with `openapi.yaml`, so the two cannot drift apart.
 
 mod access_log;
-mod admin;
+pub(crate) mod admin;
 pub mod attachments;
 pub(crate) mod auth;
 pub(crate) mod casework;
 mod commitments;
 pub(crate) mod conflicts;
-mod devices;
+pub(crate) mod devices;
 pub(crate) mod exports;
 mod health;
 mod households;
