@@ -1245,6 +1245,17 @@ async fn the_lists_show_what_the_api_lists_and_nothing_more() {
         let link = format!("/console/persons/{}", e["id"].as_str().expect("id"));
         assert!(page.body.contains(&link), "{link}");
     }
+
+    // The month's zero-employment households, each where it stands.
+    let page = web.get("/console/lists/zero-employment").await;
+    let listed = app.get("/v1/zero-employment", &staff.access).await;
+    let items = listed.body["items"].as_array().expect("items");
+    assert!(!items.is_empty(), "the demo has some");
+    for e in items {
+        assert!(page.body.contains(e["address"].as_str().expect("address")));
+    }
+    let open = listed.body["open"].as_u64().expect("open");
+    assert!(page.body.contains(&format!("<strong>{open}</strong>")));
 }
 
 #[actix_web::test]

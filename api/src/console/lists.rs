@@ -11,7 +11,10 @@ use super::names::Names;
 use super::page::{self, Section};
 use super::session::Console;
 use super::zh;
-use crate::routes::reports::{exit_candidates_of, publicity_of, CandidatesQuery, PublicityQuery};
+use crate::routes::reports::{
+    exit_candidates_of, publicity_of, zero_employment_of, CandidatesQuery, MonthQuery,
+    PublicityQuery,
+};
 use crate::state::AppState;
 
 fn tabs(active: &str) -> maud::Markup {
@@ -19,6 +22,7 @@ fn tabs(active: &str) -> maud::Markup {
         nav.filters aria-label="名单" {
             a href="/console/lists/publicity" aria-current=[(active == "publicity").then_some("page")] { "公示名单" }
             a href="/console/lists/exit-candidates" aria-current=[(active == "exit").then_some("page")] { "可能退出" }
+            a href="/console/lists/zero-employment" aria-current=[(active == "zero").then_some("page")] { "零就业家庭" }
         }
     }
 }
@@ -109,4 +113,74 @@ pub async fn exit_candidates(state: web::Data<AppState>, console: Console) -> Co
         "可能退出的人员",
         body,
     )))
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct MonthAsk {
+    month: Option<String>,
+}
+
+fn standing(code: &str) -> (&'static str, &'static str) {
+    match code {
+        "cleared_in_time" => ("当月已清零", "approved"),
+        "cleared_late" => ("逾期清零", "retake"),
+        "open_overdue" => ("逾期未清零", "rejected"),
+        _ => ("待清零", "pending"),
+    }
+}
+
+/// `GET /console/lists/zero-employment`: the month's zero-employment households and where
+/// each stands against the rule that one found in a month is cleared within it (当月动态清零).
+pub async fn zero_employment(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<MonthAsk>,
+) -> ConsoleResult {
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let q = MonthQuery {
+        month: query.into_inner().month.filter(|m| !m.is_empty()),
+    };
+    let (month, communities) = state
+        .db
+        .run(move |conn| {
+            let month = zero_employment_of(conn, &app, &caller, &q)?;
+            let mut names = Names::default();
+            let communities = month
+                .items
+                .iter()
+                .map(|i| names.node(conn, &i.household.community_id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((month, communities))
+        })
+        .await?;
+    let offset = state.config.utc_offset_minutes;
+    let body = html! {
+        (tabs("zero"))
+        form.search method="get" action="/console/lists/zero-employment" {
+            label { "月份" input type="month" name="month" value=(month.month); }
+            button.primary type="submit" { "查看" }
+        }
+        p.hint { "本月发现的零就业家庭应在本月内帮扶至少一人就业（动态清零）。本月仍未清零：" strong { (month.open) } " 户。" }
+        @if month.items.is_empty() { p.empty { "这个月没有零就业家庭。" } }
+        @else {
+            table.list {
+                thead { tr { th { "住址" } th { "社区" } th { "发现日期" } th { "清零期限" } th { "清零日期" } th { "情况" } } }
+                tbody {
+                    @for (i, community) in month.items.iter().zip(&communities) {
+                        @let (label, tone) = standing(i.standing);
+                        tr {
+                            td { (i.household.address) }
+                            td { (community) }
+                            td { (i.household.zero_employment_found_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_default()) }
+                            td { (zh::date_text(&i.clearance_deadline, offset)) }
+                            td { (i.household.zero_employment_cleared_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "—".into())) }
+                            td { span.state data-state=(tone) { (label) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console.html(page::shell(&console, Section::Lists, "零就业家庭", body)))
 }

@@ -105,6 +105,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/lists/exit-candidates",
                 web::get().to(lists::exit_candidates),
             )
+            .route(
+                "/lists/zero-employment",
+                web::get().to(lists::zero_employment),
+            )
             .route("/admin", web::get().to(admin::index))
             .route("/admin/users", web::get().to(admin::users))
             .route("/admin/users", web::post().to(admin::create_user))

@@ -222,7 +222,7 @@ pub(crate) fn exit_candidates_of(
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
     /// `YYYY-MM`; default: this month.
@@ -236,23 +236,34 @@ pub async fn zero_employment(
     caller: Caller,
     Query(q): Query<MonthQuery>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let month = state
+        .db
+        .run(move |conn| zero_employment_of(conn, &app, &caller, &q))
+        .await?;
+    Ok(HttpResponse::Ok().json(month))
+}
+
+/// The month's zero-employment households of the caller's scope (the API's list and the
+/// console's).
+pub(crate) fn zero_employment_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &MonthQuery,
+) -> Result<ZeroEmploymentMonth, ApiError> {
     use chrono::Datelike;
     use liuqing_schema::domain::zero_employment as rule;
     caller.require(Permission::ReadCaseFiles)?;
-    let today = state.config.today();
+    let today = app.config.today();
     let (year, month) = match q.month.as_deref() {
         None => (today.year(), today.month()),
         Some(text) => chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
             .map(|d| (d.year(), d.month()))
             .map_err(|_| ApiError::validation("month", "must be a month, YYYY-MM"))?,
     };
-    let rows = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(casefile::zero_employment_households(conn, &scope)?)
-        })
-        .await?;
+    let scope = caller.scope(conn)?;
+    let rows = casefile::zero_employment_households(conn, &scope)?;
     let month_end = liuqing_schema::domain::dates::month_bounds(year, month)
         .map(|(_, last)| last)
         .unwrap_or(today);
@@ -284,11 +295,11 @@ pub async fn zero_employment(
             clearance_deadline: rule::clearance_deadline(found).to_string(),
         });
     }
-    Ok(HttpResponse::Ok().json(ZeroEmploymentMonth {
+    Ok(ZeroEmploymentMonth {
         month: format!("{year:04}-{month:02}"),
         open,
         items,
-    }))
+    })
 }
 
 /// An application whose initial review (初审) is past its deadline.
