@@ -1104,6 +1104,31 @@ async fn an_application_goes_from_intake_to_recognition_in_the_console() {
         .find(|c| c["id"] == rid)
         .expect("pulled");
     assert_eq!(application["data"]["state"], "recognised");
+
+    // Placed in a job: the station records the exit, and the follow-ups fall due.
+    let page = web.get(&file).await;
+    assert!(page.body.contains("办理退出"));
+    let today = chrono::Utc::now().date_naive().to_string();
+    let r = web
+        .post(
+            &format!("{file}/exit"),
+            &[
+                ("csrf", &csrf),
+                ("reason", "employed"),
+                ("exit_on", &today),
+                ("notes", "在超市做理货员"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = web.get(r.location()).await;
+    assert!(page.body.contains("退出：已办理") && page.body.contains("在超市做理货员"));
+    assert!(page.body.contains("已退出") && !page.body.contains("办理退出"));
+    assert!(
+        page.body.contains("跟踪回访") || page.body.contains("回访"),
+        "follow-ups are scheduled: {}",
+        page.body
+    );
 }
 
 #[actix_web::test]

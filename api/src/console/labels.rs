@@ -116,6 +116,7 @@ pub fn recognition_state(code: &str) -> &'static str {
 pub fn recognition_action(code: &str) -> &'static str {
     match code {
         "received" => "受理",
+        "exit" => "退出",
         "start_review" => "开始初审",
         "publicise" => "初审通过，公示",
         "recognise" => "认定",

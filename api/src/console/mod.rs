@@ -93,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/persons/{id}", web::get().to(persons::case_file))
             .route("/persons/{id}/reveal", web::post().to(persons::reveal))
             .route("/persons/{id}/applications", web::post().to(persons::apply))
+            .route("/persons/{id}/exit", web::post().to(persons::exit))
             .route(
                 "/persons/{id}/applications/{application}",
                 web::post().to(persons::step),

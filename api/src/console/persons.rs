@@ -10,8 +10,8 @@ use liuqing_schema::casefile::PersonStatus;
 use liuqing_schema::domain::recognition::{allowed_roles, next_state};
 use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::domain::{
-    Category, EvidenceType, ObligationState, Permission, RecognitionAction, RecognitionState,
-    ServiceKind, Tier,
+    Category, EvidenceType, ExitReason, ObligationState, Permission, RecognitionAction,
+    RecognitionState, ServiceKind, Tier,
 };
 use liuqing_schema::entities::{self, get_path, Entity};
 use liuqing_schema::time::now_micros;
@@ -470,7 +470,25 @@ fn case_file_page(
         @if let Some(exit) = &f.exit {
             section.card {
                 h2 { "退出" }
-                p { (text(&exit.data, "reason").unwrap_or_default()) " · " (text(&exit.data, "exited_on").map(|d| zh::date_text(d, offset)).unwrap_or_default()) }
+                p { (text(&exit.data, "reason").and_then(|r| r.parse::<ExitReason>().ok()).map(|r| r.chinese_name()).unwrap_or_default())
+                    " · " (text(&exit.data, "exit_on").map(|d| zh::date_text(d, offset)).unwrap_or_default())
+                    @if let Some(n) = text(&exit.data, "notes") { " · " (n) } }
+            }
+        } @else if f.summary.status == "recognised" && c.caller.may(Permission::EditCaseFiles) {
+            section.card {
+                h2 { "退出" }
+                details.apply {
+                    summary { "办理退出" }
+                    form.narrow method="post" action={ "/console/persons/" (f.person.id) "/exit" } {
+                        input type="hidden" name="csrf" value=(c.csrf);
+                        label { "退出原因" select name="reason" required {
+                            @for r in ExitReason::ALL { option value=(r.as_str()) { (r.chinese_name()) } }
+                        } }
+                        label { "退出日期" input type="date" name="exit_on" required; }
+                        label { "说明" input name="notes" maxlength="2000"; }
+                        button.danger type="submit" { "办理退出" }
+                    }
+                }
             }
         }
     };
@@ -721,4 +739,45 @@ async fn step_answer(
     ));
     *res.status_mut() = actix_web::http::StatusCode::CONFLICT;
     Ok(res)
+}
+
+#[derive(Deserialize)]
+struct ExitForm {
+    reason: ExitReason,
+    exit_on: String,
+    notes: Option<String>,
+}
+
+/// `POST /console/persons/{id}/exit`: the API's exit (its rules checked, follow-ups
+/// scheduled for a placement).
+pub async fn exit(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: ExitForm = console.form(&body)?;
+    let person = id.into_inner();
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let target = person.clone();
+    let made = state
+        .db
+        .write(move |conn| {
+            let mut fields = serde_json::Map::new();
+            fields.insert("person_id".into(), Value::String(target));
+            fields.insert("reason".into(), Value::String(form.reason.as_str().into()));
+            fields.insert("exit_on".into(), Value::String(form.exit_on));
+            if let Some(notes) = form.notes.filter(|n| !n.trim().is_empty()) {
+                fields.insert("notes".into(), Value::String(notes));
+            }
+            let write = RecordWrite {
+                base_version: None,
+                fields,
+                set_ops: Default::default(),
+            };
+            create_in(conn, &app, &caller, Entity::Exit, write)
+        })
+        .await;
+    step_answer(&state, &console, &person, made.map(|_| "exit")).await
 }
