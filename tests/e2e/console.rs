@@ -1427,3 +1427,48 @@ async fn an_admin_manages_users_and_the_org_tree_and_staff_revoke_a_phone_in_the
         StatusCode::FORBIDDEN
     );
 }
+
+#[actix_web::test]
+async fn flagged_visits_are_listed_with_their_reasons() {
+    use chrono::Datelike;
+    let app = demo_app("demo password 1").await;
+    let sup = app.login("demo-supervisor", "demo password 1").await;
+    let first = chrono::Utc::now().date_naive().with_day(1).expect("day 1");
+    let last_month_end = first - chrono::Duration::days(1);
+    let last_month_start = last_month_end.with_day(1).expect("day 1");
+    let listed = app
+        .get(
+            &format!(
+                "/v1/reports/coverage/flags?from={last_month_start}&to={last_month_end}&limit=100"
+            ),
+            &sup.access,
+        )
+        .await;
+    let items = listed.body["items"].as_array().expect("items").clone();
+    assert!(!items.is_empty(), "the demo has flagged visits");
+    let web = Web::signed_in(&app, "demo-supervisor", "demo password 1").await;
+    let month = last_month_start.format("%Y-%m").to_string();
+    let page = web
+        .get(&format!("/console/supervision/flags?month={month}"))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches("<tr><td>").count(),
+        items.len(),
+        "{}",
+        page.body
+    );
+    for word in ["定位偏远", "时间过短", "同时多处"] {
+        let code = match word {
+            "定位偏远" => "far",
+            "时间过短" => "short",
+            _ => "simultaneous",
+        };
+        let any = items.iter().any(|i| {
+            i["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == code))
+        });
+        assert_eq!(page.body.contains(word), any, "{word}");
+    }
+}

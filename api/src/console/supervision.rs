@@ -12,15 +12,17 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::names::Names;
 use super::page::{self, Section};
 use super::session::{Console, Posted};
 use super::zh;
 use crate::ledgers::Ledger;
 use crate::routes::exports::{export_as, ExportQuery};
 use crate::routes::supervision::{
-    coverage_of, due_of, trend_of, CoverageQuery, DueQuery, TrendQuery,
+    coverage_of, due_of, flagged_of, trend_of, CoverageQuery, DueQuery, FlagsQuery, TrendQuery,
 };
 use crate::state::AppState;
+use liuqing_schema::domain::visit_flags::Flag;
 
 #[derive(Deserialize, Default)]
 pub struct Ask {
@@ -129,7 +131,11 @@ pub async fn coverage(
                 (row(&report.total, &month, true))
             }
         }
-        p { a href={ "/console/supervision/due" @if !node_param.is_empty() { "?node=" (node_param) } } { "应走访家庭名单 →" } }
+        p.links {
+            a href={ "/console/supervision/due" @if !node_param.is_empty() { "?node=" (node_param) } } { "应走访家庭名单 →" }
+            " "
+            a href={ "/console/supervision/flags?month=" (month) @if !node_param.is_empty() { "&node=" (node_param) } } { "可疑走访 →" }
+        }
         section.card {
             h2 { "近 12 个月走访覆盖" }
             (chart(&trend.total.months.iter().map(|m| (m.month.clone(), m.coverage)).collect::<Vec<_>>()))
@@ -295,4 +301,93 @@ pub async fn export(
     export_as(state, console.caller, &form.ledger, q)
         .await
         .map_err(ConsoleError::Api)
+}
+
+#[derive(Deserialize)]
+pub struct FlagsAsk {
+    node: Option<String>,
+    month: Option<String>,
+    cursor: Option<String>,
+}
+
+fn flag_name(f: Flag) -> &'static str {
+    match f {
+        Flag::Far => "定位偏远",
+        Flag::Short => "时间过短",
+        Flag::Simultaneous => "同时多处",
+    }
+}
+
+/// `GET /console/supervision/flags`: the month's visits that look unreal, with why.
+pub async fn flags(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<FlagsAsk>,
+) -> ConsoleResult {
+    let ask = query.into_inner();
+    let span = ask
+        .month
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .and_then(month_span);
+    let q = FlagsQuery {
+        node: ask.node.clone().filter(|n| !n.is_empty()),
+        from: span.map(|(f, _)| f.to_string()),
+        to: span.map(|(_, t)| t.to_string()),
+        cursor: ask.cursor.clone(),
+        limit: Some(100),
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let (page, who) = state
+        .db
+        .run(move |conn| {
+            let page = flagged_of(conn, &app, &caller, &q, now_micros())?;
+            let mut names = Names::default();
+            let who = page
+                .items
+                .iter()
+                .map(|f| names.user(conn, f.user_id.as_deref()))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((page, who))
+        })
+        .await?;
+    let offset = app_offset(&state);
+    let body = html! {
+        p.back { a href="/console/supervision" { "← 返回督导" } }
+        p.hint { "定位离家庭常用位置过远、时长过短、或同一设备同时在两户的走访。请核实，不等于造假。" }
+        @if page.items.is_empty() { p.empty { "这个月没有可疑走访。" } }
+        @else {
+            table.list {
+                thead { tr { th { "时间" } th { "社区" } th { "协理员" } th { "疑点" } th { "说明" } } }
+                tbody {
+                    @for (f, name) in page.items.iter().zip(&who) {
+                        tr {
+                            td { (zh::date_text(&f.started_at, offset)) }
+                            td { (f.community_name.as_deref().unwrap_or_default()) }
+                            td { (name) }
+                            td { (f.flagged.flags.iter().map(|x| flag_name(*x)).collect::<Vec<_>>().join("、")) }
+                            td {
+                                @if let Some(d) = f.flagged.distance_m { "距常用位置 " (format!("{:.0}", d)) " 米 " }
+                                @if let Some(m) = f.flagged.minutes { "时长 " (format!("{:.0}", m)) " 分钟 " }
+                                @if !f.flagged.with.is_empty() { "同时另有 " (f.flagged.with.len()) " 次走访" }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = &page.next_cursor {
+                p { a href={ "/console/supervision/flags?" (form_urlencoded::Serializer::new(String::new())
+                    .append_pair("node", ask.node.as_deref().unwrap_or_default())
+                    .append_pair("month", ask.month.as_deref().unwrap_or_default())
+                    .append_pair("cursor", next).finish()) } { "下一页 →" } }
+            }
+        }
+    };
+    Ok(console.html(page::shell(
+        &console,
+        Section::Supervision,
+        "可疑走访",
+        body,
+    )))
 }

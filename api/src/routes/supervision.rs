@@ -355,40 +355,50 @@ pub async fn flagged_visits(
     caller: Caller,
     Query(q): Query<FlagsQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReadCaseFiles)?;
-    let now = now_micros();
-    let period = period(&state, q.from.as_deref(), q.to.as_deref(), now)?;
-    let limit = paging::limit(q.limit)?;
-    let after = paging::decode(q.cursor.as_deref())?;
-    let settings = state.config.coverage_settings();
+    let app = state.clone();
     let page = state
         .db
-        .run(move |conn| {
-            let area = area(conn, &caller, q.node.as_deref())?;
-            let mut facts = Facts::load(conn, &area, period, &settings, now)?;
-            let mut items = Vec::new();
-            for v in &facts.visits {
-                let Some(flagged) = facts.flags.remove(&v.id) else {
-                    continue;
-                };
-                items.push((
-                    sort_key(Some(v.started_at)),
-                    FlaggedVisit {
-                        visit_id: v.id.clone(),
-                        household_id: v.household_id.clone(),
-                        community_name: area.name_of(&v.community_id).map(str::to_string),
-                        community_id: v.community_id.clone(),
-                        user_id: v.user_id.clone(),
-                        device_id: v.device_id.clone(),
-                        started_at: views::time(v.started_at),
-                        flagged,
-                    },
-                ));
-            }
-            Ok(page_of(items, after, limit, |f| &f.visit_id))
-        })
+        .run(move |conn| flagged_of(conn, &app, &caller, &q, now_micros()))
         .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// A page of the period's flagged visits in the caller's scope (the API's list and the
+/// console's).
+pub(crate) fn flagged_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &FlagsQuery,
+    now: i64,
+) -> Result<Page<FlaggedVisit>, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let period = period(app, q.from.as_deref(), q.to.as_deref(), now)?;
+    let limit = paging::limit(q.limit)?;
+    let after = paging::decode(q.cursor.as_deref())?;
+    let settings = app.config.coverage_settings();
+    let area = area(conn, caller, q.node.as_deref())?;
+    let mut facts = Facts::load(conn, &area, period, &settings, now)?;
+    let mut items = Vec::new();
+    for v in &facts.visits {
+        let Some(flagged) = facts.flags.remove(&v.id) else {
+            continue;
+        };
+        items.push((
+            sort_key(Some(v.started_at)),
+            FlaggedVisit {
+                visit_id: v.id.clone(),
+                household_id: v.household_id.clone(),
+                community_name: area.name_of(&v.community_id).map(str::to_string),
+                community_id: v.community_id.clone(),
+                user_id: v.user_id.clone(),
+                device_id: v.device_id.clone(),
+                started_at: views::time(v.started_at),
+                flagged,
+            },
+        ));
+    }
+    Ok(page_of(items, after, limit, |f| &f.visit_id))
 }
 
 /// The households due a visit now (not reached within `visit_interval_days`), never
