@@ -492,6 +492,15 @@ async fn staff_find_a_recognised_person_and_read_the_case_file() {
         assert!(text.contains(part), "{part}: {text}");
     }
     b.screenshot("case-file").await;
+    // On a station's tablet (portrait): one column, nothing cut off.
+    b.client.set_window_size(820, 1180).await.expect("resize");
+    let overflow = b
+        .script(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+        )
+        .await;
+    assert_eq!(overflow, json!(false), "no sideways scrolling on a tablet");
+    b.screenshot("case-file-tablet").await;
     b.close().await;
 }
 
