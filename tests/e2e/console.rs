@@ -1281,6 +1281,22 @@ async fn the_lists_show_what_the_api_lists_and_nothing_more() {
     }
     let open = listed.body["open"].as_u64().expect("open");
     assert!(page.body.contains(&format!("<strong>{open}</strong>")));
+
+    // Possible duplicates: the API's groups, each person linked.
+    let page = web.get("/console/lists/duplicates").await;
+    let listed = app.get("/v1/duplicates", &staff.access).await;
+    let groups = listed.body["items"].as_array().expect("items");
+    assert!(!groups.is_empty(), "the demo has look-alikes");
+    assert_eq!(
+        page.body.matches("<section class=\"card\">").count(),
+        groups.len()
+    );
+    for g in groups {
+        for p in g["persons"].as_array().expect("persons") {
+            let link = format!("/console/persons/{}", p["id"].as_str().expect("id"));
+            assert!(page.body.contains(&link), "{link}");
+        }
+    }
 }
 
 #[actix_web::test]

@@ -12,8 +12,8 @@ use super::page::{self, Section};
 use super::session::Console;
 use super::zh;
 use crate::routes::reports::{
-    exit_candidates_of, publicity_of, zero_employment_of, CandidatesQuery, MonthQuery,
-    PublicityQuery,
+    duplicates_of, exit_candidates_of, publicity_of, zero_employment_of, CandidatesQuery,
+    MonthQuery, PublicityQuery,
 };
 use crate::state::AppState;
 
@@ -23,6 +23,7 @@ fn tabs(active: &str) -> maud::Markup {
             a href="/console/lists/publicity" aria-current=[(active == "publicity").then_some("page")] { "公示名单" }
             a href="/console/lists/exit-candidates" aria-current=[(active == "exit").then_some("page")] { "可能退出" }
             a href="/console/lists/zero-employment" aria-current=[(active == "zero").then_some("page")] { "零就业家庭" }
+            a href="/console/lists/duplicates" aria-current=[(active == "duplicates").then_some("page")] { "疑似重复" }
         }
     }
 }
@@ -183,4 +184,34 @@ pub async fn zero_employment(
         }
     };
     Ok(console.html(page::shell(&console, Section::Lists, "零就业家庭", body)))
+}
+
+/// `GET /console/lists/duplicates`: persons who may be one person, for the station to check.
+pub async fn duplicates(state: web::Data<AppState>, console: Console) -> ConsoleResult {
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let groups = state
+        .db
+        .run(move |conn| duplicates_of(conn, &app, &caller))
+        .await?;
+    let body = html! {
+        (tabs("duplicates"))
+        p.hint { "手机号相同，或姓名和出生日期相同的人员，可能是同一人被登记了两次。请打开档案核对。" }
+        @if groups.is_empty() { p.empty { "没有疑似重复的人员。" } }
+        @for g in &groups {
+            section.card {
+                h2 { (match g.reason {
+                    liuqing_schema::casefile::DuplicateReason::SamePhone => "手机号相同",
+                    liuqing_schema::casefile::DuplicateReason::SameNameAndBirthDate => "姓名和出生日期相同",
+                }) }
+                ul {
+                    @for p in &g.persons {
+                        li { a href={ "/console/persons/" (p.id) } { (p.name) } " · " (labels::person_status(&p.status))
+                            @if let Some(b) = &p.birth_date { " · " (b) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console.html(page::shell(&console, Section::Lists, "疑似重复", body)))
 }

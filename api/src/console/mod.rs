@@ -111,6 +111,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/lists/zero-employment",
                 web::get().to(lists::zero_employment),
             )
+            .route("/lists/duplicates", web::get().to(lists::duplicates))
             .route("/admin", web::get().to(admin::index))
             .route("/admin/users", web::get().to(admin::users))
             .route("/admin/users", web::post().to(admin::create_user))

@@ -149,24 +149,32 @@ pub(crate) fn publicity_of(
 
 /// Persons who may be one person (same phone, or same name and birth date), for review.
 pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let items = state
+        .db
+        .run(move |conn| duplicates_of(conn, &app, &caller))
+        .await?;
+    Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The possible duplicates of the caller's scope (the API's list and the console's).
+pub(crate) fn duplicates_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+) -> Result<Vec<DuplicateGroup>, ApiError> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
-    let today = state.config.today();
-    let groups = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            let mut groups = casefile::possible_duplicates(conn, &scope)?;
-            if birth_dates == BirthDates::YearOnly {
-                // A group of one name and birth date tells the date of everyone in it: a
-                // caller who may see only the year could learn any date by enrolling
-                // look-alikes. They are left to the roles that may see it.
-                groups.retain(|g| g.reason != DuplicateReason::SameNameAndBirthDate);
-            }
-            Ok(groups)
-        })
-        .await?;
-    let items = groups
+    let today = app.config.today();
+    let scope = caller.scope(conn)?;
+    let mut groups = casefile::possible_duplicates(conn, &scope)?;
+    if birth_dates == BirthDates::YearOnly {
+        // A group of one name and birth date tells the date of everyone in it: a
+        // caller who may see only the year could learn any date by enrolling
+        // look-alikes. They are left to the roles that may see it.
+        groups.retain(|g| g.reason != DuplicateReason::SameNameAndBirthDate);
+    }
+    groups
         .iter()
         .map(|g| {
             Ok(DuplicateGroup {
@@ -178,8 +186,7 @@ pub async fn duplicates(state: web::Data<AppState>, caller: Caller) -> ApiResult
                     .collect::<Result<_, ApiError>>()?,
             })
         })
-        .collect::<Result<_, ApiError>>()?;
-    Ok(HttpResponse::Ok().json(Items { items }))
+        .collect()
 }
 
 #[derive(Debug, Default, Deserialize)]
