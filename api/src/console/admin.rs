@@ -144,6 +144,31 @@ fn users_page(c: &Console, users: &[UserView], nodes: &[OrgNode], flash: Option<
     page::shell(c, Section::Admin, "系统管理 · 用户", body)
 }
 
+/// The org nodes of the caller's scope, in tree order.
+async fn nodes_of(state: &web::Data<AppState>, c: &Console) -> Result<Vec<OrgNode>, ConsoleError> {
+    let caller = c.caller.clone();
+    Ok(state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            Ok(org::list_in_scope(conn, &scope)?)
+        })
+        .await?)
+}
+
+/// The users page again, saying what became of a form, with `status`.
+async fn users_again(
+    state: &web::Data<AppState>,
+    c: &Console,
+    flash: Markup,
+    status: actix_web::http::StatusCode,
+) -> ConsoleResult {
+    let (users, nodes) = users_view(state, c).await?;
+    let mut res = c.html(users_page(c, &users, &nodes, Some(flash)));
+    *res.status_mut() = status;
+    Ok(res)
+}
+
 async fn users_view(
     state: &web::Data<AppState>,
     c: &Console,
@@ -239,10 +264,8 @@ pub async fn create_user(
     match made {
         Ok(_) => Ok(console.see_other("/console/admin/users?done=1")),
         Err(e @ (ApiError::Validation(_) | ApiError::Conflict(..))) => {
-            let (users, nodes) = users_view(&state, &console).await?;
-            let mut res = console.html(users_page(&console, &users, &nodes, Some(refusal(&e))));
-            *res.status_mut() = actix_web::ResponseError::status_code(&e);
-            Ok(res)
+            let status = actix_web::ResponseError::status_code(&e);
+            users_again(&state, &console, refusal(&e), status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -270,8 +293,8 @@ pub async fn update_user(
     {
         Ok(_) => Ok(console.see_other("/console/admin/users?done=1")),
         Err(e @ ApiError::Conflict(..)) => {
-            let (users, nodes) = users_view(&state, &console).await?;
-            Ok(console.html(users_page(&console, &users, &nodes, Some(refusal(&e)))))
+            let status = actix_web::ResponseError::status_code(&e);
+            users_again(&state, &console, refusal(&e), status).await
         }
         Err(e) => Err(e.into()),
     }
@@ -300,21 +323,13 @@ pub async fn reset_password(
         Err(e @ ApiError::Conflict(..)) => refusal(&e),
         Err(e) => return Err(e.into()),
     };
-    let (users, nodes) = users_view(&state, &console).await?;
-    Ok(console.html(users_page(&console, &users, &nodes, Some(flash))))
+    users_again(&state, &console, flash, actix_web::http::StatusCode::OK).await
 }
 
 /// `GET /console/admin/org`.
 pub async fn org_tree(state: web::Data<AppState>, console: Console) -> ConsoleResult {
     console.caller.require(Permission::Administer)?;
-    let caller = console.caller.clone();
-    let nodes = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(org::list_in_scope(conn, &scope)?)
-        })
-        .await?;
+    let nodes = nodes_of(&state, &console).await?;
     Ok(console.html(org_page(&console, &nodes, None)))
 }
 
@@ -383,14 +398,7 @@ pub async fn create_node(
         }
         Err(e) => Err(e),
     };
-    let caller = console.caller.clone();
-    let nodes = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(org::list_in_scope(conn, &scope)?)
-        })
-        .await?;
+    let nodes = nodes_of(&state, &console).await?;
     let flash = match made {
         Ok(node) => html! { p.notice role="status" { "已新建：" (node.name) } },
         Err(e @ (ApiError::Validation(_) | ApiError::Conflict(..))) => refusal(&e),
