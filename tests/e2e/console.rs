@@ -895,6 +895,15 @@ async fn a_case_file_is_read_in_the_console_and_a_full_id_number_needs_a_reason(
     let list = web.get("/console/persons?name=%E5%BC%A0").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(list.body.contains(&format!("/console/persons/{p}")));
+    // By household: the address, then its members.
+    let households = web
+        .get("/console/households?address=%E5%8D%8E%E6%9E%97")
+        .await;
+    assert!(households.body.contains("华林路1号"));
+    let members = format!("/console/persons?household={h}");
+    assert!(households.body.contains(&members));
+    let page = web.get(&members).await;
+    assert!(page.body.contains(&format!("/console/persons/{p}")));
     let page = web.get(&format!("/console/persons/{p}")).await;
     assert_eq!(page.status, StatusCode::OK);
     for text in [

@@ -90,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/review/{id}", web::post().to(review::decide))
             .route("/photos/{sha256}/{which}", web::get().to(review::photo))
             .route("/persons", web::get().to(persons::list))
+            .route("/households", web::get().to(persons::households))
             .route("/persons/{id}", web::get().to(persons::case_file))
             .route("/persons/{id}/reveal", web::post().to(persons::reveal))
             .route("/persons/{id}/applications", web::post().to(persons::apply))

@@ -38,6 +38,8 @@ use crate::state::AppState;
 #[derive(Deserialize, Default)]
 pub struct Search {
     name: Option<String>,
+    /// The members of one household (from the households list).
+    household: Option<String>,
     status: Option<String>,
     tier: Option<String>,
     obligation: Option<String>,
@@ -61,6 +63,7 @@ pub async fn list(
         status: blank(&s.status).and_then(|v| v.parse().ok()),
         tier: blank(&s.tier).and_then(|v| v.parse().ok()),
         obligation: blank(&s.obligation).and_then(|v| v.parse().ok()),
+        household_id: blank(&s.household),
         cursor: blank(&s.cursor),
         limit: Some(50),
         ..ListQuery::default()
@@ -88,6 +91,7 @@ pub async fn list(
             ("status", &s.status),
             ("tier", &s.tier),
             ("obligation", &s.obligation),
+            ("household", &s.household),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
                 q.append_pair(k, v);
@@ -97,7 +101,12 @@ pub async fn list(
         format!("/console/persons?{}", q.finish())
     });
     let body = html! {
+        nav.filters aria-label="人员或家庭" {
+            a href="/console/persons" aria-current="page" { "人员" }
+            a href="/console/households" { "家庭" }
+        }
         form.search method="get" action="/console/persons" role="search" {
+            @if let Some(h) = s.household.as_deref().filter(|h| !h.is_empty()) { input type="hidden" name="household" value=(h); }
             label { "姓名" input name="name" value=[s.name.as_deref()] maxlength="100" placeholder="输入姓名或其中几个字"; }
             label { "状态" select name="status" {
                 option value="" { "全部" }
@@ -780,4 +789,86 @@ pub async fn exit(
         })
         .await;
     step_answer(&state, &console, &person, made.map(|_| "exit")).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct HouseholdSearch {
+    address: Option<String>,
+    zero: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /console/households`: the households of the scope, by address, each leading to
+/// its members.
+pub async fn households(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<HouseholdSearch>,
+) -> ConsoleResult {
+    let s = query.into_inner();
+    let q = crate::routes::households::ListQuery {
+        address: s.address.clone().filter(|a| !a.trim().is_empty()),
+        zero_employment_open: s.zero.as_deref().map(|z| z == "1").filter(|z| *z),
+        cursor: s.cursor.clone().filter(|c| !c.is_empty()),
+        limit: Some(50),
+        ..Default::default()
+    };
+    let caller = console.caller.clone();
+    let (page, communities) = state
+        .db
+        .run(move |conn| {
+            let page = crate::routes::households::list_of(conn, &caller, q)?;
+            let mut names = Names::default();
+            let communities = page
+                .items
+                .iter()
+                .map(|h| names.node(conn, &h.community_id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((page, communities))
+        })
+        .await?;
+    let offset = state.config.utc_offset_minutes;
+    let next = page.next_cursor.as_ref().map(|c| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if let Some(a) = s.address.as_deref().filter(|a| !a.is_empty()) {
+            q.append_pair("address", a);
+        }
+        if s.zero.as_deref() == Some("1") {
+            q.append_pair("zero", "1");
+        }
+        q.append_pair("cursor", c);
+        format!("/console/households?{}", q.finish())
+    });
+    let body = html! {
+        nav.filters aria-label="人员或家庭" {
+            a href="/console/persons" { "人员" }
+            a href="/console/households" aria-current="page" { "家庭" }
+        }
+        form.search method="get" action="/console/households" role="search" {
+            label { "住址" input name="address" value=[s.address.as_deref()] maxlength="200" placeholder="输入住址中的几个字"; }
+            label.check { input type="checkbox" name="zero" value="1" checked[s.zero.as_deref() == Some("1")]; "只看未清零的零就业家庭" }
+            button.primary type="submit" { "查询" }
+        }
+        @if page.items.is_empty() { p.empty { "没有符合条件的家庭。" } }
+        @else {
+            table.list {
+                thead { tr { th { "住址" } th { "社区" } th { "零就业" } th { "" } } }
+                tbody {
+                    @for (h, community) in page.items.iter().zip(&communities) {
+                        tr {
+                            td { (h.address) }
+                            td { (community) }
+                            td { @if h.zero_employment {
+                                @if let Some(c) = &h.zero_employment_cleared_on { "已于 " (zh::date_text(c, offset)) " 清零" }
+                                @else { span.state data-state="rejected" { "未清零" } }
+                            } }
+                            td { a href={ "/console/persons?household=" (h.id) } { "家庭成员 →" } }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = &next { p { a href=(next) { "下一页 →" } } }
+        }
+    };
+    Ok(console.html(page::shell(&console, Nav::Persons, "家庭", body)))
 }

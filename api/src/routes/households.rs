@@ -16,7 +16,7 @@ use crate::extract::Query;
 use crate::paging;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub community_id: Option<String>,
@@ -33,6 +33,17 @@ pub async fn list(
     caller: Caller,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = state.db.run(move |conn| list_of(conn, &caller, q)).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// A page of the households of the caller's scope that `q` asks for (the API's list and
+/// the console's).
+pub(crate) fn list_of(
+    conn: &mut DbConn,
+    caller: &Caller,
+    q: ListQuery,
+) -> Result<views::Page<views::HouseholdItem>, ApiError> {
     caller.require(Permission::ReadCaseFiles)?;
     let limit = paging::limit(q.limit)?;
     let after = paging::decode(q.cursor.as_deref())?;
@@ -47,23 +58,12 @@ pub async fn list(
         address: q.address.filter(|a| !a.trim().is_empty()),
         zero_employment_open: q.zero_employment_open,
     };
-    let page = state
-        .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            Ok(casefile::list_households(
-                conn,
-                &scope,
-                &filter,
-                after.as_ref(),
-                limit,
-            )?)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(views::Page {
+    let scope = caller.scope(conn)?;
+    let page = casefile::list_households(conn, &scope, &filter, after.as_ref(), limit)?;
+    Ok(views::Page {
         items: page.items.iter().map(views::household_item).collect(),
         next_cursor: page.next.as_ref().map(paging::encode),
-    }))
+    })
 }
 
 /// A household with its members, visits and tasks (`HouseholdFile` in openapi.yaml).

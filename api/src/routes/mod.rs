@@ -11,7 +11,7 @@ pub(crate) mod conflicts;
 pub(crate) mod devices;
 pub(crate) mod exports;
 mod health;
-mod households;
+pub(crate) mod households;
 mod me;
 mod org;
 pub(crate) mod persons;
