@@ -1393,6 +1393,38 @@ async fn an_admin_manages_users_and_the_org_tree_and_staff_revoke_a_phone_in_the
         StatusCode::UNAUTHORIZED
     );
 
+    // Role and bindings change together: coord-b1 becomes station staff of station 1.
+    let page = admin.get(&format!("/console/admin/users/{uid}/edit")).await;
+    assert!(page.body.contains("角色与范围") && page.body.contains("selected"));
+    let r = admin
+        .post(
+            &format!("/console/admin/users/{uid}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("role", "coordinator"),
+                ("org_node_ids", &w.tree.station1),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.contains("communities only"));
+    let r = admin
+        .post(
+            &format!("/console/admin/users/{uid}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("role", "station_staff"),
+                ("org_node_ids", &w.tree.station1),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let r = app
+        .get(&format!("/v1/admin/users/{uid}"), &w.admin.access)
+        .await;
+    assert_eq!(r.body["role"], "station_staff");
+    assert_eq!(r.body["org_node_ids"], json!([w.tree.station1]));
+
     // The org tree grows a community under station 2.
     let page = admin.get("/console/admin/org").await;
     assert!(page.body.contains("湖滨社区服务站"));

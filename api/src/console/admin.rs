@@ -18,8 +18,8 @@ use super::zh;
 use crate::auth::password::{self, MIN_LEN};
 use crate::error::ApiError;
 use crate::routes::admin::{
-    create_org_node_in, create_user_in, reset_password_in, update_user_in, users_of, CreateOrgNode,
-    CreateUser, UpdateUser,
+    create_org_node_in, create_user_in, reset_password_in, set_org_nodes_in, update_user_in,
+    users_of, CreateOrgNode, CreateUser, SetOrgNodes, UpdateUser,
 };
 use crate::routes::devices::{devices_of, update_in, UpdateDevice};
 use crate::state::AppState;
@@ -107,6 +107,7 @@ fn users_page(c: &Console, users: &[UserView], nodes: &[OrgNode], flash: Option<
                         }
                         td.actions {
                             @if u.id != c.caller.user_id {
+                                a href={ "/console/admin/users/" (u.id) "/edit" } { "角色与范围" }
                                 form method="post" action={ "/console/admin/users/" (u.id) } {
                                     input type="hidden" name="csrf" value=(c.csrf);
                                     input type="hidden" name="disabled" value=(if u.disabled { "false" } else { "true" });
@@ -525,4 +526,100 @@ pub async fn update_device(
         Some(flash),
         state.config.utc_offset_minutes,
     )))
+}
+
+/// `GET /console/admin/users/{id}/edit`: a user's role and the nodes they are bound to.
+pub async fn edit_user(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+) -> ConsoleResult {
+    let (users, nodes) = users_view(&state, &console).await?;
+    let id = id.into_inner();
+    let user = users
+        .into_iter()
+        .find(|u| u.id == id)
+        .ok_or_else(|| ConsoleError::Api(ApiError::not_found("user")))?;
+    Ok(console.html(edit_page(&console, &user, &nodes, None)))
+}
+
+fn edit_page(c: &Console, u: &UserView, nodes: &[OrgNode], flash: Option<Markup>) -> Markup {
+    let body = html! {
+        (tabs(c, "users"))
+        p.back { a href="/console/admin/users" { "← 返回用户列表" } }
+        @if let Some(f) = &flash { div.flash { (f) } }
+        form.narrow method="post" action={ "/console/admin/users/" (u.id) "/edit" } {
+            input type="hidden" name="csrf" value=(c.csrf);
+            p { (u.username) " · " (u.display_name) }
+            label { "角色" select name="role" {
+                @for r in [Role::Coordinator, Role::StationStaff, Role::Supervisor, Role::Admin] {
+                    option value=(r.as_str()) selected[r == u.role] { (zh::role(r)) }
+                }
+            } }
+            label { "负责范围（协理员选社区；可多选）" select name="org_node_ids" multiple size="10" {
+                @for n in nodes { option value=(n.id) selected[u.org_node_ids.contains(&n.id)] { (indented(n)) } }
+            } }
+            button type="submit" { "保存" }
+        }
+    };
+    page::shell(c, Section::Admin, "系统管理 · 角色与范围", body)
+}
+
+/// `POST /console/admin/users/{id}/edit`: role and bindings together, in one transaction
+/// (bindings first when the user becomes a coordinator, whose nodes must be communities).
+pub async fn save_user(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    check_token(&body, &console.csrf)?;
+    let id = id.into_inner();
+    let role = one(&body, "role").parse::<Role>();
+    let nodes: Result<Vec<uuid::Uuid>, _> = all(&body, "org_node_ids")
+        .iter()
+        .map(|n| n.parse())
+        .collect();
+    let saved = match (role, nodes) {
+        (Ok(role), Ok(org_node_ids)) => {
+            let caller = console.caller.clone();
+            let user = id.clone();
+            state
+                .db
+                .transaction(move |conn| {
+                    let change = UpdateUser {
+                        display_name: None,
+                        role: Some(role),
+                        disabled: None,
+                    };
+                    let bind = SetOrgNodes { org_node_ids };
+                    if role == Role::Coordinator {
+                        set_org_nodes_in(conn, &caller, &user, &bind)?;
+                        update_user_in(conn, &caller, &user, &change)
+                    } else {
+                        update_user_in(conn, &caller, &user, &change)?;
+                        set_org_nodes_in(conn, &caller, &user, &bind)
+                    }
+                })
+                .await
+        }
+        _ => Err(ApiError::validation(
+            "role",
+            "choose a role and nodes from the lists",
+        )),
+    };
+    match saved {
+        Ok(_) => Ok(console.see_other("/console/admin/users?done=1")),
+        Err(e @ (ApiError::Validation(_) | ApiError::Conflict(..))) => {
+            let (users, nodes) = users_view(&state, &console).await?;
+            let user = users
+                .into_iter()
+                .find(|u| u.id == id)
+                .ok_or_else(|| ConsoleError::Api(ApiError::not_found("user")))?;
+            let mut res = console.html(edit_page(&console, &user, &nodes, Some(refusal(&e))));
+            *res.status_mut() = actix_web::ResponseError::status_code(&e);
+            Ok(res)
+        }
+        Err(e) => Err(e.into()),
+    }
 }

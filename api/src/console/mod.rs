@@ -117,6 +117,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/admin/users", web::get().to(admin::users))
             .route("/admin/users", web::post().to(admin::create_user))
             .route("/admin/users/{id}", web::post().to(admin::update_user))
+            .route("/admin/users/{id}/edit", web::get().to(admin::edit_user))
+            .route("/admin/users/{id}/edit", web::post().to(admin::save_user))
             .route(
                 "/admin/users/{id}/password-reset",
                 web::post().to(admin::reset_password),

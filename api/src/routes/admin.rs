@@ -328,27 +328,36 @@ pub async fn set_user_org_nodes(
     id: web::Path<String>,
     Body(req): Body<SetOrgNodes>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::Administer)?;
     let id = id.into_inner();
     let view = state
         .db
-        .transaction(move |conn| {
-            let user = find_user(conn, &id)?;
-            let nodes = check_bindings(conn, user.role, &req.org_node_ids)?;
-            users::set_org_nodes(conn, &user.id, &nodes)?;
-            audit::record(
-                conn,
-                caller.actor(),
-                "set_user_org_nodes",
-                "user",
-                &user.id,
-                None,
-                Some(json!({ "org_node_ids": nodes })),
-            )?;
-            Ok(users::view(conn, &user)?)
-        })
+        .transaction(move |conn| set_org_nodes_in(conn, &caller, &id, &req))
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Binds a user to org nodes, in the caller's transaction (the API's and the console's).
+pub(crate) fn set_org_nodes_in(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    req: &SetOrgNodes,
+) -> Result<users::UserView, ApiError> {
+    caller.require(Permission::Administer)?;
+    req.validate()?;
+    let user = find_user(conn, id)?;
+    let nodes = check_bindings(conn, user.role, &req.org_node_ids)?;
+    users::set_org_nodes(conn, &user.id, &nodes)?;
+    audit::record(
+        conn,
+        caller.actor(),
+        "set_user_org_nodes",
+        "user",
+        &user.id,
+        None,
+        Some(json!({ "org_node_ids": nodes })),
+    )?;
+    Ok(users::view(conn, &user)?)
 }
 
 #[derive(Debug, Serialize)]
