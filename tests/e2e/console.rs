@@ -1528,4 +1528,30 @@ async fn flagged_visits_are_listed_with_their_reasons() {
         });
         assert_eq!(page.body.contains(word), any, "{word}");
     }
+
+    // The cases report: the API's total, figure by figure.
+    let api = app
+        .get("/v1/reports/cases?group_by=street", &sup.access)
+        .await;
+    let t = &api.body["total"];
+    let page = web.get("/console/supervision/cases?group_by=street").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let tiers = format!(
+        "{} / {} / {} / {}",
+        t["recognised_persons"]["I"],
+        t["recognised_persons"]["II"],
+        t["recognised_persons"]["III"],
+        t["recognised_persons"]["none"]
+    );
+    let obligations = format!(
+        "{} / {} / {}",
+        t["obligations"]["done"], t["obligations"]["on_track"], t["obligations"]["overdue"]
+    );
+    assert!(page.body.contains(&tiers), "{tiers}");
+    assert!(page.body.contains(&obligations), "{obligations}");
+    for street in api.body["rows"].as_array().expect("rows") {
+        assert!(page
+            .body
+            .contains(street["group"]["name"].as_str().expect("name")));
+    }
 }

@@ -102,6 +102,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/supervision", web::get().to(supervision::coverage))
             .route("/supervision/due", web::get().to(supervision::due))
             .route("/supervision/flags", web::get().to(supervision::flags))
+            .route("/supervision/cases", web::get().to(supervision::cases))
             .route("/exports", web::post().to(supervision::export))
             .route("/lists/publicity", web::get().to(lists::publicity))
             .route(

@@ -19,7 +19,8 @@ use super::zh;
 use crate::ledgers::Ledger;
 use crate::routes::exports::{export_as, ExportQuery};
 use crate::routes::supervision::{
-    coverage_of, due_of, flagged_of, trend_of, CoverageQuery, DueQuery, FlagsQuery, TrendQuery,
+    cases_of, coverage_of, due_of, flagged_of, trend_of, CoverageQuery, DueQuery, FlagsQuery,
+    TrendQuery,
 };
 use crate::state::AppState;
 use liuqing_schema::domain::visit_flags::Flag;
@@ -135,6 +136,8 @@ pub async fn coverage(
             a href={ "/console/supervision/due" @if !node_param.is_empty() { "?node=" (node_param) } } { "应走访家庭名单 →" }
             " "
             a href={ "/console/supervision/flags?month=" (month) @if !node_param.is_empty() { "&node=" (node_param) } } { "可疑走访 →" }
+            " "
+            a href={ "/console/supervision/cases?month=" (month) @if !node_param.is_empty() { "&node=" (node_param) } } { "认定与服务 →" }
         }
         section.card {
             h2 { "近 12 个月走访覆盖" }
@@ -388,6 +391,73 @@ pub async fn flags(
         &console,
         Section::Supervision,
         "可疑走访",
+        body,
+    )))
+}
+
+/// `GET /console/supervision/cases`: the month's applications, recognitions, "131"
+/// obligations, exits and zero-employment households, by street, station or community.
+pub async fn cases(
+    state: web::Data<AppState>,
+    console: Console,
+    query: web::Query<Ask>,
+) -> ConsoleResult {
+    let ask = query.into_inner();
+    let span = ask
+        .month
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .and_then(month_span);
+    let group_by = ask
+        .group_by
+        .clone()
+        .filter(|g| !g.is_empty() && g != "coordinator");
+    let q = CoverageQuery {
+        node: ask.node.clone().filter(|n| !n.is_empty()),
+        from: span.map(|(f, _)| f.to_string()),
+        to: span.map(|(_, t)| t.to_string()),
+        group_by,
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let report = state
+        .db
+        .run(move |conn| cases_of(conn, &app, &caller, &q, now_micros()))
+        .await?;
+    let body = html! {
+        p.back { a href="/console/supervision" { "← 返回督导" } }
+        p.hint { (zh::date(report.from)) " 至 " (zh::date(report.to)) "。申请按现在所处的环节统计；认定、退出、零就业按本期统计。" }
+        table.list {
+            thead { tr {
+                th { (group_name(report.group_by)) } th { "已受理" } th { "初审中" } th { "公示中" } th { "初审逾期" }
+                th { "本期认定" } th { "认定用时（工作日）" } th { "已认定 Ⅰ/Ⅱ/Ⅲ/未评估" } th { "服务完成/进行/逾期" }
+                th { "本期退出" } th { "其中上岗" } th { "零就业 新增/当月清零/未清零" }
+            } }
+            tbody {
+                @for r in report.rows.iter().chain(std::iter::once(&report.total)) {
+                    @let total = std::ptr::eq(r, &report.total);
+                    tr.total[total] {
+                        td { @if total { "合计" } @else { (r.group.name) } }
+                        td.n { (r.applications.received) }
+                        td.n { (r.applications.preliminary_review) }
+                        td.n { (r.applications.publicity) }
+                        td.n { (r.overdue_initial_reviews) }
+                        td.n { (r.recognised_in_period) }
+                        td.n { @if let Some(d) = r.median_working_days_to_recognition { (format!("{d:.0}")) } @else { "—" } }
+                        td.n { (r.recognised_persons.one) " / " (r.recognised_persons.two) " / " (r.recognised_persons.three) " / " (r.recognised_persons.none) }
+                        td.n { (r.obligations.done) " / " (r.obligations.on_track) " / " (r.obligations.overdue) }
+                        td.n { (r.exits_in_period) }
+                        td.n { (r.placements_in_period) }
+                        td.n { (r.zero_employment.found) " / " (r.zero_employment.cleared_within_month) " / " (r.zero_employment.open) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console.html(page::shell(
+        &console,
+        Section::Supervision,
+        "认定与服务",
         body,
     )))
 }

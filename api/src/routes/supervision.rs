@@ -231,13 +231,13 @@ fn node_grouping(text: Option<&str>, default: GroupBy) -> Result<GroupBy, ApiErr
 }
 
 #[derive(Serialize)]
-struct CasesReport {
-    as_of: String,
-    from: NaiveDate,
-    to: NaiveDate,
-    group_by: GroupBy,
-    rows: Vec<liuqing_schema::cases::CasesRow>,
-    total: liuqing_schema::cases::CasesRow,
+pub(crate) struct CasesReport {
+    pub as_of: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub group_by: GroupBy,
+    pub rows: Vec<liuqing_schema::cases::CasesRow>,
+    pub total: liuqing_schema::cases::CasesRow,
 }
 
 /// Applications, recognitions, obligations, exits and zero-employment households for a
@@ -247,31 +247,40 @@ pub async fn cases(
     caller: Caller,
     Query(q): Query<CoverageQuery>,
 ) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReadCaseFiles)?;
-    let now = now_micros();
-    let period = period(&state, q.from.as_deref(), q.to.as_deref(), now)?;
-    let group_by = node_grouping(q.group_by.as_deref(), GroupBy::Community)?;
-    let rules = liuqing_schema::cases::Rules {
-        calendar: state.config.calendar(),
-        initial_review_working_days: state.config.initial_review_working_days,
-        at: period.to.min(state.config.day_at(now)),
-    };
+    let app = state.clone();
     let report = state
         .db
-        .run(move |conn| {
-            let area = area(conn, &caller, q.node.as_deref())?;
-            let counted = liuqing_schema::cases::cases(conn, &area, period, &rules, group_by)?;
-            Ok(CasesReport {
-                as_of: views::time(now),
-                from: period.from,
-                to: period.to,
-                group_by,
-                rows: counted.rows,
-                total: counted.total,
-            })
-        })
+        .run(move |conn| cases_of(conn, &app, &caller, &q, now_micros()))
         .await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The cases report `q` asks for, in the caller's scope (the API's and the console's).
+pub(crate) fn cases_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &CoverageQuery,
+    now: i64,
+) -> Result<CasesReport, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let period = period(app, q.from.as_deref(), q.to.as_deref(), now)?;
+    let group_by = node_grouping(q.group_by.as_deref(), GroupBy::Community)?;
+    let rules = liuqing_schema::cases::Rules {
+        calendar: app.config.calendar(),
+        initial_review_working_days: app.config.initial_review_working_days,
+        at: period.to.min(app.config.day_at(now)),
+    };
+    let area = area(conn, caller, q.node.as_deref())?;
+    let counted = liuqing_schema::cases::cases(conn, &area, period, &rules, group_by)?;
+    Ok(CasesReport {
+        as_of: views::time(now),
+        from: period.from,
+        to: period.to,
+        group_by,
+        rows: counted.rows,
+        total: counted.total,
+    })
 }
 
 fn month(field: &'static str, text: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
