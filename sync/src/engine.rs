@@ -718,6 +718,10 @@ impl Merge<'_, '_> {
             return Err(self.reject(Reason::Invalid, errors));
         }
         let doc = rec.document()?;
+        // The guide's rules for an edit read the record as it was: asked of the document
+        // before the draft changes it, so that it is parsed once (a second parse was about
+        // 2% of the server's CPU in the load generator's edits).
+        let broken = case_checks::check_update(spec.entity, &doc, self.m);
         let base = self.m.base_version.unwrap_or(0);
         let mut draft = Draft::new(doc, FieldClocks::parse(&rec.clocks), self.field_clock(hlc));
         for (path, value) in &self.m.fields {
@@ -886,10 +890,7 @@ impl Merge<'_, '_> {
         }
         self.check_references(spec, &rec.community_id, &mut draft.errors)?;
         if draft.errors.is_empty() {
-            let before = rec.document()?;
-            draft
-                .errors
-                .extend(case_checks::check_update(spec.entity, &before, self.m));
+            draft.errors.extend(broken);
         }
         if !draft.errors.is_empty() {
             return Err(self.reject(Reason::Invalid, std::mem::take(&mut draft.errors)));

@@ -450,19 +450,9 @@ enum PersonFact {
 fn set_person(conn: &mut DbConn, person: &str, fact: PersonFact) -> Result<(), StoreError> {
     let row = persons_index::table.filter(persons_index::id.eq(person));
     match fact {
-        // Most edits of six-clears answers change neither: the row is then left unwritten.
-        PersonFact::SixClears(f) => diesel::update(
-            row.filter(
-                persons_index::categories
-                    .ne(&f.categories)
-                    .or(persons_index::six_clears_complete.ne(f.complete)),
-            ),
-        )
-        .set((
-            persons_index::categories.eq(&f.categories),
-            persons_index::six_clears_complete.eq(f.complete),
-        ))
-        .execute(conn)?,
+        PersonFact::SixClears(f) => {
+            backend::set_six_clears_facts(conn, person, &f.categories, f.complete)?
+        }
         PersonFact::Tier { tier, assessed_on } => diesel::update(row)
             .set((
                 persons_index::tier.eq(tier),

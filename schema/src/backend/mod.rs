@@ -252,3 +252,83 @@ pub fn rename_persons(conn: &mut DbConn, renames: Vec<(String, String)>) -> Stor
     }
     Ok(())
 }
+
+/// Sets what a person's projection row keeps of their six-clears record (`categories`, as
+/// JSON, and `six_clears_complete`), leaving the row unwritten when it holds both already
+/// (most edits of six-clears answers change neither); returns how many rows it wrote. On
+/// SQLite through a statement prepared once per connection: it runs on every edit of an
+/// answer a section needs.
+pub fn set_six_clears_facts(
+    conn: &mut DbConn,
+    person: &str,
+    categories: &str,
+    complete: bool,
+) -> StoreResult<usize> {
+    use crate::tables::persons_index;
+    match conn {
+        DbConn::Sqlite(c) => sqlite::set_six_clears_facts(c, person, categories, complete),
+        DbConn::Pg(pg) => Ok(diesel::update(
+            persons_index::table
+                .filter(persons_index::id.eq(person))
+                .filter(
+                    persons_index::categories
+                        .ne(categories)
+                        .or(persons_index::six_clears_complete.ne(complete)),
+                ),
+        )
+        .set((
+            persons_index::categories.eq(categories),
+            persons_index::six_clears_complete.eq(complete),
+        ))
+        .execute(pg)?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{self, Backend};
+    use crate::tables::persons_index;
+
+    /// SQLite's hand-written statement writes the facts when either differs, and only
+    /// then, and only the person's row.
+    #[test]
+    fn six_clears_facts_are_written_only_when_they_change() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut conn = Backend::Sqlite(dir.path().join("facts.db"))
+            .connect()
+            .expect("connect");
+        db::migrate_up(&mut conn).expect("migrate");
+        conn.batch_execute(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO persons_index
+                 (id, community_id, household_id, name, status, categories, deleted, version)
+             VALUES ('p', 'c', 'h', 'n', 'registered', '[]', 0, 1),
+                    ('q', 'c', 'h', 'm', 'registered', '[]', 0, 2);",
+        )
+        .expect("persons");
+        let mut set = |categories: &str, complete: bool| {
+            set_six_clears_facts(&mut conn, "p", categories, complete).expect("set")
+        };
+        assert_eq!(set("[]", false), 0, "nothing new");
+        assert_eq!(set("[]", true), 1);
+        assert_eq!(set("[\"older_worker\"]", true), 1);
+        assert_eq!(set("[\"older_worker\"]", true), 0, "nothing new");
+        let rows: Vec<(String, String, bool)> = persons_index::table
+            .select((
+                persons_index::id,
+                persons_index::categories,
+                persons_index::six_clears_complete,
+            ))
+            .order(persons_index::id)
+            .load(&mut conn)
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                ("p".into(), "[\"older_worker\"]".into(), true),
+                ("q".into(), "[]".into(), false),
+            ]
+        );
+    }
+}
