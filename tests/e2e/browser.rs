@@ -9,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chrono::Datelike;
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
 
@@ -124,15 +126,23 @@ impl Browser {
         }
     }
 
-    /// What the page shows (the body's rendered text).
+    /// What the page shows (the body's rendered text), read in one script so a page that
+    /// is just being replaced cannot leave a stale element between finding and reading.
     async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .expect("body")
-            .text()
-            .await
-            .expect("text")
+        for _ in 0..50 {
+            if let Ok(Value::String(text)) = self
+                .client
+                .execute(
+                    "return document.body ? document.body.innerText : null;",
+                    vec![],
+                )
+                .await
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page has no body");
     }
 
     async fn click(&self, css: &str) {
@@ -153,6 +163,42 @@ impl Browser {
             .unwrap_or_else(|e| panic!("find {css}: {e}"));
         field.clear().await.expect("clear");
         field.send_keys(text).await.expect("type");
+    }
+
+    /// Presses each key of `keys` on whatever has the focus, as a person at the keyboard
+    /// would (WebDriver key actions: a real keydown and keyup each).
+    async fn press(&self, keys: &str) {
+        let mut actions = KeyActions::new("keyboard".into());
+        for k in keys.chars() {
+            actions = actions
+                .then(KeyAction::Down { value: k })
+                .then(KeyAction::Up { value: k });
+        }
+        self.client
+            .perform_actions(actions)
+            .await
+            .unwrap_or_else(|e| panic!("press {keys:?}: {e}"));
+    }
+
+    /// Presses Tab until the focused element matches `css`; returns how many it took.
+    async fn tab_to(&self, css: &str) -> usize {
+        for n in 1..=80 {
+            self.press(&char::from(Key::Tab).to_string()).await;
+            let hit = self
+                .script(&format!(
+                    "return document.activeElement.matches({});",
+                    json!(css)
+                ))
+                .await;
+            if hit == json!(true) {
+                return n;
+            }
+        }
+        panic!("Tab never reached {css}");
+    }
+
+    async fn focused_id(&self) -> Value {
+        self.script("return document.activeElement.id;").await
     }
 
     async fn script(&self, js: &str) -> Value {
@@ -610,6 +656,23 @@ async fn a_supervisor_opens_coverage_drills_down_and_downloads_a_ledger() {
         "{text}"
     );
     b.screenshot("supervision").await;
+    // The trend: the total and a line per street, named in the legend.
+    let lines = b
+        .script("return document.querySelectorAll('svg.chart polyline').length;")
+        .await;
+    assert_eq!(lines, json!(3), "the total and two streets");
+    b.script("document.querySelector('ul.legend').scrollIntoView(false); return null;")
+        .await;
+    let legend = b
+        .script("return document.querySelector('ul.legend').innerText;")
+        .await;
+    assert!(
+        legend
+            .as_str()
+            .is_some_and(|t| t.contains("合计") && t.contains("华林街道")),
+        "{legend}"
+    );
+    b.screenshot("supervision-trend").await;
     // Street → its stations → a station's communities.
     b.click("table.coverage tbody tr:first-child td:first-child a")
         .await;
@@ -677,5 +740,111 @@ async fn the_publicity_list_prints_on_a4() {
         .expect("print");
     assert!(pdf.starts_with(b"%PDF"));
     std::fs::write(screenshots().join("publicity.pdf"), &pdf).expect("saved");
+    b.close().await;
+}
+
+#[actix_web::test]
+async fn a_reviewer_works_through_the_queue_with_the_keyboard_alone() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let phone = demo_phone(&app, "demo-coord-1").await;
+    let community = phone.s.user["org_node_ids"][0]
+        .as_str()
+        .expect("community")
+        .to_string();
+    let (_, p, _) = household_with_person(&app, &phone, &community, 62).await;
+    let seed = uuid::Uuid::new_v4().as_u128() as u32;
+    let (card, _) = evidence_with_photo(&app, &phone, &p, "resident_id_card", seed).await;
+    evidence_with_photo(&app, &phone, &p, "household_register", seed + 1).await;
+
+    let b = Browser::start(&app).await;
+    // Log in: type, then Enter in the password field.
+    b.goto("/console/login").await;
+    b.fill("input[name=username]", "demo-staff-1").await;
+    b.fill("input[name=password]", DEMO_PASSWORD).await;
+    b.press(&char::from(Key::Enter).to_string()).await;
+    b.wait_for_path("/console/").await;
+    // The first Tab lands on the skip link; the sections are reached by Tab, opened by Enter.
+    b.tab_to("a").await;
+    assert!(b
+        .script("return document.activeElement.classList.contains('skip');")
+        .await
+        .as_bool()
+        .unwrap_or(false));
+    b.tab_to("nav.sections a[href='/console/review']").await;
+    b.press(&char::from(Key::Enter).to_string()).await;
+    b.wait_for_path("/console/review").await;
+    b.tab_to(&format!("a[href='/console/review/{card}']")).await;
+    b.press(&char::from(Key::Enter).to_string()).await;
+    b.wait_for_path(&format!("/console/review/{card}")).await;
+
+    // The photo: rotate with ], zoom in steps up to 4x with +, out with -, back with 0.
+    let attr = |name: &str| {
+        format!("return document.querySelector('figure.photo').getAttribute('data-{name}');")
+    };
+    b.press("]").await;
+    assert_eq!(b.script(&attr("rotate")).await, json!("90"));
+    b.press("+").await;
+    assert_eq!(b.script(&attr("zoom")).await, json!("1.5"));
+    b.press("+++++").await;
+    assert_eq!(b.script(&attr("zoom")).await, json!("4"), "stops at 4x");
+    let shown = b
+        .script("return document.getElementById('zoom').textContent;")
+        .await;
+    assert_eq!(shown, json!("4 倍"));
+    let width = b
+        .script("const i = document.getElementById('photo'); return i.getBoundingClientRect().width / i.parentElement.clientWidth;")
+        .await
+        .as_f64()
+        .expect("a ratio");
+    assert!(
+        width > 3.5,
+        "the photo is drawn four times the frame: {width}"
+    );
+    b.screenshot("review-zoomed").await;
+    b.press("-").await;
+    assert_eq!(b.script(&attr("zoom")).await, json!("3"));
+    b.press("0").await;
+    assert_eq!(b.script(&attr("zoom")).await, json!("fit"));
+
+    // A approves, and the next piece opens at once.
+    b.press("a").await;
+    for _ in 0..100 {
+        if b.path().await != format!("/console/review/{card}") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let next = b.path().await;
+    assert!(
+        next.starts_with("/console/review/") && next != format!("/console/review/{card}"),
+        "{next}"
+    );
+    // R puts the keyboard in the reason; typing there is text, not shortcuts (the "a" in
+    // it approves nothing); Tab reaches the retake button, Enter sends it.
+    b.press("r").await;
+    assert_eq!(b.focused_id().await, json!("reason"));
+    b.press("blurry photo, again please").await;
+    assert_eq!(
+        b.path().await,
+        next,
+        "typing in the reason took no shortcut"
+    );
+    b.tab_to("button[value=retake]").await;
+    b.press(&char::from(Key::Enter).to_string()).await;
+    for _ in 0..100 {
+        if b.path().await != next {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    b.goto(&next).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("待重拍") && text.contains("blurry photo, again please"),
+        "{text}"
+    );
+    b.goto(&format!("/console/review/{card}")).await;
+    assert!(b.text().await.contains("已通过"));
+    b.screenshot("review-keyboard").await;
     b.close().await;
 }

@@ -1066,7 +1066,8 @@ async fn an_application_goes_from_intake_to_recognition_in_the_console() {
     let r = web
         .post(&step, &[("csrf", &csrf), ("action", "recognise")])
         .await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
+    // A step the role may not take is a 403, as in the API; the page says why.
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("没有办理"));
 
     // The supervisor, once the publicity period is over.
@@ -1554,4 +1555,153 @@ async fn flagged_visits_are_listed_with_their_reasons() {
             .body
             .contains(street["group"]["name"].as_str().expect("name")));
     }
+}
+
+#[actix_web::test]
+async fn the_case_file_checks_a_commitments_binding_and_a_full_number_is_found_by_a_posted_lookup()
+{
+    use diesel::prelude::*;
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 92).await;
+    let full = crate::sync::id_number("19700101", 92);
+    let sig = signature_png(300, 120);
+    let sig_sha = sha256(&sig);
+    let c = new_id();
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "commitment",
+            &c,
+            None,
+            json!({ "person_id": p, "template_version": "2026-1", "text_sha256": "d".repeat(64),
+                    "signature_sha256": sig_sha, "signed_at": "2026-11-20T03:00:00Z", "place": "华林路1号" }),
+        )],
+    )
+    .await;
+    let file = format!("/console/persons/{p}");
+    let web = Web::signed_in(app, "staff-1", PASSWORD).await;
+    // Signed, but the signature image has not arrived yet.
+    let page = web.get(&file).await;
+    assert!(
+        page.body.contains("签署后未被改动，签名图片尚未收到"),
+        "{}",
+        page.body
+    );
+    let res = app
+        .client
+        .put(format!("{}/v1/attachments/{sig_sha}", app.base))
+        .bearer_auth(&w.a1.s.access)
+        .body(sig)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert!(web
+        .get(&file)
+        .await
+        .body
+        .contains("签署后未被改动，签名已收到"));
+    // Changed behind the server's back: the page says so.
+    let backend = app.config.backend().expect("backend");
+    let mut conn = backend.connect().expect("conn");
+    use liuqing_schema::tables::records;
+    let data: String = records::table
+        .filter(records::id.eq(&c))
+        .select(records::data)
+        .first(&mut conn)
+        .expect("record");
+    diesel::update(records::table.filter(records::id.eq(&c)))
+        .set(records::data.eq(data.replace("2026-11-20T03:00:00", "2026-11-21T03:00:00")))
+        .execute(&mut conn)
+        .expect("forge");
+    assert!(web
+        .get(&file)
+        .await
+        .body
+        .contains("签署后内容被改动过，请核实"));
+    // A coordinator's page has no binding check (the API refuses them the check too).
+    let coord = Web::signed_in(app, "coord-a1", PASSWORD).await;
+    let page = coord.get(&file).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("绑定校验"));
+
+    // The exact lookup is a posted form: a full ID number finds the person, a mobile
+    // number too; neither is put in an address.
+    let list = web.get("/console/persons").await;
+    assert!(list.body.contains("action=\"/console/persons/lookup\""));
+    let csrf = list.csrf();
+    let r = web
+        .post(
+            "/console/persons/lookup",
+            &[("csrf", &csrf), ("number", &full)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains(&file) && r.body.contains("找到 1 人"),
+        "{}",
+        r.body
+    );
+    assert!(!r.body.contains(&full), "the number is not echoed back");
+    let r = web
+        .post(
+            "/console/persons/lookup",
+            &[("csrf", &csrf), ("number", "138 0000 1234")],
+        )
+        .await;
+    assert!(r.body.contains(&file) && r.body.contains("按手机号精确查找"));
+    // A malformed number is named, not a 500; a form without its token is refused.
+    let r = web
+        .post(
+            "/console/persons/lookup",
+            &[("csrf", &csrf), ("number", "12345")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("身份证号格式不对"), "{}", r.body);
+    let r = web
+        .post("/console/persons/lookup", &[("number", &full)])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another station's staff: the same number finds no one there.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = Web::signed_in(app, "staff-2", PASSWORD).await;
+    let csrf2 = other.get("/console/persons").await.csrf();
+    let r = other
+        .post(
+            "/console/persons/lookup",
+            &[("csrf", &csrf2), ("number", &full)],
+        )
+        .await;
+    assert!(
+        r.body.contains("找到 0 人") && !r.body.contains(&p),
+        "{}",
+        r.body
+    );
+    // Every lookup, hit or miss, is in the access log.
+    let sup = app
+        .user(&w.admin, "sup-1", "supervisor", &[&w.tree.district])
+        .await;
+    let log = app
+        .get("/v1/admin/access-log?action=lookup_id_number", &sup.access)
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let entries = log.body["items"].as_array().expect("items").len();
+    assert!(entries >= 2, "{}", log.body);
+
+    // The supervisor's trend draws a line per community under the total, with a legend.
+    let sup_web = Web::signed_in(app, "sup-1", PASSWORD).await;
+    let page = sup_web.get("/console/supervision?group_by=community").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("class=\"legend\""), "{}", page.body);
+    for name in ["合计", "华林社区"] {
+        assert!(page.body.contains(name), "{name}");
+    }
+    assert!(page.body.contains("series s1"));
+    // The month is chosen from a list written in Chinese.
+    assert!(page.body.contains("<select name=\"month\">"));
+    assert!(page.body.contains("年12月</option>") || page.body.contains("月</option>"));
 }

@@ -159,7 +159,7 @@ pub async fn zero_employment(
     let body = html! {
         (tabs("zero"))
         form.search method="get" action="/console/lists/zero-employment" {
-            label { "月份" input type="month" name="month" value=(month.month); }
+            label { "月份" select name="month" { @for (v, l) in zh::months(&month.month, state.config.today()) { option value=(v) selected[v == month.month] { (l) } } } }
             button.primary type="submit" { "查看" }
         }
         p.hint { "本月发现的零就业家庭应在本月内帮扶至少一人就业（动态清零）。本月仍未清零：" strong { (month.open) } " 户。" }

@@ -90,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/review/{id}", web::post().to(review::decide))
             .route("/photos/{sha256}/{which}", web::get().to(review::photo))
             .route("/persons", web::get().to(persons::list))
+            .route("/persons/lookup", web::post().to(persons::lookup))
             .route("/households", web::get().to(persons::households))
             .route("/persons/{id}", web::get().to(persons::case_file))
             .route("/persons/{id}/reveal", web::post().to(persons::reveal))

@@ -5,7 +5,7 @@
 //! number or phone with a reason (audited). Everything comes from the API's functions
 //! (`routes::persons::{list_of, case_file_of, reveal_in}`).
 
-use actix_web::web;
+use actix_web::{web, ResponseError};
 use liuqing_schema::casefile::PersonStatus;
 use liuqing_schema::domain::recognition::{allowed_roles, next_state};
 use liuqing_schema::domain::six_clears::Section;
@@ -28,10 +28,11 @@ use super::zh;
 use crate::error::ApiError;
 use crate::recognitions::{self, Step};
 use crate::routes::casework::{create_in, RecordWrite};
+use crate::routes::commitments::{binding_of, Binding};
 use crate::routes::persons::{
     case_file_of, list_of, reveal_in, CaseFile, ListQuery, Reveal, RevealField,
 };
-use crate::routes::views::{PersonItem, RecordView};
+use crate::routes::views::{self, PersonItem, RecordView};
 use crate::staff;
 use crate::state::AppState;
 
@@ -68,9 +69,71 @@ pub async fn list(
         limit: Some(50),
         ..ListQuery::default()
     };
+    let found = find(&state, &console, q).await?;
+    Ok(console.html(list_page(&console, &s, found, None)))
+}
+
+#[derive(Deserialize)]
+struct LookupForm {
+    number: String,
+}
+
+/// `POST /console/persons/lookup`: the API's exact lookup by a whole ID number or mobile
+/// number. Posted, not a query, so the number stays out of addresses, history and logs;
+/// each lookup spends the user's hourly allowance and is logged, hit or miss, as in the API.
+pub async fn lookup(
+    state: web::Data<AppState>,
+    console: Console,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: LookupForm = console.form(&body)?;
+    let number: String = form.number.chars().filter(|c| !c.is_whitespace()).collect();
+    // An 11-digit number starting with 1 is a mobile number; anything else is taken as an
+    // ID number, whose parser names what is wrong with it.
+    let is_phone = number.len() == 11 && number.starts_with('1');
+    let q = ListQuery {
+        id_number: (!is_phone).then(|| number.clone()),
+        phone: is_phone.then(|| number.clone()),
+        limit: Some(50),
+        ..ListQuery::default()
+    };
+    let what = if is_phone {
+        "手机号"
+    } else {
+        "身份证号"
+    };
+    let (found, flash) = match find(&state, &console, q).await {
+        Ok(found) => {
+            let flash = html! { p.notice role="status" { "按" (what) "精确查找（已记入访问日志）：找到 " (found.0.items.len()) " 人。" } };
+            (found, flash)
+        }
+        Err(ConsoleError::Api(ApiError::Validation(errors))) => {
+            let flash = html! {
+                p.error role="alert" { (what) "格式不对："
+                    @for f in &errors { (f.reason) } }
+            };
+            let none = views::Page {
+                items: Vec::new(),
+                next_cursor: None,
+            };
+            (Found(none, Vec::new()), flash)
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(console.html(list_page(&console, &Search::default(), found, Some(flash))))
+}
+
+/// A page of persons and the names of their communities.
+struct Found(views::Page<PersonItem>, Vec<String>);
+
+async fn find(
+    state: &web::Data<AppState>,
+    console: &Console,
+    q: ListQuery,
+) -> Result<Found, ConsoleError> {
     let caller = console.caller.clone();
     let app = state.clone();
-    let (page, communities) = state
+    Ok(state
         .db
         .run(move |conn| {
             let page = list_of(conn, &app, &caller, &q)?;
@@ -80,9 +143,13 @@ pub async fn list(
                 .iter()
                 .map(|p| names.node(conn, &p.community_id))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((page, communities))
+            Ok(Found(page, communities))
         })
-        .await?;
+        .await?)
+}
+
+fn list_page(console: &Console, s: &Search, found: Found, flash: Option<Markup>) -> Markup {
+    let Found(page, communities) = found;
     let selected = |v: &Option<String>, code: &str| v.as_deref() == Some(code);
     let next = page.next_cursor.as_ref().map(|c| {
         let mut q = form_urlencoded::Serializer::new(String::new());
@@ -105,6 +172,7 @@ pub async fn list(
             a href="/console/persons" aria-current="page" { "人员" }
             a href="/console/households" { "家庭" }
         }
+        @if let Some(flash) = &flash { div.flash { (flash) } }
         form.search method="get" action="/console/persons" role="search" {
             @if let Some(h) = s.household.as_deref().filter(|h| !h.is_empty()) { input type="hidden" name="household" value=(h); }
             label { "姓名" input name="name" value=[s.name.as_deref()] maxlength="100" placeholder="输入姓名或其中几个字"; }
@@ -122,6 +190,15 @@ pub async fn list(
             } }
             button.primary type="submit" { "查询" }
         }
+        details.lookup {
+            summary { "按完整身份证号或手机号精确查找" }
+            form.search method="post" action="/console/persons/lookup" autocomplete="off" {
+                input type="hidden" name="csrf" value=(console.csrf);
+                label { "身份证号或手机号" input name="number" required maxlength="40" inputmode="text" autocomplete="off"; }
+                button type="submit" { "精确查找" }
+                p.hint { "每次查找都记入访问日志，并计入每小时的查找次数。" }
+            }
+        }
         @if page.items.is_empty() {
             p.empty { "没有符合条件的人员。" }
         } @else {
@@ -134,7 +211,7 @@ pub async fn list(
             @if let Some(next) = &next { p { a href=(next) { "下一页 →" } } }
         }
     };
-    Ok(console.html(page::shell(&console, Nav::Persons, "人员", body)))
+    page::shell(console, Nav::Persons, "人员", body)
 }
 
 fn row(p: &PersonItem, community: &str) -> Markup {
@@ -168,6 +245,8 @@ struct Named {
     community: String,
     visitors: Vec<String>,
     history_by: Vec<Vec<String>>,
+    /// The binding check of each commitment, for the roles that may make it.
+    bindings: Vec<Option<Binding>>,
 }
 
 async fn load(
@@ -198,12 +277,21 @@ async fn load(
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .collect::<Result<_, _>>()?;
+            let bindings = if caller.may(Permission::CheckCommitments) {
+                file.commitments
+                    .iter()
+                    .map(|c| binding_of(conn, &caller, &c.id).map(Some))
+                    .collect::<Result<_, _>>()?
+            } else {
+                file.commitments.iter().map(|_| None).collect()
+            };
             Ok((
                 file,
                 Named {
                     community,
                     visitors,
                     history_by,
+                    bindings,
                 },
             ))
         })
@@ -302,6 +390,18 @@ fn field_value(path: &str, v: &Value) -> String {
     }
 }
 
+/// What the binding check found, in words: the seal taken at signing against the
+/// commitment now, and whether the signature image arrived.
+fn binding_state(b: &Binding) -> Markup {
+    let (state, text) = match (b.intact, b.signature_received && b.signature_is_png) {
+        (true, true) => ("approved", "签署后未被改动，签名已收到"),
+        (true, false) => ("pending", "签署后未被改动，签名图片尚未收到"),
+        (false, _) if b.seal.is_none() => ("pending", "没有签署时的校验记录"),
+        (false, _) => ("rejected", "签署后内容被改动过，请核实"),
+    };
+    html! { p.binding { "绑定校验：" span.state data-state=(state) { (text) } } }
+}
+
 fn case_file_page(
     c: &Console,
     f: &CaseFile,
@@ -397,13 +497,14 @@ fn case_file_page(
         section.card {
             h2 { "服务承诺" }
             @if f.commitments.is_empty() { p.hint { "还没有签署服务承诺。" } }
-            @for cm in &f.commitments {
+            @for (cm, binding) in f.commitments.iter().zip(&named.bindings) {
                 div.commitment {
                     @if let Some(sha) = text(&cm.data, "signature_sha256") {
                         img src={ "/console/photos/" (sha) "/thumbnail" } alt="签名" width="160" height="80" loading="lazy";
                     }
                     p { "签署于 " (text(&cm.data, "signed_at").map(|t| zh::date_text(t, offset)).unwrap_or_default())
                         " · 承诺书版本 " (text(&cm.data, "template_version").unwrap_or_default()) }
+                    @if let Some(b) = binding { (binding_state(b)) }
                 }
             }
         }
@@ -706,6 +807,10 @@ async fn step_answer(
     person: &str,
     done: Result<&str, ApiError>,
 ) -> ConsoleResult {
+    let status = match &done {
+        Err(e) => e.status_code(),
+        Ok(_) => actix_web::http::StatusCode::OK,
+    };
     let refusal = match done {
         Ok(action) => {
             return Ok(console.see_other(&format!(
@@ -746,7 +851,9 @@ async fn step_answer(
         Some(refusal),
         offset,
     ));
-    *res.status_mut() = actix_web::http::StatusCode::CONFLICT;
+    // The page says why; the status says what kind of refusal it was, as the API does
+    // (403 for a step the role may not take, 409 for the guide's rules, 400/422 for input).
+    *res.status_mut() = status;
     Ok(res)
 }
 

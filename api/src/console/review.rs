@@ -15,13 +15,14 @@ use super::session::{Console, Posted};
 use super::zh;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::routes::attachments::get_derivative;
+use crate::routes::attachments::{get_derivative, original_of};
 use crate::routes::persons::{notice_of, Notice};
 use crate::routes::review::{
     decide_in, evidence_of, evidence_of_person, queue_of, Decide, Decision, EvidenceItem,
     QueueQuery,
 };
 use crate::state::AppState;
+use liuqing_schema::domain::Permission;
 
 /// The most items the list shows at once.
 const LIST: i64 = 200;
@@ -192,6 +193,7 @@ pub async fn item(
         Some(p) => format!("{} · {}", p.name, kind),
         None => kind.clone(),
     };
+    let may_see_original = console.caller.may(Permission::ViewOriginals);
     let body = html! {
         p.back { a href="/console/review" { "← 返回审核列表" } }
         @if let Some(e) = error { p.error role="alert" { (e) } }
@@ -207,7 +209,13 @@ pub async fn item(
                 figcaption.tools {
                     button type="button" data-photo="rotate-left" title="向左旋转（[ 键）" { "↺ 旋转" }
                     button type="button" data-photo="rotate-right" title="向右旋转（] 键）" { "↻ 旋转" }
-                    button type="button" data-photo="zoom" title="放大 / 还原（+ 键）" { "放大" }
+                    button type="button" data-photo="zoom-out" title="缩小（- 键）" { "− 缩小" }
+                    output #zoom aria-live="polite" { "适应" }
+                    button type="button" data-photo="zoom-in" title="放大，最多 4 倍（+ 键）" { "＋ 放大" }
+                    button type="button" data-photo="fit" title="还原（0 键）" { "还原" }
+                    @if may_see_original && item.attachment_received {
+                        a href={ "/console/photos/" (item.attachment_sha256) "/original" } target="_blank" rel="noopener" title="原始文件，查看记入访问日志" { "原图" }
+                    }
                 }
             }
             aside.facts {
@@ -340,8 +348,9 @@ pub async fn decide(
     }
 }
 
-/// `GET /console/photos/{sha256}/{thumbnail|review}`: the API's derivative images, under
-/// the console's session (the same scope check: a hash no record in scope names is a 404).
+/// `GET /console/photos/{sha256}/{thumbnail|review|original}`: the API's images, under
+/// the console's session (the same scope check: a hash no record in scope names is a 404;
+/// the original only to roles that may see it, each view in the access log).
 pub async fn photo(
     state: web::Data<AppState>,
     console: Console,
@@ -352,6 +361,7 @@ pub async fn photo(
     let which = match which.as_str() {
         "thumbnail" => "thumbnail",
         "review" => "review",
+        "original" => return Ok(original_of(state, console.caller, sha, req).await?),
         _ => return Err(ApiError::not_found("photo").into()),
     };
     Ok(get_derivative(state, console.caller, sha, req, which).await?)

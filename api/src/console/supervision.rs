@@ -20,10 +20,11 @@ use crate::ledgers::Ledger;
 use crate::routes::exports::{export_as, ExportQuery};
 use crate::routes::supervision::{
     cases_of, coverage_of, due_of, flagged_of, trend_of, CoverageQuery, DueQuery, FlagsQuery,
-    TrendQuery,
+    TrendQuery, TrendReport,
 };
 use crate::state::AppState;
 use liuqing_schema::domain::visit_flags::Flag;
+use liuqing_schema::trend::Series;
 
 #[derive(Deserialize, Default)]
 pub struct Ask {
@@ -84,11 +85,13 @@ pub async fn coverage(
         to: span.map(|(_, t)| t.to_string()),
         group_by: ask.group_by.clone().filter(|g| !g.is_empty()),
     };
+    // The trend's lines follow the table's grouping; coordinators are not a trend's
+    // grouping (the API groups trends by org node), so their table shows the total only.
     let t = TrendQuery {
         node: q.node.clone(),
         from: None,
         to: span.map(|(f, _)| f.format("%Y-%m").to_string()),
-        group_by: None,
+        group_by: q.group_by.clone().filter(|g| g != "coordinator"),
     };
     let caller = console.caller.clone();
     let app = state.clone();
@@ -111,7 +114,7 @@ pub async fn coverage(
     let body = html! {
         form.search method="get" action="/console/supervision" {
             @if !node_param.is_empty() { input type="hidden" name="node" value=(node_param); }
-            label { "月份" input type="month" name="month" value=(month); }
+            label { "月份" select name="month" { @for (v, l) in zh::months(&month, state.config.today()) { option value=(v) selected[v == month] { (l) } } } }
             label { "分组" select name="group_by" {
                 @for g in [GroupBy::Street, GroupBy::Station, GroupBy::Community, GroupBy::Coordinator] {
                     option value=(g.as_str()) selected[g == report.group_by] { (group_name(g)) }
@@ -141,7 +144,7 @@ pub async fn coverage(
         }
         section.card {
             h2 { "近 12 个月走访覆盖" }
-            (chart(&trend.total.months.iter().map(|m| (m.month.clone(), m.coverage)).collect::<Vec<_>>()))
+            (chart(&lines(&trend)))
         }
         section.card {
             h2 { "导出台账" }
@@ -193,29 +196,83 @@ fn row(r: &CoverageRow, month: &str, total: bool) -> Markup {
     }
 }
 
-/// A line chart of monthly shares, drawn as SVG (no script, no style attribute).
-fn chart(points: &[(String, Option<f64>)]) -> Markup {
+/// One line of the trend chart: its name and each month's coverage.
+struct Line {
+    name: String,
+    points: Vec<(String, Option<f64>)>,
+}
+
+/// The most group lines one chart draws; past that, lines stop being readable and the
+/// chart shows the total alone (the table above has every group).
+const MAX_LINES: usize = 8;
+
+/// The total's line first, then one per group when there are few enough to read.
+fn lines(trend: &TrendReport) -> Vec<Line> {
+    let line = |name: String, s: &Series| Line {
+        name,
+        points: s
+            .months
+            .iter()
+            .map(|m| (m.month.clone(), m.coverage))
+            .collect(),
+    };
+    let mut all = vec![line("合计".into(), &trend.total)];
+    if trend.rows.len() > 1 && trend.rows.len() <= MAX_LINES {
+        all.extend(trend.rows.iter().map(|r| line(r.group.name.clone(), r)));
+    }
+    all
+}
+
+/// A line chart of monthly shares, drawn as SVG (no script, no style attribute): the
+/// total thick, each group in its own colour (classes `s1`…`s8`), and a legend.
+fn chart(lines: &[Line]) -> Markup {
     let (w, h, left, bottom, top) = (720.0, 220.0, 44.0, 28.0, 12.0);
-    let n = points.len().max(1) as f64;
+    let months = lines
+        .first()
+        .map(|l| l.points.as_slice())
+        .unwrap_or_default();
+    let n = months.len().max(1) as f64;
     let x = |i: usize| left + (w - left - 12.0) * (i as f64 + 0.5) / n;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v.clamp(0.0, 1.0));
-    let line: Vec<String> = points
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (_, v))| v.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
-        .collect();
+    let polyline = |points: &[(String, Option<f64>)]| -> String {
+        points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, v))| v.map(|v| format!("{:.1},{:.1}", x(i), y(v))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     html! {
         svg.chart viewBox={ "0 0 " (w) " " (h) } role="img" aria-label="近 12 个月走访覆盖率折线图" {
             @for pct in [0.0, 0.5, 1.0] {
                 line.grid x1=(left) x2=(w - 8.0) y1=(y(pct)) y2=(y(pct)) {}
                 text.axis x=(left - 6.0) y=(y(pct) + 4.0) text-anchor="end" { (format!("{:.0}%", pct * 100.0)) }
             }
-            polyline.series points=(line.join(" ")) {}
-            @for (i, (month, v)) in points.iter().enumerate() {
-                @if let Some(v) = v {
-                    circle.dot cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*v))) r="3" { title { (month) "：" (percent(Some(*v))) } }
+            @for (i, (month, _)) in months.iter().enumerate() {
+                text.axis x=(format!("{:.1}", x(i))) y=(h - 8.0) text-anchor="middle" { (month.get(5..).and_then(|m| m.parse::<u32>().ok()).map_or_else(|| month.clone(), |m| m.to_string())) "月" }
+            }
+            // Groups under the total, so the total stays readable on top.
+            @for (k, l) in lines.iter().enumerate().skip(1) {
+                polyline class={ "series s" (k) } points=(polyline(&l.points)) { title { (l.name) } }
+            }
+            @if let Some(total) = lines.first() {
+                polyline.series.total points=(polyline(&total.points)) {}
+                @for (i, (month, v)) in total.points.iter().enumerate() {
+                    @if let Some(v) = v {
+                        circle.dot cx=(format!("{:.1}", x(i))) cy=(format!("{:.1}", y(*v))) r="3" { title { "合计 " (month) "：" (percent(Some(*v))) } }
+                    }
                 }
-                text.axis x=(format!("{:.1}", x(i))) y=(h - 8.0) text-anchor="middle" { (month.get(5..).unwrap_or(month)) "月" }
+            }
+        }
+        @if lines.len() > 1 {
+            ul.legend aria-label="图例" {
+                @for (k, l) in lines.iter().enumerate() {
+                    li {
+                        span class={ "swatch s" (k) } aria-hidden="true" {}
+                        (l.name) " "
+                        span.hint { (percent(l.points.last().and_then(|(_, v)| *v))) }
+                    }
+                }
             }
         }
     }

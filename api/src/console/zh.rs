@@ -11,6 +11,31 @@ pub fn date(d: NaiveDate) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
+/// The months a month picker offers, newest first, as (`YYYY-MM`, `2026年12月`): the 24
+/// months up to `today`'s, and `selected` too when it is older. A list of our own rather
+/// than `<input type="month">`, whose picker speaks the browser's language, not the page's.
+pub fn months(selected: &str, today: NaiveDate) -> Vec<(String, String)> {
+    let first = today.with_day(1).unwrap_or(today);
+    let mut all: Vec<(String, String)> = (0..24)
+        .filter_map(|back| first.checked_sub_months(chrono::Months::new(back)))
+        .map(|m| {
+            (
+                m.format("%Y-%m").to_string(),
+                format!("{}年{}月", m.year(), m.month()),
+            )
+        })
+        .collect();
+    if !selected.is_empty() && !all.iter().any(|(v, _)| v == selected) {
+        if let Ok(m) = NaiveDate::parse_from_str(&format!("{selected}-01"), "%Y-%m-%d") {
+            all.push((
+                selected.to_string(),
+                format!("{}年{}月", m.year(), m.month()),
+            ));
+        }
+    }
+    all
+}
+
 /// `2026年12月5日 14:05`, at the stations' offset from UTC.
 pub fn datetime(at: DateTime<FixedOffset>) -> String {
     format!(
@@ -108,5 +133,18 @@ mod tests {
         assert_eq!(count(1000), "1,000");
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(count(-12345), "-12,345");
+    }
+
+    #[test]
+    fn months_are_the_last_two_years_in_chinese_and_keep_an_older_choice() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 5).expect("date");
+        let m = months("2026-12", today);
+        assert_eq!(m.len(), 24);
+        assert_eq!(m[0], ("2026-12".to_string(), "2026年12月".to_string()));
+        assert_eq!(m[23], ("2025-01".to_string(), "2025年1月".to_string()));
+        let older = months("2020-03", today);
+        assert_eq!(older.len(), 25);
+        assert_eq!(older[24].1, "2020年3月");
+        assert_eq!(months("not a month", today).len(), 24);
     }
 }

@@ -677,7 +677,17 @@ pub async fn get_original(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
-    let sha = parse_sha256("sha256", &path.into_inner())?;
+    original_of(state, caller, path.into_inner(), req).await
+}
+
+/// The original of `sha` for the caller (the API's and the console's), logged.
+pub(crate) async fn original_of(
+    state: web::Data<AppState>,
+    caller: Caller,
+    sha: String,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let sha = parse_sha256("sha256", &sha)?;
     let (a, uploaded) = visible(&state, &caller, &sha).await?;
     if !uploaded && !caller.may(Permission::ViewOriginals) {
         return Err(ApiError::Forbidden(

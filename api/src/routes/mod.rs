@@ -6,7 +6,7 @@ pub(crate) mod admin;
 pub mod attachments;
 pub(crate) mod auth;
 pub(crate) mod casework;
-mod commitments;
+pub(crate) mod commitments;
 pub(crate) mod conflicts;
 pub(crate) mod devices;
 pub(crate) mod exports;
