@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use liuqing_schema::casefile::{HouseholdRow, PersonRow};
+use liuqing_schema::casefile::{self, HouseholdRow, PersonRow};
 use liuqing_schema::coverage::{Period, Settings};
 use liuqing_schema::domain::visit_flags::Flag;
 use liuqing_schema::domain::{
@@ -281,9 +281,15 @@ fn assistance(
         .collect::<Result<_, ApiError>>()?;
     let recognitions = by_person(conn, Entity::Recognition, id)?;
     let plans = by_person(conn, Entity::Plan, id)?;
-    let services = by_person(conn, Entity::ServiceRecord, id)?;
+    // Service records and referrals: what the "131" counts (`casefile::delivery`).
+    let mut services: HashMap<String, Vec<(ServiceKind, NaiveDate)>> = HashMap::new();
+    for entity in casefile::DELIVERING {
+        for (person, docs) in by_person(conn, entity, id)? {
+            let delivered = docs.iter().filter_map(|d| casefile::delivery(entity, d));
+            services.entry(person).or_default().extend(delivered);
+        }
+    }
     let exits = by_person(conn, Entity::Exit, id)?;
-    let none = Vec::new();
     let mut rows = Vec::with_capacity(persons.len());
     for p in &persons {
         let doc = docs.get(&p.id).cloned().unwrap_or(Value::Null);
@@ -299,12 +305,8 @@ fn assistance(
             .filter(|r| text(r, "state") == Some("recognised"))
             .and_then(|r| day(r, "decided_on"));
         let plan = plans.get(&p.id).and_then(|r| r.last());
-        let delivered: Vec<(ServiceKind, NaiveDate)> = services
-            .get(&p.id)
-            .unwrap_or(&none)
-            .iter()
-            .filter_map(|s| Some((text(s, "kind")?.parse().ok()?, day(s, "delivered_on")?)))
-            .collect();
+        let delivered: Vec<(ServiceKind, NaiveDate)> =
+            services.get(&p.id).cloned().unwrap_or_default();
         let in_period: Vec<String> = delivered
             .iter()
             .filter(|(_, on)| (cx.period.from..=cx.period.to).contains(on))

@@ -111,7 +111,8 @@ pub fn add_task(
     Ok(id)
 }
 
-/// A record of the caller's scope, or 404 (outside the scope looks like missing).
+/// A record of the caller's scope (its community, or the street whose employers and
+/// vacancies it shares), or 404 (outside the scope looks like missing).
 pub fn record_in_scope(
     conn: &mut DbConn,
     scope: &Scope,
@@ -120,7 +121,7 @@ pub fn record_in_scope(
 ) -> Result<Record, ApiError> {
     let not_found = || ApiError::not_found(entity.to_string());
     let rec = records::find(conn, entity, id)?.ok_or_else(not_found)?;
-    if rec.deleted || org::find_in_scope(conn, scope, &rec.community_id)?.is_none() {
+    if rec.deleted || org::find_partition_in_scope(conn, scope, &rec.community_id)?.is_none() {
         return Err(not_found());
     }
     Ok(rec)

@@ -443,22 +443,38 @@ pub fn children_of(conn: &mut DbConn, parent_id: &str, entity: Entity) -> StoreR
         .load(conn)?)
 }
 
-/// The services delivered to a person: kind and day, from their service records.
+/// The records that deliver a service the "131" counts: service records, and referrals
+/// (each job recommended from a vacancy is one of the "3").
+pub const DELIVERING: [Entity; 2] = [Entity::ServiceRecord, Entity::Referral];
+
+/// The service a record of [`DELIVERING`] delivered, and on what day; `None` for a record
+/// without a kind or a day (it delivers nothing).
+pub fn delivery(entity: Entity, doc: &serde_json::Value) -> Option<(ServiceKind, NaiveDate)> {
+    let day = |path: &str| {
+        doc.get(path)
+            .and_then(|d| NaiveDate::parse_from_str(d.as_str()?, "%Y-%m-%d").ok())
+    };
+    match entity {
+        Entity::ServiceRecord => Some((
+            doc.get("kind").and_then(|k| k.as_str()?.parse().ok())?,
+            day("delivered_on")?,
+        )),
+        Entity::Referral => Some((ServiceKind::JobRecommendation, day("referred_on")?)),
+        _ => None,
+    }
+}
+
+/// The services delivered to a person: kind and day, from their service records and
+/// referrals.
 pub fn deliveries(
     conn: &mut DbConn,
     person_id: &str,
 ) -> StoreResult<Vec<(ServiceKind, NaiveDate)>> {
-    let records = children_of(conn, person_id, Entity::ServiceRecord)?;
     let mut out = Vec::new();
-    for r in &records {
-        // A corrupt row is an error; a record without a kind or day delivers nothing.
-        let doc = r.document()?;
-        let kind = doc.get("kind").and_then(|k| k.as_str()?.parse().ok());
-        let on = doc
-            .get("delivered_on")
-            .and_then(|d| NaiveDate::parse_from_str(d.as_str()?, "%Y-%m-%d").ok());
-        if let (Some(kind), Some(on)) = (kind, on) {
-            out.push((kind, on));
+    for entity in DELIVERING {
+        for r in children_of(conn, person_id, entity)? {
+            // A corrupt row is an error; a record without a kind or day delivers nothing.
+            out.extend(delivery(entity, &r.document()?));
         }
     }
     Ok(out)

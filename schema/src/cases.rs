@@ -179,13 +179,14 @@ pub fn cases(
 
     // Recognised persons, and the services they were given.
     let mut delivered: HashMap<String, Vec<(ServiceKind, NaiveDate)>> = HashMap::new();
-    for s in records::live_of_entity(conn, Entity::ServiceRecord, &ids)? {
-        let doc = s.document()?;
-        let kind = text(&doc, "kind").and_then(|k| k.parse().ok());
-        if let (Some(kind), Some(on), Some(person)) =
-            (kind, date(&doc, "delivered_on"), s.parent_id)
-        {
-            delivered.entry(person).or_default().push((kind, on));
+    for entity in crate::casefile::DELIVERING {
+        for s in records::live_of_entity(conn, entity, &ids)? {
+            if let (Some(delivery), Some(person)) = (
+                crate::casefile::delivery(entity, &s.document()?),
+                s.parent_id,
+            ) {
+                delivered.entry(person).or_default().push(delivery);
+            }
         }
     }
     let recognised: Vec<(String, String, Option<String>, Option<String>)> = persons_index::table

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use crate::org::OrgKind;
+
 crate::text_enum! {
     /// The `entity` names of the sync protocol.
     pub enum Entity {
@@ -22,6 +24,18 @@ crate::text_enum! {
         Task = "task",
         /// An objection raised against an application during publicity (公示期间的异议).
         Objection = "objection",
+        /// An employer of the district (用人单位), kept by the street it sits in.
+        Employer = "employer",
+        /// A coordinator's call on an employer (单位走访), append-only.
+        EmployerVisit = "employer_visit",
+        /// A job an employer offers (岗位): what it asks and what it pays.
+        Vacancy = "vacancy",
+        /// A job recommended to a person (岗位推荐) and what came of it.
+        Referral = "referral",
+        /// A person taking up a job (上岗).
+        Placement = "placement",
+        /// A follow-up call after a placement (跟踪回访), append-only.
+        FollowUp = "follow_up",
     }
 }
 
@@ -74,6 +88,8 @@ pub enum FieldType {
     IdNumber,
     /// A mainland mobile number: validated, encrypted at rest, masked in answers.
     MobilePhone,
+    /// A unified social credit code (GB 32100), its check character verified.
+    CreditCode,
     /// A structured list kept whole (e.g. policies enjoyed with their periods).
     Json {
         max_bytes: usize,
@@ -93,9 +109,12 @@ pub struct FieldSpec {
 #[derive(Debug)]
 pub struct EntitySpec {
     pub entity: Entity,
-    /// The field naming the record this one belongs to, and its entity. A household has
-    /// none: it names its community directly.
+    /// The field naming the record this one belongs to, and its entity. A record placed
+    /// in an org node instead names its node (`node`).
     pub parent: Option<(&'static str, Entity)>,
+    /// For a record with no parent: the field naming the org node it lives in, and that
+    /// node's kind (a household in its community, an employer in its street).
+    pub node: Option<(&'static str, OrgKind)>,
     /// Whole records never edited after creation (`visit`, `commitment`, …).
     pub append_only: bool,
     /// Phones may create and edit it; otherwise only station staff (through the same
@@ -200,6 +219,7 @@ const EDUCATION: &[&str] = &[
 static HOUSEHOLD: EntitySpec = EntitySpec {
     entity: Entity::Household,
     parent: None,
+    node: Some(("community_id", OrgKind::Community)),
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -215,6 +235,7 @@ static HOUSEHOLD: EntitySpec = EntitySpec {
 static PERSON: EntitySpec = EntitySpec {
     entity: Entity::Person,
     parent: Some(("household_id", Entity::Household)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -235,6 +256,7 @@ static PERSON: EntitySpec = EntitySpec {
 static SIX_CLEARS: EntitySpec = EntitySpec {
     entity: Entity::SixClears,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -332,6 +354,7 @@ static SIX_CLEARS: EntitySpec = EntitySpec {
 static VISIT: EntitySpec = EntitySpec {
     entity: Entity::Visit,
     parent: Some(("household_id", Entity::Household)),
+    node: None,
     append_only: true,
     phone_writable: true,
     fields: &[
@@ -383,6 +406,7 @@ static VISIT: EntitySpec = EntitySpec {
 static COMMITMENT: EntitySpec = EntitySpec {
     entity: Entity::Commitment,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: true,
     phone_writable: true,
     fields: &[
@@ -398,6 +422,7 @@ static COMMITMENT: EntitySpec = EntitySpec {
 static EVIDENCE: EntitySpec = EntitySpec {
     entity: Entity::Evidence,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -419,6 +444,7 @@ static EVIDENCE: EntitySpec = EntitySpec {
 static SERVICE_RECORD: EntitySpec = EntitySpec {
     entity: Entity::ServiceRecord,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: true,
     phone_writable: true,
     fields: &[
@@ -434,6 +460,7 @@ static SERVICE_RECORD: EntitySpec = EntitySpec {
 static ASSESSMENT: EntitySpec = EntitySpec {
     entity: Entity::Assessment,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: false,
     fields: &[
@@ -462,6 +489,7 @@ static ASSESSMENT: EntitySpec = EntitySpec {
 static PLAN: EntitySpec = EntitySpec {
     entity: Entity::Plan,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -483,6 +511,7 @@ static PLAN: EntitySpec = EntitySpec {
 static RECOGNITION: EntitySpec = EntitySpec {
     entity: Entity::Recognition,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -519,6 +548,7 @@ static RECOGNITION: EntitySpec = EntitySpec {
 static EXIT: EntitySpec = EntitySpec {
     entity: Entity::Exit,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: false,
     fields: &[
@@ -542,6 +572,7 @@ static EXIT: EntitySpec = EntitySpec {
 static TASK: EntitySpec = EntitySpec {
     entity: Entity::Task,
     parent: Some(("household_id", Entity::Household)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -574,6 +605,7 @@ static TASK: EntitySpec = EntitySpec {
 static OBJECTION: EntitySpec = EntitySpec {
     entity: Entity::Objection,
     parent: Some(("person_id", Entity::Person)),
+    node: None,
     append_only: false,
     phone_writable: true,
     fields: &[
@@ -586,6 +618,207 @@ static OBJECTION: EntitySpec = EntitySpec {
         f("outcome", T::Choice(&["pending", "upheld", "dismissed"]), S),
         f("resolved_on", T::Date, S),
         f("resolution", LONG, S),
+    ],
+};
+
+pub const JOB_HOURS: &[&str] = &["full_day", "part_time", "shifts", "daytime"];
+
+const WAGE: FieldType = T::Int {
+    min: 0,
+    max: 1_000_000,
+};
+const AGE: FieldType = T::Int { min: 16, max: 70 };
+const HEADCOUNT: FieldType = T::Int {
+    min: 0,
+    max: 10_000,
+};
+const LATITUDE: FieldType = T::Float {
+    min: -90.0,
+    max: 90.0,
+};
+const LONGITUDE: FieldType = T::Float {
+    min: -180.0,
+    max: 180.0,
+};
+
+/// An employer (用人单位), kept by the street it sits in: every coordinator of the street
+/// works with it. Phones record and edit what they learn; station staff own `verified`.
+static EMPLOYER: EntitySpec = EntitySpec {
+    entity: Entity::Employer,
+    parent: None,
+    node: Some(("street_id", OrgKind::Street)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("street_id", T::Text { max: 64 }, A),
+        req("name", T::Text { max: 100 }, L),
+        f("credit_code", T::CreditCode, L),
+        // The community it sits in, when it is in one (checked to lie in the street).
+        f("community_id", T::Text { max: 64 }, L),
+        f("address", SHORT, L),
+        f("contact_name", T::Text { max: 50 }, L),
+        f("contact_phone", T::MobilePhone, L),
+        f("industry", T::Text { max: 100 }, L),
+        f("size", T::Choice(&["micro", "small", "medium", "large"]), L),
+        f("notes", LONG, L),
+        // Checked by station staff against the business licence.
+        f("verified", T::Bool, S),
+    ],
+};
+
+/// A coordinator's call on an employer (单位走访服务制度): when, where, what was found.
+static EMPLOYER_VISIT: EntitySpec = EntitySpec {
+    entity: Entity::EmployerVisit,
+    parent: Some(("employer_id", Entity::Employer)),
+    node: None,
+    append_only: true,
+    phone_writable: true,
+    fields: &[
+        req("employer_id", T::Ref(Entity::Employer), A),
+        req("visited_at", T::Timestamp, A),
+        f("latitude", LATITUDE, A),
+        f("longitude", LONGITUDE, A),
+        f("vacancies_found", HEADCOUNT, A),
+        f("notes", LONG, A),
+    ],
+};
+
+/// A job an employer offers (岗位信息: 岗位名称、数量、工作时间、地点、年龄、性别、技能要求、
+/// 薪酬). `job_type` uses the words of six clears' `needs.job_types`, so matching compares
+/// like with like. `sex_required` is recorded as the employer stated it and never used to
+/// rank. Station staff approve a vacancy before it is recommended.
+static VACANCY: EntitySpec = EntitySpec {
+    entity: Entity::Vacancy,
+    parent: Some(("employer_id", Entity::Employer)),
+    node: None,
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("employer_id", T::Ref(Entity::Employer), A),
+        req("title", T::Text { max: 100 }, L),
+        req("job_type", T::Text { max: 50 }, L),
+        req(
+            "count",
+            T::Int {
+                min: 1,
+                max: 10_000,
+            },
+            L,
+        ),
+        req("kind", T::Choice(&["market", "public_welfare"]), L),
+        f("hours", T::Choice(JOB_HOURS), L),
+        f("community_id", T::Text { max: 64 }, L),
+        f("latitude", LATITUDE, L),
+        f("longitude", LONGITUDE, L),
+        f("wage_min", WAGE, L),
+        f("wage_max", WAGE, L),
+        f("age_min", AGE, L),
+        f("age_max", AGE, L),
+        f("sex_required", T::Choice(&["male", "female"]), L),
+        f(
+            "skills",
+            T::Set {
+                allowed: None,
+                max_items: 20,
+            },
+            U,
+        ),
+        f("education_min", T::Choice(EDUCATION), L),
+        f("disability_suitable", T::Bool, L),
+        f("open_from", T::Date, L),
+        f("open_until", T::Date, L),
+        f("filled", HEADCOUNT, L),
+        f("notes", LONG, L),
+        f(
+            "approval",
+            T::Choice(&["pending", "approved", "rejected"]),
+            S,
+        ),
+        f("approval_reason", SHORT, S),
+    ],
+};
+
+/// A job recommended to a person (岗位推荐): the "3" of the "131" service.
+static REFERRAL: EntitySpec = EntitySpec {
+    entity: Entity::Referral,
+    parent: Some(("person_id", Entity::Person)),
+    node: None,
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("vacancy_id", T::Ref(Entity::Vacancy), A),
+        req("referred_on", T::Date, A),
+        req(
+            "channel",
+            T::Choice(&["visit", "phone", "message", "window"]),
+            A,
+        ),
+        f(
+            "outcome",
+            T::Choice(&[
+                "pending",
+                "interested",
+                "declined",
+                "interviewed",
+                "hired",
+                "not_hired",
+            ]),
+            L,
+        ),
+        f("decline_reason", SHORT, L),
+        f("notes", LONG, L),
+    ],
+};
+
+/// A person taking up a job (上岗), from a vacancy or found otherwise.
+static PLACEMENT: EntitySpec = EntitySpec {
+    entity: Entity::Placement,
+    parent: Some(("person_id", Entity::Person)),
+    node: None,
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        f("employer_id", T::Ref(Entity::Employer), A),
+        f("vacancy_id", T::Ref(Entity::Vacancy), A),
+        // The employer's name when it is not one of the district's records.
+        f("employer_name", T::Text { max: 100 }, A),
+        f("job_title", T::Text { max: 100 }, L),
+        req("started_on", T::Date, A),
+        f("ended_on", T::Date, L),
+        req(
+            "kind",
+            T::Choice(&["market", "public_welfare", "self_employed"]),
+            A,
+        ),
+        f("contract_signed", T::Bool, L),
+        f("insurance_paid", T::Bool, L),
+        f("monthly_wage", WAGE, L),
+        f("notes", LONG, L),
+    ],
+};
+
+/// A follow-up after a placement (跟踪回访): with the person, the employer or both — still
+/// employed, wages on time, contract, insurance, workload, problems and what was done.
+static FOLLOW_UP: EntitySpec = EntitySpec {
+    entity: Entity::FollowUp,
+    parent: Some(("person_id", Entity::Person)),
+    node: None,
+    append_only: true,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("placement_id", T::Ref(Entity::Placement), A),
+        req("followed_on", T::Date, A),
+        req("with", T::Choice(&["person", "employer", "both"]), A),
+        f("still_employed", T::Bool, A),
+        f("wages_on_time", T::Bool, A),
+        f("contract_signed", T::Bool, A),
+        f("insurance_paid", T::Bool, A),
+        f("workload", T::Choice(&["light", "normal", "heavy"]), A),
+        f("problems", LONG, A),
+        f("action", LONG, A),
     ],
 };
 
@@ -617,6 +850,23 @@ pub fn spec(entity: Entity) -> &'static EntitySpec {
         Entity::Exit => &EXIT,
         Entity::Task => &TASK,
         Entity::Objection => &OBJECTION,
+        Entity::Employer => &EMPLOYER,
+        Entity::EmployerVisit => &EMPLOYER_VISIT,
+        Entity::Vacancy => &VACANCY,
+        Entity::Referral => &REFERRAL,
+        Entity::Placement => &PLACEMENT,
+        Entity::FollowUp => &FOLLOW_UP,
+    }
+}
+
+/// The kind of org node a record of this entity lives in: the node it names, or its
+/// parent's (a vacancy lives in its employer's street, a referral in its person's community).
+pub fn partition_kind(entity: Entity) -> OrgKind {
+    let s = spec(entity);
+    match (s.node, s.parent) {
+        (Some((_, kind)), _) => kind,
+        (None, Some((_, parent))) => partition_kind(parent),
+        (None, None) => OrgKind::Community,
     }
 }
 
@@ -633,6 +883,16 @@ const RANGES: &[(Entity, &str, &str)] = &[
         "publicity_started_on",
         "publicity_ends_on",
     ),
+    (Entity::Vacancy, "open_from", "open_until"),
+    (Entity::Placement, "started_on", "ended_on"),
+];
+
+/// Numbers of one record that must not run backwards: `(low, high)` per entity (a wage
+/// range, an age range, the places filled of those offered).
+const BOUNDS: &[(Entity, &str, &str)] = &[
+    (Entity::Vacancy, "wage_min", "wage_max"),
+    (Entity::Vacancy, "age_min", "age_max"),
+    (Entity::Vacancy, "filled", "count"),
 ];
 
 /// Rules across the fields of one record, checked on its merged document: every date or
@@ -648,6 +908,17 @@ pub fn check_document(entity: Entity, doc: &Value) -> Vec<(String, String)> {
         if let (Some(a), Some(b)) = (text(get_path(doc, from)), text(get_path(doc, to))) {
             if backwards(&a, &b) {
                 errors.push((to.to_string(), format!("must not be before `{from}`")));
+            }
+        }
+    }
+    for (e, low, high) in BOUNDS {
+        if *e != entity {
+            continue;
+        }
+        let number = |path| get_path(doc, path).and_then(Value::as_f64);
+        if let (Some(a), Some(b)) = (number(low), number(high)) {
+            if b < a {
+                errors.push((high.to_string(), format!("must not be less than `{low}`")));
             }
         }
     }
@@ -744,6 +1015,17 @@ mod tests {
                 &[],
             ),
             (
+                Entity::Vacancy,
+                json!({"wage_min": 4000, "wage_max": 3500, "age_min": 30, "age_max": 50,
+                       "count": 2, "filled": 3, "open_from": "2026-12-01", "open_until": "2026-11-30"}),
+                &["open_until", "wage_max", "count"],
+            ),
+            (
+                Entity::Vacancy,
+                json!({"wage_min": 3500, "wage_max": 3500, "age_min": 30, "count": 2, "filled": 2}),
+                &[],
+            ),
+            (
                 Entity::SixClears,
                 json!({"policies": {"enjoyed": [
                     {"policy": "a", "from": "2026-01-01", "to": "2026-06-30"},
@@ -764,11 +1046,39 @@ mod tests {
     fn every_entity_has_a_spec_that_names_itself() {
         for e in Entity::ALL {
             assert_eq!(spec(*e).entity, *e);
+            assert!(
+                spec(*e).parent.is_some() != spec(*e).node.is_some(),
+                "{e}: placed by a parent or in a node, one of the two"
+            );
+            if let Some((field, _)) = spec(*e).node {
+                let declared = spec(*e).field(field).expect("node field declared");
+                assert!(
+                    declared.required && declared.policy == Policy::AppendOnly,
+                    "{e}"
+                );
+            }
             let parent_field = spec(*e).parent.map(|(f, _)| f);
             if let Some(field) = parent_field {
                 let declared = spec(*e).field(field).expect("parent field declared");
                 assert!(declared.required, "{e}: the parent field is required");
             }
+        }
+    }
+
+    #[test]
+    fn employers_and_their_vacancies_live_in_streets_the_rest_in_communities() {
+        use crate::org::OrgKind::{Community, Street};
+        for (e, kind) in [
+            (Entity::Household, Community),
+            (Entity::SixClears, Community),
+            (Entity::Employer, Street),
+            (Entity::EmployerVisit, Street),
+            (Entity::Vacancy, Street),
+            (Entity::Referral, Community),
+            (Entity::Placement, Community),
+            (Entity::FollowUp, Community),
+        ] {
+            assert_eq!(partition_kind(e), kind, "{e}");
         }
     }
 

@@ -125,6 +125,44 @@ pub fn find_in_scope(conn: &mut DbConn, scope: &Scope, id: &str) -> StoreResult<
     Ok(node.filter(|n| scope.covers(&n.path)))
 }
 
+/// One node, only if a record partition there is visible in the scope: inside it, or a
+/// street above it ([`Scope::sees_partition`]).
+pub fn find_partition_in_scope(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &str,
+) -> StoreResult<Option<OrgNode>> {
+    let node = org_nodes::table
+        .find(id)
+        .select(OrgNode::as_select())
+        .first(conn)
+        .optional()?;
+    Ok(node.filter(|n| scope.sees_partition(n.kind, &n.path)))
+}
+
+/// The street a node lies in (itself, if it is one); `None` above streets.
+pub fn street_of(conn: &mut DbConn, id: &str) -> StoreResult<Option<String>> {
+    let Some(path) = org_nodes::table
+        .find(id)
+        .select(org_nodes::path)
+        .first::<String>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    Ok(street_in_path(&path))
+}
+
+/// The street of a node's path, if it is a street or below one. A path is
+/// `/district/street/…/` (a street's parent is always a district; see
+/// `OrgKind::parent_kind`): the street is its second id.
+pub fn street_in_path(path: &str) -> Option<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .nth(1)
+        .map(str::to_string)
+}
+
 /// The paths of the given nodes (for building a scope).
 pub fn paths_of(conn: &mut DbConn, ids: &[String]) -> StoreResult<Vec<String>> {
     Ok(org_nodes::table

@@ -224,6 +224,22 @@ pub fn communities_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec
     Ok(query.load(conn)?)
 }
 
+/// The record partitions visible in a scope, sorted: its communities, and the streets
+/// whose employers and vacancies it shares ([`Scope::sees_partition`]). The change feed
+/// keeps a cursor, a digest and a purge per partition.
+pub fn partitions_in_scope(conn: &mut DbConn, scope: &Scope) -> StoreResult<Vec<String>> {
+    use crate::tables::org_nodes;
+    let mut query = org_nodes::table
+        .filter(org_nodes::kind.eq_any(["community", "street"]))
+        .select(org_nodes::id)
+        .order(org_nodes::id.asc())
+        .into_boxed();
+    if let Some(visible) = scope.partitions_condition("org_nodes.id") {
+        query = query.filter(visible);
+    }
+    Ok(query.load(conn)?)
+}
+
 /// Change numbers held by more than one record. None, by construction: every writer takes
 /// its numbers under the counter's lock. A pull page ends at the last number it holds, so
 /// a shared one split across two pages would skip a change; SQLite has no unique index
@@ -334,7 +350,7 @@ pub fn open_conflicts(conn: &mut DbConn, scope: &Scope, limit: i64) -> StoreResu
         .select(Conflict::as_select())
         .limit(limit)
         .into_boxed();
-    if let Some(in_scope) = scope.nodes_condition("conflicts.community_id") {
+    if let Some(in_scope) = scope.partitions_condition("conflicts.community_id") {
         query = query.filter(in_scope);
     }
     Ok(query.load(conn)?)
@@ -350,7 +366,7 @@ pub fn conflict_in_scope(
         .filter(conflicts::id.eq(id))
         .select(Conflict::as_select())
         .into_boxed();
-    if let Some(in_scope) = scope.nodes_condition("conflicts.community_id") {
+    if let Some(in_scope) = scope.partitions_condition("conflicts.community_id") {
         query = query.filter(in_scope);
     }
     Ok(query.first(conn).optional()?)

@@ -2,10 +2,18 @@
 //! to. A `Scope` becomes a SQL condition inside each query that lists or searches, so scope
 //! is enforced by the database rather than by filtering what was loaded; one org node read
 //! by its key is tested against the scope's paths (`Scope::covers`).
+//!
+//! Records live in partitions: most in a community, employers and their vacancies in a
+//! street (every community under a street works with the same employers). A street's
+//! partition is seen by everyone bound inside that street as well as by those above it
+//! (`Scope::sees_partition`); nothing else about a street is (its reports, its other
+//! communities) — that stays `covers`.
 
 use diesel::dsl::sql;
 use diesel::expression::SqlLiteral;
 use diesel::sql_types::Bool;
+
+use crate::org::OrgKind;
 
 /// The part of the org tree a user may act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +62,39 @@ impl Scope {
         }
     }
 
+    /// Whether a record partition at a node of `kind` with this path is visible: a node
+    /// inside the scope, or a street above a node the user is bound to.
+    pub fn sees_partition(&self, kind: OrgKind, path: &str) -> bool {
+        self.covers(path)
+            || (kind == OrgKind::Street
+                && match self {
+                    Scope::All => true,
+                    Scope::Subtrees(paths) => paths
+                        .iter()
+                        .any(|p| is_plain_path(p) && is_plain_path(path) && p.starts_with(path)),
+                })
+    }
+
+    /// `<column> IN (record partitions visible in the scope)`: the nodes inside it and
+    /// the streets above its bound nodes ([`Scope::sees_partition`] in SQL); `None` means
+    /// no filter is needed.
+    pub fn partitions_condition(&self, column: &'static str) -> Option<SqlLiteral<Bool>> {
+        let paths = match self {
+            Scope::All => return None,
+            Scope::Subtrees(paths) => paths,
+        };
+        let mut condition = String::from("1 = 0");
+        for path in paths.iter().filter(|p| is_plain_path(p)) {
+            condition.push_str(&format!(
+                " OR org_nodes.path LIKE '{path}%' \
+                 OR (org_nodes.kind = 'street' AND '{path}' LIKE org_nodes.path || '%')"
+            ));
+        }
+        Some(sql::<Bool>(&format!(
+            "{column} IN (SELECT org_nodes.id FROM org_nodes WHERE {condition})"
+        )))
+    }
+
     /// `<column> IN (org nodes inside the scope)`; `None` means no filter is needed.
     /// `column` is a qualified column name written in code, never input.
     pub fn nodes_condition(&self, column: &'static str) -> Option<SqlLiteral<Bool>> {
@@ -98,6 +139,41 @@ mod tests {
         assert!(!Scope::Subtrees(vec![]).covers(station));
         // A path that would not reach SQL covers nothing here either.
         assert!(!Scope::Subtrees(vec!["/x' OR '1'='1/".into()]).covers("/x' OR '1'='1/"));
+    }
+
+    #[test]
+    fn a_street_partition_is_seen_from_below_and_nothing_else_is() {
+        let street = "/0193a5c2-7d1e-7000-8000-000000000001/0193a5c2-7d1e-7000-8000-000000000002/";
+        let community = format!(
+            "{street}0193a5c2-7d1e-7000-8000-000000000003/0193a5c2-7d1e-7000-8000-000000000004/"
+        );
+        let coordinator = Scope::Subtrees(vec![community.clone()]);
+        assert!(coordinator.sees_partition(OrgKind::Street, street));
+        assert!(coordinator.sees_partition(OrgKind::Community, &community));
+        assert!(
+            !coordinator.covers(street),
+            "the street itself stays outside"
+        );
+        // The district above the street, a station above the community, another street.
+        assert!(!coordinator
+            .sees_partition(OrgKind::District, "/0193a5c2-7d1e-7000-8000-000000000001/"));
+        assert!(!coordinator.sees_partition(
+            OrgKind::Station,
+            &format!("{street}0193a5c2-7d1e-7000-8000-000000000003/")
+        ));
+        assert!(!coordinator.sees_partition(
+            OrgKind::Street,
+            "/0193a5c2-7d1e-7000-8000-000000000001/0193a5c2-7d1e-7000-8000-000000000009/"
+        ));
+        // A street's supervisor sees it as their own.
+        assert!(Scope::Subtrees(vec![street.into()]).sees_partition(OrgKind::Street, street));
+        assert!(Scope::All.sees_partition(OrgKind::Street, street));
+        assert!(!Scope::Subtrees(vec![]).sees_partition(OrgKind::Street, street));
+        let sql = coordinator
+            .partitions_condition("records.community_id")
+            .map(|_| ())
+            .is_some();
+        assert!(sql);
     }
 
     #[test]

@@ -42,6 +42,18 @@ pub(crate) fn check_new(
             Some(on) => case_rules::may_record_service(on, rules.today),
             None => Ok(()),
         },
+        (Entity::Referral | Entity::Placement | Entity::FollowUp, Some(person)) => {
+            let field = match entity {
+                Entity::Referral => "referred_on",
+                Entity::Placement => "started_on",
+                _ => "followed_on",
+            };
+            match date(doc, field) {
+                Some(on) => case_rules::not_after_today(field, on, rules.today),
+                None => Ok(()),
+            }
+            .and(jobs_rules(conn, batch, entity, person, doc)?)
+        }
         (Entity::Recognition | Entity::Assessment | Entity::Plan | Entity::Exit, Some(p)) => {
             // Rare records: the database answers once it holds every decided write.
             batch.flush(conn)?;
@@ -98,6 +110,55 @@ pub(crate) fn check_new(
         field: field.to_string(),
         reason,
     }))
+}
+
+/// How a placement or follow-up hangs together with the records it names: a placement
+/// names an employer, a vacancy or an employer's name, and its vacancy's employer when it
+/// names both; a follow-up follows one of the same person's placements.
+fn jobs_rules(
+    conn: &mut DbConn,
+    batch: &mut Batch,
+    entity: Entity,
+    person: &str,
+    doc: &Value,
+) -> Result<Result<(), Refusal>, StoreError> {
+    let text = |path| get_path(doc, path).and_then(Value::as_str);
+    let mut parent_of = |entity, id: &str| -> Result<Option<String>, StoreError> {
+        Ok(batch
+            .find(conn, entity, id)?
+            .and_then(|r| r.parent_id.clone()))
+    };
+    Ok(match entity {
+        Entity::Placement => {
+            let named = text("employer_id").is_some()
+                || text("vacancy_id").is_some()
+                || text("employer_name").is_some_and(|n| !n.trim().is_empty());
+            match (text("employer_id"), text("vacancy_id")) {
+                _ if !named => Err((
+                    "employer_name",
+                    "name the employer: `employer_id`, `vacancy_id` or `employer_name`".into(),
+                )),
+                (Some(employer), Some(vacancy))
+                    if parent_of(Entity::Vacancy, vacancy)?.as_deref() != Some(employer) =>
+                {
+                    Err((
+                        "vacancy_id",
+                        "is a vacancy of another employer than `employer_id`".into(),
+                    ))
+                }
+                _ => Ok(()),
+            }
+        }
+        Entity::FollowUp => match text("placement_id") {
+            Some(placement)
+                if parent_of(Entity::Placement, placement)?.as_deref() != Some(person) =>
+            {
+                Err(("placement_id", "is a placement of another person".into()))
+            }
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    })
 }
 
 /// The rule an edit of an existing record breaks, if any: the claimed categories are

@@ -515,12 +515,13 @@ impl Merge<'_, '_> {
         Ok(self.node_in_scope(community_id)?.is_some())
     }
 
-    /// The kind of an org node inside the caller's scope.
+    /// The kind of an org node whose records the caller may see (inside the scope, or
+    /// the street above it: `Scope::sees_partition`).
     fn node_in_scope(&mut self, id: &str) -> Result<Option<org::OrgKind>, Abort> {
         if let Some(kind) = self.memo.get(id) {
             return Ok(*kind);
         }
-        let kind = org::find_in_scope(self.conn, self.env.scope, id)?.map(|n| n.kind);
+        let kind = org::find_partition_in_scope(self.conn, self.env.scope, id)?.map(|n| n.kind);
         self.memo.insert(id.to_string(), kind);
         Ok(kind)
     }
@@ -606,8 +607,10 @@ impl Merge<'_, '_> {
     }
 
     /// Every record a mutation's other references name (a visit's `persons_seen`, a task's
-    /// `person_id`) must be a live record of the same community: an id from another
-    /// community, or none at all, is an unknown reference, named in the errors.
+    /// `person_id`) must be a live record of the same community, or, for an employer or a
+    /// vacancy, of the street the community lies in: an id from elsewhere, or none at all,
+    /// is an unknown reference, named in the errors. `community_id` is the record's
+    /// partition.
     fn check_references(
         &mut self,
         spec: &EntitySpec,
@@ -628,49 +631,66 @@ impl Merge<'_, '_> {
                 _ => continue,
             };
             for id in ids {
-                let known = self
+                let partition = self
                     .batch
                     .find(self.conn, entity, id)?
-                    .is_some_and(|r| !r.deleted && r.community_id == community_id);
+                    .filter(|r| !r.deleted)
+                    .map(|r| r.community_id.clone());
+                let known = match partition {
+                    Some(p) if p == community_id => true,
+                    // An employer or vacancy lives in the street: a referral or placement
+                    // of any community under that street may name it.
+                    Some(p) if entities::partition_kind(entity) == org::OrgKind::Street => {
+                        org::street_of(self.conn, community_id)?.as_deref() == Some(p.as_str())
+                    }
+                    _ => false,
+                };
                 if !known {
+                    let whose = if entities::partition_kind(entity) == org::OrgKind::Street {
+                        "this record's street"
+                    } else {
+                        "this record's community"
+                    };
                     errors.push(problem(
                         field.path,
-                        format!("`{id}` is no {entity} of this record's community"),
+                        format!("`{id}` is no {entity} of {whose}"),
                     ));
                     break;
+                }
+            }
+        }
+        // Where in its street an employer or a vacancy sits is a community of that street.
+        if entities::partition_kind(spec.entity) == org::OrgKind::Street {
+            if let Some(community) = self.m.fields.get("community_id").and_then(Value::as_str) {
+                let is_community = org::find(self.conn, community)?
+                    .is_some_and(|n| n.kind == org::OrgKind::Community);
+                if !is_community
+                    || org::street_of(self.conn, community)?.as_deref() != Some(community_id)
+                {
+                    errors.push(problem(
+                        "community_id",
+                        "is not a community of this record's street",
+                    ));
                 }
             }
         }
         Ok(())
     }
 
-    /// The community a new record belongs to, from its parent (or, for a household, named).
+    /// The partition a new record belongs to: its parent's, or the org node it names (a
+    /// household its community, an employer its street).
     fn placement(&mut self, spec: &EntitySpec) -> Result<(String, Option<String>), Abort> {
-        match spec.parent {
-            None => {
-                let community = self
-                    .m
-                    .fields
-                    .get("community_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                match self.node_in_scope(&community)? {
-                    Some(org::OrgKind::Community) => Ok((community, None)),
-                    _ => Err(self.reject(
-                        Reason::UnknownParent,
-                        vec![problem("community_id", "not a community you may work in")],
-                    )),
-                }
-            }
-            Some((field, parent_entity)) => {
-                let parent_id = self
-                    .m
-                    .fields
-                    .get(field)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
+        let named = |field: &str| {
+            self.m
+                .fields
+                .get(field)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        match (spec.parent, spec.node) {
+            (Some((field, parent_entity)), _) => {
+                let parent_id = named(field);
                 let parent = self.batch.find(self.conn, parent_entity, &parent_id)?;
                 match parent {
                     Some(p) if !p.deleted && self.in_scope(&p.community_id)? => {
@@ -682,6 +702,21 @@ impl Merge<'_, '_> {
                     )),
                 }
             }
+            (None, Some((field, kind))) => {
+                let node = named(field);
+                if self.node_in_scope(&node)? == Some(kind) {
+                    return Ok((node, None));
+                }
+                let what = match kind {
+                    org::OrgKind::Street => "not a street you may work in",
+                    _ => "not a community you may work in",
+                };
+                Err(self.reject(Reason::UnknownParent, vec![problem(field, what)]))
+            }
+            (None, None) => Err(self.reject(
+                Reason::UnknownParent,
+                vec![problem("entity", "has no place in the org tree")],
+            )),
         }
     }
 

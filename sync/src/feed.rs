@@ -1,8 +1,9 @@
 //! The change feed: pull pages of records changed since a cursor, in the caller's scope.
 //!
-//! The cursor (opaque to phones) maps each community the phone holds to the change number
-//! it has seen there. A community newly in scope starts at 0, so it is delivered whole;
-//! one no longer in scope is answered as `purge`. Pages are bounded by the last committed
+//! The cursor (opaque to phones) maps each partition the phone holds (a community, or the
+//! street whose employers and vacancies it shares) to the change number it has seen there.
+//! A partition newly in scope starts at 0, so it is delivered whole; one no longer in
+//! scope is answered as `purge`. Pages are bounded by the last committed
 //! change number, read before the page: every change up to it has committed (the counter's
 //! lock orders commits), so nothing is ever skipped.
 
@@ -23,7 +24,7 @@ use crate::protocol::{Change, PullPage, Purge, ScopeDigest};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 struct Cursor {
-    /// community id → the change number seen there.
+    /// partition (community or street) id → the change number seen there.
     c: BTreeMap<String, i64>,
 }
 
@@ -84,7 +85,7 @@ fn page(
     birth_dates: BirthDates,
 ) -> Result<PullPage, FeedError> {
     let upto = records::committed_version(conn)?;
-    let current = records::communities_in_scope(conn, scope)?;
+    let current = records::partitions_in_scope(conn, scope)?;
     let seen = match cursor {
         Some(text) => decode(text)?,
         None => Cursor::default(),

@@ -260,6 +260,9 @@ impl Built {
             Entity::Evidence => put("review_state", json!("pending")),
             Entity::Task => put("state", json!("open")),
             Entity::Objection => put("outcome", json!("pending")),
+            // A vacancy is recommended once station staff approve it.
+            Entity::Vacancy => put("approval", json!("pending")),
+            Entity::Referral => put("outcome", json!("pending")),
             _ => {}
         }
     }

@@ -99,6 +99,10 @@ fn reads(entity: Entity) -> &'static [&'static str] {
         // Append-only: a visit is projected when it is created, and edited only by deletion.
         Entity::Visit => &["started_at", "persons_seen"],
         Entity::ServiceRecord => &["person_id", "delivered_on"],
+        // A referral, a placement and a follow-up with the person are contact with them.
+        Entity::Referral => &["person_id", "referred_on"],
+        Entity::Placement => &["person_id", "started_on"],
+        Entity::FollowUp => &["person_id", "followed_on", "with"],
         _ => &[],
     }
 }
@@ -243,6 +247,24 @@ pub fn update(
             conn,
             &text(doc, "person_id").unwrap_or_default(),
             text(doc, "delivered_on").as_deref(),
+        ),
+        Entity::Referral | Entity::Placement => {
+            let day = if record.entity == Entity::Referral {
+                "referred_on"
+            } else {
+                "started_on"
+            };
+            contact(
+                conn,
+                &text(doc, "person_id").unwrap_or_default(),
+                text(doc, day).as_deref(),
+            )
+        }
+        // A follow-up with the employer alone did not reach the person.
+        Entity::FollowUp if text(doc, "with").as_deref() != Some("employer") => contact(
+            conn,
+            &text(doc, "person_id").unwrap_or_default(),
+            text(doc, "followed_on").as_deref(),
         ),
         _ => Ok(()),
     }

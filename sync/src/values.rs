@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use liuqing_schema::crypto::FieldCipher;
-use liuqing_schema::domain::{IdNumber, MobilePhone};
+use liuqing_schema::domain::{CreditCode, IdNumber, MobilePhone};
 use liuqing_schema::entities::{FieldSpec, FieldType};
 
 use serde_json::value::RawValue;
@@ -165,6 +165,11 @@ pub fn check(
             let s = value.as_str().ok_or("must be text")?;
             let phone = MobilePhone::parse(s).map_err(|e| e.to_string())?;
             plain(seal(cipher, phone.as_str(), &phone.masked(), &context())?)
+        }
+        FieldType::CreditCode => {
+            let s = value.as_str().ok_or("must be text")?;
+            let code = CreditCode::parse(s).map_err(|e| e.to_string())?;
+            plain(json!(code.as_str()))
         }
         FieldType::Json { max_bytes } => {
             if !(value.is_array() || value.is_object()) {

@@ -20,6 +20,7 @@ mod errors;
 mod evidence;
 mod hardening;
 mod images;
+mod jobs;
 mod loadgen;
 mod scope;
 mod storage;

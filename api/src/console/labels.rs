@@ -18,6 +18,12 @@ pub fn entity(e: Entity) -> &'static str {
         Entity::Exit => "退出",
         Entity::Task => "任务",
         Entity::Objection => "公示异议",
+        Entity::Employer => "用人单位",
+        Entity::EmployerVisit => "单位走访",
+        Entity::Vacancy => "岗位",
+        Entity::Referral => "岗位推荐",
+        Entity::Placement => "上岗",
+        Entity::FollowUp => "跟踪回访",
     }
 }
 

@@ -274,6 +274,8 @@ pub async fn act(
 struct EntityView {
     entity: Entity,
     parent: Option<ParentView>,
+    /// For a record with no parent: the field naming its org node, and the node's kind.
+    node: Option<NodeView>,
     append_only: bool,
     phone_writable: bool,
     fields: Vec<FieldView>,
@@ -283,6 +285,12 @@ struct EntityView {
 struct ParentView {
     field: &'static str,
     entity: Entity,
+}
+
+#[derive(Serialize)]
+struct NodeView {
+    field: &'static str,
+    kind: liuqing_schema::org::OrgKind,
 }
 
 #[derive(Serialize)]
@@ -311,6 +319,7 @@ pub async fn entities() -> HttpResponse {
                 parent: spec
                     .parent
                     .map(|(field, entity)| ParentView { field, entity }),
+                node: spec.node.map(|(field, kind)| NodeView { field, kind }),
                 append_only: spec.append_only,
                 phone_writable: spec.phone_writable,
                 fields: spec

@@ -273,6 +273,9 @@ pub(crate) fn case_file_of(
         obligations,
         recognitions: list(Entity::Recognition)?,
         objections: list(Entity::Objection)?,
+        referrals: list(Entity::Referral)?,
+        placements: list(Entity::Placement)?,
+        follow_ups: list(Entity::FollowUp)?,
         assessment: latest(Entity::Assessment)?,
         plan: latest(Entity::Plan)?,
         exit: latest(Entity::Exit)?,
@@ -296,6 +299,11 @@ pub(crate) struct CaseFile {
     pub obligations: Option<ObligationStatus>,
     pub recognitions: Vec<RecordView>,
     pub objections: Vec<RecordView>,
+    /// Jobs recommended to the person (岗位推荐), the jobs they took up (上岗) and the
+    /// follow-ups after (跟踪回访).
+    pub referrals: Vec<RecordView>,
+    pub placements: Vec<RecordView>,
+    pub follow_ups: Vec<RecordView>,
     pub assessment: Option<RecordView>,
     pub plan: Option<RecordView>,
     pub exit: Option<RecordView>,

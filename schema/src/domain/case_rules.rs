@@ -104,6 +104,22 @@ pub fn may_record_service(delivered_on: NaiveDate, today: NaiveDate) -> Result<(
     Ok(())
 }
 
+/// What happened is recorded once it has happened: a referral made, a job taken up, a
+/// follow-up done are not dated after today.
+pub fn not_after_today(
+    field: &'static str,
+    on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), Refusal> {
+    if on > today {
+        return Err((
+            field,
+            format!("{on} is after today ({today}); record it once it has happened"),
+        ));
+    }
+    Ok(())
+}
+
 /// One exit per person; its date not after today; "no contact for six months" only when
 /// six months have passed since the last contact or the enrolment.
 pub fn may_exit(
@@ -175,6 +191,14 @@ pub fn may_delete(
         Entity::Task if text("kind") == Some("site_check") && !by_staff => Err((
             "id",
             "an on-site check is withdrawn by the station that asked for it".into(),
+        )),
+        // Referrals and placements in other communities name them, and the demand ledger
+        // counts them: a vacancy is closed (`open_until`), not deleted.
+        Entity::Employer | Entity::Vacancy => Err((
+            "id",
+            "employers and vacancies are kept: referrals and placements name them; close a \
+             vacancy with `open_until` instead"
+                .into(),
         )),
         _ => Ok(()),
     }
@@ -371,6 +395,9 @@ mod tests {
             (E::Task, json!({ "kind": "site_check" }), false, false),
             (E::Task, json!({ "kind": "site_check" }), true, true),
             (E::Task, json!({ "kind": "visit" }), false, true),
+            (E::Vacancy, json!({ "title": "保洁员" }), true, false),
+            (E::Employer, json!({ "name": "华林超市" }), true, false),
+            (E::Referral, json!({ "outcome": "pending" }), false, true),
         ];
         for (entity, doc, by_staff, ok) in cases {
             assert_eq!(

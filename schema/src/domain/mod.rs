@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod case_rules;
 pub mod category;
+pub mod credit_code;
 pub mod dates;
 pub mod eligibility;
 pub mod exits;
@@ -23,6 +24,7 @@ pub mod zero_employment;
 
 pub use calendar::WorkCalendar;
 pub use category::{one_time_notice, Category, EvidenceType, MissingMaterial, ALWAYS_REQUIRED};
+pub use credit_code::{CreditCode, CreditCodeError};
 pub use eligibility::{age_on, long_term_unemployed, older_worker};
 pub use exits::{is_exit_candidate, ExitReason};
 pub use id_number::{IdNumber, IdNumberError, Sex};

@@ -1,0 +1,537 @@
+//! Job development and matching (岗位开发、人岗匹配), as phones and stations use it: the
+//! employers and vacancies a street shares, the referrals, placements and follow-ups of a
+//! person, and the rules that keep them whole — on both backends.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::sync::{household_with_person, pull_all, push, push_ok, world, Phone, World};
+
+/// A unified social credit code with a valid check character (Tencent's, public record).
+const CREDIT_CODE: &str = "91440300708461136T";
+
+fn employer(phone: &Phone, id: &str, street: &str, community: &str) -> Value {
+    phone.upsert(
+        "employer",
+        id,
+        None,
+        json!({ "street_id": street, "community_id": community, "name": "华林超市",
+                "credit_code": CREDIT_CODE, "address": "华林路12号", "contact_name": "陈经理",
+                "contact_phone": "13912345678", "industry": "零售", "size": "small" }),
+    )
+}
+
+fn vacancy(phone: &Phone, id: &str, employer: &str, fields: Value) -> Value {
+    let mut all = json!({ "employer_id": employer, "title": "理货员", "job_type": "理货",
+                          "count": 3, "kind": "market", "hours": "daytime",
+                          "wage_min": 3000, "wage_max": 3800, "age_min": 18, "age_max": 55 });
+    if let (Some(all), Some(more)) = (all.as_object_mut(), fields.as_object()) {
+        all.extend(more.clone());
+    }
+    phone.upsert("vacancy", id, None, all)
+}
+
+/// A second street, with a station and a community, and a coordinator there.
+async fn other_street(w: &World) -> (String, String, Phone) {
+    let street = w
+        .app
+        .create_node(&w.admin, Some(&w.tree.district), "street", "东街街道")
+        .await;
+    let station = w
+        .app
+        .create_node(&w.admin, Some(&street), "station", "东街社区服务站")
+        .await;
+    let community = w
+        .app
+        .create_node(&w.admin, Some(&station), "community", "东街社区")
+        .await;
+    let phone = Phone::new(
+        w.app
+            .user(&w.admin, "coord-x", "coordinator", &[&community])
+            .await,
+    );
+    (street, community, phone)
+}
+
+fn status(result: &Value) -> &str {
+    result["status"].as_str().unwrap_or_default()
+}
+
+fn first_error(result: &Value) -> (String, String) {
+    (
+        result["errors"][0]["field"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
+        result["errors"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .into(),
+    )
+}
+
+#[actix_web::test]
+async fn employers_and_vacancies_are_shared_by_the_street_and_go_no_further() {
+    let w = world().await;
+    let app = &w.app;
+    let (x_street, x_community, x_phone) = other_street(&w).await;
+    let c_phone = Phone::new(
+        app.user(&w.admin, "coord-c", "coordinator", &[&w.tree.community_c])
+            .await,
+    );
+    let (e, v) = (new_id(), new_id());
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            employer(&w.a1, &e, &w.tree.street, &w.tree.community_a),
+            vacancy(&w.a1, &v, &e, json!({})),
+        ],
+    )
+    .await;
+    assert_eq!(status(&r[0]), "applied", "{r:?}");
+    assert_eq!(status(&r[1]), "applied", "{r:?}");
+
+    // Community C is under another station of the same street: it works with the same
+    // employers. The records live in the street; the contact's phone is masked.
+    let (changes, last) = pull_all(app, &c_phone.s.access, None).await;
+    let got: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["entity"].as_str().unwrap_or(""),
+                c["id"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("employer", e.as_str()), ("vacancy", v.as_str())]);
+    for c in &changes {
+        assert_eq!(c["community_id"], w.tree.street.as_str());
+    }
+    let data = &changes[0]["data"];
+    assert_eq!(data["credit_code"], CREDIT_CODE);
+    assert_ne!(data["contact_phone"], "13912345678");
+    assert!(!changes[0].to_string().contains("13912345678"));
+    assert_eq!(
+        changes[1]["data"]["approval"], "pending",
+        "staff approve it"
+    );
+    // The digest counts the street's records with the community's.
+    let keys: Vec<(String, String, i64)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["entity"].as_str().unwrap_or("").to_string(),
+                c["id"].as_str().unwrap_or("").to_string(),
+                c["version"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let mine =
+        liuqing_sync::feed::digest_of(keys.iter().map(|(e, i, v)| (e.as_str(), i.as_str(), *v)));
+    assert_eq!(last["scope_digest"]["count"], 2);
+    assert_eq!(last["scope_digest"]["hash"], mine.hash.as_str());
+    // Station staff of either station read them through the API.
+    let r = app
+        .get(&format!("/v1/records/vacancy/{v}"), &w.staff.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Another street sees none of it, and cannot write under it.
+    let (changes, last) = pull_all(app, &x_phone.s.access, None).await;
+    assert!(changes.is_empty(), "{changes:?}");
+    assert_eq!(last["scope_digest"]["count"], 0);
+    let r = app
+        .get(&format!("/v1/records/employer/{e}"), &x_phone.s.access)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = push_ok(
+        app,
+        &x_phone,
+        vec![vacancy(&x_phone, &new_id(), &e, json!({}))],
+    )
+    .await;
+    assert_eq!(r[0]["reason"], "unknown_parent", "{r:?}");
+    // Nor may a coordinator place an employer in a street not theirs, in a community
+    // (not a street), or in a community of another street.
+    for (street, community, field) in [
+        (x_street.as_str(), w.tree.community_a.as_str(), "street_id"),
+        (
+            w.tree.community_a.as_str(),
+            w.tree.community_a.as_str(),
+            "street_id",
+        ),
+        (w.tree.street.as_str(), x_community.as_str(), "community_id"),
+    ] {
+        let r = push_ok(
+            app,
+            &w.a1,
+            vec![employer(&w.a1, &new_id(), street, community)],
+        )
+        .await;
+        assert_eq!(status(&r[0]), "rejected", "{r:?}");
+        assert_eq!(first_error(&r[0]).0, field, "{r:?}");
+    }
+
+    // Losing the community loses the street with it: both are purged.
+    let (_, last) = pull_all(app, &w.a2.s.access, None).await;
+    let cursor = last["cursor"].as_str().expect("cursor").to_string();
+    let uid = w.a2.s.user["id"].as_str().expect("id").to_string();
+    let r = app
+        .put(
+            &format!("/v1/admin/users/{uid}/org-nodes"),
+            &w.admin.access,
+            json!({ "org_node_ids": [x_community] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .get(
+            &format!("/v1/sync/pull?schema_version=1&cursor={cursor}"),
+            &w.a2.s.access,
+        )
+        .await;
+    let mut purged: Vec<&str> = r.body["purge"]
+        .as_array()
+        .expect("purge")
+        .iter()
+        .filter_map(|p| p["community_id"].as_str())
+        .collect();
+    purged.sort();
+    let mut want = vec![w.tree.community_a.as_str(), w.tree.street.as_str()];
+    want.sort();
+    assert_eq!(purged, want, "{}", r.body);
+}
+
+#[actix_web::test]
+async fn employer_and_vacancy_fields_are_checked_and_neither_is_deleted() {
+    let w = world().await;
+    let app = &w.app;
+    let (e, v) = (new_id(), new_id());
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            employer(&w.a1, &e, &w.tree.street, &w.tree.community_a),
+            vacancy(&w.a1, &v, &e, json!({})),
+        ],
+    )
+    .await;
+    let cases = [
+        // A mistyped credit code: its check character does not match.
+        (
+            w.a1.upsert(
+                "employer",
+                &new_id(),
+                None,
+                json!({ "street_id": w.tree.street, "name": "某公司", "credit_code": "91440300708461136U" }),
+            ),
+            "credit_code",
+            "check character",
+        ),
+        (
+            w.a1.upsert(
+                "employer",
+                &new_id(),
+                None,
+                json!({ "street_id": w.tree.street, "name": "某公司", "credit_code": "9144030070846113" }),
+            ),
+            "credit_code",
+            "18 characters",
+        ),
+        (
+            vacancy(&w.a1, &new_id(), &e, json!({ "wage_min": 5000, "wage_max": 4000 })),
+            "wage_max",
+            "wage_min",
+        ),
+        (
+            vacancy(&w.a1, &new_id(), &e, json!({ "age_min": 40, "age_max": 30 })),
+            "age_max",
+            "age_min",
+        ),
+        (
+            vacancy(&w.a1, &new_id(), &e, json!({ "count": 2, "filled": 3 })),
+            "count",
+            "filled",
+        ),
+        (
+            vacancy(
+                &w.a1,
+                &new_id(),
+                &e,
+                json!({ "open_from": "2026-12-01", "open_until": "2026-11-01" }),
+            ),
+            "open_until",
+            "open_from",
+        ),
+        (
+            vacancy(&w.a1, &new_id(), &e, json!({ "hours": "nights" })),
+            "hours",
+            "one of",
+        ),
+        (
+            vacancy(&w.a1, &new_id(), &e, json!({ "age_min": 12 })),
+            "age_min",
+            "16",
+        ),
+    ];
+    for (mutation, field, says) in cases {
+        let r = push_ok(app, &w.a1, vec![mutation]).await;
+        assert_eq!(status(&r[0]), "rejected", "{field}: {r:?}");
+        let (got_field, reason) = first_error(&r[0]);
+        assert_eq!(got_field, field, "{r:?}");
+        assert!(reason.contains(says), "{field}: {reason}");
+    }
+    // Referrals and placements name them: they are closed, not deleted.
+    for (entity, id) in [("vacancy", &v), ("employer", &e)] {
+        let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+        let version = changes
+            .iter()
+            .find(|c| c["id"] == id.as_str())
+            .and_then(|c| c["version"].as_i64());
+        let r = push_ok(
+            app,
+            &w.a1,
+            vec![
+                json!({ "mutation_id": new_id(), "entity": entity, "id": id, "op": "delete",
+                         "base_version": version, "hlc": w.a1.hlc() }),
+            ],
+        )
+        .await;
+        assert_eq!(status(&r[0]), "rejected", "{entity}: {r:?}");
+    }
+}
+
+#[actix_web::test]
+async fn staff_approve_a_vacancy_and_a_coordinators_approval_is_only_a_proposal() {
+    let w = world().await;
+    let app = &w.app;
+    let (e, v) = (new_id(), new_id());
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            employer(&w.a1, &e, &w.tree.street, &w.tree.community_a),
+            vacancy(&w.a1, &v, &e, json!({})),
+        ],
+    )
+    .await;
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let version = changes
+        .iter()
+        .find(|c| c["id"] == v.as_str())
+        .and_then(|c| c["version"].as_i64());
+    // The coordinator cannot approve their own vacancy: it is a proposal for staff.
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![w
+            .a1
+            .upsert("vacancy", &v, version, json!({ "approval": "approved" }))],
+    )
+    .await;
+    assert_eq!(status(&r[0]), "conflict", "{r:?}");
+    let open = app.get("/v1/sync/conflicts", &w.staff.access).await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.body);
+    assert!(
+        open.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .any(|c| c["record_id"] == v.as_str() || c.to_string().contains(&v)),
+        "station staff see the street's proposals: {}",
+        open.body
+    );
+    let r = app
+        .get(&format!("/v1/records/vacancy/{v}"), &w.staff.access)
+        .await;
+    assert_eq!(r.body["data"]["approval"], "pending");
+    // Station staff approve it.
+    let r = app
+        .patch(
+            &format!("/v1/records/vacancy/{v}"),
+            &w.staff.access,
+            json!({ "fields": { "approval": "approved", "approval_reason": "已电话核实用工需求" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let pulled = changes
+        .iter()
+        .rev()
+        .find(|c| c["id"] == v.as_str())
+        .expect("the vacancy");
+    assert_eq!(pulled["data"]["approval"], "approved");
+}
+
+#[actix_web::test]
+async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_its_person() {
+    let w = world().await;
+    let app = &w.app;
+    let (x_street, _, x_phone) = other_street(&w).await;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 71).await;
+    let (_, other, _) = household_with_person(app, &w.a1, &w.tree.community_a, 72).await;
+    let (e, v) = (new_id(), new_id());
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            employer(&w.a1, &e, &w.tree.street, &w.tree.community_b),
+            vacancy(&w.a1, &v, &e, json!({})),
+        ],
+    )
+    .await;
+    // A vacancy of another street is not one to refer to.
+    let (xe, xv) = (new_id(), new_id());
+    push_ok(
+        app,
+        &x_phone,
+        vec![
+            x_phone.upsert(
+                "employer",
+                &xe,
+                None,
+                json!({ "street_id": x_street, "name": "东街饭店" }),
+            ),
+            vacancy(&x_phone, &xv, &xe, json!({})),
+        ],
+    )
+    .await;
+
+    // The station's day (UTC+8), as the server judges "after today".
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+        .date_naive();
+    let tomorrow = (today + chrono::Days::new(1)).to_string();
+    let today = today.to_string();
+    let referral = new_id();
+    let placement = new_id();
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "referral",
+                &new_id(),
+                None,
+                json!({ "person_id": p, "vacancy_id": xv,
+                "referred_on": today, "channel": "visit" }),
+            ),
+            w.a1.upsert(
+                "referral",
+                &new_id(),
+                None,
+                json!({ "person_id": p, "vacancy_id": v,
+                "referred_on": tomorrow, "channel": "visit" }),
+            ),
+            w.a1.upsert(
+                "referral",
+                &referral,
+                None,
+                json!({ "person_id": p, "vacancy_id": v,
+                "referred_on": today, "channel": "visit" }),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(first_error(&r[0]).0, "vacancy_id", "{r:?}");
+    assert!(first_error(&r[0]).1.contains("street"), "{r:?}");
+    assert_eq!(first_error(&r[1]).0, "referred_on", "{r:?}");
+    assert_eq!(status(&r[2]), "applied", "{r:?}");
+    let version = r[2]["version"].as_i64();
+    // The person is hired: the referral's outcome, then the placement.
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "referral",
+                &referral,
+                version,
+                json!({ "outcome": "hired" }),
+            ),
+            // A placement must name its employer somehow.
+            w.a1.upsert(
+                "placement",
+                &new_id(),
+                None,
+                json!({ "person_id": p,
+                "started_on": today, "kind": "market" }),
+            ),
+            // Nor may it name a vacancy of another employer than the one it names.
+            w.a1.upsert(
+                "placement",
+                &new_id(),
+                None,
+                json!({ "person_id": p,
+                "employer_id": e, "vacancy_id": v, "started_on": today, "kind": "market" }),
+            ),
+            w.a1.upsert(
+                "placement",
+                &placement,
+                None,
+                json!({ "person_id": p,
+                "employer_id": e, "vacancy_id": v, "job_title": "理货员", "started_on": today,
+                "kind": "market", "contract_signed": true, "monthly_wage": 3500 }),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status(&r[0]), "applied", "{r:?}");
+    assert_eq!(first_error(&r[1]).0, "employer_name", "{r:?}");
+    assert_eq!(status(&r[2]), "applied", "{r:?}");
+    assert_eq!(status(&r[3]), "applied", "{r:?}");
+    // A follow-up follows one of the person's own placements.
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "follow_up",
+                &new_id(),
+                None,
+                json!({ "person_id": other,
+                "placement_id": placement, "followed_on": today, "with": "person" }),
+            ),
+            w.a1.upsert(
+                "follow_up",
+                &new_id(),
+                None,
+                json!({ "person_id": p,
+                "placement_id": placement, "followed_on": today, "with": "both",
+                "still_employed": true, "wages_on_time": true, "contract_signed": true,
+                "insurance_paid": false, "workload": "normal",
+                "problems": "单位尚未缴纳社保", "action": "已与单位沟通，下月补缴" }),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(first_error(&r[0]).0, "placement_id", "{r:?}");
+    assert_eq!(status(&r[1]), "applied", "{r:?}");
+
+    // The case file has all of it; the referral counts as contact.
+    let r = app.get(&format!("/v1/persons/{p}"), &w.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let file = &r.body;
+    assert_eq!(
+        file["referrals"].as_array().map(Vec::len),
+        Some(1),
+        "{file}"
+    );
+    assert_eq!(file["referrals"][0]["data"]["outcome"], "hired");
+    assert_eq!(
+        file["placements"].as_array().map(Vec::len),
+        Some(2),
+        "{file}"
+    );
+    assert_eq!(file["follow_ups"].as_array().map(Vec::len), Some(1));
+    assert_eq!(file["summary"]["last_contact_on"], today.as_str());
+    // The other coordinator of the community pulls them like any record.
+    let (changes, _) = pull_all(app, &w.a2.s.access, None).await;
+    for id in [&referral, &placement] {
+        assert!(changes.iter().any(|c| c["id"] == id.as_str()), "{id}");
+    }
+    let r = push(app, &w.a1, vec![]).await;
+    assert_eq!(r.status, StatusCode::OK);
+}
