@@ -361,22 +361,8 @@ static VISIT: EntitySpec = EntitySpec {
         req("household_id", T::Ref(Entity::Household), A),
         req("started_at", T::Timestamp, A),
         f("ended_at", T::Timestamp, A),
-        f(
-            "latitude",
-            T::Float {
-                min: -90.0,
-                max: 90.0,
-            },
-            A,
-        ),
-        f(
-            "longitude",
-            T::Float {
-                min: -180.0,
-                max: 180.0,
-            },
-            A,
-        ),
+        f("latitude", LATITUDE, A),
+        f("longitude", LONGITUDE, A),
         f(
             "accuracy_m",
             T::Float {

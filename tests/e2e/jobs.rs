@@ -32,6 +32,22 @@ fn vacancy(phone: &Phone, id: &str, employer: &str, fields: Value) -> Value {
     phone.upsert("vacancy", id, None, all)
 }
 
+/// An employer of the test street in `community`, with one vacancy (no extra fields),
+/// pushed by coordinator A1: their ids.
+async fn employer_with_vacancy(w: &World, community: &str) -> (String, String) {
+    let (e, v) = (new_id(), new_id());
+    push_ok(
+        &w.app,
+        &w.a1,
+        vec![
+            employer(&w.a1, &e, &w.tree.street, community),
+            vacancy(&w.a1, &v, &e, json!({})),
+        ],
+    )
+    .await;
+    (e, v)
+}
+
 /// A second street, with a station and a community, and a coordinator there.
 async fn other_street(w: &World) -> (String, String, Phone) {
     let street = w
@@ -208,16 +224,7 @@ async fn employers_and_vacancies_are_shared_by_the_street_and_go_no_further() {
 async fn employer_and_vacancy_fields_are_checked_and_neither_is_deleted() {
     let w = world().await;
     let app = &w.app;
-    let (e, v) = (new_id(), new_id());
-    push_ok(
-        app,
-        &w.a1,
-        vec![
-            employer(&w.a1, &e, &w.tree.street, &w.tree.community_a),
-            vacancy(&w.a1, &v, &e, json!({})),
-        ],
-    )
-    .await;
+    let (e, v) = employer_with_vacancy(&w, &w.tree.community_a).await;
     let cases = [
         // A mistyped credit code: its check character does not match.
         (
@@ -307,16 +314,7 @@ async fn employer_and_vacancy_fields_are_checked_and_neither_is_deleted() {
 async fn staff_approve_a_vacancy_and_a_coordinators_approval_is_only_a_proposal() {
     let w = world().await;
     let app = &w.app;
-    let (e, v) = (new_id(), new_id());
-    push_ok(
-        app,
-        &w.a1,
-        vec![
-            employer(&w.a1, &e, &w.tree.street, &w.tree.community_a),
-            vacancy(&w.a1, &v, &e, json!({})),
-        ],
-    )
-    .await;
+    let (_, v) = employer_with_vacancy(&w, &w.tree.community_a).await;
     let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
     let version = changes
         .iter()
@@ -372,16 +370,7 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
     let (x_street, _, x_phone) = other_street(&w).await;
     let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 71).await;
     let (_, other, _) = household_with_person(app, &w.a1, &w.tree.community_a, 72).await;
-    let (e, v) = (new_id(), new_id());
-    push_ok(
-        app,
-        &w.a1,
-        vec![
-            employer(&w.a1, &e, &w.tree.street, &w.tree.community_b),
-            vacancy(&w.a1, &v, &e, json!({})),
-        ],
-    )
-    .await;
+    let (e, v) = employer_with_vacancy(&w, &w.tree.community_b).await;
     // A vacancy of another street is not one to refer to.
     let (xe, xv) = (new_id(), new_id());
     push_ok(
