@@ -792,7 +792,8 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_alone() {
         .await;
     assert_eq!(shown, json!("4 倍"));
     let width = b
-        .script("const i = document.getElementById('photo'); return i.getBoundingClientRect().width / i.parentElement.clientWidth;")
+        // offsetWidth is the laid-out width, before the 90° turn swaps the drawn box's sides.
+        .script("const i = document.getElementById('photo'); return i.offsetWidth / i.parentElement.clientWidth;")
         .await
         .as_f64()
         .expect("a ratio");
