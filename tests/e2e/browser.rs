@@ -801,6 +801,17 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_alone() {
         width > 3.5,
         "the photo is drawn four times the frame: {width}"
     );
+    // Turned and zoomed, the whole photo stays inside the scroll area: nothing above or
+    // left of it, where scrolling cannot reach. (After the 0.15 s turn has run.)
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let outside = b
+        .script("const i = document.getElementById('photo').getBoundingClientRect(); const f = document.querySelector('figure.photo').getBoundingClientRect(); return [f.left - i.left, f.top - i.top];")
+        .await;
+    let outside: Vec<f64> = serde_json::from_value(outside).expect("two offsets");
+    assert!(
+        outside.iter().all(|px| *px <= 1.0),
+        "the turned photo starts inside the frame: {outside:?}"
+    );
     b.screenshot("review-zoomed").await;
     b.press("-").await;
     assert_eq!(b.script(&attr("zoom")).await, json!("3"));
