@@ -19,6 +19,7 @@ pub mod entities;
 pub mod error;
 pub mod in_list;
 pub mod jobs;
+pub mod matches;
 pub mod org;
 pub mod records;
 pub mod scope;

@@ -524,3 +524,305 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
     let r = push(app, &w.a1, vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// A vacancy of the test street approved by station staff; `fields` add to the defaults.
+async fn approved_vacancy(w: &World, employer: &str, fields: Value) -> String {
+    let v = new_id();
+    let r = push_ok(&w.app, &w.a1, vec![vacancy(&w.a1, &v, employer, fields)]).await;
+    assert_eq!(status(&r[0]), "applied", "{r:?}");
+    let r = w
+        .app
+        .patch(
+            &format!("/v1/records/vacancy/{v}"),
+            &w.staff.access,
+            json!({ "fields": { "approval": "approved", "approval_reason": "已核实" } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    v
+}
+
+fn ids_of(matches: &Value, key: &str) -> Vec<String> {
+    matches["matches"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|x| x[key].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn matching_ranks_with_reasons_excludes_what_cannot_be_and_recommends_in_one_call() {
+    let w = world().await;
+    let app = &w.app;
+    let (x_street, _, x_phone) = other_street(&w).await;
+    // Born 1970: 56 this year. Wants 理货 by day at 3,500 a month, and can drive.
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 81).await;
+    let b_phone = Phone::new(
+        app.user(&w.admin, "coord-b", "coordinator", &[&w.tree.community_b])
+            .await,
+    );
+    let (_, q, _) = household_with_person(app, &b_phone, &w.tree.community_b, 82).await;
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "six_clears",
+            &p,
+            None,
+            json!({ "person_id": p, "needs.job_types": ["理货"], "needs.hours": "daytime",
+                    "needs.expected_pay": 3500, "basic.skills": ["驾驶"] }),
+        )],
+    )
+    .await;
+    let (e, pending) = employer_with_vacancy(&w, &w.tree.community_a).await;
+    let near = approved_vacancy(
+        &w,
+        &e,
+        json!({ "community_id": w.tree.community_a, "age_max": 60, "skills": ["驾驶"] }),
+    )
+    .await;
+    let guard = approved_vacancy(
+        &w,
+        &e,
+        json!({ "community_id": w.tree.community_c, "age_max": 60, "job_type": "保安",
+                "hours": "shifts" }),
+    )
+    .await;
+    let too_old = approved_vacancy(&w, &e, json!({ "age_max": 55 })).await;
+    let filled = approved_vacancy(&w, &e, json!({ "age_max": 60, "count": 1, "filled": 1 })).await;
+    let (xe, xv) = (new_id(), new_id());
+    push_ok(
+        app,
+        &x_phone,
+        vec![
+            x_phone.upsert(
+                "employer",
+                &xe,
+                None,
+                json!({ "street_id": x_street, "name": "东街饭店" }),
+            ),
+            vacancy(&x_phone, &xv, &xe, json!({ "age_max": 60 })),
+        ],
+    )
+    .await;
+
+    // For the person: the open, approved vacancies of the street, best first, each with
+    // its reasons; the pending, the filled and the one outside the age range are not there,
+    // nor another street's.
+    let r = app
+        .get(&format!("/v1/persons/{p}/matches"), &w.staff.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        ids_of(&r.body, "vacancy_id"),
+        [near.as_str(), guard.as_str()],
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        r.body["considered"], 3,
+        "approved, open, in the street: {}",
+        r.body
+    );
+    let best = &r.body["matches"][0];
+    let reasons: Vec<(&str, i64, &str)> = best["reasons"]
+        .as_array()
+        .expect("reasons")
+        .iter()
+        .map(|x| {
+            (
+                x["code"].as_str().unwrap_or(""),
+                x["points"].as_i64().unwrap_or(-1),
+                x["text"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("job_type", 40, "job type matches"),
+            ("distance", 20, "same community"),
+            ("hours", 15, "hours: daytime"),
+            ("skills", 5, "1 skill(s) asked for"),
+            ("wage", 10, "pay reaches expectation"),
+        ]
+    );
+    assert_eq!(best["score"], 90, "the reasons add up to the score");
+    let second = &r.body["matches"][1];
+    assert_eq!(second["score"], 20, "same street 10, pay 10: {second}");
+    assert!(
+        second.to_string().contains("hours: shifts, not as wanted"),
+        "{second}"
+    );
+    let limited = app
+        .get(&format!("/v1/persons/{p}/matches?limit=1"), &w.a1.s.access)
+        .await;
+    assert_eq!(
+        ids_of(&limited.body, "vacancy_id"),
+        [near.as_str()],
+        "{}",
+        limited.body
+    );
+    for bad in ["0", "101", "x"] {
+        let r = app
+            .get(
+                &format!("/v1/persons/{p}/matches?limit={bad}"),
+                &w.staff.access,
+            )
+            .await;
+        assert!(r.status.is_client_error(), "{bad}: {}", r.body);
+        assert!(r.body.to_string().contains("limit"), "{}", r.body);
+    }
+
+    // For the vacancy: the street's seekers it suits, best first.
+    let r = app
+        .get(&format!("/v1/vacancies/{near}/matches"), &w.staff.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        ids_of(&r.body, "person_id"),
+        [p.as_str(), q.as_str()],
+        "{}",
+        r.body
+    );
+    let r = app
+        .get(&format!("/v1/vacancies/{pending}/matches"), &w.staff.access)
+        .await;
+    assert_eq!(
+        ids_of(&r.body, "person_id"),
+        Vec::<String>::new(),
+        "not approved: {}",
+        r.body
+    );
+
+    // Scope: another street's coordinator sees neither the person nor the vacancy, and
+    // staff cannot reach the other street's vacancy.
+    for path in [
+        format!("/v1/persons/{p}/matches"),
+        format!("/v1/vacancies/{near}/matches"),
+    ] {
+        let r = app.get(&path, &x_phone.s.access).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+    }
+    let r = app
+        .get(&format!("/v1/vacancies/{xv}/matches"), &w.staff.access)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // A recommendation from a match is a referral, in one call, by station staff.
+    let path = format!("/v1/persons/{p}/referrals");
+    let r = app
+        .post(&path, Some(&w.a1.s.access), json!({ "vacancy_id": near }))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "phones refer by sync: {}",
+        r.body
+    );
+    for (vacancy, why) in [
+        (&too_old, "age_outside_range"),
+        (&filled, "filled"),
+        (&pending, "not_approved"),
+    ] {
+        let r = app
+            .post(
+                &path,
+                Some(&w.staff.access),
+                json!({ "vacancy_id": vacancy }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{why}: {}", r.body);
+        assert_eq!(r.body["code"], "match_excluded");
+        assert!(
+            r.body["detail"].as_str().unwrap_or("").contains(why),
+            "{}",
+            r.body
+        );
+    }
+    let r = app
+        .post(&path, Some(&w.staff.access), json!({ "vacancy_id": xv }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "vacancy_id", "{}", r.body);
+    let r = app
+        .post(
+            &path,
+            Some(&w.staff.access),
+            json!({ "vacancy_id": near, "channel": "phone", "notes": "电话告知面试地址" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["entity"], "referral");
+    assert_eq!(r.body["data"]["vacancy_id"], near.as_str());
+    assert_eq!(r.body["data"]["channel"], "phone");
+    // Not offered twice; the case file has the referral, and the phone pulls it.
+    let r = app
+        .post(&path, Some(&w.staff.access), json!({ "vacancy_id": near }))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body["detail"]
+        .as_str()
+        .unwrap_or("")
+        .contains("already_referred"));
+    let r = app
+        .get(&format!("/v1/persons/{p}/matches"), &w.staff.access)
+        .await;
+    assert_eq!(
+        ids_of(&r.body, "vacancy_id"),
+        [guard.as_str()],
+        "{}",
+        r.body
+    );
+    let file = app.get(&format!("/v1/persons/{p}"), &w.staff.access).await;
+    assert_eq!(
+        file.body["referrals"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        file.body
+    );
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    assert!(changes
+        .iter()
+        .any(|c| c["entity"] == "referral" && c["data"]["person_id"] == p.as_str()));
+
+    // Declined at the door: that vacancy is not offered again.
+    let declined = new_id();
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "referral",
+            &declined,
+            None,
+            json!({ "person_id": p, "vacancy_id": guard, "referred_on": file.body["referrals"][0]["data"]["referred_on"],
+                    "channel": "visit", "outcome": "declined", "decline_reason": "夜班不便" }),
+        )],
+    )
+    .await;
+    assert_eq!(status(&r[0]), "applied", "{r:?}");
+    let r = app
+        .post(&path, Some(&w.staff.access), json!({ "vacancy_id": guard }))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("declined_before"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .get(&format!("/v1/persons/{p}/matches"), &w.staff.access)
+        .await;
+    assert_eq!(
+        ids_of(&r.body, "vacancy_id"),
+        Vec::<String>::new(),
+        "{}",
+        r.body
+    );
+}

@@ -12,6 +12,7 @@ pub(crate) mod devices;
 pub(crate) mod exports;
 mod health;
 pub(crate) mod households;
+pub(crate) mod matches;
 mod me;
 mod org;
 pub(crate) mod persons;
@@ -59,6 +60,9 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/persons/{id}", persons::case_file),
         route(M::GET, "/v1/persons/{id}/notice", persons::notice),
         route(M::POST, "/v1/persons/{id}/reveal", persons::reveal),
+        route(M::GET, "/v1/persons/{id}/matches", matches::for_person),
+        route(M::POST, "/v1/persons/{id}/referrals", matches::recommend),
+        route(M::GET, "/v1/vacancies/{id}/matches", matches::for_vacancy),
         route(M::GET, "/v1/households", households::list),
         route(M::GET, "/v1/households/{id}", households::get),
         route(M::GET, "/v1/entities", casework::entities),

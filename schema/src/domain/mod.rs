@@ -13,6 +13,7 @@ pub mod exits;
 pub mod follow_ups;
 pub mod gates;
 pub mod id_number;
+pub mod matching;
 pub mod obligations;
 pub mod phone;
 pub mod recognition;

@@ -1,0 +1,337 @@
+//! The case file read for matching (人岗匹配): open vacancies and job seekers as
+//! [`crate::domain::matching`] takes them, always inside a scope. The scoring itself is
+//! the domain module's; this module only reads.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::casefile::{PersonRow, PersonStatus};
+use crate::domain::age_on;
+use crate::domain::matching::{education_rank, Opening, Place, Seeker};
+use crate::entities::{get_path, Entity};
+use crate::error::StoreResult;
+use crate::records::{self, Record};
+use crate::scope::Scope;
+use crate::tables::{org_nodes, persons_index, visits_index};
+use crate::{org, DbConn, StoreError};
+
+/// A vacancy's stored document, the fields matching reads. Parsed straight into this
+/// shape (not through a `serde_json::Value`): a city's 20,000 vacancies are read per
+/// request.
+#[derive(Deserialize)]
+struct VacancyDoc {
+    employer_id: String,
+    title: String,
+    job_type: String,
+    count: i64,
+    #[serde(default)]
+    filled: Option<i64>,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    hours: Option<String>,
+    #[serde(default)]
+    community_id: Option<String>,
+    #[serde(default)]
+    latitude: Option<f64>,
+    #[serde(default)]
+    longitude: Option<f64>,
+    #[serde(default)]
+    wage_min: Option<i64>,
+    #[serde(default)]
+    wage_max: Option<i64>,
+    #[serde(default)]
+    age_min: Option<u32>,
+    #[serde(default)]
+    age_max: Option<u32>,
+    #[serde(default)]
+    skills: Option<Vec<String>>,
+    #[serde(default)]
+    education_min: Option<String>,
+    #[serde(default)]
+    disability_suitable: Option<bool>,
+    #[serde(default)]
+    open_from: Option<NaiveDate>,
+    #[serde(default)]
+    open_until: Option<NaiveDate>,
+    #[serde(default)]
+    approval: Option<String>,
+}
+
+/// A vacancy record as matching reads it. Its partition is its employer's street.
+pub fn opening_of(record: &Record) -> StoreResult<Opening> {
+    let doc: VacancyDoc = serde_json::from_str(&record.data).map_err(|e| StoreError::Corrupt {
+        column: "records.data (vacancy)",
+        value: e.to_string(),
+    })?;
+    Ok(Opening {
+        vacancy_id: record.id.clone(),
+        employer_id: doc.employer_id,
+        title: doc.title,
+        job_type: doc.job_type,
+        count: doc.count,
+        filled: doc.filled.unwrap_or(0),
+        approved: doc.approval.as_deref() == Some("approved"),
+        public_welfare: doc.kind.as_deref() == Some("public_welfare"),
+        hours: doc.hours.and_then(|h| h.parse().ok()),
+        place: Place {
+            community_id: doc.community_id,
+            street_id: Some(record.community_id.clone()),
+            gps: doc.latitude.zip(doc.longitude),
+        },
+        wage_min: doc.wage_min,
+        wage_max: doc.wage_max,
+        age_min: doc.age_min,
+        age_max: doc.age_max,
+        education_min: doc.education_min.as_deref().and_then(education_rank),
+        skills: doc.skills.unwrap_or_default(),
+        disability_suitable: doc.disability_suitable,
+        open_from: doc.open_from,
+        open_until: doc.open_until,
+    })
+}
+
+/// The vacancies of the scope's streets open on `today` (approved, within their dates,
+/// places left).
+pub fn open_vacancies(
+    conn: &mut DbConn,
+    scope: &Scope,
+    today: NaiveDate,
+) -> StoreResult<Vec<Opening>> {
+    let partitions = records::partitions_in_scope(conn, scope)?;
+    let mut openings = Vec::new();
+    for record in records::live_of_entity(conn, Entity::Vacancy, &partitions)? {
+        let opening = opening_of(&record)?;
+        if opening.open_on(today).is_ok() {
+            openings.push(opening);
+        }
+    }
+    Ok(openings)
+}
+
+/// Who matching looks for work for: persons enrolled or in recognition, and recognised
+/// ones; not those who exited.
+pub const SEEKING: [PersonStatus; 4] = [
+    PersonStatus::Registered,
+    PersonStatus::Applied,
+    PersonStatus::Recognised,
+    PersonStatus::Rejected,
+];
+
+/// One person as a seeker at `today`; `None` when they are not looking for work (exited,
+/// or in a job they have not left).
+pub fn seeker_of(
+    conn: &mut DbConn,
+    row: &PersonRow,
+    today: NaiveDate,
+) -> StoreResult<Option<Seeker>> {
+    let person = records::find(conn, Entity::Person, &row.id)?;
+    let children = crate::casefile::children(conn, &row.id)?;
+    let street = org::street_of(conn, &row.community_id)?;
+    let gps = last_gps(conn, Households::One(&row.household_id))?.remove(&row.household_id);
+    let facts = Facts {
+        person: person.as_ref(),
+        children: children.iter().collect(),
+        street,
+        gps,
+    };
+    facts.seeker(row, today)
+}
+
+/// Every seeker of the scope's communities at `today`, `statuses` narrowing who counts
+/// (the nightly run reads recognised persons only), by person id.
+pub fn seekers_in_scope(
+    conn: &mut DbConn,
+    scope: &Scope,
+    today: NaiveDate,
+    statuses: &[PersonStatus],
+) -> StoreResult<Vec<Seeker>> {
+    let communities = records::communities_in_scope(conn, scope)?;
+    let statuses: Vec<String> = statuses
+        .iter()
+        .filter(|s| SEEKING.contains(s))
+        .map(|s| s.to_string())
+        .collect();
+    let rows: Vec<PersonRow> = persons_index::table
+        .filter(persons_index::community_id.eq_any(&communities))
+        .filter(persons_index::deleted.eq(false))
+        .filter(persons_index::status.eq_any(&statuses))
+        .order(persons_index::id.asc())
+        .select(PersonRow::as_select())
+        .load(conn)?;
+    let wanted: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    // The records under each person that matching reads, in one read per entity.
+    let mut under: HashMap<String, Vec<Record>> = HashMap::new();
+    for entity in [
+        Entity::Person,
+        Entity::SixClears,
+        Entity::Referral,
+        Entity::Placement,
+    ] {
+        for record in records::live_of_entity(conn, entity, &communities)? {
+            let owner = match entity {
+                Entity::Person => Some(record.id.clone()),
+                _ => record.parent_id.clone(),
+            };
+            if let Some(owner) = owner.filter(|o| wanted.contains(o.as_str())) {
+                under.entry(owner).or_default().push(record);
+            }
+        }
+    }
+    let streets = streets_of(conn, &communities)?;
+    let gps = last_gps(conn, Households::In(&communities))?;
+    let mut seekers = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let records = under.get(&row.id).map(Vec::as_slice).unwrap_or_default();
+        let facts = Facts {
+            person: records.iter().find(|r| r.entity == Entity::Person),
+            children: records
+                .iter()
+                .filter(|r| r.entity != Entity::Person)
+                .collect(),
+            street: streets.get(&row.community_id).cloned(),
+            gps: gps.get(&row.household_id).copied(),
+        };
+        if let Some(seeker) = facts.seeker(row, today)? {
+            seekers.push(seeker);
+        }
+    }
+    Ok(seekers)
+}
+
+/// What is known of one person, read from the store, before it becomes a [`Seeker`].
+struct Facts<'a> {
+    person: Option<&'a Record>,
+    /// Their six clears, referrals and placements (other records are ignored).
+    children: Vec<&'a Record>,
+    street: Option<String>,
+    gps: Option<(f64, f64)>,
+}
+
+impl Facts<'_> {
+    fn seeker(&self, row: &PersonRow, today: NaiveDate) -> StoreResult<Option<Seeker>> {
+        let status: Option<PersonStatus> = row.status.parse().ok();
+        if !status.is_some_and(|s| SEEKING.contains(&s)) {
+            return Ok(None);
+        }
+        let of = |entity: Entity| self.children.iter().filter(move |r| r.entity == entity);
+        for placement in of(Entity::Placement) {
+            let doc = placement.document()?;
+            let ended = get_path(&doc, "ended_on")
+                .and_then(Value::as_str)
+                .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+            if ended.is_none_or(|end| end > today) {
+                return Ok(None);
+            }
+        }
+        let six = match of(Entity::SixClears).next() {
+            Some(r) => r.document()?,
+            None => Value::Null,
+        };
+        let person = match self.person {
+            Some(r) => r.document()?,
+            None => Value::Null,
+        };
+        let text = |doc: &Value, path: &str| {
+            get_path(doc, path)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let list = |path: &str| -> Vec<String> {
+            match get_path(&six, path) {
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let mut declined = Vec::new();
+        let mut referred = Vec::new();
+        for referral in of(Entity::Referral) {
+            let doc = referral.document()?;
+            let Some(vacancy) = text(&doc, "vacancy_id") else {
+                continue;
+            };
+            if text(&doc, "outcome").as_deref() == Some("declined") {
+                declined.push(vacancy);
+            } else {
+                referred.push(vacancy);
+            }
+        }
+        let categories = list("difficulty.categories");
+        Ok(Some(Seeker {
+            person_id: row.id.clone(),
+            age: row.birth().map(|birth| age_on(birth, today)),
+            education: text(&six, "basic.education")
+                .or_else(|| text(&person, "education"))
+                .as_deref()
+                .and_then(education_rank),
+            job_types: list("needs.job_types"),
+            skills: list("basic.skills"),
+            hours: text(&six, "needs.hours").and_then(|h| h.parse().ok()),
+            expected_pay: get_path(&six, "needs.expected_pay").and_then(Value::as_i64),
+            disabled: text(&six, "basic.health").as_deref() == Some("disabled")
+                || categories.iter().any(|c| c == "disabled"),
+            recognised: status == Some(PersonStatus::Recognised),
+            tier: row
+                .tier()
+                .filter(|_| status == Some(PersonStatus::Recognised)),
+            place: Place {
+                community_id: Some(row.community_id.clone()),
+                street_id: self.street.clone(),
+                gps: self.gps,
+            },
+            declined,
+            referred,
+        }))
+    }
+}
+
+/// Each household's position at its latest visit with a GPS fix: of one household, or of
+/// every household of the communities.
+enum Households<'a> {
+    One(&'a str),
+    In(&'a [String]),
+}
+
+fn last_gps(conn: &mut DbConn, of: Households<'_>) -> StoreResult<HashMap<String, (f64, f64)>> {
+    let mut query = visits_index::table
+        .filter(visits_index::deleted.eq(false))
+        .filter(visits_index::latitude.is_not_null())
+        .filter(visits_index::longitude.is_not_null())
+        .order(visits_index::started_at.asc())
+        .select((
+            visits_index::household_id,
+            visits_index::latitude,
+            visits_index::longitude,
+        ))
+        .into_boxed();
+    query = match of {
+        Households::One(id) => query.filter(visits_index::household_id.eq(id)),
+        Households::In(communities) => query.filter(visits_index::community_id.eq_any(communities)),
+    };
+    let rows: Vec<(String, Option<f64>, Option<f64>)> = query.load(conn)?;
+    // In time order: a household's last fix stays.
+    Ok(rows
+        .into_iter()
+        .filter_map(|(household, lat, lon)| Some((household, lat.zip(lon)?)))
+        .collect())
+}
+
+/// The street of each community.
+fn streets_of(conn: &mut DbConn, communities: &[String]) -> StoreResult<HashMap<String, String>> {
+    let rows: Vec<(String, String)> = org_nodes::table
+        .filter(org_nodes::id.eq_any(communities))
+        .select((org_nodes::id, org_nodes::path))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, path)| org::street_in_path(&path).map(|street| (id, street)))
+        .collect())
+}
