@@ -2,6 +2,7 @@
 //! the environment last. Every setting has a default, so the server starts with none.
 //! A bad setting stops the start with one line naming it.
 
+use liuqing_schema::domain::follow_ups::Months;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -279,13 +280,15 @@ fn parse_dates(text: &str) -> Result<BTreeSet<NaiveDate>, String> {
         .collect()
 }
 
-fn parse_months(text: &str) -> Result<Vec<u32>, String> {
-    comma_list(text)
+fn parse_months(text: &str) -> Result<Months, String> {
+    let last = Months::LAST;
+    let months = comma_list(text)
         .map(|t| match t.parse::<u32>() {
-            Ok(m) if (1..=60).contains(&m) => Ok(m),
-            _ => Err(format!("`{t}` is not a number of months from 1 to 60")),
+            Ok(m) if (1..=last).contains(&m) => Ok(m),
+            _ => Err(format!("`{t}` is not a number of months from 1 to {last}")),
         })
-        .collect()
+        .collect::<Result<Vec<u32>, String>>()?;
+    Months::new(&months).ok_or_else(|| format!("months run from 1 to {last}"))
 }
 
 fn parse_evidence_types(text: &str) -> Result<Vec<EvidenceType>, String> {
@@ -557,7 +560,7 @@ impl Config {
     }
 
     /// Months after a placement when follow-ups are due (validated at load).
-    pub fn follow_ups(&self) -> Vec<u32> {
+    pub fn follow_ups(&self) -> Months {
         parse_months(&self.follow_up_months).unwrap_or_default()
     }
 
@@ -596,6 +599,7 @@ impl Config {
             utc_offset_minutes: self.utc_offset_minutes,
             max_skew_ms: self.max_clock_skew_secs.saturating_mul(1000),
             reapply_wait_days: self.reapply_wait_days,
+            follow_up_months: self.follow_ups(),
         }
     }
 

@@ -439,6 +439,7 @@ impl<'a> Loader<'a> {
             today,
             max_skew_ms: 0,
             reapply_wait_days: self.config.reapply_wait_days,
+            follow_up_months: self.config.follow_ups(),
         }
     }
 
@@ -1037,19 +1038,7 @@ impl<'a> Loader<'a> {
                     "notes": "已在辖区物业公司稳定就业",
                 }),
             )?;
-            // The follow-ups of the placement, as the station's exit schedules them.
-            let (now, today) = self.instant(exit_days_ago);
-            let env = self.env(now, today);
-            let record = liuqing_schema::records::find(self.conn, Entity::Exit, &exit)?
-                .ok_or_else(|| anyhow::anyhow!("the demo exit {exit} was not written"))?;
-            crate::staff::schedule_follow_ups(
-                self.conn,
-                &caller(staff),
-                &env,
-                &self.config.follow_ups(),
-                &record,
-            )
-            .map_err(|e| anyhow::anyhow!("demo follow-ups: {e}"))?;
+            // The exit (no placement recorded) scheduled its follow-ups in the same write.
         }
         if matches!(stage, Stage::Overdue) {
             // The station asks the coordinator to catch up.

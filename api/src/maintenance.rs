@@ -200,7 +200,10 @@ pub fn raise_expired_evidence_tasks(
         if !open_case || replaced || !active {
             continue;
         }
-        let id = derived_id(&format!("expired evidence\0{}\0{until}", evidence.id));
+        let id = liuqing_sync::follow_on::derived_id(&format!(
+            "expired evidence\0{}\0{until}",
+            evidence.id
+        ));
         if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
             continue;
         }
@@ -287,7 +290,7 @@ fn raise_visit_tasks(
     let mut raised = 0;
     for (household, community, last) in due {
         let spell = last.map_or_else(|| "never".to_string(), |at| at.to_string());
-        let id = derived_id(&format!("due visit\0{household}\0{spell}"));
+        let id = liuqing_sync::follow_on::derived_id(&format!("due visit\0{household}\0{spell}"));
         if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
             continue;
         }
@@ -349,13 +352,4 @@ fn raise_visit_tasks(
         }
     }
     Ok(raised)
-}
-
-/// A task id derived from what it is for: every replica's upkeep makes the same one.
-fn derived_id(what: &str) -> uuid::Uuid {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(what);
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }

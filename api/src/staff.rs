@@ -6,8 +6,7 @@
 
 use chrono::NaiveDate;
 use liuqing_schema::crypto::FieldCipher;
-use liuqing_schema::domain::ExitReason;
-use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::entities::Entity;
 use liuqing_schema::records;
 use liuqing_schema::records::Record;
 use liuqing_schema::scope::Scope;
@@ -16,7 +15,7 @@ use liuqing_schema::{org, DbConn};
 use liuqing_sync::engine::Env;
 use liuqing_sync::protocol::{MutationResult, Status};
 pub use liuqing_sync::writer::Edit;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use crate::auth::Caller;
 use crate::config::Config;
@@ -125,65 +124,4 @@ pub fn record_in_scope(
         return Err(not_found());
     }
     Ok(rec)
-}
-
-/// After a placement (an exit for a job or a business of one's own), the follow-ups due at
-/// `months` after it become tasks for the coordinator who enrolled the household, in the
-/// same transaction as the exit.
-pub fn schedule_follow_ups(
-    conn: &mut DbConn,
-    caller: &Caller,
-    env: &Env<'_>,
-    months: &[u32],
-    exit: &Record,
-) -> Result<(), ApiError> {
-    use liuqing_schema::domain::follow_ups;
-    let doc = exit.document()?;
-    let reason = get_path(&doc, "reason")
-        .and_then(Value::as_str)
-        .and_then(|r| r.parse::<ExitReason>().ok());
-    let exit_on = get_path(&doc, "exit_on")
-        .and_then(Value::as_str)
-        .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
-    let (Some(reason), Some(placed_on), Some(person_id)) =
-        (reason, exit_on, exit.parent_id.as_deref())
-    else {
-        return Ok(());
-    };
-    if !follow_ups::is_placement(reason) {
-        return Ok(());
-    }
-    let person = records::find(conn, Entity::Person, person_id)?
-        .ok_or_else(|| ApiError::not_found("the exit's person"))?;
-    let household = match person.parent_id.as_deref() {
-        Some(h) => records::find(conn, Entity::Household, h)?,
-        None => None,
-    };
-    let assignee = household
-        .and_then(|h| h.created_by)
-        .unwrap_or_else(|| caller.user_id.clone());
-    let total = months.len();
-    for (i, due_on) in follow_ups::due_dates(placed_on, months)
-        .into_iter()
-        .enumerate()
-    {
-        add_task(
-            conn,
-            caller,
-            env,
-            NewTask {
-                id: None,
-                of: TaskOf::Person(person_id.to_string()),
-                assignee_id: assignee.clone(),
-                kind: "follow_up_due",
-                title: format!(
-                    "跟踪回访（第{}次，共{total}次）：工资、合同、社保、工作量",
-                    i + 1
-                ),
-                due_on: Some(due_on),
-                notes: Some(format!("{placed_on} 实现就业，{}", reason.chinese_name())),
-            },
-        )?;
-    }
-    Ok(())
 }

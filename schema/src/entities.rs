@@ -580,6 +580,8 @@ static TASK: EntitySpec = EntitySpec {
         f("due_on", T::Date, S),
         // The application a `site_check` is asked for.
         f("recognition_id", T::Ref(Entity::Recognition), S),
+        // The placement a `follow_up_due` follows (none when an exit for work scheduled it).
+        f("placement_id", T::Ref(Entity::Placement), S),
         f("state", T::Choice(&["open", "done", "cancelled"]), L),
         f("notes", LONG, L),
     ],

@@ -62,14 +62,19 @@ struct VacancyDoc {
     approval: Option<String>,
 }
 
-/// A vacancy record as matching reads it. Its partition is its employer's street.
+/// A vacancy record as matching reads it.
 pub fn opening_of(record: &Record) -> StoreResult<Opening> {
-    let doc: VacancyDoc = serde_json::from_str(&record.data).map_err(|e| StoreError::Corrupt {
+    opening(&record.id, &record.community_id, &record.data)
+}
+
+/// A vacancy from its id, partition (its employer's street) and document.
+fn opening(id: &str, street: &str, data: &str) -> StoreResult<Opening> {
+    let doc: VacancyDoc = serde_json::from_str(data).map_err(|e| StoreError::Corrupt {
         column: "records.data (vacancy)",
         value: e.to_string(),
     })?;
     Ok(Opening {
-        vacancy_id: record.id.clone(),
+        vacancy_id: id.to_string(),
         employer_id: doc.employer_id,
         title: doc.title,
         job_type: doc.job_type,
@@ -80,7 +85,7 @@ pub fn opening_of(record: &Record) -> StoreResult<Opening> {
         hours: doc.hours.and_then(|h| h.parse().ok()),
         place: Place {
             community_id: doc.community_id,
-            street_id: Some(record.community_id.clone()),
+            street_id: Some(street.to_string()),
             gps: doc.latitude.zip(doc.longitude),
         },
         wage_min: doc.wage_min,
@@ -104,8 +109,8 @@ pub fn open_vacancies(
 ) -> StoreResult<Vec<Opening>> {
     let partitions = records::partitions_in_scope(conn, scope)?;
     let mut openings = Vec::new();
-    for record in records::live_of_entity(conn, Entity::Vacancy, &partitions)? {
-        let opening = opening_of(&record)?;
+    for row in records::live_rows_of_entity(conn, Entity::Vacancy, &partitions)? {
+        let opening = opening(&row.id, &row.community_id, &row.data)?;
         if opening.open_on(today).is_ok() {
             openings.push(opening);
         }
@@ -163,23 +168,24 @@ pub fn seekers_in_scope(
         .order(persons_index::id.asc())
         .select(PersonRow::as_select())
         .load(conn)?;
-    let wanted: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-    // The records under each person that matching reads, in one read per entity.
+    // The records matching reads of each person (their own and their six clears,
+    // referrals and placements), a few statements for them all.
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut under: HashMap<String, Vec<Record>> = HashMap::new();
-    for entity in [
-        Entity::Person,
-        Entity::SixClears,
-        Entity::Referral,
-        Entity::Placement,
-    ] {
-        for record in records::live_of_entity(conn, entity, &communities)? {
-            let owner = match entity {
-                Entity::Person => Some(record.id.clone()),
-                _ => record.parent_id.clone(),
-            };
-            if let Some(owner) = owner.filter(|o| wanted.contains(o.as_str())) {
-                under.entry(owner).or_default().push(record);
-            }
+    for chunk in ids.chunks(1000) {
+        let keys: Vec<(Entity, &str)> = chunk.iter().map(|id| (Entity::Person, *id)).collect();
+        for record in records::find_many(conn, &keys)? {
+            under.entry(record.id.clone()).or_default().push(record);
+        }
+    }
+    let children = records::live_children_of(
+        conn,
+        &ids,
+        &[Entity::SixClears, Entity::Referral, Entity::Placement],
+    )?;
+    for record in children {
+        if let Some(owner) = record.parent_id.clone() {
+            under.entry(owner).or_default().push(record);
         }
     }
     let streets = streets_of(conn, &communities)?;

@@ -196,6 +196,42 @@ pub fn changed_since(
         .load(conn)?)
 }
 
+/// The live records of `entities` under any of `parents`, through the parent index, a
+/// thousand parents a statement.
+pub fn live_children_of(
+    conn: &mut DbConn,
+    parents: &[&str],
+    entities: &[Entity],
+) -> StoreResult<Vec<Record>> {
+    let mut found = Vec::new();
+    for chunk in parents.chunks(1000) {
+        found.extend(
+            records::table
+                .filter(records::parent_id.eq_any(chunk))
+                .filter(records::entity.eq_any(entities))
+                .filter(records::deleted.eq(false))
+                .select(Record::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Every live record of one entity in the communities, without the field clocks: for
+/// readers of many documents, which the clocks would double.
+pub fn live_rows_of_entity(
+    conn: &mut DbConn,
+    entity: Entity,
+    communities: &[String],
+) -> StoreResult<Vec<FeedRow>> {
+    Ok(records::table
+        .filter(records::entity.eq(entity))
+        .filter(records::community_id.eq_any(communities))
+        .filter(records::deleted.eq(false))
+        .select(FeedRow::as_select())
+        .load(conn)?)
+}
+
 /// Every live record of one entity in the communities.
 pub fn live_of_entity(
     conn: &mut DbConn,

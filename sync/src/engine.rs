@@ -3,6 +3,7 @@
 //! its entry in the idempotent mutation log. Phones' pushes and station staff's edits both
 //! come through here: there is no other way to write a record.
 
+use liuqing_schema::domain::follow_ups::Months;
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
@@ -66,6 +67,8 @@ pub struct Env<'a> {
     pub max_skew_ms: u64,
     /// Days a rejected applicant waits before applying again.
     pub reapply_wait_days: u32,
+    /// When a placement's follow-ups fall due (tasks raised with the placement).
+    pub follow_up_months: Months,
 }
 
 /// One of the two values of a conflict, with the write it came from.
@@ -212,9 +215,9 @@ pub fn apply_group(
         }
         crash_point("merged");
         batch.finish(conn)?;
-        let reached = follow_on::reached(parts, &answers);
-        if let Some(part) = parts.first().filter(|_| !reached.is_empty()) {
-            follow_on::close_visit_tasks(conn, &reached, part.env)?;
+        let consequences = follow_on::of(parts, &answers);
+        if let Some(part) = parts.first().filter(|_| !consequences.is_empty()) {
+            follow_on::bring_about(conn, &consequences, part.env)?;
         }
         crash_point("written");
         note_missing_attachments(conn, parts, &mut answers)?;

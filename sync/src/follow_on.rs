@@ -1,18 +1,26 @@
-//! What a write brings about in other records, in the same transaction: a `met` visit to a
-//! household closes the open `visit` tasks the server raised for it (the household was due
-//! a visit; now it has had one), so the phone that pushed the visit pulls the task done.
-//! The server's edits go through the engine like any other, as the server.
+//! What a write brings about in other records, in the same transaction:
+//! - a `met` visit to a household closes the open `visit` tasks the server raised for it
+//!   (the household was due a visit; now it has had one);
+//! - a placement (上岗), or an exit for work with no placement recorded, schedules its
+//!   follow-ups (跟踪回访) as `follow_up_due` tasks at the configured months;
+//! - a follow-up recorded closes the earliest open follow-up task of its placement.
+//!
+//! So the phone that pushed the cause pulls the effect. The server's edits go through the
+//! engine like any other, as the server.
 
+use chrono::NaiveDate;
 use liuqing_schema::casefile;
+use liuqing_schema::domain::exits::ExitReason;
+use liuqing_schema::domain::follow_ups;
 use liuqing_schema::entities::{get_path, Entity};
-use liuqing_schema::records::Record;
+use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::users::Role;
 use liuqing_schema::{DbConn, StoreError};
 use serde_json::{json, Map, Value};
 
 use crate::engine::{Env, Part, PartAnswer, Writer};
-use crate::protocol::Status;
+use crate::protocol::{Op, Status};
 use crate::writer::{self, Author, Edit};
 
 /// The server as a writer: its own edits (tasks it raises and closes).
@@ -24,28 +32,93 @@ pub const SERVER: Writer<'static> = Writer {
     from_outbox: false,
 };
 
-/// The households that a `met` visit among `parts`' applied mutations reached.
-pub(crate) fn reached(parts: &[Part<'_>], answers: &[PartAnswer]) -> Vec<String> {
-    let mut households = Vec::new();
+/// What a group's applied mutations bring about.
+#[derive(Debug, Default)]
+pub(crate) struct Consequences {
+    /// Households a `met` visit reached: their open `visit` tasks close.
+    met: Vec<String>,
+    /// Placements and exits written: the follow-ups of a placement (or of an exit for
+    /// work with no placement recorded) are scheduled.
+    placed: Vec<(Entity, String)>,
+    /// Follow-ups recorded: each closes its placement's earliest open follow-up task.
+    followed: Vec<String>,
+}
+
+impl Consequences {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.met.is_empty() && self.placed.is_empty() && self.followed.is_empty()
+    }
+}
+
+/// What `parts`' applied mutations bring about.
+pub(crate) fn of(parts: &[Part<'_>], answers: &[PartAnswer]) -> Consequences {
+    let mut found = Consequences::default();
     for (part, answer) in parts.iter().zip(answers) {
         let Ok(answer) = answer else { continue };
         for (m, r) in part.mutations.iter().zip(&answer.results) {
-            let met = m.entity == Entity::Visit.as_str()
-                && r.status == Status::Applied
-                && m.fields.get("outcome").and_then(Value::as_str) == Some("met");
-            if let Some(h) = m
-                .fields
-                .get("household_id")
-                .and_then(Value::as_str)
-                .filter(|_| met)
-            {
-                if !households.iter().any(|k| k == h) {
-                    households.push(h.to_string());
+            if r.status != Status::Applied || m.op != Op::Upsert {
+                continue;
+            }
+            let text = |field: &str| m.fields.get(field).and_then(Value::as_str);
+            let id = m.id.to_string();
+            match m.entity.parse::<Entity>() {
+                Ok(Entity::Visit) if text("outcome") == Some("met") => {
+                    if let Some(h) = text("household_id") {
+                        if !found.met.iter().any(|k| k == h) {
+                            found.met.push(h.to_string());
+                        }
+                    }
                 }
+                Ok(entity @ (Entity::Placement | Entity::Exit)) => {
+                    found.placed.push((entity, id));
+                }
+                Ok(Entity::FollowUp) => found.followed.push(id),
+                _ => {}
             }
         }
     }
-    households
+    found
+}
+
+/// Brings `consequences` about, as the server, in the group's transaction.
+pub(crate) fn bring_about(
+    conn: &mut DbConn,
+    consequences: &Consequences,
+    env: &Env<'_>,
+) -> Result<(), StoreError> {
+    let all = Scope::All;
+    let env = Env {
+        scope: &all,
+        ..*env
+    };
+    close_visit_tasks(conn, &consequences.met, &env)?;
+    for (entity, id) in &consequences.placed {
+        schedule_follow_ups(conn, *entity, id, &env)?;
+    }
+    for id in &consequences.followed {
+        close_follow_up_task(conn, id, &env)?;
+    }
+    Ok(())
+}
+
+/// The server as the author of its edits.
+fn server() -> Author {
+    Author {
+        user_id: SERVER.user_id.into(),
+        device_id: SERVER.device_id.into(),
+        role: SERVER.role,
+        retiring: false,
+    }
+}
+
+/// A record id derived from what it is for: every replica, and every repeat of the same
+/// write, makes the same one, so a task is raised once however often its cause is seen.
+pub fn derived_id(what: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(what);
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
 
 fn is_open_visit_task(task: &Record) -> Result<bool, StoreError> {
@@ -54,23 +127,12 @@ fn is_open_visit_task(task: &Record) -> Result<bool, StoreError> {
     Ok(text("kind") == Some("visit") && text("state") == Some("open"))
 }
 
-/// Closes the open `visit` tasks of `households`, as the server.
-pub(crate) fn close_visit_tasks(
+/// Closes the open `visit` tasks of `households`.
+fn close_visit_tasks(
     conn: &mut DbConn,
     households: &[String],
     env: &Env<'_>,
 ) -> Result<(), StoreError> {
-    let all = Scope::All;
-    let env = Env {
-        scope: &all,
-        ..*env
-    };
-    let server = Author {
-        user_id: SERVER.user_id.into(),
-        device_id: SERVER.device_id.into(),
-        role: SERVER.role,
-        retiring: false,
-    };
     for household in households {
         for task in casefile::children_of(conn, household, Entity::Task)? {
             if !is_open_visit_task(&task)? {
@@ -78,8 +140,140 @@ pub(crate) fn close_visit_tasks(
             }
             let mut fields = Map::new();
             fields.insert("state".into(), json!("done"));
-            writer::apply_edit(conn, &server, &env, Edit::update(&task, fields)?)?;
+            writer::apply_edit(conn, &server(), env, Edit::update(&task, fields)?)?;
         }
+    }
+    Ok(())
+}
+
+/// The follow-ups (跟踪回访) of a placement, or of an exit for a job or a business of
+/// one's own when no placement of the person is recorded (a placement schedules its
+/// own): `follow_up_due` tasks at the configured months after it, for the coordinator
+/// who enrolled the household (else the record's author). Their ids derive from the
+/// record and the month, so writing the record again raises nothing more; a placement
+/// recorded as already ended raises none.
+fn schedule_follow_ups(
+    conn: &mut DbConn,
+    entity: Entity,
+    id: &str,
+    env: &Env<'_>,
+) -> Result<(), StoreError> {
+    let Some(record) = records::find(conn, entity, id)?.filter(|r| !r.deleted) else {
+        return Ok(());
+    };
+    let doc = record.document()?;
+    let text = |field: &str| get_path(&doc, field).and_then(Value::as_str);
+    let date = |field: &str| text(field).and_then(|t| t.parse::<NaiveDate>().ok());
+    let Some(person_id) = record.parent_id.clone() else {
+        return Ok(());
+    };
+    let (placed_on, what) = match entity {
+        Entity::Placement if text("ended_on").is_none() => {
+            let job = text("job_title")
+                .or(text("employer_name"))
+                .unwrap_or("新岗位");
+            (date("started_on"), format!("上岗：{job}"))
+        }
+        Entity::Exit => {
+            let reason = text("reason").and_then(|r| r.parse::<ExitReason>().ok());
+            let Some(reason) = reason.filter(|r| follow_ups::is_placement(*r)) else {
+                return Ok(());
+            };
+            if !casefile::children_of(conn, &person_id, Entity::Placement)?.is_empty() {
+                return Ok(());
+            }
+            (
+                date("exit_on"),
+                format!("实现就业：{}", reason.chinese_name()),
+            )
+        }
+        _ => return Ok(()),
+    };
+    let Some(placed_on) = placed_on else {
+        return Ok(());
+    };
+    let Some(person) = records::find(conn, Entity::Person, &person_id)? else {
+        return Ok(());
+    };
+    let Some(household_id) = person.parent_id else {
+        return Ok(());
+    };
+    let enroller = records::find(conn, Entity::Household, &household_id)?
+        .and_then(|h| h.created_by)
+        .filter(|u| u != SERVER.user_id);
+    let Some(assignee) = enroller.or(record.created_by.clone()) else {
+        return Ok(());
+    };
+    let due = follow_ups::due_dates(placed_on, env.follow_up_months);
+    let total = due.len();
+    for (i, (month, due_on)) in due.into_iter().enumerate() {
+        let task_id = derived_id(&format!("follow-up due\0{entity}\0{id}\0{month}"));
+        if records::find(conn, Entity::Task, &task_id.to_string())?.is_some() {
+            continue;
+        }
+        let mut fields = Map::new();
+        fields.insert("household_id".into(), json!(household_id));
+        fields.insert("person_id".into(), json!(person_id));
+        if entity == Entity::Placement {
+            fields.insert("placement_id".into(), json!(id));
+        }
+        fields.insert("assignee_id".into(), json!(assignee));
+        fields.insert("kind".into(), json!("follow_up_due"));
+        fields.insert(
+            "title".into(),
+            json!(format!(
+                "跟踪回访（第{}次，共{total}次）：工资、合同、社保、工作量",
+                i + 1
+            )),
+        );
+        fields.insert(
+            "due_on".into(),
+            json!(due_on.format("%Y-%m-%d").to_string()),
+        );
+        fields.insert("state".into(), json!("open"));
+        fields.insert("notes".into(), json!(format!("{placed_on} {what}")));
+        let mut edit = Edit::create(Entity::Task, fields);
+        edit.id = task_id;
+        writer::apply_edit(conn, &server(), env, edit)?;
+    }
+    Ok(())
+}
+
+/// A follow-up recorded closes the earliest open follow-up task of its placement.
+fn close_follow_up_task(conn: &mut DbConn, id: &str, env: &Env<'_>) -> Result<(), StoreError> {
+    let Some(follow_up) = records::find(conn, Entity::FollowUp, id)? else {
+        return Ok(());
+    };
+    let doc = follow_up.document()?;
+    let Some(placement) = get_path(&doc, "placement_id").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let Some(person) = follow_up.parent_id.as_deref() else {
+        return Ok(());
+    };
+    let Some(household) = records::find(conn, Entity::Person, person)?.and_then(|p| p.parent_id)
+    else {
+        return Ok(());
+    };
+    let mut earliest: Option<(String, Record)> = None;
+    for task in casefile::children_of(conn, &household, Entity::Task)? {
+        let doc = task.document()?;
+        let text = |p| get_path(&doc, p).and_then(Value::as_str);
+        if text("kind") != Some("follow_up_due")
+            || text("state") != Some("open")
+            || text("placement_id") != Some(placement)
+        {
+            continue;
+        }
+        let due = text("due_on").unwrap_or_default().to_string();
+        if earliest.as_ref().is_none_or(|(d, _)| due < *d) {
+            earliest = Some((due, task));
+        }
+    }
+    if let Some((_, task)) = earliest {
+        let mut fields = Map::new();
+        fields.insert("state".into(), json!("done"));
+        writer::apply_edit(conn, &server(), env, Edit::update(&task, fields)?)?;
     }
     Ok(())
 }

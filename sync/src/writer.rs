@@ -21,6 +21,8 @@
 //! over, or a firewall dropped it) is applied again once, on another.
 
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+
+use liuqing_schema::domain::follow_ups::Months;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::NaiveDate;
@@ -81,6 +83,8 @@ pub struct Settings {
     pub max_skew_ms: u64,
     /// Days a rejected applicant waits before applying again.
     pub reapply_wait_days: u32,
+    /// When a placement's follow-ups fall due.
+    pub follow_up_months: Months,
 }
 
 impl Settings {
@@ -102,6 +106,7 @@ impl Settings {
             today: self.day_at(now),
             max_skew_ms: self.max_skew_ms,
             reapply_wait_days: self.reapply_wait_days,
+            follow_up_months: self.follow_up_months,
         }
     }
 }

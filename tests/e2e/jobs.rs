@@ -523,6 +523,66 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
     }
     let r = push(app, &w.a1, vec![]).await;
     assert_eq!(r.status, StatusCode::OK);
+
+    // Each placement scheduled its follow-ups at 1, 3 and 6 months, as tasks for the
+    // coordinator who enrolled the household; the follow-up recorded closed the first.
+    let tasks_of = |changes: &[Value], placement: &str| -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = changes
+            .iter()
+            .filter(|c| c["entity"] == "task" && c["data"]["placement_id"] == placement)
+            .map(|c| {
+                assert_eq!(c["data"]["kind"], "follow_up_due", "{c}");
+                assert_eq!(c["data"]["assignee_id"], w.a1.s.user["id"], "{c}");
+                assert_eq!(c["data"]["person_id"], p.as_str(), "{c}");
+                (
+                    c["data"]["due_on"].as_str().unwrap_or("").to_string(),
+                    c["data"]["state"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let started: chrono::NaiveDate = today.parse().expect("a date");
+    let month = |m| {
+        started
+            .checked_add_months(chrono::Months::new(m))
+            .expect("date")
+            .to_string()
+    };
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    assert_eq!(
+        tasks_of(&changes, &placement),
+        [(month(1), "done"), (month(3), "open"), (month(6), "open")]
+            .map(|(d, s)| (d, s.to_string()))
+            .to_vec()
+    );
+    // An exit for work after a recorded placement schedules nothing more: one cadence.
+    let r = app
+        .post(
+            "/v1/records/exit",
+            Some(&w.staff.access),
+            json!({ "fields": { "person_id": p, "reason": "employed", "exit_on": today } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let (after, _) = pull_all(app, &w.a1.s.access, None).await;
+    let due = |changes: &[Value]| {
+        changes
+            .iter()
+            .filter(|c| c["entity"] == "task" && c["data"]["kind"] == "follow_up_due")
+            .count()
+    };
+    assert_eq!(
+        due(&after),
+        due(&changes),
+        "the exit raised no second schedule"
+    );
+    assert_eq!(
+        due(&changes),
+        6,
+        "two placements recorded, three follow-ups each"
+    );
 }
 
 /// A vacancy of the test street approved by station staff; `fields` add to the defaults.

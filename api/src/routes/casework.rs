@@ -142,10 +142,8 @@ pub(crate) fn create_in(
     edit.set_ops = req.set_ops;
     let id = edit.id.to_string();
     staff::apply(conn, caller, &env, edit)?;
+    // An exit for work schedules its follow-ups in the same write (sync's follow-on).
     let created = record_in_scope(conn, &scope, entity, &id)?;
-    if entity == Entity::Exit {
-        staff::schedule_follow_ups(conn, caller, &env, &config.follow_ups(), &created)?;
-    }
     views::record(&created, birth_dates)
 }
 

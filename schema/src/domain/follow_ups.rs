@@ -12,12 +12,45 @@ pub fn is_placement(reason: ExitReason) -> bool {
     matches!(reason, ExitReason::Employed | ExitReason::SelfEmployed)
 }
 
-/// The days follow-ups are due after a placement on `placed_on`, in order.
-pub fn due_dates(placed_on: NaiveDate, months: &[u32]) -> Vec<NaiveDate> {
-    let mut dates: Vec<NaiveDate> = months.iter().map(|m| add_months(placed_on, *m)).collect();
-    dates.sort();
-    dates.dedup();
-    dates
+/// The months after a placement when follow-ups fall due, each from 1 to 60: a set, so
+/// in order and each once, and `Copy`, so every write's settings carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Months(u64);
+
+impl Months {
+    /// The latest month a follow-up may fall in (five years).
+    pub const LAST: u32 = 60;
+
+    /// The set of `months`; `None` if one is outside 1 to [`Months::LAST`].
+    pub fn new(months: &[u32]) -> Option<Months> {
+        months.iter().try_fold(Months(0), |set, &m| {
+            (1..=Self::LAST)
+                .contains(&m)
+                .then_some(Months(set.0 | 1 << m))
+        })
+    }
+
+    /// The months, earliest first.
+    pub fn iter(self) -> impl Iterator<Item = u32> {
+        (1..=Self::LAST).filter(move |m| self.0 & (1 << m) != 0)
+    }
+
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// The days follow-ups are due after a placement on `placed_on`, in order, with the month
+/// each falls in.
+pub fn due_dates(placed_on: NaiveDate, months: Months) -> Vec<(u32, NaiveDate)> {
+    months
+        .iter()
+        .map(|m| (m, add_months(placed_on, m)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -49,8 +82,17 @@ mod tests {
             ),
         ];
         for (placed, months, want) in cases {
-            assert_eq!(due_dates(placed, &months), want, "{placed} {months:?}");
+            let set = Months::new(&months).expect("months from 1 to 60");
+            let dates: Vec<NaiveDate> = due_dates(placed, set).into_iter().map(|d| d.1).collect();
+            assert_eq!(dates, want, "{placed} {months:?}");
         }
+        assert_eq!(Months::new(&[0]), None);
+        assert_eq!(Months::new(&[61]), None);
+        assert_eq!(
+            Months::new(&[60, 1]).map(|m| m.iter().collect::<Vec<_>>()),
+            Some(vec![1, 60])
+        );
+        assert!(Months::new(&[]).is_some_and(Months::is_empty));
     }
 
     #[test]
