@@ -165,6 +165,11 @@ pub struct Config {
     /// (a deployment whose phones do not show tasks yet may turn it off; the due list
     /// still shows them).
     pub visit_tasks: bool,
+    /// Open `job_match` tasks a recognised person may hold from the daily new-matches run
+    /// (0 turns the run off).
+    pub match_tasks_per_person: u32,
+    /// The least score a match needs to become a task.
+    pub match_task_min_score: u32,
     /// Minutes a visit takes at least: shorter ones are flagged, and two households'
     /// visits begun this close together at one position on one device.
     pub visit_min_minutes: u32,
@@ -255,6 +260,8 @@ impl Default for Config {
             console_session_hours: 12,
             console_secure_cookies: false,
             visit_tasks: true,
+            match_tasks_per_person: 3,
+            match_task_min_score: 50,
             holidays: String::new(),
             extra_workdays: String::new(),
             shared_evidence_types: String::new(),
@@ -517,6 +524,16 @@ impl Config {
             ("extra_workdays", &self.extra_workdays),
         ] {
             parse_dates(text).map_err(|reason| invalid(name, reason))?;
+        }
+        if self.match_tasks_per_person > 10 {
+            return Err(invalid("match_tasks_per_person", "must be 0 to 10"));
+        }
+        let most = liuqing_schema::domain::matching::MAX_SCORE;
+        if self.match_task_min_score > most {
+            return Err(invalid(
+                "match_task_min_score",
+                format!("must be 0 to {most}"),
+            ));
         }
         parse_evidence_types(&self.shared_evidence_types)
             .map_err(|reason| invalid("shared_evidence_types", reason))?;

@@ -11,6 +11,7 @@
 use chrono::{Datelike, Duration, NaiveDate, TimeZone, Utc};
 use liuqing_schema::audit::{self, Actor};
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::domain::credit_code::CreditCode;
 use liuqing_schema::domain::recognition::publicity_last_day;
 use liuqing_schema::domain::{IdNumber, RecognitionAction};
 use liuqing_schema::entities::Entity;
@@ -122,7 +123,9 @@ pub fn load(
             id_seq: 0,
             used_numbers: Default::default(),
             previous: None,
+            jobs: Default::default(),
         };
+        loader.jobs(&district)?;
         loader.cases(&district)?;
         audit::record(
             loader.conn,
@@ -366,7 +369,136 @@ struct Loader<'a> {
     /// The last person made (name, birth date, phone), for a few look-alikes that staff
     /// should find in the possible-duplicates queue.
     previous: Option<(String, NaiveDate, String)>,
+    /// Each street's approved vacancies, for the placements of persons who found work.
+    jobs: std::collections::HashMap<String, Vec<DemoJob>>,
 }
+
+/// A demo vacancy a person may be placed in.
+#[derive(Debug, Clone)]
+struct DemoJob {
+    employer: String,
+    vacancy: String,
+    title: &'static str,
+    wage: i64,
+}
+
+/// The demo's employers (name after the street's, industry, size) and the vacancies each
+/// offers: title, job type, hours, wage range, age range, skills asked, public welfare.
+type DemoVacancy = (
+    &'static str,
+    &'static str,
+    &'static str,
+    (i64, i64),
+    (i64, i64),
+    &'static [&'static str],
+    bool,
+);
+const EMPLOYERS: [(&str, &str, &str, [DemoVacancy; 2]); 4] = [
+    (
+        "物业管理有限公司",
+        "物业管理",
+        "medium",
+        [
+            (
+                "保洁员",
+                "保洁",
+                "daytime",
+                (2800, 3400),
+                (18, 55),
+                &["保洁"],
+                false,
+            ),
+            (
+                "保安员",
+                "保安",
+                "shifts",
+                (3200, 3800),
+                (18, 50),
+                &[],
+                false,
+            ),
+        ],
+    ),
+    (
+        "惠民超市",
+        "零售",
+        "small",
+        [
+            (
+                "理货员",
+                "理货",
+                "daytime",
+                (3000, 3600),
+                (18, 50),
+                &[],
+                false,
+            ),
+            (
+                "收银员",
+                "收银",
+                "part_time",
+                (2600, 3000),
+                (18, 45),
+                &["收银"],
+                false,
+            ),
+        ],
+    ),
+    (
+        "安心家政服务中心",
+        "家政服务",
+        "small",
+        [
+            (
+                "家政服务员",
+                "家政",
+                "daytime",
+                (3500, 4500),
+                (25, 55),
+                &["保洁", "烹饪"],
+                false,
+            ),
+            (
+                "配送员",
+                "配送",
+                "full_day",
+                (4000, 6000),
+                (18, 45),
+                &["驾驶"],
+                false,
+            ),
+        ],
+    ),
+    (
+        "颐康养老院",
+        "养老服务",
+        "medium",
+        [
+            (
+                "养老护理员",
+                "养老护理",
+                "shifts",
+                (3800, 4800),
+                (20, 55),
+                &["护理"],
+                false,
+            ),
+            (
+                "社区公益岗（环境保洁）",
+                "保洁",
+                "daytime",
+                (2300, 2300),
+                (40, 60),
+                &[],
+                true,
+            ),
+        ],
+    ),
+];
+
+/// What the demo's persons want to do (six clears' `needs.job_types`), the vacancies'
+/// words.
+const JOB_TYPES: [&str; 7] = ["保洁", "保安", "理货", "收银", "家政", "养老护理", "配送"];
 
 /// Where a demo person's case stands; the district has some of each.
 #[derive(Debug, Clone, Copy)]
@@ -511,6 +643,56 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
+    /// A referral to one of the person's street's vacancies `days_ago`, taken up: the
+    /// referral's outcome and the placement.
+    fn placement(
+        &mut self,
+        coordinator: &DemoUser,
+        person: &str,
+        days_ago: i64,
+    ) -> anyhow::Result<()> {
+        let community = liuqing_schema::records::find(self.conn, Entity::Person, person)?
+            .map(|p| p.community_id)
+            .unwrap_or_default();
+        let street = org::street_of(self.conn, &community)?.unwrap_or_default();
+        let Some(jobs) = self.jobs.get(&street).filter(|j| !j.is_empty()) else {
+            return Ok(());
+        };
+        let job = jobs[self.counts.persons % jobs.len()].clone();
+        let referral = new_id();
+        self.write(
+            coordinator,
+            days_ago + 7,
+            Entity::Referral,
+            &referral,
+            json!({
+                "person_id": person, "vacancy_id": job.vacancy,
+                "referred_on": self.day(days_ago + 7).to_string(), "channel": "visit",
+                "outcome": "interested",
+            }),
+        )?;
+        self.write(
+            coordinator,
+            days_ago,
+            Entity::Referral,
+            &referral,
+            json!({ "outcome": "hired" }),
+        )?;
+        self.write(
+            coordinator,
+            days_ago,
+            Entity::Placement,
+            &new_id(),
+            json!({
+                "person_id": person, "employer_id": job.employer, "vacancy_id": job.vacancy,
+                "job_title": job.title, "started_on": self.day(days_ago).to_string(),
+                "kind": "market", "contract_signed": true, "insurance_paid": true,
+                "monthly_wage": job.wage,
+            }),
+        )?;
+        Ok(())
+    }
+
     /// A valid, unused ID number for a person born on `birth`.
     fn id_number(&mut self, birth: NaiveDate, female: bool) -> anyhow::Result<String> {
         for _ in 0..500 {
@@ -526,6 +708,112 @@ impl<'a> Loader<'a> {
             }
         }
         anyhow::bail!("no unused demo ID number for {birth}")
+    }
+
+    /// Each street's employers, visited by a coordinator of the street, with their
+    /// vacancies: approved by the station, but for one a street still a proposal.
+    fn jobs(&mut self, district: &District) -> anyhow::Result<()> {
+        let mut streets: Vec<(String, usize)> = Vec::new();
+        for (index, (community, _)) in district.communities.iter().enumerate() {
+            let street = org::street_of(self.conn, community)?
+                .ok_or_else(|| anyhow::anyhow!("demo community {community} has no street"))?;
+            if !streets.iter().any(|(s, _)| *s == street) {
+                streets.push((street, index));
+            }
+        }
+        for (s, (street, first_community)) in streets.iter().enumerate() {
+            let street_name = org::find(self.conn, street)?
+                .map(|n| n.name.trim_end_matches("街道").to_string())
+                .unwrap_or_default();
+            let coordinator = district
+                .coordinator_of
+                .iter()
+                .position(|c| c == first_community)
+                .map(|i| &district.coordinators[i])
+                .ok_or_else(|| anyhow::anyhow!("no demo coordinator in street {street}"))?;
+            let staff = &district.staff[first_community / 2];
+            let community = &district.communities[*first_community].0;
+            for (e, (name, industry, size, vacancies)) in EMPLOYERS.iter().enumerate() {
+                let employer = new_id();
+                let n = s * EMPLOYERS.len() + e;
+                let code = CreditCode::complete(&format!("91350102MA{:07}", 3_100_000 + n * 7))
+                    .ok_or_else(|| anyhow::anyhow!("demo credit code {n}"))?;
+                let days_ago = 120 - 5 * n as i64;
+                self.write(
+                    coordinator,
+                    days_ago,
+                    Entity::Employer,
+                    &employer,
+                    json!({
+                        "street_id": street, "community_id": community,
+                        "name": format!("福州市鼓楼区{street_name}{name}"),
+                        "credit_code": code.as_str(), "industry": industry, "size": size,
+                        "address": format!("{street_name}路{}号", 10 + n * 3),
+                        "contact_name": format!("{}经理", SURNAMES[n % SURNAMES.len()]),
+                        "contact_phone": format!("1395010{:04}", 2000 + n),
+                    }),
+                )?;
+                self.write(
+                    staff,
+                    days_ago - 1,
+                    Entity::Employer,
+                    &employer,
+                    json!({ "verified": true }),
+                )?;
+                self.write(
+                    coordinator,
+                    days_ago - 1,
+                    Entity::EmployerVisit,
+                    &new_id(),
+                    json!({
+                        "employer_id": employer,
+                        "visited_at": self.day(days_ago - 1).and_hms_opt(2, 30, 0)
+                            .map(|t| format!("{}Z", t.format("%Y-%m-%dT%H:%M:%S")))
+                            .unwrap_or_default(),
+                        "vacancies_found": vacancies.len(),
+                        "notes": "走访了解用工需求，登记岗位信息",
+                    }),
+                )?;
+                for (v, (title, job_type, hours, wage, age, skills, welfare)) in
+                    vacancies.iter().enumerate()
+                {
+                    let vacancy = new_id();
+                    self.write(
+                        coordinator,
+                        days_ago - 1,
+                        Entity::Vacancy,
+                        &vacancy,
+                        json!({
+                            "employer_id": employer, "title": title, "job_type": job_type,
+                            "count": 2 + (n + v) % 4,
+                            "kind": if *welfare { "public_welfare" } else { "market" },
+                            "hours": hours, "community_id": community,
+                            "wage_min": wage.0, "wage_max": wage.1,
+                            "age_min": age.0, "age_max": age.1, "skills": skills,
+                            "disability_suitable": *welfare || *job_type == "收银",
+                            "open_from": self.day(days_ago - 1).to_string(),
+                        }),
+                    )?;
+                    if (e, v) == (1, 1) {
+                        continue; // A proposal the station has still to look at.
+                    }
+                    self.write(
+                        staff,
+                        days_ago - 2,
+                        Entity::Vacancy,
+                        &vacancy,
+                        json!({ "approval": "approved", "approval_reason": "已电话核实用工需求" }),
+                    )?;
+                    self.jobs.entry(street.clone()).or_default().push(DemoJob {
+                        employer: employer.clone(),
+                        vacancy,
+                        title,
+                        wage: (wage.0 + wage.1) / 2,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn cases(&mut self, district: &District) -> anyhow::Result<()> {
@@ -744,7 +1032,8 @@ impl<'a> Loader<'a> {
             "difficulty": {"categories": categories},
             "family": {"members": 3, "employed_members": if zero { 0 } else { 1 }, "dependants": 1,
                        "monthly_income": self.rng.gen_range(0..4000), "zero_employment": zero},
-            "needs": {"job_types": ["保洁", "保安"], "training": ["育婴师"], "hours": "daytime",
+            "needs": {"job_types": [JOB_TYPES[self.counts.persons % 7], JOB_TYPES[(self.counts.persons + 3) % 7]],
+                      "training": ["育婴师"], "hours": "daytime",
                       "location": "鼓楼区内", "expected_pay": 3000, "startup_intent": false},
         });
         if complete {
@@ -1025,6 +1314,9 @@ impl<'a> Loader<'a> {
         }
         if matches!(stage, Stage::Exited) {
             let exit_days_ago = self.rng.gen_range(1..20);
+            // Recommended a vacancy of the street, hired, placed: the placement schedules
+            // the follow-ups; the exit for work follows it.
+            self.placement(coordinator, person, exit_days_ago + 10)?;
             let exit = new_id();
             self.write(
                 staff,
@@ -1038,7 +1330,6 @@ impl<'a> Loader<'a> {
                     "notes": "已在辖区物业公司稳定就业",
                 }),
             )?;
-            // The exit (no placement recorded) scheduled its follow-ups in the same write.
         }
         if matches!(stage, Stage::Overdue) {
             // The station asks the coordinator to catch up.

@@ -37,6 +37,8 @@ pub async fn checkpoint_wal(db: Db) {
 }
 
 pub async fn run(state: web::Data<AppState>) {
+    // The station day the new-matches run last completed (it runs once a day).
+    let mut matched_on = None;
     loop {
         let retention =
             seconds(state.config.tombstone_retention_days.saturating_mul(86_400) as i64);
@@ -92,6 +94,18 @@ pub async fn run(state: web::Data<AppState>) {
                 "asked coordinators for certificates that expired"
             ),
             Err(e) => tracing::warn!(error = ?e, "expired evidence check failed; retrying later"),
+        }
+        let today = state.config.day_at(now_micros());
+        if matched_on != Some(today) {
+            match raise_match_tasks(&state).await {
+                Ok(n) => {
+                    matched_on = Some(today);
+                    if n > 0 {
+                        tracing::info!(tasks = n, "proposed new job matches to coordinators");
+                    }
+                }
+                Err(e) => tracing::warn!(error = ?e, "new matches run failed; retrying later"),
+            }
         }
         match raise_due_visit_tasks(&state).await {
             Ok(0) => {}
@@ -218,6 +232,7 @@ pub fn raise_expired_evidence_tasks(
             title: format!("证件已过期，请拍摄新证：{kind}"),
             due_on: Some(today + chrono::Days::new(7)),
             notes: Some(format!("原证件有效期至 {until}")),
+            vacancy_id: None,
         };
         // Each in a savepoint: one that cannot be written is logged, not the end of all.
         match crate::db::transaction(conn, |conn| {
@@ -286,9 +301,9 @@ fn raise_visit_tasks(
     let today = state.config.day_at(now);
     let caller = crate::auth::Caller::server();
     let env = crate::staff::engine_env(&Scope::All, &state.cipher, &state.config, now);
-    let mut coordinators: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut assignees = Assignees::default();
     let mut raised = 0;
-    for (household, community, last) in due {
+    for (household, _, last) in due {
         let spell = last.map_or_else(|| "never".to_string(), |at| at.to_string());
         let id = liuqing_sync::follow_on::derived_id(&format!("due visit\0{household}\0{spell}"));
         if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
@@ -306,16 +321,10 @@ fn raise_visit_tasks(
         if open {
             continue;
         }
-        if !coordinators.contains_key(community) {
-            let ids = liuqing_schema::users::coordinators_of(conn, community)?;
-            coordinators.insert(community.clone(), ids);
-        }
-        let serving = &coordinators[community];
         let Some(record) = records::find(conn, Entity::Household, household)? else {
             continue;
         };
-        let enroller = record.created_by.clone().filter(|u| serving.contains(u));
-        let Some(assignee) = enroller.or_else(|| serving.first().cloned()) else {
+        let Some(assignee) = assignees.of(conn, &record)? else {
             continue; // No coordinator serves the community: the station's due list shows it.
         };
         let address = get_path(&record.document()?, "address")
@@ -341,6 +350,7 @@ fn raise_visit_tasks(
                 ),
                 None => "尚未入户见到住户".to_string(),
             }),
+            vacancy_id: None,
         };
         match crate::db::transaction(conn, |conn| {
             crate::staff::add_task(conn, &caller, &env, task)
@@ -353,3 +363,125 @@ fn raise_visit_tasks(
     }
     Ok(raised)
 }
+
+/// Whom the server gives a household's tasks: the coordinator who enrolled it while they
+/// still serve its community, else the community's first coordinator; `None` when no
+/// coordinator serves it (the station's lists still show what the task would have).
+#[derive(Default)]
+struct Assignees(std::collections::HashMap<String, Vec<String>>);
+
+impl Assignees {
+    fn of(
+        &mut self,
+        conn: &mut liuqing_schema::DbConn,
+        household: &records::Record,
+    ) -> Result<Option<String>, liuqing_schema::StoreError> {
+        let community = &household.community_id;
+        if !self.0.contains_key(community) {
+            let ids = liuqing_schema::users::coordinators_of(conn, community)?;
+            self.0.insert(community.clone(), ids);
+        }
+        let serving = &self.0[community];
+        let enroller = household.created_by.clone().filter(|u| serving.contains(u));
+        Ok(enroller.or_else(|| serving.first().cloned()))
+    }
+}
+
+/// Recognised persons' new matches (人岗匹配) become `job_match` tasks for their
+/// coordinator, once a station day: each proposes one open vacancy of the person's street
+/// that scores at least `match_task_min_score`, never the same one twice, and no person
+/// holds more than `match_tasks_per_person` open. A referral to the vacancy closes the
+/// task (`liuqing_sync::follow_on`). Returns how many were raised.
+pub async fn raise_match_tasks(
+    state: &web::Data<AppState>,
+) -> Result<usize, crate::error::ApiError> {
+    use liuqing_schema::matches;
+    use liuqing_schema::scope::Scope;
+
+    let per_person = state.config.match_tasks_per_person as usize;
+    let min_score = state.config.match_task_min_score;
+    let now = now_micros();
+    let today = state.config.day_at(now);
+    let cache = std::sync::Arc::clone(&state.vacancies);
+    let found = state
+        .db
+        .run(move |conn| {
+            Ok(matches::new_matches(
+                conn,
+                &Scope::All,
+                &cache,
+                today,
+                min_score,
+                per_person,
+            )?)
+        })
+        .await?;
+    let mut raised = 0;
+    for chunk in found.chunks(DUE_TASKS_PER_WRITE) {
+        let chunk = chunk.to_vec();
+        let state2 = state.clone();
+        raised += state
+            .db
+            .write(move |conn| raise_matches(conn, &state2, &chunk, now))
+            .await?;
+    }
+    Ok(raised)
+}
+
+fn raise_matches(
+    conn: &mut liuqing_schema::DbConn,
+    state: &AppState,
+    found: &[liuqing_schema::matches::NewMatch],
+    now: Micros,
+) -> Result<usize, crate::error::ApiError> {
+    use liuqing_schema::entities::Entity;
+    use liuqing_schema::scope::Scope;
+
+    let today = state.config.day_at(now);
+    let caller = crate::auth::Caller::server();
+    let env = crate::staff::engine_env(&Scope::All, &state.cipher, &state.config, now);
+    let mut assignees = Assignees::default();
+    let mut raised = 0;
+    for m in found {
+        let id = liuqing_sync::follow_on::derived_id(&format!(
+            "job match\0{}\0{}",
+            m.person_id, m.vacancy_id
+        ));
+        if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
+            continue;
+        }
+        let household = records::find(conn, Entity::Person, &m.person_id)?
+            .and_then(|p| p.parent_id)
+            .map(|h| records::find(conn, Entity::Household, &h))
+            .transpose()?
+            .flatten();
+        let Some(household) = household else {
+            continue;
+        };
+        let Some(assignee) = assignees.of(conn, &household)? else {
+            continue;
+        };
+        let task = crate::staff::NewTask {
+            id: Some(id),
+            of: crate::staff::TaskOf::Person(m.person_id.clone()),
+            assignee_id: assignee,
+            kind: "job_match",
+            title: format!("推荐岗位：{}（匹配 {} 分）", m.title, m.score),
+            due_on: Some(today + chrono::Days::new(MATCH_TASK_DAYS)),
+            notes: Some(m.reasons.clone()),
+            vacancy_id: Some(m.vacancy_id.clone()),
+        };
+        match crate::db::transaction(conn, |conn| {
+            crate::staff::add_task(conn, &caller, &env, task)
+        }) {
+            Ok(_) => raised += 1,
+            Err(e) => {
+                tracing::warn!(person = %m.person_id, error = ?e, "could not raise a match task")
+            }
+        }
+    }
+    Ok(raised)
+}
+
+/// Days a coordinator has to put a new match to the person.
+const MATCH_TASK_DAYS: u64 = 7;

@@ -59,6 +59,8 @@ pub struct NewTask {
     pub title: String,
     pub due_on: Option<NaiveDate>,
     pub notes: Option<String>,
+    /// The vacancy a `job_match` task proposes.
+    pub vacancy_id: Option<String>,
 }
 
 /// Whom a task is about: a person (in their household), or a whole household.
@@ -100,6 +102,9 @@ pub fn add_task(
     }
     if let Some(notes) = task.notes {
         fields.insert("notes".into(), json!(notes));
+    }
+    if let Some(vacancy) = task.vacancy_id {
+        fields.insert("vacancy_id".into(), json!(vacancy));
     }
     let mut edit = Edit::create(Entity::Task, fields);
     if let Some(id) = task.id {

@@ -144,6 +144,7 @@ impl Application {
             decodes: Arc::new(tokio::sync::Semaphore::new(decodes)),
             staging,
             pushes,
+            vacancies: Arc::default(),
         });
         let json_limit = web::Data::new(BodyLimits {
             json: state.config.max_json_body_bytes,

@@ -25,4 +25,6 @@ pub struct AppState {
     pub staging: crate::staging::SealedStaging,
     /// Sync pushes waiting for the write lock, committed in groups.
     pub pushes: Arc<liuqing_sync::writer::Pushes>,
+    /// The streets' vacancies as matching reads them, kept while unchanged.
+    pub vacancies: Arc<liuqing_schema::matches::VacancyCache>,
 }

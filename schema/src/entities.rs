@@ -572,6 +572,7 @@ static TASK: EntitySpec = EntitySpec {
                 "follow_up_due",
                 "visit",
                 "site_check",
+                "job_match",
                 "other",
             ]),
             S,
@@ -582,6 +583,8 @@ static TASK: EntitySpec = EntitySpec {
         f("recognition_id", T::Ref(Entity::Recognition), S),
         // The placement a `follow_up_due` follows (none when an exit for work scheduled it).
         f("placement_id", T::Ref(Entity::Placement), S),
+        // The vacancy a `job_match` proposes (the daily new-matches run).
+        f("vacancy_id", T::Ref(Entity::Vacancy), S),
         f("state", T::Choice(&["open", "done", "cancelled"]), L),
         f("notes", LONG, L),
     ],

@@ -2,7 +2,8 @@
 //! [`crate::domain::matching`] takes them, always inside a scope. The scoring itself is
 //! the domain module's; this module only reads.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
@@ -14,10 +15,11 @@ use crate::domain::age_on;
 use crate::domain::matching::{education_rank, Opening, Place, Seeker};
 use crate::entities::{get_path, Entity};
 use crate::error::StoreResult;
+use crate::org::{self, OrgKind};
 use crate::records::{self, Record};
 use crate::scope::Scope;
 use crate::tables::{org_nodes, persons_index, visits_index};
-use crate::{org, DbConn, StoreError};
+use crate::{DbConn, StoreError};
 
 /// A vacancy's stored document, the fields matching reads. Parsed straight into this
 /// shape (not through a `serde_json::Value`): a city's 20,000 vacancies are read per
@@ -100,22 +102,76 @@ fn opening(id: &str, street: &str, data: &str) -> StoreResult<Opening> {
     })
 }
 
-/// The vacancies of the scope's streets open on `today` (approved, within their dates,
-/// places left).
-pub fn open_vacancies(
-    conn: &mut DbConn,
-    scope: &Scope,
-    today: NaiveDate,
-) -> StoreResult<Vec<Opening>> {
-    let partitions = records::partitions_in_scope(conn, scope)?;
-    let mut openings = Vec::new();
-    for row in records::live_rows_of_entity(conn, Entity::Vacancy, &partitions)? {
-        let opening = opening(&row.id, &row.community_id, &row.data)?;
-        if opening.open_on(today).is_ok() {
-            openings.push(opening);
+/// The vacancies of each street, parsed, kept between requests while the street is
+/// unchanged: a street's newest change number says whether it is (every write to one of
+/// its employers, vacancies or employer visits gives it a higher one, a purge a lower).
+/// One per process: replicas each keep their own, checked against the database on every
+/// use, so none serves what another has changed.
+#[derive(Default)]
+pub struct VacancyCache(Mutex<Streets>);
+
+/// Each street's vacancies, with the street's newest change number when they were read.
+type Streets = HashMap<String, (i64, Arc<Vec<Opening>>)>;
+
+impl VacancyCache {
+    fn street(&self, conn: &mut DbConn, street: &str) -> StoreResult<Arc<Vec<Opening>>> {
+        use crate::tables::records as r;
+        let newest: Option<i64> = r::table
+            .filter(r::community_id.eq(street))
+            .select(diesel::dsl::max(r::version))
+            .first(conn)?;
+        let newest = newest.unwrap_or(0);
+        if let Some((seen, openings)) = self.lock().get(street) {
+            if *seen == newest {
+                return Ok(Arc::clone(openings));
+            }
         }
+        let parsed = records::live_rows_of_entity(conn, Entity::Vacancy, &[street.to_string()])?
+            .iter()
+            .map(|row| opening(&row.id, &row.community_id, &row.data))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let parsed = Arc::new(parsed);
+        self.lock()
+            .insert(street.to_string(), (newest, Arc::clone(&parsed)));
+        Ok(parsed)
     }
-    Ok(openings)
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Streets> {
+        // A panic while holding it leaves a map that is still whole: entries are replaced,
+        // never edited in place.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The vacancies of a scope's streets, as the cache holds them.
+pub struct Vacancies(Vec<Arc<Vec<Opening>>>);
+
+impl Vacancies {
+    /// Those open on `today` (approved, within their dates, places left).
+    pub fn open_on(&self, today: NaiveDate) -> Vec<&Opening> {
+        self.0
+            .iter()
+            .flat_map(|street| street.iter())
+            .filter(|o| o.open_on(today).is_ok())
+            .collect()
+    }
+}
+
+/// The vacancies of the scope's streets.
+pub fn vacancies(conn: &mut DbConn, scope: &Scope, cache: &VacancyCache) -> StoreResult<Vacancies> {
+    let partitions = records::partitions_in_scope(conn, scope)?;
+    let streets: Vec<String> = org_nodes::table
+        .filter(org_nodes::id.eq_any(&partitions))
+        .filter(org_nodes::kind.eq(OrgKind::Street))
+        .select(org_nodes::id)
+        .load(conn)?;
+    let mut all = Vec::with_capacity(streets.len());
+    for street in &streets {
+        all.push(cache.street(conn, street)?);
+    }
+    Ok(Vacancies(all))
 }
 
 /// Who matching looks for work for: persons enrolled or in recognition, and recognised
@@ -340,4 +396,100 @@ fn streets_of(conn: &mut DbConn, communities: &[String]) -> StoreResult<HashMap<
         .into_iter()
         .filter_map(|(id, path)| org::street_in_path(&path).map(|street| (id, street)))
         .collect())
+}
+
+/// A match the nightly run proposes as a `job_match` task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMatch {
+    pub person_id: String,
+    pub community_id: String,
+    pub vacancy_id: String,
+    pub title: String,
+    pub score: u32,
+    /// The reasons, in words, for the task's notes.
+    pub reasons: String,
+}
+
+/// The nightly "new matches" (新匹配岗位) of `scope`: for each recognised person, the best
+/// open vacancies of their own street (those their coordinator sees and may refer to)
+/// scoring at least `min_score`, none ever proposed to them before (a `job_match` task in
+/// any state), and only so many that no person holds more than `per_person` open match
+/// tasks. Reads only; the caller raises the tasks.
+pub fn new_matches(
+    conn: &mut DbConn,
+    scope: &Scope,
+    cache: &VacancyCache,
+    today: NaiveDate,
+    min_score: u32,
+    per_person: usize,
+) -> StoreResult<Vec<NewMatch>> {
+    if per_person == 0 {
+        return Ok(Vec::new());
+    }
+    let all = vacancies(conn, scope, cache)?;
+    let mut by_street: HashMap<&str, Vec<&Opening>> = HashMap::new();
+    for opening in all.open_on(today) {
+        if let Some(street) = opening.place.street_id.as_deref() {
+            by_street.entry(street).or_default().push(opening);
+        }
+    }
+    let communities = records::communities_in_scope(conn, scope)?;
+    // The match tasks raised before: which pairs, and how many each person has open.
+    let mut proposed: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut open: HashMap<String, usize> = HashMap::new();
+    for task in records::live_rows_of_entity(conn, Entity::Task, &communities)? {
+        let doc = records::parse_json("records.data (task)", &task.data)?;
+        let text = |p| get_path(&doc, p).and_then(Value::as_str);
+        if text("kind") != Some("job_match") {
+            continue;
+        }
+        let (Some(person), Some(vacancy)) = (text("person_id"), text("vacancy_id")) else {
+            continue;
+        };
+        if text("state") == Some("open") {
+            *open.entry(person.to_string()).or_default() += 1;
+        }
+        proposed
+            .entry(person.to_string())
+            .or_default()
+            .insert(vacancy.to_string());
+    }
+    let seekers = seekers_in_scope(conn, scope, today, &[PersonStatus::Recognised])?;
+    let mut found = Vec::new();
+    for seeker in &seekers {
+        let room = per_person.saturating_sub(open.get(&seeker.person_id).copied().unwrap_or(0));
+        let street = seeker.place.street_id.as_deref().unwrap_or_default();
+        let Some(openings) = by_street.get(street).filter(|_| room > 0) else {
+            continue;
+        };
+        let before = proposed.get(&seeker.person_id);
+        let ranked = crate::domain::matching::vacancies_for(
+            seeker,
+            openings,
+            today,
+            room + before.map_or(0, HashSet::len),
+        );
+        let fresh = ranked.into_iter().filter(|r| {
+            r.score >= min_score
+                && !before.is_some_and(|b| b.contains(&openings[r.index].vacancy_id))
+        });
+        for r in fresh.take(room) {
+            let job = &openings[r.index];
+            found.push(NewMatch {
+                person_id: seeker.person_id.clone(),
+                community_id: seeker.place.community_id.clone().unwrap_or_default(),
+                vacancy_id: job.vacancy_id.clone(),
+                title: job.title.clone(),
+                score: r.score,
+                reasons: r
+                    .factors
+                    .iter()
+                    .filter(|f| f.points > 0)
+                    .map(|f| f.reason.text())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+    }
+    Ok(found)
 }

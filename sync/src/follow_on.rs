@@ -3,7 +3,8 @@
 //!   (the household was due a visit; now it has had one);
 //! - a placement (上岗), or an exit for work with no placement recorded, schedules its
 //!   follow-ups (跟踪回访) as `follow_up_due` tasks at the configured months;
-//! - a follow-up recorded closes the earliest open follow-up task of its placement.
+//! - a follow-up recorded closes the earliest open follow-up task of its placement;
+//! - a referral closes the open `job_match` task that proposed its vacancy to the person.
 //!
 //! So the phone that pushed the cause pulls the effect. The server's edits go through the
 //! engine like any other, as the server.
@@ -42,11 +43,16 @@ pub(crate) struct Consequences {
     placed: Vec<(Entity, String)>,
     /// Follow-ups recorded: each closes its placement's earliest open follow-up task.
     followed: Vec<String>,
+    /// Referrals written: each closes the open `job_match` task that proposed its vacancy.
+    referred: Vec<String>,
 }
 
 impl Consequences {
     pub(crate) fn is_empty(&self) -> bool {
-        self.met.is_empty() && self.placed.is_empty() && self.followed.is_empty()
+        self.met.is_empty()
+            && self.placed.is_empty()
+            && self.followed.is_empty()
+            && self.referred.is_empty()
     }
 }
 
@@ -73,6 +79,7 @@ pub(crate) fn of(parts: &[Part<'_>], answers: &[PartAnswer]) -> Consequences {
                     found.placed.push((entity, id));
                 }
                 Ok(Entity::FollowUp) => found.followed.push(id),
+                Ok(Entity::Referral) => found.referred.push(id),
                 _ => {}
             }
         }
@@ -97,6 +104,9 @@ pub(crate) fn bring_about(
     }
     for id in &consequences.followed {
         close_follow_up_task(conn, id, &env)?;
+    }
+    for id in &consequences.referred {
+        close_match_task(conn, id, &env)?;
     }
     Ok(())
 }
@@ -138,12 +148,39 @@ fn close_visit_tasks(
             if !is_open_visit_task(&task)? {
                 continue;
             }
-            let mut fields = Map::new();
-            fields.insert("state".into(), json!("done"));
-            writer::apply_edit(conn, &server(), env, Edit::update(&task, fields)?)?;
+            close(conn, &task, env)?;
         }
     }
     Ok(())
+}
+
+/// Marks a task done, as the server.
+fn close(conn: &mut DbConn, task: &Record, env: &Env<'_>) -> Result<(), StoreError> {
+    let mut fields = Map::new();
+    fields.insert("state".into(), json!("done"));
+    writer::apply_edit(conn, &server(), env, Edit::update(task, fields)?)?;
+    Ok(())
+}
+
+/// The open tasks of a kind in a person's household, with their documents.
+fn open_tasks_of(
+    conn: &mut DbConn,
+    person: &str,
+    kind: &str,
+) -> Result<Vec<(Record, Value)>, StoreError> {
+    let Some(household) = records::find(conn, Entity::Person, person)?.and_then(|p| p.parent_id)
+    else {
+        return Ok(Vec::new());
+    };
+    let mut open = Vec::new();
+    for task in casefile::children_of(conn, &household, Entity::Task)? {
+        let doc = task.document()?;
+        let text = |p| get_path(&doc, p).and_then(Value::as_str);
+        if text("kind") == Some(kind) && text("state") == Some("open") {
+            open.push((task, doc));
+        }
+    }
+    Ok(open)
 }
 
 /// The follow-ups (跟踪回访) of a placement, or of an exit for a job or a business of
@@ -241,39 +278,49 @@ fn schedule_follow_ups(
 
 /// A follow-up recorded closes the earliest open follow-up task of its placement.
 fn close_follow_up_task(conn: &mut DbConn, id: &str, env: &Env<'_>) -> Result<(), StoreError> {
-    let Some(follow_up) = records::find(conn, Entity::FollowUp, id)? else {
+    let Some((person, doc)) = person_record(conn, Entity::FollowUp, id)? else {
         return Ok(());
     };
-    let doc = follow_up.document()?;
-    let Some(placement) = get_path(&doc, "placement_id").and_then(Value::as_str) else {
-        return Ok(());
-    };
-    let Some(person) = follow_up.parent_id.as_deref() else {
-        return Ok(());
-    };
-    let Some(household) = records::find(conn, Entity::Person, person)?.and_then(|p| p.parent_id)
-    else {
-        return Ok(());
-    };
-    let mut earliest: Option<(String, Record)> = None;
-    for task in casefile::children_of(conn, &household, Entity::Task)? {
-        let doc = task.document()?;
-        let text = |p| get_path(&doc, p).and_then(Value::as_str);
-        if text("kind") != Some("follow_up_due")
-            || text("state") != Some("open")
-            || text("placement_id") != Some(placement)
-        {
-            continue;
-        }
-        let due = text("due_on").unwrap_or_default().to_string();
-        if earliest.as_ref().is_none_or(|(d, _)| due < *d) {
-            earliest = Some((due, task));
-        }
-    }
-    if let Some((_, task)) = earliest {
-        let mut fields = Map::new();
-        fields.insert("state".into(), json!("done"));
-        writer::apply_edit(conn, &server(), env, Edit::update(&task, fields)?)?;
+    let placement = get_path(&doc, "placement_id").and_then(Value::as_str);
+    let earliest = open_tasks_of(conn, &person, "follow_up_due")?
+        .into_iter()
+        .filter(|(_, t)| get_path(t, "placement_id").and_then(Value::as_str) == placement)
+        .min_by_key(|(_, t)| {
+            get_path(t, "due_on")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        });
+    if let Some((task, _)) = earliest {
+        close(conn, &task, env)?;
     }
     Ok(())
+}
+
+/// A referral closes the open `job_match` task that proposed its vacancy to its person.
+fn close_match_task(conn: &mut DbConn, id: &str, env: &Env<'_>) -> Result<(), StoreError> {
+    let Some((person, doc)) = person_record(conn, Entity::Referral, id)? else {
+        return Ok(());
+    };
+    let vacancy = get_path(&doc, "vacancy_id").and_then(Value::as_str);
+    for (task, t) in open_tasks_of(conn, &person, "job_match")? {
+        let text = |p| get_path(&t, p).and_then(Value::as_str);
+        if text("person_id") == Some(person.as_str()) && text("vacancy_id") == vacancy {
+            close(conn, &task, env)?;
+        }
+    }
+    Ok(())
+}
+
+/// A record under a person: the person's id and the record's document.
+fn person_record(
+    conn: &mut DbConn,
+    entity: Entity,
+    id: &str,
+) -> Result<Option<(String, Value)>, StoreError> {
+    let Some(record) = records::find(conn, entity, id)? else {
+        return Ok(None);
+    };
+    let doc = record.document()?;
+    Ok(record.parent_id.map(|person| (person, doc)))
 }

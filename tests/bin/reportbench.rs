@@ -2,7 +2,8 @@
 //! (records and their projections, as the engine would leave them) and times the
 //! supervisors' reports on it with the functions the routes call. The default district:
 //! 10 streets, 40 stations, 400 communities; 200,000 households, 500,000 persons, 1,000,000
-//! visits over the two years to now, 1% of persons recognised with a tier and services.
+//! visits over the two years to now, 1% of persons recognised with a tier, services and
+//! six clears; 1,000 employers and 20,000 open vacancies, and matching timed on them.
 //! `--scale 0.1` builds a tenth of it. See BENCHMARKS.md ("Reports at district scale").
 
 use std::time::Instant;
@@ -14,10 +15,13 @@ use diesel::prelude::*;
 use liuqing_api::ledgers::{self, Ledger};
 use liuqing_api::sheets::{self, FileFormat};
 use liuqing_schema::coverage::{self, Area, Facts, GroupBy, Period, Settings};
+use liuqing_schema::domain::matching;
 use liuqing_schema::domain::visit_flags::Thresholds;
 use liuqing_schema::entities::Entity;
+use liuqing_schema::matches;
 use liuqing_schema::org::{self, OrgKind, OrgNode};
 use liuqing_schema::records::{self, Record};
+use liuqing_schema::scope::Scope;
 use liuqing_schema::tables::{households_index, persons_index, visits_index};
 use liuqing_schema::{db, Backend, DbConn};
 use serde_json::json;
@@ -311,6 +315,16 @@ fn build(conn: &mut DbConn, scale: f64, now: i64) -> Result<(OrgNode, OrgNode, O
                         if recognised {
                             version += 1;
                             batch.records.push(record(
+                                Entity::SixClears,
+                                pid.clone(),
+                                &community.id,
+                                Some(pid.clone()),
+                                version,
+                                six_clears(&mut rng, &pid),
+                                created,
+                            ));
+                            version += 1;
+                            batch.records.push(record(
                                 Entity::Recognition,
                                 id(7, hn * 3 + p),
                                 &community.id,
@@ -391,6 +405,7 @@ fn build(conn: &mut DbConn, scale: f64, now: i64) -> Result<(OrgNode, OrgNode, O
             }
             first_station.get_or_insert(station);
         }
+        jobs_of_street(conn, &mut rng, &mut version, &street.id, s, today, now)?;
     }
     records::set_counter(conn, version)?;
     if let DbConn::Pg(pg) = conn {
@@ -406,6 +421,127 @@ fn build(conn: &mut DbConn, scale: f64, now: i64) -> Result<(OrgNode, OrgNode, O
         first_station.context("a station")?,
         first_community.context("a community")?,
     ))
+}
+
+/// The job types of six clears and vacancies alike, and the skills asked and had.
+const JOB_TYPES: [&str; 20] = [
+    "保洁",
+    "保安",
+    "理货",
+    "收银",
+    "配送",
+    "仓储",
+    "餐饮服务",
+    "厨师",
+    "家政",
+    "育婴",
+    "养老护理",
+    "绿化",
+    "物业维修",
+    "电工",
+    "驾驶",
+    "客服",
+    "销售",
+    "缝纫",
+    "装配",
+    "公益岗位",
+];
+const SKILLS: [&str; 10] = [
+    "驾驶",
+    "烹饪",
+    "电工",
+    "计算机",
+    "缝纫",
+    "护理",
+    "焊接",
+    "叉车",
+    "普通话",
+    "收银",
+];
+const HOURS_WANTED: [&str; 5] = ["daytime", "part_time", "flexible", "shifts", "any"];
+const JOB_HOURS: [&str; 4] = ["full_day", "part_time", "shifts", "daytime"];
+const EDUCATION: [&str; 4] = ["primary", "junior_high", "senior_high", "college"];
+
+fn pick<'a>(rng: &mut Rng, from: &[&'a str], n: u64) -> Vec<&'a str> {
+    let mut out: Vec<&str> = (0..n)
+        .map(|_| from[rng.below(from.len() as u64) as usize])
+        .collect();
+    out.dedup();
+    out
+}
+
+/// A recognised person's six clears: what matching reads.
+fn six_clears(rng: &mut Rng, person: &str) -> serde_json::Value {
+    let wanted = 1 + rng.below(2);
+    let skills = rng.below(3);
+    json!({ "person_id": person,
+            "needs.job_types": pick(rng, &JOB_TYPES, wanted),
+            "needs.hours": HOURS_WANTED[rng.below(5) as usize],
+            "needs.expected_pay": 2500 + 100 * rng.below(25) as i64,
+            "basic.skills": pick(rng, &SKILLS, skills),
+            "basic.education": EDUCATION[rng.below(4) as usize],
+            "difficulty.categories": ["older_worker"] })
+}
+
+/// A street's 100 employers and 2,000 approved, open vacancies (20,000 in the district),
+/// each placed in one of the street's communities near its households.
+fn jobs_of_street(
+    conn: &mut DbConn,
+    rng: &mut Rng,
+    version: &mut i64,
+    street: &str,
+    s: u64,
+    today: NaiveDate,
+    now: i64,
+) -> Result<()> {
+    let mut batch = Batch::default();
+    for e in 0..100u64 {
+        let en = s * 100 + e;
+        *version += 1;
+        batch.records.push(record(
+            Entity::Employer,
+            id(10, en),
+            street,
+            None,
+            *version,
+            json!({ "street_id": street, "name": format!("单位{en}") }),
+            now,
+        ));
+    }
+    for v in 0..2_000u64 {
+        let vn = s * 2_000 + v;
+        let cn = s * 40 + rng.below(40);
+        let base = (26.0 + (cn as f64) * 0.001, 119.0 + (cn as f64) * 0.001);
+        let wage_min = 2200 + 100 * rng.below(30) as i64;
+        let asked = rng.below(3);
+        let mut doc = json!({
+            "employer_id": id(10, s * 100 + rng.below(100)), "title": format!("岗位{vn}"),
+            "job_type": JOB_TYPES[rng.below(20) as usize], "count": 1 + rng.below(5),
+            "filled": 0, "kind": if rng.below(20) == 0 { "public_welfare" } else { "market" },
+            "hours": JOB_HOURS[rng.below(4) as usize], "community_id": id(4, cn),
+            "latitude": base.0 + (rng.below(100) as f64) * 0.0001,
+            "longitude": base.1 + (rng.below(100) as f64) * 0.0001,
+            "wage_min": wage_min, "wage_max": wage_min + 100 * rng.below(15) as i64,
+            "age_min": 18, "age_max": 45 + rng.below(16),
+            "skills": pick(rng, &SKILLS, asked),
+            "disability_suitable": rng.below(3) == 0, "approval": "approved",
+            "open_from": (today - chrono::Days::new(rng.below(60))).to_string(),
+        });
+        if rng.below(5) == 0 {
+            doc["education_min"] = json!("junior_high");
+        }
+        *version += 1;
+        batch.records.push(record(
+            Entity::Vacancy,
+            id(11, vn),
+            street,
+            None,
+            *version,
+            doc,
+            now,
+        ));
+    }
+    batch.write(conn)
 }
 
 /// Runs `f` `runs` times; returns the median seconds.
@@ -455,7 +591,7 @@ fn main() -> Result<()> {
 
     let today = SETTINGS.day_of(now);
     let month = Period::month_of(&SETTINGS, today, now);
-    let all = records::communities_in_scope(&mut conn, &liuqing_schema::scope::Scope::All)?;
+    let all = records::communities_in_scope(&mut conn, &Scope::All)?;
     let area_of = |conn: &mut DbConn, node: &OrgNode| Area::load(conn, Some(node.clone()), &all);
     let runs = args.runs;
 
@@ -510,6 +646,74 @@ fn main() -> Result<()> {
         )?)
     })?;
     println!("cases, one community: {:.1} ms", t * 1000.0);
+
+    // Matching: one recognised person against the district's 20,000 vacancies, as the
+    // route does it (read the open vacancies and the person, rank), then the ranking alone;
+    // then the nightly run of every recognised person.
+    let person: String = persons_index::table
+        .filter(persons_index::status.eq("recognised"))
+        .order(persons_index::id.asc())
+        .select(persons_index::id)
+        .first(&mut conn)?;
+    let row = liuqing_schema::casefile::person_row(&mut conn, &person)?.context("the person")?;
+    // The first request of a process parses the streets' vacancies; later ones find them
+    // in the cache while the streets are unchanged (one newest-version query a street).
+    let cold = {
+        let start = Instant::now();
+        let cache = matches::VacancyCache::default();
+        let vacancies = matches::vacancies(&mut conn, &Scope::All, &cache)?;
+        let seeker = matches::seeker_of(&mut conn, &row, today)?.context("a seeker")?;
+        matching::vacancies_for(&seeker, &vacancies.open_on(today), today, 20);
+        start.elapsed().as_secs_f64()
+    };
+    let cache = matches::VacancyCache::default();
+    let mut open = 0;
+    let t = time(runs, || {
+        let vacancies = matches::vacancies(&mut conn, &Scope::All, &cache)?;
+        let openings = vacancies.open_on(today);
+        open = openings.len();
+        let seeker = matches::seeker_of(&mut conn, &row, today)?.context("a seeker")?;
+        Ok(matching::vacancies_for(&seeker, &openings, today, 20))
+    })?;
+    println!(
+        "matching, one person, {open} open vacancies: {:.1} ms (the process's first: {:.1} ms)",
+        t * 1000.0,
+        cold * 1000.0
+    );
+    let vacancies = matches::vacancies(&mut conn, &Scope::All, &cache)?;
+    let openings = vacancies.open_on(today);
+    let seeker = matches::seeker_of(&mut conn, &row, today)?.context("a seeker")?;
+    let t = time(runs, || {
+        Ok(matching::vacancies_for(&seeker, &openings, today, 20))
+    })?;
+    println!("matching, one person, ranking alone: {:.2} ms", t * 1000.0);
+    // The nightly run as the upkeep calls it (each person against their own street's
+    // vacancies, the ones their coordinator may refer to), then every recognised person
+    // against all 20,000.
+    let mut found = 0;
+    let t = time(runs, || {
+        found = matches::new_matches(&mut conn, &Scope::All, &cache, today, 50, 3)?.len();
+        Ok(())
+    })?;
+    println!("matching, nightly new matches (own street, score >= 50, 3 a person): {found} found in {t:.2} s");
+    let mut seekers = 0;
+    let t = time(runs, || {
+        let all = matches::seekers_in_scope(
+            &mut conn,
+            &Scope::All,
+            today,
+            &[liuqing_schema::casefile::PersonStatus::Recognised],
+        )?;
+        seekers = all.len();
+        for s in &all {
+            matching::vacancies_for(s, &openings, today, 20);
+        }
+        Ok(())
+    })?;
+    println!(
+        "matching, {seekers} recognised persons x {} vacancies each: {t:.2} s",
+        openings.len()
+    );
 
     // The assistance ledger of a station as XLSX, and the memory it took above what the
     // process held before (the peak is reset first: /proc/self/clear_refs).

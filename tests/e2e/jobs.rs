@@ -886,3 +886,114 @@ async fn matching_ranks_with_reasons_excludes_what_cannot_be_and_recommends_in_o
         r.body
     );
 }
+
+const DEMO_PASSWORD: &str = "demo password 1";
+
+/// The `job_match` tasks of a phone's pull: (person, vacancy) → (state, assignee, title).
+fn match_tasks(changes: &[Value]) -> std::collections::BTreeMap<(String, String), Value> {
+    changes
+        .iter()
+        .filter(|c| c["entity"] == "task" && c["data"]["kind"] == "job_match")
+        .map(|c| {
+            let text = |f: &str| c["data"][f].as_str().unwrap_or_default().to_string();
+            ((text("person_id"), text("vacancy_id")), c["data"].clone())
+        })
+        .collect()
+}
+
+/// The demo district has employers, vacancies and placements; the upkeep's daily run
+/// (at start, then once a station day) proposes recognised persons' best new matches as
+/// `job_match` tasks, at most three open a person, never the same vacancy twice, and a
+/// referral to the vacancy closes its task.
+#[actix_web::test]
+async fn the_demo_has_jobs_and_the_daily_run_proposes_new_matches_once() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let coord = Phone::new(app.login("demo-coord-3", DEMO_PASSWORD).await);
+    let staff = app.login("demo-staff-1", DEMO_PASSWORD).await;
+    let coord_id = coord.s.user["id"].as_str().unwrap_or_default().to_string();
+
+    // The street's employers (verified), their visits and vacancies reach the phone; one
+    // vacancy is still a proposal. Exited persons were placed and followed up.
+    let mut tasks = Default::default();
+    let mut changes = Vec::new();
+    for _ in 0..100 {
+        changes = pull_all(&app, &coord.s.access, None).await.0;
+        tasks = match_tasks(&changes);
+        if !tasks.is_empty() {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let of = |entity: &str| -> Vec<&Value> {
+        changes.iter().filter(|c| c["entity"] == entity).collect()
+    };
+    assert_eq!(of("employer").len(), 4);
+    assert!(of("employer").iter().all(|e| e["data"]["verified"] == true));
+    assert_eq!(of("employer_visit").len(), 4);
+    let vacancies = of("vacancy");
+    assert_eq!(vacancies.len(), 8);
+    let approved: Vec<&str> = vacancies
+        .iter()
+        .filter(|v| v["data"]["approval"] == "approved")
+        .filter_map(|v| v["id"].as_str())
+        .collect();
+    assert_eq!(approved.len(), 7, "one proposal waits for the station");
+    assert!(!of("placement").is_empty(), "placements in the demo");
+
+    // The daily run's tasks: for the coordinator's recognised persons, approved vacancies
+    // of the street, at most three a person, each with its score in the title.
+    assert!(!tasks.is_empty(), "the daily run raised match tasks");
+    let mut per_person: std::collections::BTreeMap<&str, usize> = Default::default();
+    for ((person, vacancy), task) in &tasks {
+        assert!(approved.contains(&vacancy.as_str()), "{task}");
+        assert_eq!(task["assignee_id"], coord_id.as_str(), "{task}");
+        assert_eq!(task["state"], "open", "{task}");
+        assert!(
+            task["title"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("推荐岗位："),
+            "{task}"
+        );
+        *per_person.entry(person).or_default() += 1;
+        let file = app
+            .get(&format!("/v1/persons/{person}"), &staff.access)
+            .await;
+        assert_eq!(
+            file.body["summary"]["status"], "recognised",
+            "{}",
+            file.body
+        );
+    }
+    assert!(per_person.values().all(|n| *n <= 3), "{per_person:?}");
+
+    // Station staff recommend one: the referral closes its task in the same write.
+    let ((person, vacancy), _) = tasks.iter().next().expect("a task");
+    let r = app
+        .post(
+            &format!("/v1/persons/{person}/referrals"),
+            Some(&staff.access),
+            json!({ "vacancy_id": vacancy }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let after = match_tasks(&pull_all(&app, &coord.s.access, None).await.0);
+    assert_eq!(after[&(person.clone(), vacancy.clone())]["state"], "done");
+
+    // Another day's run (a restart runs it again) proposes no pair twice.
+    let (config, data) = app.stop().await;
+    let app = TestApp::start(config, data).await;
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let coord = Phone::new(app.login("demo-coord-3", DEMO_PASSWORD).await);
+    let again = match_tasks(&pull_all(&app, &coord.s.access, None).await.0);
+    for (pair, task) in &after {
+        assert_eq!(again[pair]["state"], task["state"], "{pair:?}");
+    }
+    let open = |tasks: &std::collections::BTreeMap<(String, String), Value>, who: &str| {
+        tasks
+            .iter()
+            .filter(|((p, _), t)| p == who && t["state"] == "open")
+            .count()
+    };
+    assert!(open(&again, person) <= 3);
+}

@@ -3,13 +3,15 @@
 //! `liuqing_schema::domain::matching`'s; these routes read inside the caller's scope and
 //! explain every result.
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpResponse};
 use chrono::NaiveDate;
 use liuqing_schema::casefile;
 use liuqing_schema::domain::matching::{self, Ranked, ReasonView, MAX_MATCHES};
 use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::Entity;
-use liuqing_schema::matches;
+use liuqing_schema::matches::{self, VacancyCache};
 use liuqing_schema::time::now_micros;
 use liuqing_schema::DbConn;
 use serde::{Deserialize, Serialize};
@@ -96,8 +98,9 @@ pub async fn for_person(
     Query(q): Query<MatchQuery>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
+    let cache = Arc::clone(&state.vacancies);
     read(state, q, move |conn, today, limit| {
-        vacancies_for(conn, &caller, &id, today, limit)
+        vacancies_for(conn, &cache, &caller, &id, today, limit)
     })
     .await
 }
@@ -116,6 +119,7 @@ async fn read<T: Serialize + Send + 'static>(
 
 pub(crate) fn vacancies_for(
     conn: &mut DbConn,
+    cache: &VacancyCache,
     caller: &Caller,
     person_id: &str,
     today: NaiveDate,
@@ -125,7 +129,8 @@ pub(crate) fn vacancies_for(
     let scope = caller.scope(conn)?;
     let row = casefile::person_in_scope(conn, &scope, person_id)?
         .ok_or_else(|| ApiError::not_found("person"))?;
-    let openings = matches::open_vacancies(conn, &scope, today)?;
+    let vacancies = matches::vacancies(conn, &scope, cache)?;
+    let openings = vacancies.open_on(today);
     let ranked = match matches::seeker_of(conn, &row, today)? {
         Some(seeker) => matching::vacancies_for(&seeker, &openings, today, limit),
         // Exited or in work: nothing to look for.

@@ -59,6 +59,17 @@ impl CreditCode {
         Ok(CreditCode(code))
     }
 
+    /// The code that `first17` begins, with its check character added; `None` if those
+    /// 17 are not a code's (demo and test data make codes this way).
+    pub fn complete(first17: &str) -> Option<CreditCode> {
+        let values: Vec<usize> = first17
+            .bytes()
+            .map(|b| CHARS.iter().position(|c| *c == b))
+            .collect::<Option<_>>()?;
+        let check = char::from(*CHARS.get(check_value(&values))?);
+        CreditCode::parse(&format!("{first17}{check}")).ok()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -84,6 +95,24 @@ impl fmt::Debug for CreditCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_completed_code_is_valid_and_its_check_is_the_published_one() {
+        assert_eq!(
+            CreditCode::complete("91440300708461136").map(|c| c.to_string()),
+            Some("91440300708461136T".into())
+        );
+        assert_eq!(
+            CreditCode::complete("9144030070846113"),
+            None,
+            "16 characters"
+        );
+        assert_eq!(
+            CreditCode::complete("9144030070846113I"),
+            None,
+            "no I in a code"
+        );
+    }
 
     #[test]
     fn published_codes_are_valid() {

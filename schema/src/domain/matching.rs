@@ -27,6 +27,9 @@ use serde::Serialize;
 use super::visit_flags::distance_m;
 use super::Tier;
 
+/// The highest score the table allows (every factor at its most).
+pub const MAX_SCORE: u32 = 40 + 20 + 15 + 3 * 5 + 10 + 10 + 10;
+
 /// Most matches a list shows.
 pub const MAX_MATCHES: usize = 100;
 
@@ -387,7 +390,7 @@ pub struct Ranked {
 /// not open on `today` are skipped.
 pub fn vacancies_for(
     seeker: &Seeker,
-    openings: &[Opening],
+    openings: &[&Opening],
     today: NaiveDate,
     limit: usize,
 ) -> Vec<Ranked> {
@@ -401,7 +404,7 @@ pub fn vacancies_for(
         .map(|(index, score)| {
             let mut factors = Vec::new();
             // Assessed once already: the same inputs pass again.
-            let _ = assess(seeker, &openings[index], &mut factors);
+            let _ = assess(seeker, openings[index], &mut factors);
             Ranked {
                 index,
                 score,
@@ -725,7 +728,8 @@ mod tests {
         let mut closed = job();
         closed.vacancy_id = "0-closed".into();
         closed.filled = 2;
-        let openings = vec![far, near_b, near_a, closed];
+        let openings = [far, near_b, near_a, closed];
+        let openings: Vec<&Opening> = openings.iter().collect();
         let ranked = vacancies_for(&s, &openings, day(TODAY), 10);
         let ids: Vec<&str> = ranked
             .iter()
