@@ -151,6 +151,9 @@ const DEMAND: &[Column] = &[
     col("期望月薪（元）", 14.0),
     col("创业意向", 8.0),
     col("六清更新时间", 18.0),
+    col("岗位推荐（次）", 14.0),
+    col("最近推荐", 36.0),
+    col("上岗情况", 36.0),
 ];
 
 /// Where rows go: a workbook or a CSV file.
@@ -483,12 +486,50 @@ fn demand(
             .into_iter()
             .map(|r| (r.id.clone(), r))
             .collect();
+    let referrals = by_person(conn, Entity::Referral, id)?;
+    let placements = by_person(conn, Entity::Placement, id)?;
+    let mut titles = VacancyTitles::default();
     let offset = i64::from(cx.settings.utc_offset_minutes) * 60_000_000;
     let mut rows = Vec::new();
     for p in persons.iter().filter(|p| p.status != "exited") {
         let Some(record) = six.get(&p.id) else {
             continue;
         };
+        let referred = referrals.get(&p.id).map(Vec::as_slice).unwrap_or_default();
+        let last_referral = match referred.last() {
+            Some(r) => {
+                let title = titles.of(conn, text(r, "vacancy_id").unwrap_or_default())?;
+                let outcome = match text(r, "outcome") {
+                    Some("interested") => "有意向",
+                    Some("declined") => "拒绝",
+                    Some("interviewed") => "已面试",
+                    Some("hired") => "已录用",
+                    Some("not_hired") => "未录用",
+                    _ => "待反馈",
+                };
+                format!(
+                    "{} {title}（{outcome}）",
+                    text(r, "referred_on").unwrap_or_default()
+                )
+            }
+            None => String::new(),
+        };
+        let placed = placements
+            .get(&p.id)
+            .and_then(|all| all.last())
+            .map(|pl| {
+                let job = text(pl, "job_title")
+                    .or(text(pl, "employer_name"))
+                    .unwrap_or("");
+                match text(pl, "ended_on") {
+                    Some(end) => format!(
+                        "{} 上岗 {job}，{end} 离岗",
+                        text(pl, "started_on").unwrap_or_default()
+                    ),
+                    None => format!("{} 上岗 {job}", text(pl, "started_on").unwrap_or_default()),
+                }
+            })
+            .unwrap_or_default();
         let doc = shown(record)?;
         let needs = get_path(&doc, "needs");
         if needs.is_none_or(|n| n.as_object().is_none_or(|o| o.is_empty())) {
@@ -516,7 +557,30 @@ fn demand(
             yes_no(get_path(&doc, "needs.startup_intent").and_then(Value::as_bool)),
             chrono::DateTime::from_timestamp_micros(record.updated_at + offset)
                 .map_or(Cell::Empty, |t| Cell::DateTime(t.naive_utc())),
+            Cell::Int(referred.len() as i64),
+            Cell::text(last_referral),
+            Cell::text(placed),
         ]);
     }
     Ok(rows)
+}
+
+/// Vacancies' titles, each read once (a ledger names the same ones many times).
+#[derive(Default)]
+struct VacancyTitles(HashMap<String, String>);
+
+impl VacancyTitles {
+    fn of(&mut self, conn: &mut DbConn, id: &str) -> Result<String, ApiError> {
+        if let Some(title) = self.0.get(id) {
+            return Ok(title.clone());
+        }
+        let title = match records::find(conn, Entity::Vacancy, id)? {
+            Some(v) => text(&v.document()?, "title")
+                .unwrap_or_default()
+                .to_string(),
+            None => String::new(),
+        };
+        self.0.insert(id.to_string(), title.clone());
+        Ok(title)
+    }
 }

@@ -819,6 +819,35 @@ async fn matching_ranks_with_reasons_excludes_what_cannot_be_and_recommends_in_o
     assert_eq!(r.body["entity"], "referral");
     assert_eq!(r.body["data"]["vacancy_id"], near.as_str());
     assert_eq!(r.body["data"]["channel"], "phone");
+    // The demand ledger (就业需求台账) shows the need with the referral made for it.
+    let (code, _, bytes) = crate::supervision::download(
+        app,
+        "/v1/exports/demand?format=csv&reason=%E6%A0%B8%E6%9F%A5",
+        &w.staff.access,
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+    let mut csv = csv::Reader::from_reader(bytes.get(3..).unwrap_or_default());
+    let header: Vec<String> = csv
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<Vec<String>> = csv
+        .records()
+        .map(|r| r.expect("a row").iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "only the person with needs: {rows:?}");
+    let cell = |name: &str| {
+        let at = header.iter().position(|h| h == name).expect(name);
+        rows[0][at].clone()
+    };
+    assert_eq!(cell("求职意向"), "理货");
+    assert_eq!(cell("岗位推荐（次）"), "1");
+    assert!(cell("最近推荐").ends_with("理货员（待反馈）"), "{rows:?}");
+    assert_eq!(cell("上岗情况"), "");
+
     // Not offered twice; the case file has the referral, and the phone pulls it.
     let r = app
         .post(&path, Some(&w.staff.access), json!({ "vacancy_id": near }))

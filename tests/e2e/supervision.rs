@@ -828,7 +828,7 @@ async fn households_due_become_visit_tasks_that_a_met_visit_closes() {
 
 /// A file from the server: status, headers and bytes (the reply's status and media type
 /// checked against openapi.yaml like every other reply).
-async fn download(
+pub(crate) async fn download(
     app: &TestApp,
     path: &str,
     token: &str,
