@@ -18,6 +18,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod in_list;
+pub mod job_report;
 pub mod jobs;
 pub mod matches;
 pub mod org;

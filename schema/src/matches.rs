@@ -149,13 +149,14 @@ impl VacancyCache {
 pub struct Vacancies(Vec<Arc<Vec<Opening>>>);
 
 impl Vacancies {
+    /// Every vacancy, open or not.
+    pub fn all(&self) -> impl Iterator<Item = &Opening> {
+        self.0.iter().flat_map(|street| street.iter())
+    }
+
     /// Those open on `today` (approved, within their dates, places left).
     pub fn open_on(&self, today: NaiveDate) -> Vec<&Opening> {
-        self.0
-            .iter()
-            .flat_map(|street| street.iter())
-            .filter(|o| o.open_on(today).is_ok())
-            .collect()
+        self.all().filter(|o| o.open_on(today).is_ok()).collect()
     }
 }
 

@@ -474,13 +474,14 @@ fn pick<'a>(rng: &mut Rng, from: &[&'a str], n: u64) -> Vec<&'a str> {
 fn six_clears(rng: &mut Rng, person: &str) -> serde_json::Value {
     let wanted = 1 + rng.below(2);
     let skills = rng.below(3);
+    // Stored as the engine stores a document: sections as nested objects.
     json!({ "person_id": person,
-            "needs.job_types": pick(rng, &JOB_TYPES, wanted),
-            "needs.hours": HOURS_WANTED[rng.below(5) as usize],
-            "needs.expected_pay": 2500 + 100 * rng.below(25) as i64,
-            "basic.skills": pick(rng, &SKILLS, skills),
-            "basic.education": EDUCATION[rng.below(4) as usize],
-            "difficulty.categories": ["older_worker"] })
+            "needs": { "job_types": pick(rng, &JOB_TYPES, wanted),
+                       "hours": HOURS_WANTED[rng.below(5) as usize],
+                       "expected_pay": 2500 + 100 * rng.below(25) as i64 },
+            "basic": { "skills": pick(rng, &SKILLS, skills),
+                       "education": EDUCATION[rng.below(4) as usize] },
+            "difficulty": { "categories": ["older_worker"] } })
 }
 
 /// A street's 100 employers and 2,000 approved, open vacancies (20,000 in the district),

@@ -914,6 +914,75 @@ async fn matching_ranks_with_reasons_excludes_what_cannot_be_and_recommends_in_o
         "{}",
         r.body
     );
+
+    // The job-development report: the street's places and fill rate, every vacancy with
+    // its state, and the gap list — both persons lack a suitable vacancy now.
+    let r = app.get("/v1/reports/jobs", &w.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let street = &r.body["streets"][0];
+    assert_eq!(
+        r.body["streets"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+    assert_eq!(street["street_id"], w.tree.street.as_str());
+    assert_eq!(
+        (&street["employers"], &street["employers_visited"]),
+        (&json!(1), &json!(0))
+    );
+    assert_eq!(
+        (
+            &street["vacancies"],
+            &street["open"],
+            &street["places"],
+            &street["filled"]
+        ),
+        (&json!(4), &json!(3), &json!(10), &json!(1)),
+        "approved only: {street}"
+    );
+    assert_eq!(street["fill_rate"], 10);
+    assert_eq!(
+        (&street["referrals"], &street["hired"]),
+        (&json!(2), &json!(0))
+    );
+    let states: std::collections::BTreeMap<String, String> = r.body["vacancies"]
+        .as_array()
+        .expect("vacancies")
+        .iter()
+        .map(|v| {
+            (
+                v["vacancy_id"].as_str().unwrap_or("").to_string(),
+                v["state"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(states.len(), 5, "{states:?}");
+    assert_eq!(states[&pending], "not_approved");
+    assert_eq!(states[&filled], "filled");
+    assert_eq!(states[&near], "open");
+    let gaps: Vec<(String, Value)> = r.body["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .map(|g| {
+            (
+                g["person_id"].as_str().unwrap_or("").to_string(),
+                g["best_score"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        gaps,
+        [(p.clone(), Value::Null), (q.clone(), json!(10))],
+        "{}",
+        r.body
+    );
+    // Another street's coordinator sees only their street.
+    let r = app.get("/v1/reports/jobs", &x_phone.s.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.to_string().contains(&near), "{}", r.body);
+    assert_eq!(r.body["streets"][0]["street_id"], x_street.as_str());
 }
 
 const DEMO_PASSWORD: &str = "demo password 1";

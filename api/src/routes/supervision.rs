@@ -303,6 +303,41 @@ pub(crate) struct TrendReport {
     pub total: liuqing_schema::trend::Series,
 }
 
+/// `GET /v1/reports/jobs`: job development in the caller's scope — each street's
+/// employers and their coverage, its vacancies with fill rates and the referrals and
+/// hires they led to, and the gap list (seekers with no suitable open vacancy).
+pub async fn jobs(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let report = state
+        .db
+        .run(move |conn| jobs_of(conn, &app, &caller, now_micros()))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The job-development report in the caller's scope (the API's and the console's).
+pub(crate) fn jobs_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    now: i64,
+) -> Result<liuqing_schema::job_report::JobReport, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let scope = caller.scope(conn)?;
+    let interval = i64::from(app.config.visit_interval_days) * 86_400_000_000;
+    let rules = liuqing_schema::job_report::Rules {
+        today: app.config.day_at(now),
+        covered_since: now - interval,
+        suitable_score: app.config.match_task_min_score,
+    };
+    Ok(liuqing_schema::job_report::job_report(
+        conn,
+        &scope,
+        &app.vacancies,
+        rules,
+    )?)
+}
+
 /// Month by month: coverage, households reached, recognitions, exits, placements and
 /// zero-employment households open at the month's end.
 pub async fn trend(
