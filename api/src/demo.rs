@@ -760,14 +760,16 @@ impl<'a> Loader<'a> {
                     &employer,
                     json!({ "verified": true }),
                 )?;
+                // Called on again lately: the street's employer coverage counts it.
+                let visited_ago = 5 + 4 * n as i64;
                 self.write(
                     coordinator,
-                    days_ago - 1,
+                    visited_ago,
                     Entity::EmployerVisit,
                     &new_id(),
                     json!({
                         "employer_id": employer,
-                        "visited_at": self.day(days_ago - 1).and_hms_opt(2, 30, 0)
+                        "visited_at": self.day(visited_ago).and_hms_opt(2, 30, 0)
                             .map(|t| format!("{}Z", t.format("%Y-%m-%dT%H:%M:%S")))
                             .unwrap_or_default(),
                         "vacancies_found": vacancies.len(),

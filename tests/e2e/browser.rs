@@ -860,3 +860,77 @@ async fn a_reviewer_works_through_the_queue_with_the_keyboard_alone() {
     b.screenshot("review-keyboard").await;
     b.close().await;
 }
+
+/// 岗位: a station approves a coordinator's proposed vacancy with a reason, then opens a
+/// recognised person's file, sees the matched vacancies with their reasons, and
+/// recommends one: a referral at the window.
+#[actix_web::test]
+async fn a_station_approves_a_vacancy_and_recommends_a_match_from_the_case_file() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let staff = app.login("demo-staff-1", DEMO_PASSWORD).await;
+    let b = Browser::start(&app).await;
+    b.login("demo-staff-1", DEMO_PASSWORD).await;
+    b.click("nav.sections a[href='/console/jobs']").await;
+    b.wait_for_path("/console/jobs").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("各街道岗位开发") && text.contains("华林街道"),
+        "{text}"
+    );
+    assert!(text.contains("收银员"), "the proposal: {text}");
+    b.screenshot("jobs").await;
+    // Approving needs a reason; with one, the proposal is approved and leaves the queue.
+    b.fill("article.proposal input[name=reason]", "已电话核实用工需求")
+        .await;
+    b.click("article.proposal button[value=approved]").await;
+    b.wait_for_path("/console/jobs").await;
+    let text = b.text().await;
+    assert!(text.contains("已保存"), "{text}");
+    assert!(text.contains("没有待审核的岗位。"), "{text}");
+
+    // A recognised person with matches; their file lists them with the reasons.
+    let persons = app
+        .get("/v1/persons?status=recognised&limit=100", &staff.access)
+        .await;
+    let mut person = None;
+    for p in persons.body["items"].as_array().expect("items") {
+        let id = p["id"].as_str().unwrap_or_default();
+        let m = app
+            .get(&format!("/v1/persons/{id}/matches"), &staff.access)
+            .await;
+        if m.body["matches"].as_array().is_some_and(|m| !m.is_empty()) {
+            person = Some((id.to_string(), m.body["matches"][0].clone()));
+            break;
+        }
+    }
+    let (person, best) = person.expect("a recognised person with a match");
+    let before = app
+        .get(&format!("/v1/persons/{person}"), &staff.access)
+        .await;
+    let referrals = |file: &Value| file["referrals"].as_array().map_or(0, Vec::len);
+    b.goto(&format!("/console/persons/{person}")).await;
+    let text = b.text().await;
+    let title = best["title"].as_str().unwrap_or_default();
+    assert!(text.contains("推荐岗位") && text.contains(title), "{text}");
+    assert!(text.contains("分"), "{text}");
+    b.script("document.getElementById('matches').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("case-file-matches").await;
+    b.click("#matches button[type=submit]").await;
+    b.wait_for_path(&format!("/console/persons/{person}")).await;
+    let text = b.text().await;
+    assert!(text.contains("推荐岗位：已办理"), "{text}");
+    let after = app
+        .get(&format!("/v1/persons/{person}"), &staff.access)
+        .await;
+    assert_eq!(referrals(&after.body), referrals(&before.body) + 1);
+    let made = after.body["referrals"]
+        .as_array()
+        .and_then(|r| {
+            r.iter()
+                .find(|r| r["data"]["vacancy_id"] == best["vacancy_id"])
+        })
+        .expect("the referral");
+    assert_eq!(made["data"]["channel"], "window");
+    b.close().await;
+}

@@ -127,6 +127,7 @@ pub fn recognition_action(code: &str) -> &'static str {
         "publicise" => "初审通过，公示",
         "recognise" => "认定",
         "reject" => "不予认定",
+        "referral" => "推荐岗位",
         _ => "办理",
     }
 }

@@ -17,6 +17,7 @@ mod assets;
 mod conflicts;
 mod error;
 mod home;
+mod jobs;
 mod labels;
 mod lists;
 mod login;
@@ -96,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/persons/{id}/reveal", web::post().to(persons::reveal))
             .route("/persons/{id}/applications", web::post().to(persons::apply))
             .route("/persons/{id}/exit", web::post().to(persons::exit))
+            .route("/persons/{id}/referrals", web::post().to(persons::refer))
             .route(
                 "/persons/{id}/applications/{application}",
                 web::post().to(persons::step),
@@ -115,6 +117,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 web::get().to(lists::zero_employment),
             )
             .route("/lists/duplicates", web::get().to(lists::duplicates))
+            .route("/jobs", web::get().to(jobs::jobs))
+            .route("/jobs/vacancies/{id}", web::post().to(jobs::decide))
             .route("/admin", web::get().to(admin::index))
             .route("/admin/users", web::get().to(admin::users))
             .route("/admin/users", web::post().to(admin::create_user))

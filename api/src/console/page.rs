@@ -20,6 +20,7 @@ pub enum Section {
     Persons,
     Supervision,
     Lists,
+    Jobs,
     Admin,
     Account,
 }
@@ -33,6 +34,7 @@ impl Section {
             Section::Persons => "人员档案",
             Section::Supervision => "督导",
             Section::Lists => "名单",
+            Section::Jobs => "岗位",
             Section::Admin => "系统管理",
             Section::Account => "账户",
         }
@@ -46,6 +48,7 @@ impl Section {
             Section::Persons => "/console/persons",
             Section::Supervision => "/console/supervision",
             Section::Lists => "/console/lists/publicity",
+            Section::Jobs => "/console/jobs",
             Section::Admin => "/console/admin",
             Section::Account => "/console/password",
         }
@@ -59,7 +62,7 @@ impl Section {
             // Admins for users and the org tree; station staff for their devices.
             Section::Admin => Some(Permission::ViewDevices),
             Section::Conflicts => Some(Permission::ResolveConflicts),
-            Section::Persons | Section::Supervision | Section::Lists => {
+            Section::Persons | Section::Supervision | Section::Lists | Section::Jobs => {
                 Some(Permission::ReadCaseFiles)
             }
         }
@@ -72,6 +75,7 @@ const NAV: &[Section] = &[
     Section::Review,
     Section::Conflicts,
     Section::Lists,
+    Section::Jobs,
     Section::Supervision,
     Section::Admin,
 ];

@@ -247,6 +247,8 @@ struct Named {
     history_by: Vec<Vec<String>>,
     /// The binding check of each commitment, for the roles that may make it.
     bindings: Vec<Option<Binding>>,
+    /// The open vacancies of the caller's streets that suit the person, best first.
+    matches: Option<crate::routes::matches::VacancyMatches>,
 }
 
 async fn load(
@@ -256,10 +258,19 @@ async fn load(
 ) -> Result<(CaseFile, Named), ConsoleError> {
     let caller = console.caller.clone();
     let config = state.config.clone();
+    let cache = std::sync::Arc::clone(&state.vacancies);
     Ok(state
         .db
         .run(move |conn| {
             let file = case_file_of(conn, &config, &caller, &id)?;
+            let matches = crate::routes::matches::vacancies_for(
+                conn,
+                &cache,
+                &caller,
+                &id,
+                config.today(),
+                SHOWN_MATCHES,
+            )?;
             let mut names = Names::default();
             let community = names.node(conn, &file.summary.community_id)?;
             let visitors = file
@@ -292,6 +303,7 @@ async fn load(
                     visitors,
                     history_by,
                     bindings,
+                    matches: Some(matches),
                 },
             ))
         })
@@ -400,6 +412,37 @@ fn binding_state(b: &Binding) -> Markup {
         (false, _) => ("rejected", "签署后内容被改动过，请核实"),
     };
     html! { p.binding { "绑定校验：" span.state data-state=(state) { (text) } } }
+}
+
+/// Matches a case file shows.
+const SHOWN_MATCHES: usize = 5;
+
+/// 推荐岗位: the best open vacancies for the person, each with its reasons, and (for those
+/// who may) a button that recommends it, recorded as a referral.
+fn matches_card(c: &Console, person: &str, m: &crate::routes::matches::VacancyMatches) -> Markup {
+    let may_refer = c.caller.may(Permission::EditCaseFiles);
+    html! {
+        section.card #matches {
+            h2 { "推荐岗位" }
+            p.hint { "按人岗匹配得分排列（求职意向、距离、工作时间、技能、薪酬等）。" }
+            ol.matches {
+                @for v in &m.matches {
+                    li {
+                        strong { (v.title) } " · " (v.job_type) " · 还缺 " (v.places_left) " 人 · "
+                        span.score { (v.score) " 分" }
+                        p.reasons { (v.reasons.iter().filter(|r| r.points > 0).map(|r| format!("{}（+{}）", r.chinese, r.points)).collect::<Vec<_>>().join("；")) }
+                        @if may_refer {
+                            form.inline method="post" action={ "/console/persons/" (person) "/referrals" } {
+                                input type="hidden" name="csrf" value=(c.csrf);
+                                input type="hidden" name="vacancy_id" value=(v.vacancy_id);
+                                button type="submit" { "推荐此岗位" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn case_file_page(
@@ -538,6 +581,9 @@ fn case_file_page(
                     }
                 }
             }
+        }
+        @if let Some(m) = named.matches.as_ref().filter(|m| !m.matches.is_empty()) {
+            (matches_card(c, &f.summary.id, m))
         }
         section.card #applications {
             h2 { "认定申请" }
@@ -813,9 +859,16 @@ async fn step_answer(
     };
     let refusal = match done {
         Ok(action) => {
-            return Ok(console.see_other(&format!(
-                "/console/persons/{person}?done={action}#applications"
-            )))
+            // A recognition step lands at the applications; a referral at the top, where
+            // its notice is.
+            let anchor = if action == "referral" {
+                ""
+            } else {
+                "#applications"
+            };
+            return Ok(
+                console.see_other(&format!("/console/persons/{person}?done={action}{anchor}"))
+            );
         }
         Err(ApiError::RulesUnmet { unmet, .. }) => html! {
             div.error role="alert" {
@@ -896,6 +949,38 @@ pub async fn exit(
         })
         .await;
     step_answer(&state, &console, &person, made.map(|_| "exit")).await
+}
+
+#[derive(Deserialize)]
+struct ReferralForm {
+    vacancy_id: String,
+}
+
+/// `POST /console/persons/{id}/referrals`: recommends a matched vacancy at the window,
+/// through the API's own function (`routes::matches::recommend_in`).
+pub async fn refer(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: ReferralForm = console.form(&body)?;
+    let person = id.into_inner();
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let target = person.clone();
+    let made = state
+        .db
+        .write(move |conn| {
+            let req = crate::routes::matches::Recommend {
+                vacancy_id: form.vacancy_id,
+                channel: Some("window".into()),
+                notes: None,
+            };
+            crate::routes::matches::recommend_in(conn, &app, &caller, &target, req)
+        })
+        .await;
+    step_answer(&state, &console, &person, made.map(|_| "referral")).await
 }
 
 #[derive(Deserialize, Default)]

@@ -241,6 +241,39 @@ impl Reason {
     }
 }
 
+impl Reason {
+    /// In Chinese, for the console: `求职意向相符`, `2.1 公里`, `工作时间：白天`.
+    pub fn chinese(&self) -> String {
+        let hours = |h: &JobHours| match h {
+            JobHours::FullDay => "全日制",
+            JobHours::PartTime => "非全日制",
+            JobHours::Shifts => "倒班",
+            JobHours::Daytime => "白天",
+        };
+        match self {
+            Reason::JobType { wanted: true } => "求职意向相符".into(),
+            Reason::JobType { wanted: false } => "不在求职意向内".into(),
+            Reason::Distance(Distance::Km(km)) => format!("相距 {km:.1} 公里"),
+            Reason::Distance(Distance::SameCommunity) => "同一社区".into(),
+            Reason::Distance(Distance::SameStreet) => "同一街道".into(),
+            Reason::Distance(Distance::OtherStreet) => "其他街道".into(),
+            Reason::Distance(Distance::Unknown) => "距离不详".into(),
+            Reason::Hours {
+                offered,
+                fits: true,
+            } => format!("工作时间：{}", hours(offered)),
+            Reason::Hours { offered, .. } => format!("工作时间：{}，与意愿不符", hours(offered)),
+            Reason::Skills { shared } => format!("具备 {shared} 项所需技能"),
+            Reason::Wage {
+                reaches_expected: true,
+            } => "薪酬达到期望".into(),
+            Reason::Wage { .. } => "薪酬低于期望".into(),
+            Reason::DisabilitySuitable => "适合残疾人".into(),
+            Reason::PublicWelfareTierIII => "公益性岗位托底安置".into(),
+        }
+    }
+}
+
 /// A reason and the points it gave.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Factor {
@@ -469,6 +502,9 @@ pub struct ReasonView {
     pub code: &'static str,
     pub points: u32,
     pub text: String,
+    /// The same in Chinese, for the console (not in the API's answer).
+    #[serde(skip)]
+    pub chinese: String,
 }
 
 impl From<&Factor> for ReasonView {
@@ -477,6 +513,7 @@ impl From<&Factor> for ReasonView {
             code: f.reason.code(),
             points: f.points,
             text: f.reason.text(),
+            chinese: f.reason.chinese(),
         }
     }
 }
