@@ -932,5 +932,29 @@ async fn a_station_approves_a_vacancy_and_recommends_a_match_from_the_case_file(
         })
         .expect("the referral");
     assert_eq!(made["data"]["channel"], "window");
+    // The file lists it under 就业情况, with how it was made.
+    let text = b.text().await;
+    assert!(
+        text.contains("就业情况") && text.contains("窗口") && text.contains("待反馈"),
+        "{text}"
+    );
+
+    // A person who left for work: the referral that led to it, the placement, the terms.
+    let exited = app
+        .get("/v1/persons?status=exited&limit=1", &staff.access)
+        .await;
+    let exited = exited.body["items"][0]["id"]
+        .as_str()
+        .expect("an exited person")
+        .to_string();
+    b.goto(&format!("/console/persons/{exited}")).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("已录用") && text.contains("上岗：") && text.contains("签订合同：是"),
+        "{text}"
+    );
+    b.script("document.getElementById('work').scrollIntoView(); return true;")
+        .await;
+    b.screenshot("case-file-work").await;
     b.close().await;
 }

@@ -132,6 +132,29 @@ pub fn recognition_action(code: &str) -> &'static str {
     }
 }
 
+/// How a job was recommended.
+pub fn referral_channel(code: &str) -> &'static str {
+    match code {
+        "visit" => "入户",
+        "phone" => "电话",
+        "message" => "短信/微信",
+        "window" => "窗口",
+        _ => "其他",
+    }
+}
+
+/// How a job recommendation went.
+pub fn referral_outcome(code: Option<&str>) -> &'static str {
+    match code {
+        Some("interested") => "有意向",
+        Some("declined") => "不接受",
+        Some("interviewed") => "已面试",
+        Some("hired") => "已录用",
+        Some("not_hired") => "未录用",
+        _ => "待反馈",
+    }
+}
+
 pub fn visit_outcome(code: &str) -> &'static str {
     match code {
         "met" => "见到本人",

@@ -249,6 +249,8 @@ struct Named {
     bindings: Vec<Option<Binding>>,
     /// The open vacancies of the caller's streets that suit the person, best first.
     matches: Option<crate::routes::matches::VacancyMatches>,
+    /// The titles of the vacancies the person was referred to.
+    vacancy_titles: std::collections::HashMap<String, String>,
 }
 
 async fn load(
@@ -263,6 +265,18 @@ async fn load(
         .db
         .run(move |conn| {
             let file = case_file_of(conn, &config, &caller, &id)?;
+            let mut vacancy_titles = std::collections::HashMap::new();
+            for r in &file.referrals {
+                if let Some(v) = text(&r.data, "vacancy_id") {
+                    let title = liuqing_schema::records::find(conn, Entity::Vacancy, v)?
+                        .map(|rec| rec.document())
+                        .transpose()?
+                        .and_then(|d| text(&d, "title").map(str::to_string));
+                    if let Some(title) = title {
+                        vacancy_titles.insert(v.to_string(), title);
+                    }
+                }
+            }
             let matches = crate::routes::matches::vacancies_for(
                 conn,
                 &cache,
@@ -304,6 +318,7 @@ async fn load(
                     history_by,
                     bindings,
                     matches: Some(matches),
+                    vacancy_titles,
                 },
             ))
         })
@@ -412,6 +427,75 @@ fn binding_state(b: &Binding) -> Markup {
         (false, _) => ("rejected", "签署后内容被改动过，请核实"),
     };
     html! { p.binding { "绑定校验：" span.state data-state=(state) { (text) } } }
+}
+
+/// 就业情况: the jobs recommended to the person and how each went, their placements, and
+/// the follow-ups after them, newest first.
+fn work_card(f: &CaseFile, named: &Named, offset: i32) -> Markup {
+    let date = |d: &Value, field: &str| {
+        text(d, field)
+            .map(|t| zh::date_text(t, offset))
+            .unwrap_or_default()
+    };
+    let yes = |d: &Value, field: &str| match get_path(d, field).and_then(Value::as_bool) {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "—",
+    };
+    html! {
+        section.card #work {
+            h2 { "就业情况" }
+            @if !f.referrals.is_empty() {
+                h3 { "岗位推荐" }
+                table.list {
+                    thead { tr { th { "推荐日期" } th { "岗位" } th { "方式" } th { "结果" } } }
+                    tbody {
+                        @for r in f.referrals.iter().rev() {
+                            tr {
+                                td { (date(&r.data, "referred_on")) }
+                                td { (text(&r.data, "vacancy_id").and_then(|v| named.vacancy_titles.get(v)).map(String::as_str).unwrap_or("—")) }
+                                td { (labels::referral_channel(text(&r.data, "channel").unwrap_or_default())) }
+                                td { (labels::referral_outcome(text(&r.data, "outcome")))
+                                     @if let Some(why) = text(&r.data, "decline_reason") { "：" (why) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @for p in f.placements.iter().rev() {
+                h3 { "上岗：" (text(&p.data, "job_title").or(text(&p.data, "employer_name")).unwrap_or("—")) }
+                p { (date(&p.data, "started_on")) " 上岗"
+                    @if text(&p.data, "ended_on").is_some() { "，" (date(&p.data, "ended_on")) " 离岗" }
+                    " · 签订合同：" (yes(&p.data, "contract_signed"))
+                    " · 单位缴纳社保：" (yes(&p.data, "insurance_paid"))
+                    @if let Some(w) = get_path(&p.data, "monthly_wage").and_then(Value::as_i64) { " · 月工资 " (w) " 元" } }
+                @let follow_ups: Vec<_> = f.follow_ups.iter().rev().filter(|u| text(&u.data, "placement_id") == Some(p.id.as_str())).collect();
+                @if !follow_ups.is_empty() {
+                    ul.follow-ups {
+                        @for u in follow_ups {
+                            li { "跟踪回访 " (date(&u.data, "followed_on"))
+                                 " · 仍在岗：" (yes(&u.data, "still_employed"))
+                                 " · 工资按时：" (yes(&u.data, "wages_on_time"))
+                                 @if let Some(problems) = text(&u.data, "problems") { " · 问题：" (problems) }
+                                 @if let Some(action) = text(&u.data, "action") { " · 处理：" (action) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Tasks in the order they fall due (those without a day last).
+fn by_due_date(tasks: &[RecordView]) -> Vec<&RecordView> {
+    let mut sorted: Vec<&RecordView> = tasks.iter().collect();
+    sorted.sort_by_key(|t| {
+        (
+            text(&t.data, "due_on").is_none(),
+            text(&t.data, "due_on").map(str::to_string),
+        )
+    });
+    sorted
 }
 
 /// Matches a case file shows.
@@ -582,6 +666,9 @@ fn case_file_page(
                 }
             }
         }
+        @if !(f.referrals.is_empty() && f.placements.is_empty()) {
+            (work_card(f, named, offset))
+        }
         @if let Some(m) = named.matches.as_ref().filter(|m| !m.matches.is_empty()) {
             (matches_card(c, &f.summary.id, m))
         }
@@ -616,7 +703,7 @@ fn case_file_page(
             section.card {
                 h2 { "任务" }
                 ul {
-                    @for t in &f.tasks {
+                    @for t in by_due_date(&f.tasks) {
                         li { (text(&t.data, "title").unwrap_or_default()) " · " (labels::task_state(text(&t.data, "state").unwrap_or_default()))
                             @if let Some(d) = text(&t.data, "due_on") { " · 截止 " (zh::date_text(d, offset)) } }
                     }
