@@ -567,10 +567,11 @@ fn demand(
 
 /// Vacancies' titles, each read once (a ledger names the same ones many times).
 #[derive(Default)]
-struct VacancyTitles(HashMap<String, String>);
+pub(crate) struct VacancyTitles(HashMap<String, String>);
 
 impl VacancyTitles {
-    fn of(&mut self, conn: &mut DbConn, id: &str) -> Result<String, ApiError> {
+    /// The vacancy's title ("" if there is none).
+    pub(crate) fn of(&mut self, conn: &mut DbConn, id: &str) -> Result<String, ApiError> {
         if let Some(title) = self.0.get(id) {
             return Ok(title.clone());
         }

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::domain::matching::{self, Exclusion, Opening};
+use crate::domain::matching::{self, Exclusion};
 use crate::entities::{get_path, Entity};
 use crate::error::StoreResult;
 use crate::matches::{self, VacancyCache};
@@ -207,13 +207,7 @@ pub fn job_report(
         .collect();
 
     // The gap list: seekers whose street has no open vacancy suitable for them.
-    let open = all.open_on(rules.today);
-    let mut by_street: HashMap<&str, Vec<&Opening>> = HashMap::new();
-    for job in open {
-        if let Some(street) = job.place.street_id.as_deref() {
-            by_street.entry(street).or_default().push(job);
-        }
-    }
+    let by_street = all.open_by_street(rules.today);
     let seekers = matches::seekers_in_scope(conn, scope, rules.today, &matches::SEEKING)?;
     let mut gaps = Vec::new();
     for seeker in &seekers {

@@ -154,6 +154,17 @@ impl Vacancies {
         self.0.iter().flat_map(|street| street.iter())
     }
 
+    /// Those open on `today`, by street (a person is offered their own street's).
+    pub fn open_by_street(&self, today: NaiveDate) -> HashMap<&str, Vec<&Opening>> {
+        let mut by_street: HashMap<&str, Vec<&Opening>> = HashMap::new();
+        for opening in self.open_on(today) {
+            if let Some(street) = opening.place.street_id.as_deref() {
+                by_street.entry(street).or_default().push(opening);
+            }
+        }
+        by_street
+    }
+
     /// Those open on `today` (approved, within their dates, places left).
     pub fn open_on(&self, today: NaiveDate) -> Vec<&Opening> {
         self.all().filter(|o| o.open_on(today).is_ok()).collect()
@@ -428,12 +439,7 @@ pub fn new_matches(
         return Ok(Vec::new());
     }
     let all = vacancies(conn, scope, cache)?;
-    let mut by_street: HashMap<&str, Vec<&Opening>> = HashMap::new();
-    for opening in all.open_on(today) {
-        if let Some(street) = opening.place.street_id.as_deref() {
-            by_street.entry(street).or_default().push(opening);
-        }
-    }
+    let by_street = all.open_by_street(today);
     let communities = records::communities_in_scope(conn, scope)?;
     // The match tasks raised before: which pairs, and how many each person has open.
     let mut proposed: HashMap<String, HashSet<String>> = HashMap::new();

@@ -265,16 +265,16 @@ async fn load(
         .db
         .run(move |conn| {
             let file = case_file_of(conn, &config, &caller, &id)?;
+            let mut titles = crate::ledgers::VacancyTitles::default();
             let mut vacancy_titles = std::collections::HashMap::new();
-            for r in &file.referrals {
-                if let Some(v) = text(&r.data, "vacancy_id") {
-                    let title = liuqing_schema::records::find(conn, Entity::Vacancy, v)?
-                        .map(|rec| rec.document())
-                        .transpose()?
-                        .and_then(|d| text(&d, "title").map(str::to_string));
-                    if let Some(title) = title {
-                        vacancy_titles.insert(v.to_string(), title);
-                    }
+            for v in file
+                .referrals
+                .iter()
+                .filter_map(|r| text(&r.data, "vacancy_id"))
+            {
+                let title = titles.of(conn, v)?;
+                if !title.is_empty() {
+                    vacancy_titles.insert(v.to_string(), title);
                 }
             }
             let matches = crate::routes::matches::vacancies_for(
