@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::domain::{self, ObligationState, ObligationStatus, ServiceKind, Tier};
-use crate::entities::Entity;
+use crate::entities::{get_path, Entity};
 use crate::error::StoreResult;
 use crate::records::Record;
 use crate::scope::Scope;
@@ -497,14 +497,49 @@ pub fn obligation_of(
     Ok(Some(domain::obligations(tier, assessed, &delivered, today)))
 }
 
-/// Persons in the scope with no contact for six months or more at `today`, longest out of
-/// contact first. They are shown for a decision, never exited automatically.
+/// A recognised person staff may exit, and why: out of contact for six months, or in work
+/// (a placement that holds today). Shown for a decision, never exited automatically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExitCandidate {
+    pub person: PersonRow,
+    pub reason: domain::ExitReason,
+    /// Out of contact since, or in work since.
+    pub since: NaiveDate,
+    /// The placement behind an exit for work.
+    pub placement_id: Option<String>,
+}
+
+/// The exit candidates of the scope at `today`, the longest-standing first. A person both
+/// out of contact and in work is listed once, for the work: the more specific reason.
 pub fn exit_candidates(
     conn: &mut DbConn,
     scope: &Scope,
     today: NaiveDate,
     limit: usize,
-) -> StoreResult<Vec<PersonRow>> {
+) -> StoreResult<Vec<ExitCandidate>> {
+    let mut found = in_work(conn, scope, today)?;
+    let working: std::collections::HashSet<String> =
+        found.iter().map(|c| c.person.id.clone()).collect();
+    found.extend(
+        out_of_contact(conn, scope, today)?
+            .into_iter()
+            .filter(|c| !working.contains(&c.person.id)),
+    );
+    found.sort_by(|a, b| {
+        a.since
+            .cmp(&b.since)
+            .then_with(|| a.person.id.cmp(&b.person.id))
+    });
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// Recognised persons with no contact for six months or more at `today`.
+fn out_of_contact(
+    conn: &mut DbConn,
+    scope: &Scope,
+    today: NaiveDate,
+) -> StoreResult<Vec<ExitCandidate>> {
     use persons_index as p;
     // A coarse bound in SQL (a few days of slack for month-end clamping: 31 Aug + 6 months
     // is 28 Feb), then the exact rule per person.
@@ -528,20 +563,96 @@ pub fn exit_candidates(
     if let Some(in_scope) = scope.nodes_condition("persons_index.community_id") {
         query = query.filter(in_scope);
     }
-    let mut rows: Vec<PersonRow> = query
+    Ok(query
         .load(conn)?
         .into_iter()
-        .filter(|r| {
-            r.enrolled()
-                .is_some_and(|e| domain::is_exit_candidate(r.last_contact(), e, today))
+        .filter_map(|person: PersonRow| {
+            let enrolled = person.enrolled()?;
+            let since = domain::exits::no_contact_since(person.last_contact(), enrolled);
+            (today >= since).then_some(ExitCandidate {
+                person,
+                reason: domain::ExitReason::NoContactSixMonths,
+                since,
+                placement_id: None,
+            })
         })
+        .collect())
+}
+
+/// Recognised persons in work at `today` by a placement of theirs, each once (their
+/// earliest placement that holds).
+fn in_work(conn: &mut DbConn, scope: &Scope, today: NaiveDate) -> StoreResult<Vec<ExitCandidate>> {
+    let communities = crate::records::communities_in_scope(conn, scope)?;
+    let placements = crate::records::live_of_entity(conn, Entity::Placement, &communities)?;
+    let owners: Vec<&str> = placements
+        .iter()
+        .filter_map(|r| r.parent_id.as_deref())
         .collect();
-    rows.sort_by(|a, b| {
-        let since = |r: &PersonRow| r.last_contact().max(r.enrolled());
-        since(a).cmp(&since(b)).then_with(|| a.id.cmp(&b.id))
-    });
-    rows.truncate(limit);
-    Ok(rows)
+    // The placements a follow-up found the person gone from.
+    let mut left = std::collections::HashSet::new();
+    for follow_up in crate::records::live_children_of(conn, &owners, &[Entity::FollowUp])? {
+        let doc = follow_up.document()?;
+        if get_path(&doc, "still_employed") == Some(&serde_json::Value::Bool(false)) {
+            if let Some(id) = get_path(&doc, "placement_id").and_then(|v| v.as_str()) {
+                left.insert(id.to_string());
+            }
+        }
+    }
+    // Per person: their earliest placement that holds (start, id) and its work.
+    let mut earliest: std::collections::HashMap<
+        String,
+        ((NaiveDate, String), domain::exits::Work),
+    > = Default::default();
+    for placement in &placements {
+        let doc = placement.document()?;
+        let date = |path| {
+            get_path(&doc, path)
+                .and_then(|v| v.as_str())
+                .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+        };
+        let (Some(person), Some(started_on)) = (placement.parent_id.clone(), date("started_on"))
+        else {
+            continue;
+        };
+        let work = domain::exits::Work {
+            started_on,
+            ended_on: date("ended_on"),
+            self_employed: get_path(&doc, "kind").and_then(|v| v.as_str()) == Some("self_employed"),
+            left: left.contains(&placement.id),
+        };
+        if !work.holds_on(today) {
+            continue;
+        }
+        let key = (started_on, placement.id.clone());
+        if earliest.get(&person).is_none_or(|(held, _)| key < *held) {
+            earliest.insert(person, (key, work));
+        }
+    }
+    let ids: Vec<&String> = earliest.keys().collect();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(1000) {
+        rows.extend(
+            persons_index::table
+                .filter(persons_index::id.eq_any(chunk))
+                .filter(persons_index::deleted.eq(false))
+                .filter(persons_index::status.eq("recognised"))
+                .select(PersonRow::as_select())
+                .load(conn)?,
+        );
+    }
+    let mut found = Vec::with_capacity(rows.len());
+    for person in rows {
+        let Some(((since, placement_id), work)) = earliest.get(&person.id).cloned() else {
+            continue;
+        };
+        found.push(ExitCandidate {
+            person,
+            reason: work.exit_reason(),
+            since,
+            placement_id: Some(placement_id),
+        });
+    }
+    Ok(found)
 }
 
 /// Why two or more persons may be one.

@@ -759,6 +759,12 @@ async fn possible_duplicates_and_exit_candidates_are_listed_for_staff() {
         .filter_map(|p| p["id"].as_str())
         .collect();
     assert_eq!(ids, [p1.as_str()], "{}", r.body);
+    assert_eq!(r.body["items"][0]["reason"], "no_contact_six_months");
+    assert_eq!(
+        r.body["items"][0]["since"], "2026-09-01",
+        "six months after the contact"
+    );
+    assert_eq!(r.body["items"][0]["placement_id"], Value::Null);
     let r = s.app.get("/v1/exit-candidates", &s.staff2.access).await;
     assert_eq!(r.body["items"], json!([]));
 }

@@ -557,6 +557,35 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
             .map(|(d, s)| (d, s.to_string()))
             .to_vec()
     );
+    // Once recognised, a person in work is listed for an exit, with the placement behind
+    // it; the unplaced person beside them is not.
+    {
+        use diesel::prelude::*;
+        use liuqing_schema::tables::persons_index;
+        let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+        let mut conn = backend.connect().expect("connect");
+        diesel::update(persons_index::table.filter(persons_index::id.eq_any([&p, &other])))
+            .set((
+                persons_index::status.eq("recognised"),
+                persons_index::enrolled_on.eq(today.as_str()),
+            ))
+            .execute(&mut conn)
+            .expect("recognise");
+    }
+    let r = app.get("/v1/exit-candidates", &w.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", r.body);
+    assert_eq!(items[0]["id"], p.as_str());
+    assert_eq!(items[0]["reason"], "employed");
+    assert_eq!(items[0]["since"], today.as_str());
+    let placed: Vec<&Value> = file["placements"]
+        .as_array()
+        .expect("placements")
+        .iter()
+        .map(|r| &r["id"])
+        .collect();
+    assert!(placed.contains(&&items[0]["placement_id"]), "{}", r.body);
     // An exit for work after a recorded placement schedules nothing more: one cadence.
     let r = app
         .post(
@@ -583,6 +612,9 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
         6,
         "two placements recorded, three follow-ups each"
     );
+    // Exited, they are no longer a candidate.
+    let r = app.get("/v1/exit-candidates", &w.staff.access).await;
+    assert_eq!(r.body["items"], json!([]), "{}", r.body);
 }
 
 /// A vacancy of the test street approved by station staff; `fields` add to the defaults.

@@ -84,7 +84,7 @@ pub async fn home(state: web::Data<AppState>, console: Console) -> ConsoleResult
             (count_only("待初审申请", today.to_review, "受理后待初审"))
             (tile("公示中", today.in_publicity, "/console/lists/publicity", "公示期满后可认定"))
             (count_only("应走访家庭", today.due_visits, "超过走访周期未见面"))
-            (tile("可能退出", today.exit_candidates, "/console/lists/exit-candidates", "六个月以上未联系"))
+            (tile("可能退出", today.exit_candidates, "/console/lists/exit-candidates", "六个月未联系或已上岗"))
         }
     };
     Ok(console.html(page::shell(&console, Section::Home, "首页", body)))

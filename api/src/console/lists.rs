@@ -1,8 +1,9 @@
 //! 名单: the lists a station posts or works through — the publicity list (公示名单, printed
-//! on A4 and posted), and the exit candidates (no contact for six months or more). The
+//! on A4 and posted), and the exit candidates (no contact for six months or more, or in work). The
 //! entries are the API's (`routes::reports::{publicity_of, exit_candidates_of}`).
 
 use actix_web::web;
+use liuqing_schema::domain::ExitReason;
 use maud::html;
 
 use super::error::ConsoleResult;
@@ -82,7 +83,7 @@ pub async fn exit_candidates(state: web::Data<AppState>, console: Console) -> Co
             let mut names = Names::default();
             let communities = items
                 .iter()
-                .map(|p| names.node(conn, &p.community_id))
+                .map(|p| names.node(conn, &p.person.community_id))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((items, communities))
         })
@@ -90,18 +91,19 @@ pub async fn exit_candidates(state: web::Data<AppState>, console: Console) -> Co
     let offset = state.config.utc_offset_minutes;
     let body = html! {
         (tabs("exit"))
-        p.hint { "六个月以上没有走访或服务记录的人员，最久的在前。是否退出由服务站核实后决定。" }
+        p.hint { "六个月以上没有走访或服务记录的人员，以及已上岗的人员，时间最久的在前。是否退出由服务站核实后决定。" }
         @if items.is_empty() { p.empty { "没有符合条件的人员。" } }
         @else {
             table.list {
-                thead { tr { th { "姓名" } th { "社区" } th { "状态" } th { "最近联系" } } }
+                thead { tr { th { "姓名" } th { "社区" } th { "原因" } th { "起始" } th { "最近联系" } } }
                 tbody {
-                    @for (p, community) in items.iter().zip(&communities) {
+                    @for (c, community) in items.iter().zip(&communities) {
                         tr {
-                            td { a href={ "/console/persons/" (p.id) } { (p.name) } }
+                            td { a href={ "/console/persons/" (c.person.id) } { (c.person.name) } }
                             td { (community) }
-                            td { (labels::person_status(&p.status)) }
-                            td { (p.last_contact_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "从未".into())) }
+                            td { (exit_why(c.reason)) }
+                            td { (zh::date_text(&c.since, offset)) }
+                            td { (c.person.last_contact_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "从未".into())) }
                         }
                     }
                 }
@@ -114,6 +116,17 @@ pub async fn exit_candidates(state: web::Data<AppState>, console: Console) -> Co
         "可能退出的人员",
         body,
     )))
+}
+
+/// Why a person is listed for exit, in a few words (the exit form gives the guide's full
+/// wording).
+fn exit_why(reason: ExitReason) -> &'static str {
+    match reason {
+        ExitReason::NoContactSixMonths => "六个月未联系",
+        ExitReason::Employed => "已上岗",
+        ExitReason::SelfEmployed => "自主经营",
+        other => other.chinese_name(),
+    }
 }
 
 #[derive(serde::Deserialize, Default)]

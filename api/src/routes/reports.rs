@@ -195,8 +195,19 @@ pub struct CandidatesQuery {
     pub limit: Option<usize>,
 }
 
-/// Persons with no visit or service record for six months or more, longest first. Staff
-/// decide; nobody is exited automatically.
+/// A person staff may exit, and why (the API's item and the console's row).
+#[derive(Serialize)]
+pub struct ExitCandidateItem {
+    #[serde(flatten)]
+    pub person: PersonItem,
+    pub reason: liuqing_schema::domain::ExitReason,
+    /// Out of contact since, or in work since.
+    pub since: String,
+    pub placement_id: Option<String>,
+}
+
+/// Recognised persons staff may exit: out of contact for six months or more, or in work by
+/// a placement, the longest-standing first. Staff decide; nobody is exited automatically.
 pub async fn exit_candidates(
     state: web::Data<AppState>,
     caller: Caller,
@@ -210,22 +221,28 @@ pub async fn exit_candidates(
     Ok(HttpResponse::Ok().json(Items { items }))
 }
 
-/// The exit candidates of the caller's scope, longest without contact first (the API's
-/// list and the console's).
+/// The exit candidates of the caller's scope (the API's list and the console's).
 pub(crate) fn exit_candidates_of(
     conn: &mut DbConn,
     app: &AppState,
     caller: &Caller,
     q: &CandidatesQuery,
-) -> Result<Vec<PersonItem>, ApiError> {
+) -> Result<Vec<ExitCandidateItem>, ApiError> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::ReadCaseFiles)?;
     let limit = crate::paging::limit(q.limit)?;
     let today = app.config.today();
     let scope = caller.scope(conn)?;
     casefile::exit_candidates(conn, &scope, today, limit)?
-        .iter()
-        .map(|p| views::person_item(p, today, birth_dates))
+        .into_iter()
+        .map(|c| {
+            Ok(ExitCandidateItem {
+                person: views::person_item(&c.person, today, birth_dates)?,
+                reason: c.reason,
+                since: c.since.to_string(),
+                placement_id: c.placement_id,
+            })
+        })
         .collect()
 }
 

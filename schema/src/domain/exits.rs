@@ -61,6 +61,34 @@ pub fn is_exit_candidate(
     at >= no_contact_since(last_contact, enrolled_on)
 }
 
+/// A placement (上岗) as the exit rule reads it: the guide's first reasons to leave
+/// assistance are being hired by a unit (被用人单位录用) and running one's own business.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Work {
+    pub started_on: NaiveDate,
+    pub ended_on: Option<NaiveDate>,
+    pub self_employed: bool,
+    /// A follow-up found the person no longer in this work.
+    pub left: bool,
+}
+
+impl Work {
+    /// Whether the person is in this work on `at`: started by then, not ended, and no
+    /// follow-up found them gone. Such a person is an exit candidate for staff to decide.
+    pub fn holds_on(&self, at: NaiveDate) -> bool {
+        self.started_on <= at && self.ended_on.is_none_or(|end| end > at) && !self.left
+    }
+
+    /// The exit reason this work suggests.
+    pub fn exit_reason(&self) -> ExitReason {
+        if self.self_employed {
+            ExitReason::SelfEmployed
+        } else {
+            ExitReason::Employed
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +168,53 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn work_suggests_an_exit_while_it_holds() {
+        let work = Work {
+            started_on: d(2026, 3, 1),
+            ended_on: None,
+            self_employed: false,
+            left: false,
+        };
+        let cases = [
+            ("before the start", work, d(2026, 2, 28), false),
+            ("on the start", work, d(2026, 3, 1), true),
+            ("later", work, d(2026, 12, 1), true),
+            (
+                "ends later",
+                Work {
+                    ended_on: Some(d(2026, 6, 30)),
+                    ..work
+                },
+                d(2026, 6, 29),
+                true,
+            ),
+            (
+                "ended that day",
+                Work {
+                    ended_on: Some(d(2026, 6, 30)),
+                    ..work
+                },
+                d(2026, 6, 30),
+                false,
+            ),
+            (
+                "left, by a follow-up",
+                Work { left: true, ..work },
+                d(2026, 4, 1),
+                false,
+            ),
+        ];
+        for (name, work, at, want) in cases {
+            assert_eq!(work.holds_on(at), want, "{name}");
+        }
+        assert_eq!(work.exit_reason(), ExitReason::Employed);
+        let own = Work {
+            self_employed: true,
+            ..work
+        };
+        assert_eq!(own.exit_reason(), ExitReason::SelfEmployed);
     }
 }
