@@ -753,13 +753,16 @@ impl<'a> Loader<'a> {
                         "contact_phone": format!("1395010{:04}", 2000 + n),
                     }),
                 )?;
-                self.write(
-                    staff,
-                    days_ago - 1,
-                    Entity::Employer,
-                    &employer,
-                    json!({ "verified": true }),
-                )?;
+                // The street's newest employer is still to be checked by the station.
+                if e + 1 < EMPLOYERS.len() {
+                    self.write(
+                        staff,
+                        days_ago - 1,
+                        Entity::Employer,
+                        &employer,
+                        json!({ "verified": true }),
+                    )?;
+                }
                 // Called on again lately: the street's employer coverage counts it.
                 let visited_ago = 5 + 4 * n as i64;
                 self.write(
@@ -1313,6 +1316,11 @@ impl<'a> Loader<'a> {
                 }),
             )?;
             self.counts.services += 1;
+        }
+        if matches!(stage, Stage::Done) && self.counts.persons % 3 == 0 {
+            // Placed lately and not yet exited: the station's exit list shows them for
+            // work. (No draw from the generator, so the rest of the demo stays as it was.)
+            self.placement(coordinator, person, 12)?;
         }
         if matches!(stage, Stage::Exited) {
             let exit_days_ago = self.rng.gen_range(1..20);

@@ -579,55 +579,81 @@ fn out_of_contact(
         .collect())
 }
 
+/// The work a placement's document stands for; `None` without a readable start date.
+/// `left`: a follow-up found the person gone from it.
+pub fn work_of(placement: &serde_json::Value, left: bool) -> Option<domain::exits::Work> {
+    let date = |path| {
+        get_path(placement, path)
+            .and_then(|v| v.as_str())
+            .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+    };
+    date("started_on").map(|started_on| domain::exits::Work {
+        started_on,
+        ended_on: date("ended_on"),
+        self_employed: get_path(placement, "kind").and_then(|v| v.as_str())
+            == Some("self_employed"),
+        left,
+    })
+}
+
+/// The placement a follow-up's document found the person gone from, if it did.
+pub fn left_placement(follow_up: &serde_json::Value) -> Option<&str> {
+    if get_path(follow_up, "still_employed") != Some(&serde_json::Value::Bool(false)) {
+        return None;
+    }
+    get_path(follow_up, "placement_id").and_then(|v| v.as_str())
+}
+
+/// The work a person is in at `today`, from their placements' documents (with ids) and
+/// their follow-ups': the earliest placement that holds, with its id.
+pub fn current_work(
+    placements: &[(&str, serde_json::Value)],
+    follow_ups: &[serde_json::Value],
+    today: NaiveDate,
+) -> Option<(String, domain::exits::Work)> {
+    let left: Vec<&str> = follow_ups.iter().filter_map(left_placement).collect();
+    placements
+        .iter()
+        .filter_map(|(id, doc)| Some((*id, work_of(doc, left.contains(id))?)))
+        .filter(|(_, work)| work.holds_on(today))
+        .min_by_key(|(id, work)| (work.started_on, *id))
+        .map(|(id, work)| (id.to_string(), work))
+}
+
 /// Recognised persons in work at `today` by a placement of theirs, each once (their
 /// earliest placement that holds).
 fn in_work(conn: &mut DbConn, scope: &Scope, today: NaiveDate) -> StoreResult<Vec<ExitCandidate>> {
+    type Docs<'a> = (Vec<(&'a str, serde_json::Value)>, Vec<serde_json::Value>);
     let communities = crate::records::communities_in_scope(conn, scope)?;
     let placements = crate::records::live_of_entity(conn, Entity::Placement, &communities)?;
     let owners: Vec<&str> = placements
         .iter()
         .filter_map(|r| r.parent_id.as_deref())
         .collect();
-    // The placements a follow-up found the person gone from.
-    let mut left = std::collections::HashSet::new();
-    for follow_up in crate::records::live_children_of(conn, &owners, &[Entity::FollowUp])? {
-        let doc = follow_up.document()?;
-        if get_path(&doc, "still_employed") == Some(&serde_json::Value::Bool(false)) {
-            if let Some(id) = get_path(&doc, "placement_id").and_then(|v| v.as_str()) {
-                left.insert(id.to_string());
-            }
-        }
-    }
-    // Per person: their earliest placement that holds (start, id) and its work.
-    let mut earliest: std::collections::HashMap<
-        String,
-        ((NaiveDate, String), domain::exits::Work),
-    > = Default::default();
+    let follow_ups = crate::records::live_children_of(conn, &owners, &[Entity::FollowUp])?;
+    // Per person: their placements and follow-ups.
+    let mut by_person: std::collections::HashMap<&str, Docs> = Default::default();
     for placement in &placements {
-        let doc = placement.document()?;
-        let date = |path| {
-            get_path(&doc, path)
-                .and_then(|v| v.as_str())
-                .and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
-        };
-        let (Some(person), Some(started_on)) = (placement.parent_id.clone(), date("started_on"))
-        else {
-            continue;
-        };
-        let work = domain::exits::Work {
-            started_on,
-            ended_on: date("ended_on"),
-            self_employed: get_path(&doc, "kind").and_then(|v| v.as_str()) == Some("self_employed"),
-            left: left.contains(&placement.id),
-        };
-        if !work.holds_on(today) {
-            continue;
-        }
-        let key = (started_on, placement.id.clone());
-        if earliest.get(&person).is_none_or(|(held, _)| key < *held) {
-            earliest.insert(person, (key, work));
+        if let Some(person) = placement.parent_id.as_deref() {
+            let docs = by_person.entry(person).or_default();
+            docs.0.push((placement.id.as_str(), placement.document()?));
         }
     }
+    for follow_up in &follow_ups {
+        if let Some(docs) = follow_up
+            .parent_id
+            .as_deref()
+            .and_then(|p| by_person.get_mut(p))
+        {
+            docs.1.push(follow_up.document()?);
+        }
+    }
+    let earliest: std::collections::HashMap<String, (String, domain::exits::Work)> = by_person
+        .into_iter()
+        .filter_map(|(person, (placed, followed))| {
+            current_work(&placed, &followed, today).map(|work| (person.to_string(), work))
+        })
+        .collect();
     let ids: Vec<&String> = earliest.keys().collect();
     let mut rows = Vec::new();
     for chunk in ids.chunks(1000) {
@@ -642,13 +668,13 @@ fn in_work(conn: &mut DbConn, scope: &Scope, today: NaiveDate) -> StoreResult<Ve
     }
     let mut found = Vec::with_capacity(rows.len());
     for person in rows {
-        let Some(((since, placement_id), work)) = earliest.get(&person.id).cloned() else {
+        let Some((placement_id, work)) = earliest.get(&person.id).cloned() else {
             continue;
         };
         found.push(ExitCandidate {
             person,
             reason: work.exit_reason(),
-            since,
+            since: work.started_on,
             placement_id: Some(placement_id),
         });
     }

@@ -51,6 +51,23 @@ pub struct StreetJobs {
     pub hired: usize,
 }
 
+/// One employer as the street's list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmployerLine {
+    pub employer_id: String,
+    pub street_id: String,
+    pub name: String,
+    pub industry: Option<String>,
+    /// Station staff checked its details.
+    pub verified: bool,
+    /// The newest visit (单位走访), and how many there were.
+    pub last_visit_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub visits: usize,
+    /// Approved vacancies, and those open today.
+    pub vacancies: usize,
+    pub open: usize,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct VacancyLine {
     pub vacancy_id: String,
@@ -87,6 +104,8 @@ pub struct JobReport {
     pub as_of: NaiveDate,
     pub suitable_score: u32,
     pub streets: Vec<StreetJobs>,
+    /// By street, then name.
+    pub employers: Vec<EmployerLine>,
     pub vacancies: Vec<VacancyLine>,
     /// Job seekers with no suitable vacancy, lowest best score first.
     pub gaps: Vec<Gap>,
@@ -114,17 +133,36 @@ pub fn job_report(
     let communities = records::communities_in_scope(conn, scope)?;
 
     let mut employers: HashMap<String, (String, String)> = HashMap::new();
+    let mut employer_lines: Vec<EmployerLine> = Vec::new();
     for row in records::live_rows_of_entity(conn, Entity::Employer, &street_ids)? {
         let doc = records::parse_json("records.data (employer)", &row.data)?;
         let name = text(&doc, "name").unwrap_or_default().to_string();
+        employer_lines.push(EmployerLine {
+            employer_id: row.id.clone(),
+            street_id: row.community_id.clone(),
+            name: name.clone(),
+            industry: text(&doc, "industry").map(str::to_string),
+            verified: get_path(&doc, "verified") == Some(&Value::Bool(true)),
+            last_visit_at: None,
+            visits: 0,
+            vacancies: 0,
+            open: 0,
+        });
         employers.insert(row.id, (row.community_id, name));
     }
     let mut visited: std::collections::HashSet<String> = Default::default();
+    // Per employer: the number of visits and the newest.
+    let mut visits: HashMap<String, (usize, Micros)> = HashMap::new();
     for visit in records::live_of_entity(conn, Entity::EmployerVisit, &street_ids)? {
         let doc = visit.document()?;
         let at = text(&doc, "visited_at")
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map_or(visit.created_at, |t| t.timestamp_micros());
+        if let Some(employer) = &visit.parent_id {
+            let seen = visits.entry(employer.clone()).or_insert((0, at));
+            seen.0 += 1;
+            seen.1 = seen.1.max(at);
+        }
         if at >= rules.covered_since {
             visited.extend(visit.parent_id);
         }
@@ -175,6 +213,30 @@ pub fn job_report(
             &b.title,
             &b.vacancy_id,
         ))
+    });
+
+    // Per employer: approved vacancies, and those open.
+    let mut offered: HashMap<&str, (usize, usize)> = HashMap::new();
+    for l in lines
+        .iter()
+        .filter(|l| l.state != Exclusion::NotApproved.to_string())
+    {
+        let counts = offered.entry(l.employer_id.as_str()).or_default();
+        counts.0 += 1;
+        counts.1 += usize::from(l.state == "open");
+    }
+    for line in &mut employer_lines {
+        if let Some((count, newest)) = visits.get(&line.employer_id) {
+            line.visits = *count;
+            line.last_visit_at = chrono::DateTime::from_timestamp_micros(*newest);
+        }
+        (line.vacancies, line.open) = offered
+            .get(line.employer_id.as_str())
+            .copied()
+            .unwrap_or_default();
+    }
+    employer_lines.sort_by(|a, b| {
+        (&a.street_id, &a.name, &a.employer_id).cmp(&(&b.street_id, &b.name, &b.employer_id))
     });
 
     let street_rows = streets
@@ -264,6 +326,7 @@ pub fn job_report(
         as_of: rules.today,
         suitable_score: rules.suitable_score,
         streets: street_rows,
+        employers: employer_lines,
         vacancies: lines,
         gaps,
     })
@@ -271,4 +334,69 @@ pub fn job_report(
 
 fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
     get_path(doc, path).and_then(Value::as_str)
+}
+
+/// One employer's file (单位档案): its visits (newest first), its vacancies, and the
+/// placements with it of the scope's persons (newest first), each with the person.
+#[derive(Debug, Clone)]
+pub struct EmployerFile {
+    pub employer: records::Record,
+    pub visits: Vec<records::Record>,
+    pub vacancies: Vec<records::Record>,
+    pub placements: Vec<(records::Record, Option<crate::casefile::PersonRow>)>,
+}
+
+/// The file of `employer`, which the caller has found in `scope`.
+pub fn employer_file(
+    conn: &mut DbConn,
+    scope: &Scope,
+    employer: records::Record,
+) -> StoreResult<EmployerFile> {
+    let mut visits = crate::casefile::children_of(conn, &employer.id, Entity::EmployerVisit)?;
+    let visited_at = |r: &records::Record| -> StoreResult<Option<String>> {
+        Ok(text(&r.document()?, "visited_at").map(str::to_string))
+    };
+    let mut keyed = Vec::with_capacity(visits.len());
+    for visit in visits.drain(..) {
+        keyed.push((visited_at(&visit)?, visit));
+    }
+    keyed.sort_by(|a, b| b.0.cmp(&a.0));
+    let visits = keyed.into_iter().map(|(_, v)| v).collect();
+    let vacancies = crate::casefile::children_of(conn, &employer.id, Entity::Vacancy)?;
+
+    let communities = records::communities_in_scope(conn, scope)?;
+    let mut placed = Vec::new();
+    for placement in records::live_of_entity(conn, Entity::Placement, &communities)? {
+        let doc = placement.document()?;
+        if text(&doc, "employer_id") == Some(employer.id.as_str()) {
+            let started = text(&doc, "started_on").unwrap_or_default().to_string();
+            placed.push((started, placement));
+        }
+    }
+    placed.sort_by(|a, b| b.0.cmp(&a.0));
+    let ids: Vec<&str> = placed
+        .iter()
+        .filter_map(|(_, p)| p.parent_id.as_deref())
+        .collect();
+    let mut persons: HashMap<String, crate::casefile::PersonRow> = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<crate::casefile::PersonRow> = persons_index::table
+            .filter(persons_index::id.eq_any(chunk))
+            .select(crate::casefile::PersonRow::as_select())
+            .load(conn)?;
+        persons.extend(rows.into_iter().map(|p| (p.id.clone(), p)));
+    }
+    let placements = placed
+        .into_iter()
+        .map(|(_, p)| {
+            let person = p.parent_id.as_ref().and_then(|id| persons.get(id)).cloned();
+            (p, person)
+        })
+        .collect();
+    Ok(EmployerFile {
+        employer,
+        visits,
+        vacancies,
+        placements,
+    })
 }

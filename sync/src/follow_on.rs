@@ -3,6 +3,8 @@
 //!   (the household was due a visit; now it has had one);
 //! - a placement (上岗), or an exit for work with no placement recorded, schedules its
 //!   follow-ups (跟踪回访) as `follow_up_due` tasks at the configured months;
+//! - a placement on a vacancy fills a place: the vacancy's `filled` rises to the number
+//!   of its placements still running;
 //! - a follow-up recorded closes the earliest open follow-up task of its placement;
 //! - a referral closes the open `job_match` task that proposed its vacancy to the person.
 //!
@@ -14,6 +16,7 @@ use liuqing_schema::casefile;
 use liuqing_schema::domain::exits::ExitReason;
 use liuqing_schema::domain::follow_ups;
 use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::org;
 use liuqing_schema::records::{self, Record};
 use liuqing_schema::scope::Scope;
 use liuqing_schema::users::Role;
@@ -101,6 +104,9 @@ pub(crate) fn bring_about(
     close_visit_tasks(conn, &consequences.met, &env)?;
     for (entity, id) in &consequences.placed {
         schedule_follow_ups(conn, *entity, id, &env)?;
+        if *entity == Entity::Placement {
+            fill_vacancy(conn, id, &env)?;
+        }
     }
     for id in &consequences.followed {
         close_follow_up_task(conn, id, &env)?;
@@ -272,6 +278,47 @@ fn schedule_follow_ups(
         let mut edit = Edit::create(Entity::Task, fields);
         edit.id = task_id;
         writer::apply_edit(conn, &server(), env, edit)?;
+    }
+    Ok(())
+}
+
+/// A placement on a vacancy fills one of its places: the vacancy's `filled` is raised to
+/// the number of its placements not ended, never lowered (staff may count hires the
+/// system did not see). Counting rather than adding one makes a repeated or edited
+/// placement change nothing.
+fn fill_vacancy(conn: &mut DbConn, id: &str, env: &Env<'_>) -> Result<(), StoreError> {
+    let Some(placement) = records::find(conn, Entity::Placement, id)?.filter(|r| !r.deleted) else {
+        return Ok(());
+    };
+    let doc = placement.document()?;
+    let Some(vacancy_id) = get_path(&doc, "vacancy_id").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let Some(vacancy) = records::find(conn, Entity::Vacancy, vacancy_id)?.filter(|r| !r.deleted)
+    else {
+        return Ok(());
+    };
+    // The vacancy's street holds the persons who may be placed on it.
+    let street = Scope::Subtrees(org::paths_of(
+        conn,
+        std::slice::from_ref(&vacancy.community_id),
+    )?);
+    let communities = records::communities_in_scope(conn, &street)?;
+    let mut running = 0;
+    for row in records::live_rows_of_entity(conn, Entity::Placement, &communities)? {
+        let other = records::parse_json("records.data (placement)", &row.data)?;
+        let on_it = get_path(&other, "vacancy_id").and_then(Value::as_str) == Some(vacancy_id);
+        if on_it && get_path(&other, "ended_on").is_none_or(Value::is_null) {
+            running += 1;
+        }
+    }
+    let recorded = get_path(&vacancy.document()?, "filled")
+        .and_then(Value::as_i64)
+        .unwrap_or(0);
+    if running > recorded {
+        let mut fields = Map::new();
+        fields.insert("filled".into(), json!(running));
+        writer::apply_edit(conn, &server(), env, Edit::update(&vacancy, fields)?)?;
     }
     Ok(())
 }

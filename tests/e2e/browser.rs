@@ -888,6 +888,36 @@ async fn a_station_approves_a_vacancy_and_recommends_a_match_from_the_case_file(
     assert!(text.contains("已保存"), "{text}");
     assert!(text.contains("没有待审核的岗位。"), "{text}");
 
+    // An employer's file: its details with the contact's phone masked, its visits and
+    // vacancies; the station confirms an unchecked employer's details.
+    let unchecked = b
+        .script("const r = [...document.querySelectorAll('table.employers tbody tr')].find(r => r.textContent.includes('未核实')); return r ? r.querySelector('a').getAttribute('href') : null;")
+        .await;
+    let unchecked = unchecked
+        .as_str()
+        .expect("an unchecked employer")
+        .to_string();
+    b.click(&format!("table.employers a[href='{unchecked}']"))
+        .await;
+    b.wait_for_path(&unchecked).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("单位信息") && text.contains("统一社会信用代码") && text.contains("未核实"),
+        "{text}"
+    );
+    assert!(text.contains("走访了解用工需求"), "the visit: {text}");
+    assert!(text.contains("****"), "the phone is masked: {text}");
+    assert!(!text.contains("13950102"), "no clear phone: {text}");
+    b.screenshot("employer").await;
+    b.click("form button[name=verified]").await;
+    b.wait_for_path(&unchecked).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("已核实") && !text.contains("未核实"),
+        "{text}"
+    );
+    b.goto("/console/jobs").await;
+
     // A recognised person with matches; their file lists them with the reasons.
     let persons = app
         .get("/v1/persons?status=recognised&limit=100", &staff.access)
@@ -956,5 +986,20 @@ async fn a_station_approves_a_vacancy_and_recommends_a_match_from_the_case_file(
     b.script("document.getElementById('work').scrollIntoView(); return true;")
         .await;
     b.screenshot("case-file-work").await;
+
+    // Persons placed and not yet exited are on the exit list for their work, and their
+    // files say they are in work.
+    b.goto("/console/lists/exit-candidates").await;
+    let placed = b
+        .script("const r = [...document.querySelectorAll('table.list tbody tr')].find(r => r.textContent.includes('已上岗')); return r ? r.querySelector('a').getAttribute('href') : null;")
+        .await;
+    let placed = placed
+        .as_str()
+        .expect("a person in work on the exit list")
+        .to_string();
+    b.screenshot("exit-candidates").await;
+    b.goto(&placed).await;
+    let text = b.text().await;
+    assert!(text.contains("在岗") && text.contains("单位档案"), "{text}");
     b.close().await;
 }

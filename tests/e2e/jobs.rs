@@ -515,9 +515,24 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
         "{file}"
     );
     assert_eq!(file["follow_ups"].as_array().map(Vec::len), Some(1));
+    // Their unemployment has ended: the case file says they are in work, since when.
+    assert_eq!(file["work"]["since"], today.as_str(), "{file}");
+    assert_eq!(file["work"]["reason"], "employed", "{file}");
+    let r = app
+        .get(&format!("/v1/persons/{other}"), &w.staff.access)
+        .await;
+    assert_eq!(r.body["work"], Value::Null, "{}", r.body);
     assert_eq!(file["summary"]["last_contact_on"], today.as_str());
-    // The other coordinator of the community pulls them like any record.
+    // Each running placement on the vacancy fills one of its places, as the server's
+    // edit of the vacancy, which the phones pull.
     let (changes, _) = pull_all(app, &w.a2.s.access, None).await;
+    let pulled = changes
+        .iter()
+        .rev()
+        .find(|c| c["id"] == v.as_str())
+        .expect("the vacancy");
+    assert_eq!(pulled["data"]["filled"], 2, "{pulled}");
+    // The other coordinator of the community pulls them like any record.
     for id in [&referral, &placement] {
         assert!(changes.iter().any(|c| c["id"] == id.as_str()), "{id}");
     }
@@ -615,6 +630,81 @@ async fn a_person_is_referred_placed_and_followed_up_and_each_record_keeps_to_it
     // Exited, they are no longer a candidate.
     let r = app.get("/v1/exit-candidates", &w.staff.access).await;
     assert_eq!(r.body["items"], json!([]), "{}", r.body);
+}
+
+/// 单位档案 in the console: the station reads an employer with its visits and vacancies
+/// (the contact's phone masked) and confirms its details; another street's coordinator
+/// finds no such employer, and an admin reads none.
+#[actix_web::test]
+async fn an_employers_file_in_the_console_keeps_to_its_street_and_staff_confirm_it() {
+    use crate::console::Web;
+    let w = world().await;
+    let app = &w.app;
+    let (_, _, _x_phone) = other_street(&w).await;
+    let (e, _) = employer_with_vacancy(&w, &w.tree.community_a).await;
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "employer_visit",
+            &new_id(),
+            None,
+            json!({ "employer_id": e, "visited_at": chrono::Utc::now().to_rfc3339(),
+                    "vacancies_found": 1, "notes": "首次走访，了解用工需求" }),
+        )],
+    )
+    .await;
+    let path = format!("/console/jobs/employers/{e}");
+
+    let staff = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let jobs = staff.get("/console/jobs").await;
+    assert!(jobs.body.contains(&path), "the list links the employer");
+    let page = staff.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "华林超市",
+        CREDIT_CODE,
+        "139****5678",
+        "首次走访，了解用工需求",
+        "理货员",
+        "未核实",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(!page.body.contains("13912345678"), "the phone is masked");
+    // Confirming needs the session's token; with it, the phones pull the verified flag.
+    let r = staff.post(&path, &[("verified", "true")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = staff
+        .post(&path, &[("csrf", &page.csrf()), ("verified", "true")])
+        .await;
+    assert_eq!(r.location(), format!("{path}?done=1"));
+    let page = staff.get(&path).await;
+    assert!(page.body.contains("已核实") && !page.body.contains("未核实"));
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let pulled = changes
+        .iter()
+        .rev()
+        .find(|c| c["id"] == e.as_str())
+        .expect("pulled");
+    assert_eq!(pulled["data"]["verified"], true);
+
+    // Another street's coordinator: no such employer, to read or to confirm.
+    let other = Web::signed_in(app, "coord-x", PASSWORD).await;
+    assert_eq!(other.get(&path).await.status, StatusCode::NOT_FOUND);
+    // Confirming is the station's: the street's own coordinator reads the file but may
+    // not confirm, and is offered no button.
+    let coord = Web::signed_in(app, "coord-a1", PASSWORD).await;
+    let page = coord.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("name=\"verified\""), "{}", page.body);
+    let r = coord
+        .post(&path, &[("csrf", &page.csrf()), ("verified", "false")])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // An admin reads no case file and no employer either.
+    let admin = Web::signed_in(app, "admin", ADMIN_PASSWORD).await;
+    assert_eq!(admin.get(&path).await.status, StatusCode::FORBIDDEN);
 }
 
 /// A vacancy of the test street approved by station staff; `fields` add to the defaults.
@@ -978,6 +1068,24 @@ async fn matching_ranks_with_reasons_excludes_what_cannot_be_and_recommends_in_o
         (&street["referrals"], &street["hired"]),
         (&json!(2), &json!(0))
     );
+    // Its one employer, never visited, with the same vacancies.
+    let employers = r.body["employers"].as_array().expect("employers");
+    assert_eq!(employers.len(), 1, "{}", r.body);
+    let employer = &employers[0];
+    assert_eq!(employer["street_id"], w.tree.street.as_str());
+    assert_eq!(
+        (
+            &employer["visits"],
+            &employer["last_visit_at"],
+            &employer["verified"]
+        ),
+        (&json!(0), &Value::Null, &json!(false))
+    );
+    assert_eq!(
+        (&employer["vacancies"], &employer["open"]),
+        (&json!(4), &json!(3)),
+        "{employer}"
+    );
     let states: std::collections::BTreeMap<String, String> = r.body["vacancies"]
         .as_array()
         .expect("vacancies")
@@ -1058,7 +1166,12 @@ async fn the_demo_has_jobs_and_the_daily_run_proposes_new_matches_once() {
         changes.iter().filter(|c| c["entity"] == entity).collect()
     };
     assert_eq!(of("employer").len(), 4);
-    assert!(of("employer").iter().all(|e| e["data"]["verified"] == true));
+    // The station has checked all but the newest employer.
+    let verified = of("employer")
+        .iter()
+        .filter(|e| e["data"]["verified"] == true)
+        .count();
+    assert_eq!(verified, 3);
     assert_eq!(of("employer_visit").len(), 4);
     let vacancies = of("vacancy");
     assert_eq!(vacancies.len(), 8);

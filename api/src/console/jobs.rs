@@ -33,7 +33,7 @@ fn rate(r: Option<u32>) -> String {
     r.map_or_else(|| "—".to_string(), |r| format!("{r}%"))
 }
 
-fn state_name(state: &str) -> &'static str {
+pub(super) fn state_name(state: &str) -> &'static str {
     match state {
         "open" => "在招",
         "not_approved" => "待审核",
@@ -62,6 +62,12 @@ pub async fn jobs(
         .iter()
         .filter(|v| v.state == "not_approved")
         .collect();
+    let street_names: std::collections::HashMap<&str, &str> = report
+        .streets
+        .iter()
+        .map(|s| (s.street_id.as_str(), s.name.as_str()))
+        .collect();
+    let offset = state.config.utc_offset_minutes;
     let body = html! {
         p.lede { "单位走访、岗位信息与人岗匹配。协理员在走访中登记的岗位，经服务站审核后才会推荐给求职人员。" }
         @if query.done.is_some() { p.notice role="status" { "已保存。协理员的手机下次同步时会收到。" } }
@@ -89,12 +95,36 @@ pub async fn jobs(
                 }
             }
         }
+        section.card #employers {
+            h2 { "用人单位" }
+            @if report.employers.is_empty() { p.empty { "还没有登记用人单位。" } }
+            @else {
+                table.list.employers {
+                    thead { tr {
+                        th { "单位" } th { "街道" } th { "行业" } th { "核实" } th { "最近走访" }
+                        th.n { "走访次数" } th.n { "岗位" } th.n { "在招" }
+                    } }
+                    tbody {
+                        @for e in &report.employers {
+                            tr {
+                                td { a href={ "/console/jobs/employers/" (e.employer_id) } { (e.name) } }
+                                td { (street_names.get(e.street_id.as_str()).copied().unwrap_or("—")) }
+                                td { (e.industry.as_deref().unwrap_or("—")) }
+                                td { @if e.verified { "已核实" } @else { "未核实" } }
+                                td { (e.last_visit_at.map(|t| zh::date_text(&t.to_rfc3339(), offset)).unwrap_or_else(|| "从未".into())) }
+                                td.n { (e.visits) } td.n { (e.vacancies) } td.n { (e.open) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         section.card.proposals {
             h2 { "待审核的岗位" }
             @if proposals.is_empty() { p.empty { "没有待审核的岗位。" } }
             @for v in &proposals {
                 article.proposal id={ "v-" (v.vacancy_id) } {
-                    h3 { (v.title) " · " (v.employer_name) }
+                    h3 { (v.title) " · " a href={ "/console/jobs/employers/" (v.employer_id) } { (v.employer_name) } }
                     p { "工种：" (v.job_type) "；招聘 " (v.count) " 人" @if v.public_welfare { "；公益性岗位" } }
                     @if may_decide {
                         form method="post" action={ "/console/jobs/vacancies/" (v.vacancy_id) } {
@@ -120,7 +150,7 @@ pub async fn jobs(
                         @for v in &report.vacancies {
                             tr data-state=(v.state) {
                                 td { (v.title) @if v.public_welfare { " " span.state { "公益性" } } }
-                                td { (v.employer_name) }
+                                td { a href={ "/console/jobs/employers/" (v.employer_id) } { (v.employer_name) } }
                                 td { (v.job_type) }
                                 td { span.state { (state_name(&v.state)) } }
                                 td.n { (v.count) } td.n { (v.filled) } td.n { (rate(v.fill_rate)) }

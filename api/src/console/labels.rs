@@ -144,6 +144,15 @@ pub fn referral_channel(code: &str) -> &'static str {
 }
 
 /// How a job recommendation went.
+/// A recorded yes or no; a dash when nobody recorded it.
+pub fn yes_no(answer: Option<bool>) -> &'static str {
+    match answer {
+        Some(true) => "是",
+        Some(false) => "否",
+        None => "—",
+    }
+}
+
 pub fn referral_outcome(code: Option<&str>) -> &'static str {
     match code {
         Some("interested") => "有意向",

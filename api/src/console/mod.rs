@@ -15,6 +15,7 @@
 mod admin;
 mod assets;
 mod conflicts;
+mod employers;
 mod error;
 mod home;
 mod jobs;
@@ -119,6 +120,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/lists/duplicates", web::get().to(lists::duplicates))
             .route("/jobs", web::get().to(jobs::jobs))
             .route("/jobs/vacancies/{id}", web::post().to(jobs::decide))
+            .route("/jobs/employers/{id}", web::get().to(employers::employer))
+            .route("/jobs/employers/{id}", web::post().to(employers::verify))
             .route("/admin", web::get().to(admin::index))
             .route("/admin/users", web::get().to(admin::users))
             .route("/admin/users", web::post().to(admin::create_user))

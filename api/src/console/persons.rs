@@ -437,11 +437,7 @@ fn work_card(f: &CaseFile, named: &Named, offset: i32) -> Markup {
             .map(|t| zh::date_text(t, offset))
             .unwrap_or_default()
     };
-    let yes = |d: &Value, field: &str| match get_path(d, field).and_then(Value::as_bool) {
-        Some(true) => "是",
-        Some(false) => "否",
-        None => "—",
-    };
+    let yes = |d: &Value, field: &str| labels::yes_no(get_path(d, field).and_then(Value::as_bool));
     html! {
         section.card #work {
             h2 { "就业情况" }
@@ -463,7 +459,8 @@ fn work_card(f: &CaseFile, named: &Named, offset: i32) -> Markup {
                 }
             }
             @for p in f.placements.iter().rev() {
-                h3 { "上岗：" (text(&p.data, "job_title").or(text(&p.data, "employer_name")).unwrap_or("—")) }
+                h3 { "上岗：" (text(&p.data, "job_title").or(text(&p.data, "employer_name")).unwrap_or("—"))
+                     @if let Some(employer) = text(&p.data, "employer_id") { " " a.small href={ "/console/jobs/employers/" (employer) } { "单位档案" } } }
                 p { (date(&p.data, "started_on")) " 上岗"
                     @if text(&p.data, "ended_on").is_some() { "，" (date(&p.data, "ended_on")) " 离岗" }
                     " · 签订合同：" (yes(&p.data, "contract_signed"))
@@ -555,6 +552,10 @@ fn case_file_page(
                 dt { "住址" } dd { (household.and_then(|h| text(h, "address")).unwrap_or("—")) }
                 dt { "社区" } dd { (named.community) }
                 dt { "状态" } dd { (labels::person_status(&f.summary.status)) }
+                @if let Some(w) = &f.work {
+                    dt { "就业" } dd { span.state data-state="approved" { "在岗" } " 自 " (zh::date_text(&w.since, offset)) " 起"
+                        @if w.reason == ExitReason::SelfEmployed { "（自主经营）" } }
+                }
                 dt { "援助等级" } dd { @if let Some(t) = &f.summary.tier { (t) "类" } @else { "未评估" } }
                 dt { "困难类别" } dd { (categories(&f.summary.categories)) }
                 dt { "最近联系" } dd { (f.summary.last_contact_on.as_deref().map(|d| zh::date_text(d, offset)).unwrap_or_else(|| "—".into())) }

@@ -248,6 +248,19 @@ pub(crate) fn case_file_of(
             .map(|r| views::record(r, birth_dates))
             .collect()
     };
+    let placed = of(Entity::Placement)
+        .into_iter()
+        .map(|r| Ok((r.id.as_str(), views::document(r)?)))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let followed = of(Entity::FollowUp)
+        .into_iter()
+        .map(views::document)
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let work = casefile::current_work(&placed, &followed, today).map(|(placement_id, w)| Work {
+        placement_id,
+        since: w.started_on.to_string(),
+        reason: w.exit_reason(),
+    });
     let (notice, eligibility) = judged(conn, &person, &children, &config.shared_evidence(), today)?;
     audit::record(
         conn,
@@ -276,6 +289,7 @@ pub(crate) fn case_file_of(
         referrals: list(Entity::Referral)?,
         placements: list(Entity::Placement)?,
         follow_ups: list(Entity::FollowUp)?,
+        work,
         assessment: latest(Entity::Assessment)?,
         plan: latest(Entity::Plan)?,
         exit: latest(Entity::Exit)?,
@@ -283,6 +297,15 @@ pub(crate) fn case_file_of(
         missing_materials: notice,
         eligibility,
     })
+}
+
+/// The work a person is in by a placement that holds today (started, not ended, no
+/// follow-up found them gone), and the exit it suggests.
+#[derive(Serialize)]
+pub(crate) struct Work {
+    pub placement_id: String,
+    pub since: String,
+    pub reason: liuqing_schema::domain::ExitReason,
 }
 
 /// The case file as `GET /v1/persons/{id}` answers it (`CaseFile` in openapi.yaml).
@@ -304,6 +327,8 @@ pub(crate) struct CaseFile {
     pub referrals: Vec<RecordView>,
     pub placements: Vec<RecordView>,
     pub follow_ups: Vec<RecordView>,
+    /// The work the person is in today, if any: their unemployment has ended.
+    pub work: Option<Work>,
     pub assessment: Option<RecordView>,
     pub plan: Option<RecordView>,
     pub exit: Option<RecordView>,
