@@ -1318,9 +1318,10 @@ impl<'a> Loader<'a> {
             self.counts.services += 1;
         }
         if matches!(stage, Stage::Done) && self.counts.persons % 3 == 0 {
-            // Placed lately and not yet exited: the station's exit list shows them for
-            // work. (No draw from the generator, so the rest of the demo stays as it was.)
-            self.placement(coordinator, person, 12)?;
+            // Placed six weeks ago and not yet exited: the station's exit list shows them
+            // for work, and the first follow-up (a month after) is overdue. (No draw from
+            // the generator, so the rest of the demo stays as it was.)
+            self.placement(coordinator, person, 40)?;
         }
         if matches!(stage, Stage::Exited) {
             let exit_days_ago = self.rng.gen_range(1..20);

@@ -673,6 +673,19 @@ async fn a_supervisor_opens_coverage_drills_down_and_downloads_a_ledger() {
         "{legend}"
     );
     b.screenshot("supervision-trend").await;
+    // The overdue tasks: a follow-up after a placement, not made by its day.
+    b.click("a[href='/console/supervision/overdue']").await;
+    b.wait_for_path("/console/supervision/overdue").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("逾期任务") && text.contains("跟踪回访（第1次"),
+        "{text}"
+    );
+    b.screenshot("supervision-overdue").await;
+    b.goto(&format!(
+        "/console/supervision?month={last_month}&group_by=street"
+    ))
+    .await;
     // Street → its stations → a station's communities.
     b.click("table.coverage tbody tr:first-child td:first-child a")
         .await;

@@ -707,6 +707,67 @@ async fn an_employers_file_in_the_console_keeps_to_its_street_and_staff_confirm_
     assert_eq!(admin.get(&path).await.status, StatusCode::FORBIDDEN);
 }
 
+/// A follow-up not made by its due day is overdue: the API's list and the supervisors'
+/// console list show it, with the person and the coordinator, inside their scope only.
+#[actix_web::test]
+async fn an_overdue_follow_up_is_on_the_supervisors_list() {
+    use crate::console::Web;
+    let w = world().await;
+    let app = &w.app;
+    let (_, p, _) = household_with_person(app, &w.a1, &w.tree.community_a, 73).await;
+    let (e, v) = employer_with_vacancy(&w, &w.tree.community_a).await;
+    // Placed 40 days ago: the first follow-up (a month after) is overdue.
+    let started = chrono::Utc::now().date_naive() - chrono::Days::new(40);
+    push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "placement",
+            &new_id(),
+            None,
+            json!({ "person_id": p, "employer_id": e, "vacancy_id": v,
+                    "job_title": "理货员", "started_on": started.to_string(), "kind": "market" }),
+        )],
+    )
+    .await;
+    let r = app.get("/v1/tasks/overdue", &w.staff.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(
+        items.len(),
+        1,
+        "one month after, only the first: {}",
+        r.body
+    );
+    assert_eq!(items[0]["data"]["kind"], "follow_up_due");
+    assert_eq!(items[0]["data"]["person_id"], p.as_str());
+
+    app.user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
+        .await;
+    let sup = Web::signed_in(app, "sup-street", PASSWORD).await;
+    assert!(sup
+        .get("/console/supervision")
+        .await
+        .body
+        .contains("/console/supervision/overdue"));
+    let page = sup.get("/console/supervision/overdue").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for shown in [
+        "跟踪回访（第1次，共3次）",
+        "跟踪回访",
+        &format!("/console/persons/{p}"),
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    // Another station's staff see none of it.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = Web::signed_in(app, "staff-2", PASSWORD).await;
+    let page = other.get("/console/supervision/overdue").await;
+    assert!(page.body.contains("没有逾期任务。"), "{}", page.body);
+    assert!(!page.body.contains(&p));
+}
+
 /// A vacancy of the test street approved by station staff; `fields` add to the defaults.
 async fn approved_vacancy(w: &World, employer: &str, fields: Value) -> String {
     let v = new_id();

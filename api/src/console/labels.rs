@@ -174,6 +174,17 @@ pub fn visit_outcome(code: &str) -> &'static str {
     }
 }
 
+pub fn task_kind(code: &str) -> &'static str {
+    match code {
+        "retake_photo" => "重拍材料",
+        "follow_up_due" => "跟踪回访",
+        "visit" => "应走访",
+        "site_check" => "实地核查",
+        "job_match" => "岗位推荐",
+        _ => "其他",
+    }
+}
+
 pub fn task_state(code: &str) -> &'static str {
     match code {
         "open" => "待办",

@@ -105,6 +105,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route("/supervision", web::get().to(supervision::coverage))
             .route("/supervision/due", web::get().to(supervision::due))
+            .route("/supervision/overdue", web::get().to(supervision::overdue))
             .route("/supervision/flags", web::get().to(supervision::flags))
             .route("/supervision/cases", web::get().to(supervision::cases))
             .route("/exports", web::post().to(supervision::export))

@@ -1,27 +1,32 @@
 //! 督导: visit coverage by street, station, community or coordinator for a month, with
 //! bars; drill-down from a street to its stations, communities and coordinators; the
 //! twelve-month trend as a line chart drawn by the server (SVG); the households due a
-//! visit; and the ledgers (台账) to export, with the reason the access log keeps. The
+//! visit and the overdue tasks; and the ledgers (台账) to export, with the reason the access log keeps. The
 //! figures are the API's (`routes::supervision::{coverage_of, trend_of, due_of}`).
 
 use actix_web::web;
 use chrono::NaiveDate;
+use liuqing_schema::casefile;
 use liuqing_schema::coverage::{CoverageRow, GroupBy};
+use liuqing_schema::entities::get_path;
 use liuqing_schema::time::now_micros;
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::error::{ConsoleError, ConsoleResult};
+use super::labels;
 use super::names::Names;
 use super::page::{self, Section};
 use super::session::{Console, Posted};
 use super::zh;
 use crate::ledgers::Ledger;
 use crate::routes::exports::{export_as, ExportQuery};
+use crate::routes::reports::overdue_tasks_of;
 use crate::routes::supervision::{
     cases_of, coverage_of, due_of, flagged_of, trend_of, CoverageQuery, DueQuery, FlagsQuery,
     TrendQuery, TrendReport,
 };
+use crate::routes::views::RecordView;
 use crate::state::AppState;
 use liuqing_schema::domain::visit_flags::Flag;
 use liuqing_schema::trend::Series;
@@ -137,6 +142,8 @@ pub async fn coverage(
         }
         p.links {
             a href={ "/console/supervision/due" @if !node_param.is_empty() { "?node=" (node_param) } } { "应走访家庭名单 →" }
+            " "
+            a href="/console/supervision/overdue" { "逾期任务（含跟踪回访）→" }
             " "
             a href={ "/console/supervision/flags?month=" (month) @if !node_param.is_empty() { "&node=" (node_param) } } { "可疑走访 →" }
             " "
@@ -330,6 +337,79 @@ pub async fn due(
         &console,
         Section::Supervision,
         "应走访家庭",
+        body,
+    )))
+}
+
+/// One overdue task as the list shows it.
+struct OverdueRow {
+    task: RecordView,
+    person: Option<(String, String)>,
+    assignee: String,
+    community: String,
+}
+
+/// `GET /console/supervision/overdue`: open tasks past their due day (follow-ups after a
+/// placement among them), the longest overdue first.
+pub async fn overdue(state: web::Data<AppState>, console: Console) -> ConsoleResult {
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let rows = state
+        .db
+        .run(move |conn| {
+            let tasks = overdue_tasks_of(conn, &app, &caller)?;
+            let mut names = Names::default();
+            let mut rows = Vec::with_capacity(tasks.len());
+            for task in tasks {
+                let text = |p| get_path(&task.data, p).and_then(serde_json::Value::as_str);
+                let person = match text("person_id") {
+                    Some(id) => casefile::person_row(conn, id)?.map(|p| (p.id, p.name)),
+                    None => None,
+                };
+                let assignee = names.user(conn, text("assignee_id"))?;
+                let community = names.node(conn, &task.community_id)?;
+                rows.push(OverdueRow {
+                    task,
+                    person,
+                    assignee,
+                    community,
+                });
+            }
+            Ok(rows)
+        })
+        .await?;
+    let today = state.config.today();
+    let offset = app_offset(&state);
+    let body = html! {
+        p.back { a href="/console/supervision" { "← 返回督导" } }
+        p.hint { "已过应完成日期仍未办结的任务：跟踪回访、应走访、重拍材料、实地核查等，逾期最久的在前。" }
+        @if rows.is_empty() { p.empty { "没有逾期任务。" } }
+        @else {
+            table.list.overdue {
+                thead { tr { th { "任务" } th { "类型" } th { "人员" } th { "社区" } th { "负责人" } th { "应完成" } th.n { "逾期天数" } } }
+                tbody {
+                    @for r in &rows {
+                        @let data = &r.task.data;
+                        @let text = |p| get_path(data, p).and_then(serde_json::Value::as_str);
+                        @let due = text("due_on").and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+                        tr {
+                            td { (text("title").unwrap_or_default()) }
+                            td { (labels::task_kind(text("kind").unwrap_or_default())) }
+                            td { @if let Some((id, name)) = &r.person { a href={ "/console/persons/" (id) } { (name) } } @else { "—" } }
+                            td { (r.community) }
+                            td { (r.assignee) }
+                            td { (text("due_on").map(|d| zh::date_text(d, offset)).unwrap_or_default()) }
+                            td.n { @if let Some(due) = due { ((today - due).num_days()) } }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(console.html(page::shell(
+        &console,
+        Section::Supervision,
+        "逾期任务",
         body,
     )))
 }

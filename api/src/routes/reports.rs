@@ -392,32 +392,41 @@ pub async fn overdue_reviews(
 /// Open tasks past their due day in the caller's scope (follow-ups after a placement,
 /// visits asked for, photos to retake), the longest overdue first.
 pub async fn overdue_tasks(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
-    caller.require(Permission::ReadCaseFiles)?;
-    let today = state.config.today();
-    let birth_dates = caller.birth_dates();
+    let app = state.clone();
     let items = state
         .db
-        .run(move |conn| {
-            let scope = caller.scope(conn)?;
-            let communities = liuqing_schema::records::communities_in_scope(conn, &scope)?;
-            let tasks = liuqing_schema::records::live_of_entity(
-                conn,
-                liuqing_schema::entities::Entity::Task,
-                &communities,
-            )?;
-            let mut overdue = Vec::new();
-            for task in &tasks {
-                let doc = views::document(task)?;
-                let text = |path| get_path(&doc, path).and_then(Value::as_str);
-                let due = text("due_on")
-                    .and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
-                if let Some(due) = due.filter(|d| *d < today && text("state") == Some("open")) {
-                    overdue.push((due, views::record(task, birth_dates)?));
-                }
-            }
-            overdue.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-            Ok(overdue.into_iter().map(|(_, r)| r).collect::<Vec<_>>())
-        })
+        .run(move |conn| overdue_tasks_of(conn, &app, &caller))
         .await?;
     Ok(HttpResponse::Ok().json(Items { items }))
+}
+
+/// The overdue tasks of the caller's scope, each with its due day (the API's list and the
+/// console's).
+pub(crate) fn overdue_tasks_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+) -> Result<Vec<views::RecordView>, ApiError> {
+    caller.require(Permission::ReadCaseFiles)?;
+    let today = app.config.today();
+    let birth_dates = caller.birth_dates();
+    let scope = caller.scope(conn)?;
+    let communities = liuqing_schema::records::communities_in_scope(conn, &scope)?;
+    let tasks = liuqing_schema::records::live_of_entity(
+        conn,
+        liuqing_schema::entities::Entity::Task,
+        &communities,
+    )?;
+    let mut overdue = Vec::new();
+    for task in &tasks {
+        let doc = views::document(task)?;
+        let text = |path| get_path(&doc, path).and_then(Value::as_str);
+        let due =
+            text("due_on").and_then(|t| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok());
+        if let Some(due) = due.filter(|d| *d < today && text("state") == Some("open")) {
+            overdue.push((due, views::record(task, birth_dates)?));
+        }
+    }
+    overdue.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    Ok(overdue.into_iter().map(|(_, r)| r).collect())
 }
