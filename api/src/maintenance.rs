@@ -417,29 +417,35 @@ pub async fn raise_match_tasks(
         })
         .await?;
     let mut raised = 0;
-    for chunk in found.chunks(DUE_TASKS_PER_WRITE) {
+    for chunk in found.chunks(MATCH_TASKS_PER_WRITE) {
         let chunk = chunk.to_vec();
         let state2 = state.clone();
         raised += state
             .db
-            .write(move |conn| raise_matches(conn, &state2, &chunk, now))
+            .write(move |conn| raise_matches(conn, &state2.cipher, &state2.config, &chunk, now))
             .await?;
     }
     Ok(raised)
 }
 
-fn raise_matches(
+/// New matches written in one transaction (the upkeep's, and the benchmark's).
+pub const MATCH_TASKS_PER_WRITE: usize = DUE_TASKS_PER_WRITE;
+
+/// Raises the `job_match` tasks of `found` not raised before, as the server; the caller
+/// holds the write transaction. Returns how many were raised.
+pub fn raise_matches(
     conn: &mut liuqing_schema::DbConn,
-    state: &AppState,
+    cipher: &liuqing_schema::crypto::FieldCipher,
+    config: &crate::config::Config,
     found: &[liuqing_schema::matches::NewMatch],
     now: Micros,
 ) -> Result<usize, crate::error::ApiError> {
     use liuqing_schema::entities::Entity;
     use liuqing_schema::scope::Scope;
 
-    let today = state.config.day_at(now);
+    let today = config.day_at(now);
     let caller = crate::auth::Caller::server();
-    let env = crate::staff::engine_env(&Scope::All, &state.cipher, &state.config, now);
+    let env = crate::staff::engine_env(&Scope::All, cipher, config, now);
     let mut assignees = Assignees::default();
     let mut raised = 0;
     for m in found {

@@ -546,6 +546,50 @@ fn jobs_of_street(
 }
 
 /// Runs `f` `runs` times; returns the median seconds.
+/// The first night's `job_match` tasks written as the upkeep writes them (the engine,
+/// `MATCH_TASKS_PER_WRITE` a transaction), after giving each community a coordinator to
+/// assign them to. Once only: a second night finds them raised. How many, and seconds.
+fn write_match_tasks(
+    conn: &mut DbConn,
+    cache: &matches::VacancyCache,
+    today: NaiveDate,
+    now: i64,
+) -> Result<(usize, f64)> {
+    use liuqing_api::maintenance::{raise_matches, MATCH_TASKS_PER_WRITE};
+    use liuqing_schema::users::{self, NewUser, Role};
+    for (i, community) in records::communities_in_scope(conn, &Scope::All)?
+        .iter()
+        .enumerate()
+    {
+        let id = uuid::Uuid::new_v4().to_string();
+        let username = format!("bench-coordinator-{i}");
+        users::create(
+            conn,
+            &NewUser {
+                id: &id,
+                username: &username,
+                display_name: &username,
+                password_hash: "not a login",
+                role: Role::Coordinator,
+                must_change_password: false,
+            },
+        )?;
+        users::set_org_nodes(conn, &id, std::slice::from_ref(community))?;
+    }
+    let found = matches::new_matches(conn, &Scope::All, cache, today, 50, 3)?;
+    let config = liuqing_api::config::Config::default();
+    let cipher = liuqing_schema::crypto::FieldCipher::new(&[7; 32], &[]);
+    let start = Instant::now();
+    let mut raised = 0;
+    for chunk in found.chunks(MATCH_TASKS_PER_WRITE) {
+        raised += liuqing_sync::writer::transaction(conn, |c| {
+            raise_matches(c, &cipher, &config, chunk, now)
+        })
+        .map_err(|e| anyhow::anyhow!("raising match tasks: {e:?}"))?;
+    }
+    Ok((raised, start.elapsed().as_secs_f64()))
+}
+
 fn time<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
     let mut secs = Vec::new();
     for _ in 0..runs.max(1) {
@@ -697,6 +741,8 @@ fn main() -> Result<()> {
         Ok(())
     })?;
     println!("matching, nightly new matches (own street, score >= 50, 3 a person): {found} found in {t:.2} s");
+    let (raised, t) = write_match_tasks(&mut conn, &cache, today, now)?;
+    println!("matching, nightly tasks written (the first night, through the engine): {raised} in {t:.2} s");
     let mut seekers = 0;
     let t = time(runs, || {
         let all = matches::seekers_in_scope(
