@@ -499,14 +499,8 @@ fn demand(
         let last_referral = match referred.last() {
             Some(r) => {
                 let title = titles.of(conn, text(r, "vacancy_id").unwrap_or_default())?;
-                let outcome = match text(r, "outcome") {
-                    Some("interested") => "有意向",
-                    Some("declined") => "拒绝",
-                    Some("interviewed") => "已面试",
-                    Some("hired") => "已录用",
-                    Some("not_hired") => "未录用",
-                    _ => "待反馈",
-                };
+                // The console's words, so the ledger and the case file agree.
+                let outcome = crate::console::labels::referral_outcome(text(r, "outcome"));
                 format!(
                     "{} {title}（{outcome}）",
                     text(r, "referred_on").unwrap_or_default()

@@ -19,7 +19,7 @@ mod employers;
 mod error;
 mod home;
 mod jobs;
-mod labels;
+pub(crate) mod labels;
 mod lists;
 mod login;
 mod names;
