@@ -90,6 +90,11 @@ pub enum FieldType {
     MobilePhone,
     /// A unified social credit code (GB 32100), its check character verified.
     CreditCode,
+    /// A bank account to pay a subsidy into: validated, encrypted at rest, masked in
+    /// answers.
+    AccountNumber,
+    /// A calendar month, `YYYY-MM` (a subsidy's months).
+    Month,
     /// A structured list kept whole (e.g. policies enjoyed with their periods).
     Json {
         max_bytes: usize,

@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use liuqing_schema::crypto::FieldCipher;
+use liuqing_schema::domain::account::AccountNumber;
+use liuqing_schema::domain::months::Month;
 use liuqing_schema::domain::{CreditCode, IdNumber, MobilePhone};
 use liuqing_schema::entities::{FieldSpec, FieldType};
 
@@ -166,6 +168,20 @@ pub fn check(
             let phone = MobilePhone::parse(s).map_err(|e| e.to_string())?;
             plain(seal(cipher, phone.as_str(), &phone.masked(), &context())?)
         }
+        FieldType::AccountNumber => {
+            let s = value.as_str().ok_or("must be text")?;
+            let account = AccountNumber::parse(s).map_err(|e| e.to_string())?;
+            plain(seal(
+                cipher,
+                account.as_str(),
+                &account.masked(),
+                &context(),
+            )?)
+        }
+        FieldType::Month => match value.as_str().and_then(Month::parse) {
+            Some(m) if (1900..=2100).contains(&m.year()) => plain(json!(m.to_string())),
+            _ => Err("must be a month (YYYY-MM) between 1900 and 2100".into()),
+        },
         FieldType::CreditCode => {
             let s = value.as_str().ok_or("must be text")?;
             let code = CreditCode::parse(s).map_err(|e| e.to_string())?;
@@ -241,5 +257,52 @@ fn mask_in_place(doc: &mut Value) {
         }
         Value::Object(map) => map.values_mut().for_each(mask_in_place),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liuqing_schema::entities::Policy;
+
+    fn spec(ty: FieldType) -> FieldSpec {
+        FieldSpec {
+            path: "x",
+            ty,
+            policy: Policy::Lww,
+            required: false,
+        }
+    }
+
+    fn checked(ty: FieldType, value: Value) -> Result<Value, String> {
+        let cipher = FieldCipher::new(&[3; 32], &[]);
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day");
+        check(&spec(ty), &value, today, &cipher, || "record/x".into()).map(|c| c.stored)
+    }
+
+    #[test]
+    fn an_account_is_sealed_and_shown_by_its_last_four() {
+        let stored = checked(FieldType::AccountNumber, json!("6222 0212 3456 7890")).expect("ok");
+        assert!(!stored.to_string().contains("6222021234567890"), "{stored}");
+        assert_eq!(shown(&stored), json!("****7890"));
+        assert!(sealed_hash(&stored).is_some());
+        let err = checked(FieldType::AccountNumber, json!("12")).expect_err("too short");
+        assert!(err.contains("12 to 25 digits"), "{err}");
+    }
+
+    #[test]
+    fn a_month_is_yyyy_mm() {
+        assert_eq!(
+            checked(FieldType::Month, json!("2026-12")),
+            Ok(json!("2026-12"))
+        );
+        for bad in [
+            json!("2026-13"),
+            json!("2026-1"),
+            json!("1899-12"),
+            json!(202612),
+        ] {
+            assert!(checked(FieldType::Month, bad.clone()).is_err(), "{bad}");
+        }
     }
 }

@@ -191,7 +191,7 @@ fn card(console: &Console, s: &Shown) -> Markup {
     let proposal = c.policy == Policy::StaffLocked.as_str();
     let sealed = matches!(
         entities::spec(c.entity).field(&c.field).map(|f| f.ty),
-        Some(FieldType::IdNumber | FieldType::MobilePhone)
+        Some(FieldType::IdNumber | FieldType::MobilePhone | FieldType::AccountNumber)
     );
     let action = format!("/console/conflicts/{}", c.id);
     html! {

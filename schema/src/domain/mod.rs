@@ -3,6 +3,7 @@
 //! Values that exist are valid (`IdNumber`, `MobilePhone`); states and transitions are
 //! closed enums, so callers cannot invent new ones.
 
+pub mod account;
 pub mod calendar;
 pub mod case_rules;
 pub mod category;
