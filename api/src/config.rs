@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use figment::providers::{Format, Serialized, Toml};
 use figment::Figment;
+use liuqing_schema::domain::retirement::RetirementBase;
+use liuqing_schema::domain::subsidies::{Fen, Level, PeriodRule, Standards, Thresholds};
 use liuqing_schema::domain::{EvidenceType, WorkCalendar};
+use liuqing_schema::org::OrgKind;
 use liuqing_schema::Backend;
 use serde::{Deserialize, Serialize};
 
@@ -170,6 +173,30 @@ pub struct Config {
     pub match_tasks_per_person: u32,
     /// The least score a match needs to become a task.
     pub match_task_min_score: u32,
+    /// Subsidies: the org-node kind whose users take each level's steps of the approval
+    /// chain, `level=kind` pairs for the levels `station`, `street` and `district`.
+    pub subsidy_levels: String,
+    /// Subsidies: years a person may enjoy one, from their first month.
+    pub subsidy_period_years: u32,
+    /// Subsidies: those this many years from retirement age or fewer at their first
+    /// month enjoy it until retirement instead.
+    pub subsidy_extended_within_years: u32,
+    /// The public-welfare job subsidy for one placed person, yuan a month.
+    pub public_welfare_monthly_yuan: u32,
+    /// The flexible-employment subsidy's most a month for each insurance, yuan (0: that
+    /// insurance is not subsidised).
+    pub flexible_pension_monthly_yuan: u32,
+    pub flexible_medical_monthly_yuan: u32,
+    pub flexible_unemployment_monthly_yuan: u32,
+    /// The local minimum wage, yuan a month (a public-welfare job paying less stops).
+    pub minimum_wage_yuan: u32,
+    /// Last year's local average wage of employees, yuan a month (flexible work earning
+    /// as much stops).
+    pub average_wage_yuan: u32,
+    /// The retirement base for women on public-welfare jobs and for women in flexible
+    /// work: `women_50` or `women_55`.
+    pub women_retirement_public_welfare: String,
+    pub women_retirement_flexible: String,
     /// Minutes a visit takes at least: shorter ones are flagged, and two households'
     /// visits begun this close together at one position on one device.
     pub visit_min_minutes: u32,
@@ -262,6 +289,17 @@ impl Default for Config {
             visit_tasks: true,
             match_tasks_per_person: 3,
             match_task_min_score: 50,
+            subsidy_levels: "station=station,street=street,district=district".into(),
+            subsidy_period_years: 3,
+            subsidy_extended_within_years: 5,
+            public_welfare_monthly_yuan: 2030,
+            flexible_pension_monthly_yuan: 600,
+            flexible_medical_monthly_yuan: 250,
+            flexible_unemployment_monthly_yuan: 0,
+            minimum_wage_yuan: 2030,
+            average_wage_yuan: 9000,
+            women_retirement_public_welfare: "women_50".into(),
+            women_retirement_flexible: "women_55".into(),
             holidays: String::new(),
             extra_workdays: String::new(),
             shared_evidence_types: String::new(),
@@ -296,6 +334,44 @@ fn parse_months(text: &str) -> Result<Months, String> {
         })
         .collect::<Result<Vec<u32>, String>>()?;
     Months::new(&months).ok_or_else(|| format!("months run from 1 to {last}"))
+}
+
+/// `level=kind` pairs naming an org-node kind for each subsidy level, each level once.
+fn parse_levels(text: &str) -> Result<Vec<(Level, OrgKind)>, String> {
+    let pairs = comma_list(text)
+        .map(|pair| {
+            let (level, kind) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not level=kind"))?;
+            let level: Level = level.trim().parse().map_err(|_| {
+                format!(
+                    "`{}` is not a level (station, street, district)",
+                    level.trim()
+                )
+            })?;
+            let kind: OrgKind = kind
+                .trim()
+                .parse()
+                .map_err(|_| format!("`{}` is not an org-node kind", kind.trim()))?;
+            Ok((level, kind))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    for level in Level::ALL {
+        match pairs.iter().filter(|(l, _)| l == level).count() {
+            1 => {}
+            0 => return Err(format!("names no kind for the level `{level}`")),
+            _ => return Err(format!("names the level `{level}` twice")),
+        }
+    }
+    Ok(pairs)
+}
+
+/// A women's retirement base for the subsidies: `women_50` or `women_55`.
+fn parse_women_base(text: &str) -> Result<RetirementBase, String> {
+    match text.trim().parse() {
+        Ok(base @ (RetirementBase::Women50 | RetirementBase::Women55)) => Ok(base),
+        _ => Err("must be women_50 or women_55".into()),
+    }
 }
 
 fn parse_evidence_types(text: &str) -> Result<Vec<EvidenceType>, String> {
@@ -537,6 +613,46 @@ impl Config {
         }
         parse_evidence_types(&self.shared_evidence_types)
             .map_err(|reason| invalid("shared_evidence_types", reason))?;
+        parse_levels(&self.subsidy_levels).map_err(|reason| invalid("subsidy_levels", reason))?;
+        if !(1..=20).contains(&self.subsidy_period_years) {
+            return Err(invalid("subsidy_period_years", "must be 1 to 20"));
+        }
+        if self.subsidy_extended_within_years > 20 {
+            return Err(invalid("subsidy_extended_within_years", "must be 0 to 20"));
+        }
+        for (name, yuan) in [
+            (
+                "public_welfare_monthly_yuan",
+                self.public_welfare_monthly_yuan,
+            ),
+            (
+                "flexible_pension_monthly_yuan",
+                self.flexible_pension_monthly_yuan,
+            ),
+            (
+                "flexible_medical_monthly_yuan",
+                self.flexible_medical_monthly_yuan,
+            ),
+            (
+                "flexible_unemployment_monthly_yuan",
+                self.flexible_unemployment_monthly_yuan,
+            ),
+            ("minimum_wage_yuan", self.minimum_wage_yuan),
+            ("average_wage_yuan", self.average_wage_yuan),
+        ] {
+            if yuan > 1_000_000 {
+                return Err(invalid(name, "must be at most 1000000 yuan"));
+            }
+        }
+        for (name, text) in [
+            (
+                "women_retirement_public_welfare",
+                &self.women_retirement_public_welfare,
+            ),
+            ("women_retirement_flexible", &self.women_retirement_flexible),
+        ] {
+            parse_women_base(text).map_err(|reason| invalid(name, reason))?;
+        }
         parse_months(&self.follow_up_months)
             .map_err(|reason| invalid("follow_up_months", reason))?;
         if !(-14 * 60..=14 * 60).contains(&self.utc_offset_minutes) {
@@ -639,6 +755,45 @@ impl Config {
         self.data_dir.join("staging")
     }
 
+    /// The org-node kind whose users take a subsidy level's steps.
+    pub fn subsidy_level_kind(&self, level: Level) -> OrgKind {
+        parse_levels(&self.subsidy_levels)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(l, _)| *l == level))
+            .map_or(
+                match level {
+                    Level::Station => OrgKind::Station,
+                    Level::Street => OrgKind::Street,
+                    Level::District => OrgKind::District,
+                },
+                |(_, kind)| kind,
+            )
+    }
+
+    /// The deployment's subsidy figures, in fen.
+    pub fn subsidy_standards(&self) -> Standards {
+        let fen = |yuan: u32| Fen(i64::from(yuan) * 100);
+        let capped = |yuan: u32| (yuan > 0).then(|| fen(yuan));
+        Standards {
+            period: PeriodRule {
+                years: self.subsidy_period_years,
+                extended_within_years: self.subsidy_extended_within_years,
+            },
+            public_welfare_monthly: fen(self.public_welfare_monthly_yuan),
+            pension_monthly: capped(self.flexible_pension_monthly_yuan),
+            medical_monthly: capped(self.flexible_medical_monthly_yuan),
+            unemployment_monthly: capped(self.flexible_unemployment_monthly_yuan),
+            thresholds: Thresholds {
+                minimum_wage: fen(self.minimum_wage_yuan),
+                average_wage: fen(self.average_wage_yuan),
+            },
+            women_public_welfare: parse_women_base(&self.women_retirement_public_welfare)
+                .unwrap_or(RetirementBase::Women50),
+            women_flexible: parse_women_base(&self.women_retirement_flexible)
+                .unwrap_or(RetirementBase::Women55),
+        }
+    }
+
     pub fn image_limits(&self) -> crate::media::Limits {
         crate::media::Limits {
             max_width: self.image_max_width,
@@ -696,6 +851,55 @@ mod tests {
             day("2026-11-27")
         );
         assert_eq!(c.day_at(at("2026-11-27T16:00:00Z")), day("2026-11-28"));
+    }
+
+    #[test]
+    fn subsidy_settings_are_checked_and_give_the_standards_in_fen() {
+        let c = Config::load_from(None, env(&[])).expect("defaults are valid");
+        assert_eq!(c.subsidy_level_kind(Level::Street), OrgKind::Street);
+        let s = c.subsidy_standards();
+        assert_eq!(s.public_welfare_monthly, Fen(203_000));
+        assert_eq!(s.unemployment_monthly, None, "0 yuan: not subsidised");
+        assert_eq!(s.women_flexible, RetirementBase::Women55);
+        // A deployment whose street centres do the district's approval.
+        let c = Config::load_from(
+            None,
+            env(&[(
+                "LIUQING_SUBSIDY_LEVELS",
+                "station=station, street=street, district=street",
+            )]),
+        )
+        .expect("valid");
+        assert_eq!(c.subsidy_level_kind(Level::District), OrgKind::Street);
+        for (key, value, says) in [
+            (
+                "LIUQING_SUBSIDY_LEVELS",
+                "station=station,street=street",
+                "`district`",
+            ),
+            (
+                "LIUQING_SUBSIDY_LEVELS",
+                "station=station,station=street,district=district",
+                "twice",
+            ),
+            (
+                "LIUQING_SUBSIDY_LEVELS",
+                "station=town,street=street,district=district",
+                "`town`",
+            ),
+            ("LIUQING_SUBSIDY_PERIOD_YEARS", "0", "1 to 20"),
+            ("LIUQING_MINIMUM_WAGE_YUAN", "2000000", "at most"),
+            (
+                "LIUQING_WOMEN_RETIREMENT_FLEXIBLE",
+                "men_60",
+                "women_50 or women_55",
+            ),
+        ] {
+            let err = Config::load_from(None, env(&[(key, value)]))
+                .expect_err(key)
+                .to_string();
+            assert!(err.contains(says), "{key}={value}: {err}");
+        }
     }
 
     #[test]

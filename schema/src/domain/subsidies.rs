@@ -265,6 +265,42 @@ pub fn public_welfare_amount(payable: Span, monthly_standard: Fen) -> Fen {
     monthly_standard.times(payable.months())
 }
 
+/// A deployment's figures for the subsidies (they differ by city and year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standards {
+    pub period: PeriodRule,
+    /// The public-welfare job subsidy for one placed person, a month.
+    pub public_welfare_monthly: Fen,
+    /// The most the flexible-employment subsidy pays a month for each insurance (`None`:
+    /// that insurance is not subsidised).
+    pub pension_monthly: Option<Fen>,
+    pub medical_monthly: Option<Fen>,
+    pub unemployment_monthly: Option<Fen>,
+    pub thresholds: Thresholds,
+    /// The retirement base for women on public-welfare jobs, and for women in flexible work.
+    pub women_public_welfare: super::retirement::RetirementBase,
+    pub women_flexible: super::retirement::RetirementBase,
+}
+
+impl Standards {
+    /// The monthly standard for one insurance.
+    pub fn insurance_monthly(&self, kind: InsuranceKind) -> Option<Fen> {
+        match kind {
+            InsuranceKind::Pension => self.pension_monthly,
+            InsuranceKind::Medical => self.medical_monthly,
+            InsuranceKind::Unemployment => self.unemployment_monthly,
+        }
+    }
+
+    /// The retirement base for women under a subsidy of `kind`.
+    pub fn women_base(&self, kind: SubsidyKind) -> super::retirement::RetirementBase {
+        match kind {
+            SubsidyKind::PublicWelfareJob => self.women_public_welfare,
+            SubsidyKind::FlexibleInsurance => self.women_flexible,
+        }
+    }
+}
+
 crate::text_enum! {
     /// The guide's reasons to stop a running subsidy (停止享受补贴的情形).
     pub enum StopCondition {
