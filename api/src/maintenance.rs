@@ -448,28 +448,59 @@ pub fn raise_matches(
     let env = crate::staff::engine_env(&Scope::All, cipher, config, now);
     let mut assignees = Assignees::default();
     let mut raised = 0;
-    for m in found {
-        let id = liuqing_sync::follow_on::derived_id(&format!(
-            "job match\0{}\0{}",
-            m.person_id, m.vacancy_id
-        ));
-        if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
+    // What each task needs, read for the whole batch: which are raised already, and each
+    // person's household.
+    let ids: Vec<String> = found
+        .iter()
+        .map(|m| {
+            liuqing_sync::follow_on::derived_id(&format!(
+                "job match\0{}\0{}",
+                m.person_id, m.vacancy_id
+            ))
+            .to_string()
+        })
+        .collect();
+    let keys: Vec<(Entity, &str)> = ids.iter().map(|id| (Entity::Task, id.as_str())).collect();
+    let raised_before: std::collections::HashSet<String> = records::find_many(conn, &keys)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let keys: Vec<(Entity, &str)> = found
+        .iter()
+        .map(|m| (Entity::Person, m.person_id.as_str()))
+        .collect();
+    let household_of: std::collections::HashMap<String, String> = records::find_many(conn, &keys)?
+        .into_iter()
+        .filter_map(|p| Some((p.id, p.parent_id?)))
+        .collect();
+    let keys: Vec<(Entity, &str)> = household_of
+        .values()
+        .map(|h| (Entity::Household, h.as_str()))
+        .collect();
+    let households: std::collections::HashMap<String, records::Record> =
+        records::find_many(conn, &keys)?
+            .into_iter()
+            .map(|h| (h.id.clone(), h))
+            .collect();
+    for (m, id) in found.iter().zip(&ids) {
+        if raised_before.contains(id) {
             continue;
         }
-        let household = records::find(conn, Entity::Person, &m.person_id)?
-            .and_then(|p| p.parent_id)
-            .map(|h| records::find(conn, Entity::Household, &h))
-            .transpose()?
-            .flatten();
-        let Some(household) = household else {
+        let Some(household) = household_of
+            .get(&m.person_id)
+            .and_then(|h| households.get(h))
+        else {
             continue;
         };
-        let Some(assignee) = assignees.of(conn, &household)? else {
+        let Some(assignee) = assignees.of(conn, household)? else {
             continue;
         };
         let task = crate::staff::NewTask {
-            id: Some(id),
-            of: crate::staff::TaskOf::Person(m.person_id.clone()),
+            id: uuid::Uuid::parse_str(id).ok(),
+            of: crate::staff::TaskOf::PersonIn {
+                person: m.person_id.clone(),
+                household: household.id.clone(),
+            },
             assignee_id: assignee,
             kind: "job_match",
             title: format!("推荐岗位：{}（匹配 {} 分）", m.title, m.score),

@@ -67,6 +67,11 @@ pub struct NewTask {
 #[derive(Debug, Clone)]
 pub enum TaskOf {
     Person(String),
+    /// A person whose household the caller has read already (a batch saves the read).
+    PersonIn {
+        person: String,
+        household: String,
+    },
     Household(String),
 }
 
@@ -88,6 +93,10 @@ pub fn add_task(
             })?;
             fields.insert("household_id".into(), json!(household_id));
             fields.insert("person_id".into(), json!(person_id));
+        }
+        TaskOf::PersonIn { person, household } => {
+            fields.insert("household_id".into(), json!(household));
+            fields.insert("person_id".into(), json!(person));
         }
         TaskOf::Household(household_id) => {
             fields.insert("household_id".into(), json!(household_id));
