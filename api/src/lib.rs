@@ -26,6 +26,7 @@ pub mod staff;
 pub mod staging;
 pub mod startup;
 pub mod state;
+pub mod subsidies;
 pub mod telemetry;
 
 pub use config::Config;

@@ -36,6 +36,10 @@ crate::text_enum! {
         Placement = "placement",
         /// A follow-up call after a placement (跟踪回访), append-only.
         FollowUp = "follow_up",
+        /// An application for the flexible-employment social insurance subsidy
+        /// (灵活就业社保补贴): the person's flexible work, the insurance they paid, the
+        /// months applied for; its approval chain is taken by actions only.
+        FlexibleSubsidy = "flexible_subsidy",
     }
 }
 
@@ -172,6 +176,10 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 pub const EVIDENCE_TYPES: &[&str] = &[
+    "insurance_receipt",
+    "flexible_work_statement",
+    "bank_card",
+    "business_licence",
     "household_register",
     "resident_id_card",
     "employment_card",
@@ -818,6 +826,96 @@ static FOLLOW_UP: EntitySpec = EntitySpec {
     ],
 };
 
+/// An application for the flexible-employment social insurance subsidy (灵活就业社保补贴),
+/// as the form the coordinator helps fill in (《就业困难人员从事个体经营或灵活就业申领社会
+/// 保险补贴审核表》) has it: how the person works, the insurance they pay as a flexible
+/// worker and how much, the account to pay into (sealed like an ID number), the months
+/// applied for. The server computes the months and the amount; the chain's fields
+/// ([`SUBSIDY_LIFECYCLE`]) change only by actions (`POST /v1/subsidies/{id}/actions`).
+static FLEXIBLE_SUBSIDY: EntitySpec = EntitySpec {
+    entity: Entity::FlexibleSubsidy,
+    parent: Some(("person_id", Entity::Person)),
+    node: None,
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        req("work", T::Choice(&["flexible", "self_employed"]), L),
+        f("work_place", SHORT, L),
+        f("work_job", SHORT, L),
+        f("work_hours", SHORT, L),
+        f("monthly_income", WAGE, L),
+        f("business_name", SHORT, L),
+        f("business_credit_code", T::CreditCode, L),
+        // What they pay a month as a flexible worker, yuan, over the months paid.
+        f("pension_monthly", WAGE, L),
+        f("medical_monthly", WAGE, L),
+        f("unemployment_monthly", WAGE, L),
+        f("paid_from", T::Month, L),
+        f("paid_to", T::Month, L),
+        f("account", T::AccountNumber, L),
+        req("period_from", T::Month, L),
+        req("period_to", T::Month, L),
+        f("notes", LONG, L),
+        f(
+            "state",
+            T::Choice(&[
+                "received",
+                "station_review",
+                "street_review",
+                "district_approval",
+                "funded",
+                "returned",
+                "stopped",
+            ]),
+            S,
+        ),
+        f("received_on", T::Date, S),
+        f("decided_on", T::Date, S),
+        // The server's figures: the months paid and the amount, fen.
+        f("payable_from", T::Month, S),
+        f("payable_to", T::Month, S),
+        f("months", T::Int { min: 0, max: 1200 }, S),
+        f(
+            "amount_fen",
+            T::Int {
+                min: 0,
+                max: 10_000_000_000,
+            },
+            S,
+        ),
+        f("stopped_from", T::Month, S),
+        f("stop_condition", SHORT, S),
+        f("reason", LONG, S),
+        // Who did each step, when and why: appended by the server.
+        f("history", T::Json { max_bytes: 64_000 }, S),
+    ],
+};
+
+/// A subsidy application's fields that only its actions change.
+pub const SUBSIDY_LIFECYCLE: &[&str] = &[
+    "state",
+    "received_on",
+    "decided_on",
+    "payable_from",
+    "payable_to",
+    "months",
+    "amount_fen",
+    "stopped_from",
+    "stop_condition",
+    "reason",
+    "history",
+];
+
+/// The fields of `entity` that only its actions change (none for most).
+pub fn lifecycle_fields(entity: Entity) -> &'static [&'static str] {
+    match entity {
+        Entity::Recognition => RECOGNITION_LIFECYCLE,
+        Entity::FlexibleSubsidy => SUBSIDY_LIFECYCLE,
+        _ => &[],
+    }
+}
+
 /// A recognition's fields that only its actions change (受理→初审→公示→认定): the state
 /// machine and its role checks run before these are written, so no edit may set them.
 pub const RECOGNITION_LIFECYCLE: &[&str] = &[
@@ -852,6 +950,7 @@ pub fn spec(entity: Entity) -> &'static EntitySpec {
         Entity::Referral => &REFERRAL,
         Entity::Placement => &PLACEMENT,
         Entity::FollowUp => &FOLLOW_UP,
+        Entity::FlexibleSubsidy => &FLEXIBLE_SUBSIDY,
     }
 }
 
@@ -881,6 +980,8 @@ const RANGES: &[(Entity, &str, &str)] = &[
     ),
     (Entity::Vacancy, "open_from", "open_until"),
     (Entity::Placement, "started_on", "ended_on"),
+    (Entity::FlexibleSubsidy, "period_from", "period_to"),
+    (Entity::FlexibleSubsidy, "paid_from", "paid_to"),
 ];
 
 /// Numbers of one record that must not run backwards: `(low, high)` per entity (a wage

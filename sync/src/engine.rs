@@ -38,8 +38,8 @@ pub struct Writer<'a> {
     pub user_id: &'a str,
     pub device_id: &'a str,
     pub role: Role,
-    /// Whether this write may set a recognition's lifecycle fields: only a recognition
-    /// action, which has checked the state machine and the role first. Staff edits and
+    /// Whether this write may set a recognition's or a subsidy's lifecycle fields: only
+    /// their actions, which have checked the state machine and the role first. Staff edits and
     /// pushes may not, so the state machine cannot be bypassed through sync.
     pub lifecycle: bool,
     /// Whether this is a device pushing its outbox: it sends its edits in the order it
@@ -445,12 +445,12 @@ impl Merge<'_, '_> {
                 )],
             ));
         }
-        if entity == Entity::Recognition && self.who.is_staff() && !self.who.lifecycle {
+        if self.who.is_staff() && !self.who.lifecycle {
             // (A coordinator's value for these staff-owned fields stays a proposal.)
-            let errors: Vec<FieldProblem> = entities::RECOGNITION_LIFECYCLE
+            let errors: Vec<FieldProblem> = entities::lifecycle_fields(entity)
                 .iter()
                 .filter(|path| self.m.fields.contains_key(**path))
-                .map(|path| problem(path, "is changed only by recognition actions"))
+                .map(|path| problem(path, format!("is changed only by {entity} actions")))
                 .collect();
             if !errors.is_empty() {
                 return Err(self.reject(Reason::Invalid, errors));

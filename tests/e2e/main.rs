@@ -24,6 +24,7 @@ mod jobs;
 mod loadgen;
 mod scope;
 mod storage;
+mod subsidies;
 mod supervision;
 mod sync;
 mod tokens;

@@ -24,6 +24,7 @@ pub fn entity(e: Entity) -> &'static str {
         Entity::Referral => "岗位推荐",
         Entity::Placement => "上岗",
         Entity::FollowUp => "跟踪回访",
+        Entity::FlexibleSubsidy => "灵活就业社保补贴申请",
     }
 }
 

@@ -49,6 +49,13 @@ crate::text_enum! {
         VillageCommitteeCertificate = "village_committee_certificate",
         PovertyRegistrationCertificate = "poverty_registration_certificate",
         ProvincialOtherCertificate = "provincial_other_certificate",
+        /// The flexible-employment subsidy's materials: insurance receipts, the signed
+        /// statement of the flexible work, the card or account to be paid into, and a
+        /// self-employed applicant's business licence.
+        InsuranceReceipt = "insurance_receipt",
+        FlexibleWorkStatement = "flexible_work_statement",
+        BankCard = "bank_card",
+        BusinessLicence = "business_licence",
     }
 }
 
@@ -65,6 +72,10 @@ impl EvidenceType {
             EvidenceType::VillageCommitteeCertificate => "村委会证明",
             EvidenceType::PovertyRegistrationCertificate => "建档立卡证明",
             EvidenceType::ProvincialOtherCertificate => "省定其他证明材料",
+            EvidenceType::InsuranceReceipt => "社会保险费缴费单据",
+            EvidenceType::FlexibleWorkStatement => "灵活就业情况证明（本人签字、基层平台盖章）",
+            EvidenceType::BankCard => "社会保障卡或银行卡复印件",
+            EvidenceType::BusinessLicence => "营业执照（载有统一社会信用代码）",
         }
     }
 }

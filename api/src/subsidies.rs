@@ -1,0 +1,398 @@
+//! Taking a step of a subsidy application (受理 → 初审 → 街道复审 → 区审核/审批 → 拨付, or
+//! returned with reasons, resubmitted, stopped from a month): the one function that
+//! decides it. The chain (`domain::subsidies::step`) says whether the step exists and
+//! whose level it is; the caller must hold that level's role and be bound to a node of the
+//! kind the deployment gives the level (`subsidy_levels`) above the application; the
+//! station's steps need a recognised person and the materials on file; and every step
+//! recomputes the months and the amount from the application and the person, never from
+//! a client's figure. The new state, figures and history are written through the sync
+//! engine in the caller's transaction.
+//!
+//! The flexible-employment subsidy (灵活就业社保补贴) runs here today; the public-welfare job
+//! subsidy follows on the same chain.
+
+use chrono::NaiveDate;
+use liuqing_schema::casefile::{self, PersonRow};
+use liuqing_schema::domain::months::{Month, Span};
+use liuqing_schema::domain::retirement::RetirementBase;
+use liuqing_schema::domain::subsidies::{
+    self, Bounds, Fen, InsuranceKind, Level, Paid, StopCondition, SubsidyAction, SubsidyKind,
+    SubsidyState,
+};
+use liuqing_schema::domain::{gates::Unmet, EvidenceType, Role, Sex};
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::records::Record;
+use liuqing_schema::{org, users, DbConn};
+use liuqing_sync::engine::Env;
+use serde_json::{json, Map, Value};
+
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::staff::{self, record_in_scope, Edit};
+
+/// A step as asked for.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: SubsidyAction,
+    /// Why: required to return or stop, kept in the history for every step.
+    pub reason: Option<String>,
+    /// A stop: the first month not paid, and the condition met.
+    pub stop_from: Option<Month>,
+    pub stop_condition: Option<StopCondition>,
+}
+
+impl Step {
+    /// What can be checked before the database is read.
+    pub fn check(&self) -> Result<(), ApiError> {
+        let needs_reason = matches!(self.action, SubsidyAction::Return | SubsidyAction::Stop);
+        if needs_reason && self.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+            return Err(ApiError::validation(
+                "reason",
+                format!("is required to {}", self.action),
+            ));
+        }
+        if self.action == SubsidyAction::Stop {
+            if self.stop_from.is_none() {
+                return Err(ApiError::validation(
+                    "stop_from",
+                    "is required to stop: the first month not paid (YYYY-MM)",
+                ));
+            }
+            match self.stop_condition {
+                None => {
+                    return Err(ApiError::validation(
+                        "stop_condition",
+                        "is required to stop",
+                    ))
+                }
+                Some(c) if !c.applies_to(SubsidyKind::FlexibleInsurance) => {
+                    return Err(ApiError::validation(
+                        "stop_condition",
+                        format!("`{c}` is not a stop condition of this subsidy"),
+                    ))
+                }
+                Some(_) => {}
+            }
+        } else if self.stop_from.is_some() || self.stop_condition.is_some() {
+            return Err(ApiError::validation(
+                "stop_from",
+                "is given only to stop a subsidy",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
+    get_path(doc, path).and_then(Value::as_str)
+}
+
+fn month(doc: &Value, path: &str) -> Option<Month> {
+    text(doc, path).and_then(Month::parse)
+}
+
+/// The materials the flexible-employment subsidy asks for (the guide's list), less what
+/// the deployment gets by data sharing; a business licence only from the self-employed.
+fn required_materials(doc: &Value, shared: &[EvidenceType]) -> Vec<EvidenceType> {
+    let mut needed = vec![
+        EvidenceType::EmploymentCard,
+        EvidenceType::InsuranceReceipt,
+        EvidenceType::FlexibleWorkStatement,
+        EvidenceType::BankCard,
+    ];
+    if text(doc, "work") == Some("self_employed") {
+        needed.push(EvidenceType::BusinessLicence);
+    }
+    needed.retain(|m| !shared.contains(m));
+    needed
+}
+
+/// The evidence types on file for a person: not rejected or sent back for a retake.
+fn materials_on_file(children: &[Record]) -> Result<Vec<EvidenceType>, ApiError> {
+    let mut found = Vec::new();
+    for r in children.iter().filter(|r| r.entity == Entity::Evidence) {
+        let doc = r.document()?;
+        if matches!(text(&doc, "review_state"), Some("rejected" | "retake")) {
+            continue;
+        }
+        if let Some(t) = text(&doc, "evidence_type").and_then(|t| t.parse().ok()) {
+            found.push(t);
+        }
+    }
+    Ok(found)
+}
+
+/// What a station step needs and the application lacks, at once.
+fn unmet(
+    doc: &Value,
+    person: &PersonRow,
+    children: &[Record],
+    config: &Config,
+) -> Result<Vec<Unmet>, ApiError> {
+    let mut unmet = Vec::new();
+    if person.status != "recognised" {
+        unmet.push(Unmet {
+            rule: "recognised",
+            category: None,
+            standing: None,
+            reason: "申请人须为已认定的就业困难人员".into(),
+            evidence: Vec::new(),
+        });
+    }
+    let on_file = materials_on_file(children)?;
+    let missing: Vec<EvidenceType> = required_materials(doc, &config.shared_evidence())
+        .into_iter()
+        .filter(|m| !on_file.contains(m))
+        .collect();
+    if !missing.is_empty() {
+        unmet.push(Unmet {
+            rule: "materials",
+            category: None,
+            standing: None,
+            reason: format!(
+                "缺少材料：{}",
+                missing
+                    .iter()
+                    .map(|m| m.chinese_name())
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
+            evidence: missing,
+        });
+    }
+    if text(doc, "work") == Some("self_employed") && text(doc, "business_credit_code").is_none() {
+        unmet.push(Unmet {
+            rule: "business_credit_code",
+            category: None,
+            standing: None,
+            reason: "个体经营的申请人须填写营业执照的统一社会信用代码".into(),
+            evidence: vec![EvidenceType::BusinessLicence],
+        });
+    }
+    if person.birth().is_none() || person.sex.is_none() {
+        unmet.push(Unmet {
+            rule: "birth_date",
+            category: None,
+            standing: None,
+            reason: "申请人的出生日期和性别未知，无法计算享受期限".into(),
+            evidence: vec![EvidenceType::ResidentIdCard],
+        });
+    }
+    Ok(unmet)
+}
+
+/// The months paid and the amount, from the application, the person and the person's
+/// earlier subsidies of this kind; `None` when the person's birth date or sex is unknown.
+fn figures(
+    conn: &mut DbConn,
+    config: &Config,
+    rec: &Record,
+    doc: &Value,
+    person: &PersonRow,
+    stopped_from: Option<Month>,
+) -> Result<Option<(Span, Fen)>, ApiError> {
+    let standards = config.subsidy_standards();
+    let (Some(from), Some(to)) = (month(doc, "period_from"), month(doc, "period_to")) else {
+        return Ok(None);
+    };
+    let sex = match person.sex.as_deref() {
+        Some("male") => Sex::Male,
+        Some("female") => Sex::Female,
+        _ => return Ok(None),
+    };
+    let Some(birth) = person.birth() else {
+        return Ok(None);
+    };
+    let base = RetirementBase::of(sex, standards.women_base(SubsidyKind::FlexibleInsurance));
+    // The period counts from the first month ever paid, earlier applications included.
+    let mut first_enjoyed = from;
+    for other in casefile::children_of(conn, &person.id, Entity::FlexibleSubsidy)? {
+        if other.id == rec.id {
+            continue;
+        }
+        let other = other.document()?;
+        let paid = matches!(text(&other, "state"), Some("funded" | "stopped"))
+            && get_path(&other, "months").and_then(Value::as_i64) > Some(0);
+        if let Some(start) = month(&other, "payable_from").filter(|_| paid) {
+            first_enjoyed = first_enjoyed.min(start);
+        }
+    }
+    let bounds = Bounds {
+        first_enjoyed,
+        retirement: base.retirement_month(birth),
+        stopped_from,
+    };
+    let payable = subsidies::payable(Span::new(from, to), standards.period, bounds);
+    let paid_months = match (month(doc, "paid_from"), month(doc, "paid_to")) {
+        (Some(a), Some(b)) => Span::new(a, b),
+        _ => Span::new(from, from.plus(-1)),
+    };
+    let paid: Vec<Paid> = [
+        (InsuranceKind::Pension, "pension_monthly"),
+        (InsuranceKind::Medical, "medical_monthly"),
+        (InsuranceKind::Unemployment, "unemployment_monthly"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, path)| {
+        let yuan = get_path(doc, path).and_then(Value::as_i64)?;
+        Some(Paid {
+            kind,
+            months: paid_months,
+            monthly: Fen(yuan.saturating_mul(100)),
+        })
+    })
+    .collect();
+    let amount = subsidies::flexible_amount(payable, &paid, |k| standards.insurance_monthly(k));
+    Ok(Some((payable, amount)))
+}
+
+/// Whether `caller` takes `level`'s steps for a record of `community`: the level's role,
+/// bound to a node of the level's kind above the record.
+fn authorize(
+    conn: &mut DbConn,
+    caller: &Caller,
+    config: &Config,
+    level: Level,
+    community: &str,
+) -> Result<(), ApiError> {
+    let role = match level {
+        Level::Station => Role::StationStaff,
+        Level::Street | Level::District => Role::Supervisor,
+    };
+    let kind = config.subsidy_level_kind(level);
+    let refuse = || {
+        ApiError::Forbidden(
+            "forbidden_level",
+            format!("this step is taken at the {level} level: a {role} bound to a {kind}"),
+        )
+    };
+    if caller.role != role {
+        return Err(refuse());
+    }
+    let Some(under) = org::find(conn, community)?.map(|n| n.path) else {
+        return Err(refuse());
+    };
+    for id in users::org_node_ids(conn, &caller.user_id)? {
+        if let Some(node) = org::find(conn, &id)? {
+            if node.kind == kind && under.starts_with(&node.path) {
+                return Ok(());
+            }
+        }
+    }
+    Err(refuse())
+}
+
+/// Takes `step` on the application `id` as `caller`, on `env`'s day; returns the
+/// application as it is then.
+pub fn take(
+    conn: &mut DbConn,
+    caller: &Caller,
+    env: &Env<'_>,
+    config: &Config,
+    id: &str,
+    step: &Step,
+) -> Result<Record, ApiError> {
+    let rec = record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)?;
+    let doc = rec.document()?;
+    let from: SubsidyState = text(&doc, "state")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SubsidyState::Received);
+    let (to, level) = subsidies::step(from, step.action).map_err(|_| {
+        ApiError::Conflict(
+            "illegal_transition",
+            format!(
+                "`{}` is not a step from `{from}`; open now: {}",
+                step.action,
+                subsidies::actions_in(from)
+                    .iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    authorize(conn, caller, config, level, &rec.community_id)?;
+    let person_id = rec
+        .parent_id
+        .clone()
+        .ok_or_else(|| ApiError::not_found("the application's person"))?;
+    let person = casefile::person_row(conn, &person_id)?
+        .ok_or_else(|| ApiError::not_found("the application's person"))?;
+    // The station's steps forward need everything the guide asks for, named at once
+    // (the one-time notice); returning or stopping needs nothing.
+    if matches!(
+        step.action,
+        SubsidyAction::StartReview | SubsidyAction::Pass
+    ) && level == Level::Station
+    {
+        let children = casefile::children(conn, &person_id)?;
+        let unmet = unmet(&doc, &person, &children, config)?;
+        if !unmet.is_empty() {
+            return Err(ApiError::RulesUnmet {
+                action: step.action.to_string(),
+                unmet,
+            });
+        }
+    }
+    let stopped_from = match step.action {
+        SubsidyAction::Stop => step.stop_from,
+        _ => month(&doc, "stopped_from"),
+    };
+    let today: NaiveDate = env.today;
+    let on = today.format("%Y-%m-%d").to_string();
+    let mut fields = Map::new();
+    if let Some((payable, amount)) = figures(conn, config, &rec, &doc, &person, stopped_from)? {
+        fields.insert("payable_from".into(), json!(payable.from.to_string()));
+        fields.insert("payable_to".into(), json!(payable.to.to_string()));
+        fields.insert("months".into(), json!(payable.months()));
+        fields.insert("amount_fen".into(), json!(amount.0));
+    }
+    let mut history = get_path(&doc, "history")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    history.push(json!({
+        "state": to,
+        "action": step.action,
+        "level": level,
+        "by": caller.user_id,
+        "on": on,
+        "reason": step.reason,
+        "stop_from": step.stop_from.map(|m| m.to_string()),
+        "stop_condition": step.stop_condition,
+    }));
+    fields.insert("state".into(), json!(to));
+    fields.insert("history".into(), Value::Array(history));
+    if text(&doc, "received_on").is_none() {
+        // 受理 is the day the application was recorded.
+        fields.insert(
+            "received_on".into(),
+            json!(config.day_at(rec.created_at).to_string()),
+        );
+    }
+    match to {
+        SubsidyState::Funded => {
+            fields.insert("decided_on".into(), json!(on));
+        }
+        SubsidyState::Returned => {
+            fields.insert("reason".into(), json!(step.reason));
+        }
+        SubsidyState::Stopped => {
+            fields.insert("reason".into(), json!(step.reason));
+            fields.insert(
+                "stopped_from".into(),
+                json!(step.stop_from.map(|m| m.to_string())),
+            );
+            fields.insert("stop_condition".into(), json!(step.stop_condition));
+        }
+        SubsidyState::Received
+        | SubsidyState::StationReview
+        | SubsidyState::StreetReview
+        | SubsidyState::DistrictApproval => {}
+    }
+    let mut edit = Edit::update(&rec, fields)?;
+    edit.lifecycle = true;
+    staff::apply(conn, caller, env, edit)?;
+    record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)
+}

@@ -1,0 +1,322 @@
+//! The subsidies (#23): a flexible-employment social insurance subsidy (灵活就业社保补贴)
+//! application through its approval chain, each step by its level, with the months and
+//! the amount computed by the server.
+
+use diesel::prelude::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::sync::{id_number, pull_all, push_ok, world, Phone, World};
+
+/// A man born in March 1966: his original retirement month (2026-03) falls after the 2025
+/// reform began, so it moves four months (one a four months from January 2025) to 2026-07.
+const BORN: &str = "19660315";
+
+async fn act(app: &TestApp, who: &Session, id: &str, body: Value) -> Reply {
+    app.post(
+        &format!("/v1/subsidies/{id}/actions"),
+        Some(&who.access),
+        body,
+    )
+    .await
+}
+
+fn code(r: &Reply) -> &str {
+    r.body["code"].as_str().unwrap_or_default()
+}
+
+/// A household and a recognised man born in [`BORN`], and his application: pension 800
+/// and medical 200 a month paid for 2026, applied for all of 2026.
+async fn applicant(w: &World, phone: &Phone) -> (String, String) {
+    let (h, p, s) = (new_id(), new_id(), new_id());
+    let r = push_ok(
+        &w.app,
+        phone,
+        vec![
+            phone.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "华林路9号" }),
+            ),
+            phone.upsert(
+                "person",
+                &p,
+                None,
+                json!({ "household_id": h, "name": "林建国", "id_number": id_number(BORN, 71) }),
+            ),
+            phone.upsert(
+                "flexible_subsidy",
+                &s,
+                None,
+                json!({ "person_id": p, "work": "flexible", "work_place": "华林路菜市场",
+                        "work_job": "摊位帮工", "work_hours": "每天 6 小时", "monthly_income": 2600,
+                        "pension_monthly": 800, "medical_monthly": 200, "unemployment_monthly": 30,
+                        "paid_from": "2026-01", "paid_to": "2026-12",
+                        "account": "6222 0212 3456 7890",
+                        "period_from": "2026-01", "period_to": "2026-12" }),
+            ),
+        ],
+    )
+    .await;
+    for result in &r {
+        assert_eq!(result["status"], "applied", "{r:?}");
+    }
+    (p, s)
+}
+
+fn evidence(phone: &Phone, person: &str, kind: &str) -> Value {
+    let sha = format!("{:064x}", rand_u128());
+    phone.upsert(
+        "evidence",
+        &new_id(),
+        None,
+        json!({ "person_id": person, "evidence_type": kind, "attachment_sha256": sha }),
+    )
+}
+
+fn rand_u128() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+#[actix_web::test]
+async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_servers() {
+    let w = world().await;
+    let app = &w.app;
+    let street = app
+        .user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
+        .await;
+    let district = app
+        .user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
+        .await;
+    let (p, s) = applicant(&w, &w.a1).await;
+
+    // The account is sealed and shown by its last four digits, to the phone and to staff.
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let pulled = changes
+        .iter()
+        .find(|c| c["id"] == s.as_str())
+        .expect("pulled");
+    assert_eq!(pulled["data"]["account"], "****7890", "{pulled}");
+    assert!(!pulled.to_string().contains("6222021234567890"));
+
+    // 初审 needs a recognised applicant and the materials: everything missing, at once.
+    let r = act(app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(code(&r), "rules_unmet");
+    let rules: Vec<&str> = r.body["unmet"]
+        .as_array()
+        .expect("unmet")
+        .iter()
+        .filter_map(|u| u["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["recognised", "materials"], "{}", r.body);
+    {
+        use liuqing_schema::tables::persons_index;
+        let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+        let mut conn = backend.connect().expect("connect");
+        diesel::update(persons_index::table.filter(persons_index::id.eq(&p)))
+            .set(persons_index::status.eq("recognised"))
+            .execute(&mut conn)
+            .expect("recognise");
+    }
+    push_ok(
+        app,
+        &w.a1,
+        [
+            "employment_card",
+            "insurance_receipt",
+            "flexible_work_statement",
+        ]
+        .iter()
+        .map(|k| evidence(&w.a1, &p, k))
+        .collect(),
+    )
+    .await;
+    let r = act(app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["unmet"][0]["rule"], "materials");
+    assert_eq!(r.body["unmet"][0]["evidence"], json!(["bank_card"]));
+    push_ok(app, &w.a1, vec![evidence(&w.a1, &p, "bank_card")]).await;
+
+    // A coordinator takes no step; the street takes none of the station's.
+    let r = act(app, &w.a1.s, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = act(app, &street, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(code(&r), "forbidden_level");
+
+    // 初审: the figures are the server's. He reaches retirement age in 2026-07 (within
+    // five years of his first month, so the three-year cap gives way to retirement):
+    // January to June are paid; each month the pension at its 600 standard, the medical
+    // insurance at the 200 paid, the unemployment insurance not at all (standard 0).
+    let r = act(app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    assert_eq!(data["state"], "station_review");
+    assert_eq!(
+        (&data["payable_from"], &data["payable_to"], &data["months"]),
+        (&json!("2026-01"), &json!("2026-06"), &json!(6)),
+        "{data}"
+    );
+    assert_eq!(data["amount_fen"], 6 * (600 + 200) * 100);
+    assert!(data["received_on"].is_string(), "{data}");
+    // Nobody writes the figures or the state but an action: not staff, not a phone.
+    let r = app
+        .patch(
+            &format!("/v1/records/flexible_subsidy/{s}"),
+            &w.staff.access,
+            json!({ "fields": { "state": "funded", "amount_fen": 99999999 } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let version = data["version"].as_i64();
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "flexible_subsidy",
+            &s,
+            version,
+            json!({ "amount_fen": 99999999 }),
+        )],
+    )
+    .await;
+    assert_ne!(r[0]["status"], "applied", "{r:?}");
+
+    // The station passes it up; the street returns it for a reason; the station takes it
+    // back once complete; and up it goes again, each level its own step.
+    let r = act(app, &w.staff, &s, json!({ "action": "pass" })).await;
+    assert_eq!(r.body["data"]["state"], "street_review", "{}", r.body);
+    let r = act(app, &w.staff, &s, json!({ "action": "pass" })).await;
+    assert_eq!(code(&r), "forbidden_level", "the street's step: {}", r.body);
+    let r = act(app, &district, &s, json!({ "action": "pass" })).await;
+    assert_eq!(code(&r), "forbidden_level", "the street's step: {}", r.body);
+    let r = act(app, &street, &s, json!({ "action": "return" })).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason: {}",
+        r.body
+    );
+    let r = act(
+        app,
+        &street,
+        &s,
+        json!({ "action": "return", "reason": "缴费单据月数与申请不符，请补充全年单据" }),
+    )
+    .await;
+    assert_eq!(r.body["data"]["state"], "returned", "{}", r.body);
+    assert_eq!(
+        r.body["data"]["reason"],
+        "缴费单据月数与申请不符，请补充全年单据"
+    );
+    for (who, action, state) in [
+        (&w.staff, "resubmit", "received"),
+        (&w.staff, "start_review", "station_review"),
+        (&w.staff, "pass", "street_review"),
+        (&street, "pass", "district_approval"),
+        (&district, "pass", "funded"),
+    ] {
+        let r = act(app, who, &s, json!({ "action": action })).await;
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+        assert_eq!(r.body["data"]["state"], state, "{action}");
+    }
+    let r = app
+        .get(
+            &format!("/v1/records/flexible_subsidy/{s}"),
+            &w.staff.access,
+        )
+        .await;
+    let data = &r.body["data"];
+    assert!(data["decided_on"].is_string(), "{data}");
+    let steps: Vec<(&str, &str)> = data["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| {
+            (
+                h["action"].as_str().unwrap_or(""),
+                h["level"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 8, "{steps:?}");
+    assert_eq!(steps[2], ("return", "street"));
+    assert_eq!(steps[7], ("pass", "district"));
+
+    // Hired by a unit from April: the district stops it, and March is the last month paid.
+    let r = act(
+        app,
+        &district,
+        &s,
+        json!({ "action": "stop", "reason": "回访得知已被单位录用", "stop_from": "2026-04" }),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a condition: {}",
+        r.body
+    );
+    let r = act(
+        app,
+        &district,
+        &s,
+        json!({ "action": "stop", "reason": "回访得知已被单位录用", "stop_from": "2026-04",
+                "stop_condition": "wage_below_minimum" }),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not this subsidy's: {}",
+        r.body
+    );
+    let r = act(
+        app,
+        &district,
+        &s,
+        json!({ "action": "stop", "reason": "回访得知已被单位录用", "stop_from": "2026-04",
+                "stop_condition": "employed_by_unit" }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    assert_eq!(
+        (
+            &data["state"],
+            &data["stopped_from"],
+            &data["stop_condition"]
+        ),
+        (
+            &json!("stopped"),
+            &json!("2026-04"),
+            &json!("employed_by_unit")
+        )
+    );
+    assert_eq!(
+        (&data["months"], &data["payable_to"]),
+        (&json!(3), &json!("2026-03"))
+    );
+    assert_eq!(data["amount_fen"], 3 * (600 + 200) * 100);
+    // Nothing follows a stop.
+    let r = act(app, &district, &s, json!({ "action": "pass" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(code(&r), "illegal_transition");
+    assert!(
+        r.body["detail"].as_str().unwrap_or("").contains("stopped"),
+        "{}",
+        r.body
+    );
+
+    // Another station's staff do not find it; nor does an unknown action pass.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = app.login("staff-2", PASSWORD).await;
+    let r = act(app, &other, &s, json!({ "action": "resubmit" })).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = act(app, &w.staff, &s, json!({ "action": "approve_all" })).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
