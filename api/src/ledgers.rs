@@ -1,7 +1,8 @@
 //! The ledgers (台账) a station files and a supervisor checks: the employment-assistance
 //! ledger (就业援助台账, one row per person through the whole process), the visit ledger
 //! (走访台账), the zero-employment household ledger (零就业家庭台账) and the demand ledger
-//! (就业需求台账, from the six clears' needs). Rows are built one community at a time and
+//! (就业需求台账, from the six clears' needs) and the flexible-employment subsidy ledger
+//! (社保补贴申报台账: applicant, flexible work, period, amount, approvals, stops). Rows are built one community at a time and
 //! handed to a [`Sink`] (an XLSX sheet per station, or CSV) that writes them out at once,
 //! so memory holds one community's records, never the whole export. ID numbers and phones
 //! are masked as everywhere; ages are shown, not birth dates (a birth date beside a masked
@@ -34,6 +35,7 @@ liuqing_schema::text_enum! {
         Visits = "visits",
         ZeroEmployment = "zero_employment",
         Demand = "demand",
+        FlexibleSubsidies = "flexible_subsidies",
     }
 }
 
@@ -80,6 +82,7 @@ impl Ledger {
             Ledger::Visits => "走访台账",
             Ledger::ZeroEmployment => "零就业家庭台账",
             Ledger::Demand => "就业需求台账",
+            Ledger::FlexibleSubsidies => "社保补贴申报台账",
         }
     }
 
@@ -89,6 +92,7 @@ impl Ledger {
             Ledger::Visits => VISITS,
             Ledger::ZeroEmployment => ZERO_EMPLOYMENT,
             Ledger::Demand => DEMAND,
+            Ledger::FlexibleSubsidies => FLEXIBLE_SUBSIDIES,
         }
     }
 }
@@ -156,6 +160,31 @@ const DEMAND: &[Column] = &[
     col("上岗情况", 36.0),
 ];
 
+const FLEXIBLE_SUBSIDIES: &[Column] = &[
+    col("服务站", 18.0),
+    col("社区", 12.0),
+    col("姓名", 10.0),
+    col("性别", 6.0),
+    col("年龄", 6.0),
+    col("身份证号", 22.0),
+    col("就业形式", 10.0),
+    col("工作地点", 18.0),
+    col("岗位", 14.0),
+    col("月收入（元）", 12.0),
+    col("参保险种及月缴费（元）", 28.0),
+    col("缴费月份", 18.0),
+    col("申请期限", 18.0),
+    col("享受期限", 18.0),
+    col("月数", 6.0),
+    col("补贴金额（元）", 14.0),
+    col("账户", 12.0),
+    col("状态", 10.0),
+    col("受理日期", 12.0),
+    col("审批", 48.0),
+    col("核定拨付日期", 14.0),
+    col("停止", 30.0),
+];
+
 /// Where rows go: a workbook or a CSV file.
 pub trait Sink {
     /// Starts the part of the file for a station (a sheet, in a workbook).
@@ -190,6 +219,7 @@ pub fn write(
                 Ledger::Visits => visits(conn, community, cx)?,
                 Ledger::ZeroEmployment => zero_employment(conn, community, cx)?,
                 Ledger::Demand => demand(conn, community, cx)?,
+                Ledger::FlexibleSubsidies => flexible_subsidies(conn, community, cx)?,
             };
             for cells in body {
                 let row: Vec<Cell> = lead.iter().cloned().chain(cells).collect();
@@ -557,6 +587,138 @@ fn demand(
         ]);
     }
     Ok(rows)
+}
+
+/// 社保补贴申报台账: each flexible-employment subsidy application of the community, with
+/// the applicant, the flexible work, the months applied for and paid, the amount the
+/// server computed, where it stands, who passed each step and when, and any stop.
+fn flexible_subsidies(
+    conn: &mut DbConn,
+    community: &OrgNode,
+    cx: &Context,
+) -> Result<Vec<Vec<Cell>>, ApiError> {
+    use liuqing_schema::domain::subsidies::{Fen, StopCondition, SubsidyAction, SubsidyState};
+    let id = community.id.as_str();
+    let docs: HashMap<String, Value> = records::live_of_entity(conn, Entity::Person, &[id.into()])?
+        .iter()
+        .map(|r| Ok((r.id.clone(), shown(r)?)))
+        .collect::<Result<_, ApiError>>()?;
+    let span = |doc: &Value, from: &str, to: &str| match (text(doc, from), text(doc, to)) {
+        (Some(a), Some(b)) => Cell::text(format!("{a} 至 {b}")),
+        _ => Cell::Empty,
+    };
+    let mut applications = by_person(conn, Entity::FlexibleSubsidy, id)?;
+    let mut rows = Vec::new();
+    // By the applicant's name, each one's applications oldest first.
+    for p in &persons_of(conn, id)? {
+        let Some(applications) = applications.remove(&p.id) else {
+            continue;
+        };
+        let person = docs.get(&p.id).cloned().unwrap_or(Value::Null);
+        for doc in applications {
+            let state: SubsidyState = text(&doc, "state")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(SubsidyState::Received);
+            let paid: Vec<String> = [
+                ("pension_monthly", "养老"),
+                ("medical_monthly", "医疗"),
+                ("unemployment_monthly", "失业"),
+            ]
+            .iter()
+            .filter_map(|(path, name)| {
+                let yuan = get_path(&doc, path).and_then(Value::as_i64)?;
+                Some(format!("{name} {yuan}"))
+            })
+            .collect();
+            let approvals: Vec<String> = get_path(&doc, "history")
+                .and_then(Value::as_array)
+                .map(|steps| {
+                    steps
+                        .iter()
+                        .filter_map(|h| {
+                            let action: SubsidyAction = text(h, "action")?.parse().ok()?;
+                            let level = match text(h, "level") {
+                                Some("station") => "服务站",
+                                Some("street") => "街道",
+                                Some("district") => "区",
+                                _ => "",
+                            };
+                            let what = match action {
+                                SubsidyAction::StartReview => "受理初审",
+                                SubsidyAction::Pass => "审核通过",
+                                SubsidyAction::Return => "退回",
+                                SubsidyAction::Resubmit => "补正后重新受理",
+                                SubsidyAction::Stop => "停止",
+                            };
+                            Some(format!(
+                                "{} {level}{what}",
+                                text(h, "on").unwrap_or_default()
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let stop = match (text(&doc, "stopped_from"), text(&doc, "stop_condition")) {
+                (Some(from), condition) => {
+                    let why = condition
+                        .and_then(|c| c.parse::<StopCondition>().ok())
+                        .map(|c| c.chinese_name())
+                        .unwrap_or_default();
+                    format!("自 {from} 停止：{why}")
+                }
+                _ => String::new(),
+            };
+            rows.push(vec![
+                Cell::text(&p.name),
+                sex(p.sex.as_deref()),
+                age(p, cx.at),
+                Cell::text(text(&person, "id_number").unwrap_or_default()),
+                Cell::text(match text(&doc, "work") {
+                    Some("self_employed") => "个体经营",
+                    Some("flexible") => "灵活就业",
+                    _ => "",
+                }),
+                Cell::text(text(&doc, "work_place").unwrap_or_default()),
+                Cell::text(text(&doc, "work_job").unwrap_or_default()),
+                get_path(&doc, "monthly_income")
+                    .and_then(Value::as_i64)
+                    .map_or(Cell::Empty, Cell::Int),
+                Cell::text(paid.join("；")),
+                span(&doc, "paid_from", "paid_to"),
+                span(&doc, "period_from", "period_to"),
+                span(&doc, "payable_from", "payable_to"),
+                get_path(&doc, "months")
+                    .and_then(Value::as_i64)
+                    .map_or(Cell::Empty, Cell::Int),
+                get_path(&doc, "amount_fen")
+                    .and_then(Value::as_i64)
+                    .map_or(Cell::Empty, |f| Cell::text(Fen(f).to_string())),
+                Cell::text(text(&doc, "account").unwrap_or_default()),
+                Cell::text(subsidy_state_name(state)),
+                Cell::date(day(&doc, "received_on")),
+                Cell::text(approvals.join("；")),
+                Cell::date(day(&doc, "decided_on")),
+                Cell::text(stop),
+            ]);
+        }
+    }
+    Ok(rows)
+}
+
+/// Where a subsidy application stands, in the guide's words.
+pub(crate) fn subsidy_state_name(
+    state: liuqing_schema::domain::subsidies::SubsidyState,
+) -> &'static str {
+    use liuqing_schema::domain::subsidies::SubsidyState as S;
+    match state {
+        S::Received => "已受理",
+        S::StationReview => "初审中",
+        S::StreetReview => "街道复审",
+        S::DistrictApproval => "区级审批",
+        S::Funded => "已核定拨付",
+        S::Returned => "已退回",
+        S::Stopped => "已停止",
+    }
 }
 
 /// Vacancies' titles, each read once (a ledger names the same ones many times).

@@ -311,6 +311,43 @@ async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_ser
         r.body
     );
 
+    // 社保补贴申报台账: the street's supervisor downloads it; the figures are the server's,
+    // the ID number and the account masked.
+    let (status, _, bytes) = crate::supervision::download(
+        app,
+        "/v1/exports/flexible_subsidies?format=csv&reason=%E6%9C%88%E5%BA%A6%E6%A0%B8%E6%9F%A5",
+        &street.access,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let mut csv = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<Vec<String>> = csv
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    let row = rows[0].join("|");
+    for shown in [
+        "林建国",
+        "灵活就业",
+        "养老 800；医疗 200；失业 30",
+        "2026-01 至 2026-12",
+        "2026-01 至 2026-03",
+        "2400.00",
+        "****7890",
+        "已停止",
+        "街道退回",
+        "区审核通过",
+        "自 2026-04 停止：被用人单位招收录用",
+    ] {
+        assert!(row.contains(shown), "{shown}: {row}");
+    }
+    assert!(
+        !row.contains(&id_number(BORN, 71)),
+        "the ID number is masked: {row}"
+    );
+
     // Another station's staff do not find it; nor does an unknown action pass.
     app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
         .await;
