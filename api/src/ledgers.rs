@@ -648,6 +648,7 @@ fn flexible_subsidies(
                                 SubsidyAction::Pass => "审核通过",
                                 SubsidyAction::Return => "退回",
                                 SubsidyAction::Resubmit => "补正后重新受理",
+                                SubsidyAction::RecommendStop => "建议停止",
                                 SubsidyAction::Stop => "停止",
                             };
                             Some(format!(
@@ -658,15 +659,19 @@ fn flexible_subsidies(
                         .collect()
                 })
                 .unwrap_or_default();
-            let stop = match (text(&doc, "stopped_from"), text(&doc, "stop_condition")) {
-                (Some(from), condition) => {
-                    let why = condition
-                        .and_then(|c| c.parse::<StopCondition>().ok())
-                        .map(|c| c.chinese_name())
-                        .unwrap_or_default();
-                    format!("自 {from} 停止：{why}")
-                }
-                _ => String::new(),
+            let why = |path: &str| {
+                text(&doc, path)
+                    .and_then(|c| c.parse::<StopCondition>().ok())
+                    .map(|c| c.chinese_name())
+                    .unwrap_or_default()
+            };
+            let stop = match (
+                text(&doc, "stopped_from"),
+                text(&doc, "recommended_stop_from"),
+            ) {
+                (Some(from), _) => format!("自 {from} 停止：{}", why("stop_condition")),
+                (None, Some(from)) => format!("建议自 {from} 停止：{}", why("recommended_stop")),
+                (None, None) => String::new(),
             };
             rows.push(vec![
                 Cell::text(&p.name),

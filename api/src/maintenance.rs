@@ -107,6 +107,24 @@ pub async fn run(state: web::Data<AppState>) {
                 Err(e) => tracing::warn!(error = ?e, "new matches run failed; retrying later"),
             }
         }
+        let upkeep = state.clone();
+        match state
+            .db
+            .write(move |conn| {
+                let scope = liuqing_schema::scope::Scope::All;
+                let env =
+                    crate::staff::engine_env(&scope, &upkeep.cipher, &upkeep.config, now_micros());
+                crate::subsidies::recommend_stops(conn, &env, &upkeep.config)
+            })
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                subsidies = n,
+                "recommended stopping subsidies whose stop conditions are met"
+            ),
+            Err(e) => tracing::warn!(error = ?e, "subsidy stop check failed; retrying later"),
+        }
         match raise_due_visit_tasks(&state).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(tasks = n, "asked coordinators to visit households due"),

@@ -45,25 +45,35 @@ pub struct Step {
 impl Step {
     /// What can be checked before the database is read.
     pub fn check(&self) -> Result<(), ApiError> {
-        let needs_reason = matches!(self.action, SubsidyAction::Return | SubsidyAction::Stop);
+        let needs_reason = matches!(
+            self.action,
+            SubsidyAction::Return | SubsidyAction::Stop | SubsidyAction::RecommendStop
+        );
         if needs_reason && self.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
             return Err(ApiError::validation(
                 "reason",
                 format!("is required to {}", self.action),
             ));
         }
-        if self.action == SubsidyAction::Stop {
+        let stopping = matches!(
+            self.action,
+            SubsidyAction::Stop | SubsidyAction::RecommendStop
+        );
+        if stopping {
             if self.stop_from.is_none() {
                 return Err(ApiError::validation(
                     "stop_from",
-                    "is required to stop: the first month not paid (YYYY-MM)",
+                    format!(
+                        "is required to {}: the first month not paid (YYYY-MM)",
+                        self.action
+                    ),
                 ));
             }
             match self.stop_condition {
                 None => {
                     return Err(ApiError::validation(
                         "stop_condition",
-                        "is required to stop",
+                        format!("is required to {}", self.action),
                     ))
                 }
                 Some(c) if !c.applies_to(SubsidyKind::FlexibleInsurance) => {
@@ -77,7 +87,7 @@ impl Step {
         } else if self.stop_from.is_some() || self.stop_condition.is_some() {
             return Err(ApiError::validation(
                 "stop_from",
-                "is given only to stop a subsidy",
+                "is given only to stop a subsidy or recommend a stop",
             ));
         }
         Ok(())
@@ -182,6 +192,22 @@ fn unmet(
     Ok(unmet)
 }
 
+/// The first month the person was ever paid this subsidy: `from` (this application's
+/// first month) or an earlier paid application's (`others`: the person's applications).
+/// The period cap counts from it.
+fn first_enjoyed(others: &[Record], this: &Record, from: Month) -> Result<Month, ApiError> {
+    let mut first = from;
+    for other in others.iter().filter(|o| o.id != this.id) {
+        let doc = other.document()?;
+        let paid = matches!(text(&doc, "state"), Some("funded" | "stopped"))
+            && get_path(&doc, "months").and_then(Value::as_i64) > Some(0);
+        if let Some(start) = month(&doc, "payable_from").filter(|_| paid) {
+            first = first.min(start);
+        }
+    }
+    Ok(first)
+}
+
 /// The months paid and the amount, from the application, the person and the person's
 /// earlier subsidies of this kind; `None` when the person's birth date or sex is unknown.
 fn figures(
@@ -205,21 +231,9 @@ fn figures(
         return Ok(None);
     };
     let base = RetirementBase::of(sex, standards.women_base(SubsidyKind::FlexibleInsurance));
-    // The period counts from the first month ever paid, earlier applications included.
-    let mut first_enjoyed = from;
-    for other in casefile::children_of(conn, &person.id, Entity::FlexibleSubsidy)? {
-        if other.id == rec.id {
-            continue;
-        }
-        let other = other.document()?;
-        let paid = matches!(text(&other, "state"), Some("funded" | "stopped"))
-            && get_path(&other, "months").and_then(Value::as_i64) > Some(0);
-        if let Some(start) = month(&other, "payable_from").filter(|_| paid) {
-            first_enjoyed = first_enjoyed.min(start);
-        }
-    }
+    let others = casefile::children_of(conn, &person.id, Entity::FlexibleSubsidy)?;
     let bounds = Bounds {
-        first_enjoyed,
+        first_enjoyed: first_enjoyed(&others, rec, from)?,
         retirement: base.retirement_month(birth),
         stopped_from,
     };
@@ -371,28 +385,164 @@ pub fn take(
             json!(config.day_at(rec.created_at).to_string()),
         );
     }
-    match to {
-        SubsidyState::Funded => {
+    let month_text = |m: Option<Month>| m.map(|m| m.to_string());
+    match step.action {
+        SubsidyAction::Pass if to == SubsidyState::Funded => {
             fields.insert("decided_on".into(), json!(on));
         }
-        SubsidyState::Returned => {
+        SubsidyAction::Return => {
             fields.insert("reason".into(), json!(step.reason));
         }
-        SubsidyState::Stopped => {
-            fields.insert("reason".into(), json!(step.reason));
+        SubsidyAction::RecommendStop => {
+            fields.insert("recommended_stop".into(), json!(step.stop_condition));
             fields.insert(
-                "stopped_from".into(),
-                json!(step.stop_from.map(|m| m.to_string())),
+                "recommended_stop_from".into(),
+                json!(month_text(step.stop_from)),
             );
+            fields.insert("recommended_on".into(), json!(on));
+            fields.insert("reason".into(), json!(step.reason));
+        }
+        SubsidyAction::Stop => {
+            fields.insert("reason".into(), json!(step.reason));
+            fields.insert("stopped_from".into(), json!(month_text(step.stop_from)));
             fields.insert("stop_condition".into(), json!(step.stop_condition));
         }
-        SubsidyState::Received
-        | SubsidyState::StationReview
-        | SubsidyState::StreetReview
-        | SubsidyState::DistrictApproval => {}
+        SubsidyAction::StartReview | SubsidyAction::Pass | SubsidyAction::Resubmit => {}
     }
     let mut edit = Edit::update(&rec, fields)?;
     edit.lifecycle = true;
     staff::apply(conn, caller, env, edit)?;
     record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)
+}
+
+/// A stop condition the data shows for a funded application, and the first month it
+/// would not pay; `None` when none is met.
+fn detected_stop(
+    conn: &mut DbConn,
+    config: &Config,
+    rec: &Record,
+    doc: &Value,
+    person: &PersonRow,
+    today: NaiveDate,
+) -> Result<Option<(StopCondition, Month)>, ApiError> {
+    let standards = config.subsidy_standards();
+    let (Some(birth), Some(from)) = (person.birth(), month(doc, "payable_from")) else {
+        return Ok(None);
+    };
+    let sex = match person.sex.as_deref() {
+        Some("female") => Sex::Female,
+        _ => Sex::Male,
+    };
+    let retirement = RetirementBase::of(sex, standards.women_base(SubsidyKind::FlexibleInsurance))
+        .retirement_month(birth);
+    let children = casefile::children(conn, &person.id)?;
+    let of = |entity: Entity| children.iter().filter(move |r| r.entity == entity);
+    let placements: Vec<(&str, Value)> = of(Entity::Placement)
+        .map(|r| Ok((r.id.as_str(), r.document()?)))
+        .collect::<Result<_, ApiError>>()?;
+    let follow_ups: Vec<Value> = of(Entity::FollowUp)
+        .map(|r| r.document().map_err(ApiError::from))
+        .collect::<Result<_, ApiError>>()?;
+    // Work with an employer (not one's own business) that holds today.
+    let hired = casefile::current_work(&placements, &follow_ups, today)
+        .filter(|(_, work)| !work.self_employed)
+        .map(|(_, work)| Month::of(work.started_on));
+    let mut imprisoned = false;
+    for exit in of(Entity::Exit) {
+        imprisoned |= text(&exit.document()?, "reason") == Some("imprisoned");
+    }
+    let seen = subsidies::Observed {
+        employed_by_unit: hired.is_some(),
+        imprisoned,
+        ..Default::default()
+    };
+    let others: Vec<Record> = of(Entity::FlexibleSubsidy).cloned().collect();
+    let bounds = Bounds {
+        first_enjoyed: first_enjoyed(&others, rec, from)?,
+        retirement,
+        stopped_from: None,
+    };
+    let period_end = subsidies::period_end(standards.period, bounds);
+    let this_month = Month::of(today);
+    let met = subsidies::stops_met(
+        SubsidyKind::FlexibleInsurance,
+        this_month,
+        period_end,
+        retirement,
+        &seen,
+        standards.thresholds,
+    );
+    Ok(met.first().map(|condition| {
+        let from = match condition {
+            StopCondition::RetirementAge => retirement,
+            StopCondition::PeriodExceeded => period_end.plus(1),
+            StopCondition::EmployedByUnit => hired.unwrap_or(this_month),
+            _ => this_month,
+        };
+        (*condition, from)
+    }))
+}
+
+/// The upkeep's check of every funded flexible-employment subsidy against the stop
+/// conditions the data shows (retirement age reached, the period over, work with an
+/// employer, an exit for imprisonment): a condition met becomes a stop recommendation
+/// to the approving level, as the server, once (an application recommended already is
+/// left to that level). Returns how many were recommended.
+pub fn recommend_stops(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    config: &Config,
+) -> Result<usize, ApiError> {
+    let communities = liuqing_schema::records::communities_in_scope(conn, env.scope)?;
+    let applications =
+        liuqing_schema::records::live_of_entity(conn, Entity::FlexibleSubsidy, &communities)?;
+    let caller = Caller::server();
+    let today = env.today;
+    let mut recommended = 0;
+    for rec in applications {
+        let doc = rec.document()?;
+        if text(&doc, "state") != Some("funded") || text(&doc, "recommended_stop").is_some() {
+            continue;
+        }
+        let Some(person) = rec
+            .parent_id
+            .as_deref()
+            .map(|p| casefile::person_row(conn, p))
+            .transpose()?
+            .flatten()
+        else {
+            continue;
+        };
+        let Some((condition, from)) = detected_stop(conn, config, &rec, &doc, &person, today)?
+        else {
+            continue;
+        };
+        let on = today.format("%Y-%m-%d").to_string();
+        let reason = format!("系统核查：{}", condition.chinese_name());
+        let mut history = get_path(&doc, "history")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        history.push(json!({
+            "state": SubsidyState::Funded,
+            "action": SubsidyAction::RecommendStop,
+            "level": Level::Station,
+            "by": caller.user_id,
+            "on": on,
+            "reason": reason,
+            "stop_from": from.to_string(),
+            "stop_condition": condition,
+        }));
+        let mut fields = Map::new();
+        fields.insert("recommended_stop".into(), json!(condition));
+        fields.insert("recommended_stop_from".into(), json!(from.to_string()));
+        fields.insert("recommended_on".into(), json!(on));
+        fields.insert("reason".into(), json!(reason));
+        fields.insert("history".into(), Value::Array(history));
+        let mut edit = Edit::update(&rec, fields)?;
+        edit.lifecycle = true;
+        staff::apply(conn, &caller, env, edit)?;
+        recommended += 1;
+    }
+    Ok(recommended)
 }

@@ -886,6 +886,11 @@ static FLEXIBLE_SUBSIDY: EntitySpec = EntitySpec {
         ),
         f("stopped_from", T::Month, S),
         f("stop_condition", SHORT, S),
+        // A stop recommended to the approving level (by the station, or by the upkeep
+        // for a condition it found): the condition, the first month it would not pay.
+        f("recommended_stop", SHORT, S),
+        f("recommended_stop_from", T::Month, S),
+        f("recommended_on", T::Date, S),
         f("reason", LONG, S),
         // Who did each step, when and why: appended by the server.
         f("history", T::Json { max_bytes: 64_000 }, S),
@@ -903,6 +908,9 @@ pub const SUBSIDY_LIFECYCLE: &[&str] = &[
     "amount_fen",
     "stopped_from",
     "stop_condition",
+    "recommended_stop",
+    "recommended_stop_from",
+    "recommended_on",
     "reason",
     "history",
 ];

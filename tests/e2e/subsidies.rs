@@ -29,6 +29,11 @@ fn code(r: &Reply) -> &str {
 /// A household and a recognised man born in [`BORN`], and his application: pension 800
 /// and medical 200 a month paid for 2026, applied for all of 2026.
 async fn applicant(w: &World, phone: &Phone) -> (String, String) {
+    applicant_born(w, phone, BORN, 71).await
+}
+
+/// [`applicant`], born on `born` (`YYYYMMDD`); `seq` odd for a man.
+async fn applicant_born(w: &World, phone: &Phone, born: &str, seq: u32) -> (String, String) {
     let (h, p, s) = (new_id(), new_id(), new_id());
     let r = push_ok(
         &w.app,
@@ -44,7 +49,7 @@ async fn applicant(w: &World, phone: &Phone) -> (String, String) {
                 "person",
                 &p,
                 None,
-                json!({ "household_id": h, "name": "林建国", "id_number": id_number(BORN, 71) }),
+                json!({ "household_id": h, "name": "林建国", "id_number": id_number(born, seq) }),
             ),
             phone.upsert(
                 "flexible_subsidy",
@@ -355,5 +360,176 @@ async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_ser
     let r = act(app, &other, &s, json!({ "action": "resubmit" })).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     let r = act(app, &w.staff, &s, json!({ "action": "approve_all" })).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}
+
+/// Recognises a person and puts the subsidy's four materials on file.
+async fn ready(w: &World, person: &str) {
+    use liuqing_schema::tables::persons_index;
+    let backend = liuqing_schema::Backend::from_url(&w.app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    diesel::update(persons_index::table.filter(persons_index::id.eq(person)))
+        .set(persons_index::status.eq("recognised"))
+        .execute(&mut conn)
+        .expect("recognise");
+    push_ok(
+        &w.app,
+        &w.a1,
+        [
+            "employment_card",
+            "insurance_receipt",
+            "flexible_work_statement",
+            "bank_card",
+        ]
+        .iter()
+        .map(|k| evidence(&w.a1, person, k))
+        .collect(),
+    )
+    .await;
+}
+
+/// Runs the upkeep's stop check, as the server's loop does each round.
+fn upkeep(app: &TestApp) -> usize {
+    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    let cipher = liuqing_api::startup::field_cipher(&app.config).expect("the server's key");
+    let scope = liuqing_schema::scope::Scope::All;
+    let env = liuqing_api::staff::engine_env(
+        &scope,
+        &cipher,
+        &app.config,
+        liuqing_schema::time::now_micros(),
+    );
+    liuqing_sync::writer::transaction(&mut conn, |c| {
+        liuqing_api::subsidies::recommend_stops(c, &env, &app.config)
+    })
+    .expect("the stop check")
+}
+
+#[actix_web::test]
+async fn the_upkeep_recommends_stops_it_finds_and_the_district_decides() {
+    let w = world().await;
+    let app = &w.app;
+    let street = app
+        .user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
+        .await;
+    let district = app
+        .user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
+        .await;
+    // One reached retirement age in 2026-07; the other, born 1975, is hired this month.
+    let (retired, a) = applicant(&w, &w.a1).await;
+    let (hired, b) = applicant_born(&w, &w.a1, "19750520", 73).await;
+    for (person, s) in [(&retired, &a), (&hired, &b)] {
+        ready(&w, person).await;
+        for (who, action) in [
+            (&w.staff, "start_review"),
+            (&w.staff, "pass"),
+            (&street, "pass"),
+            (&district, "pass"),
+        ] {
+            let r = act(app, who, s, json!({ "action": action })).await;
+            assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+        }
+    }
+    let r = app
+        .get("/v1/subsidies?state=funded", &district.access)
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        upkeep(app),
+        1,
+        "only the retired man's condition is in the data yet"
+    );
+    // The stations' day (UTC+8), as the server judges "this month".
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let (e, v) = (new_id(), new_id());
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "employer",
+                &e,
+                None,
+                json!({ "street_id": w.tree.street, "name": "华林物业" }),
+            ),
+            w.a1.upsert(
+                "placement",
+                &v,
+                None,
+                json!({ "person_id": hired, "employer_id": e, "started_on": today.to_string(),
+                        "kind": "market", "job_title": "保洁员" }),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(upkeep(app), 1, "the hire");
+    assert_eq!(upkeep(app), 0, "each recommended once");
+
+    // The district's list: both, each with its condition and first month not paid.
+    let r = app
+        .get("/v1/subsidies?stop_recommended=true", &district.access)
+        .await;
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{}", r.body);
+    let of = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["id"] == id)
+            .map(|i| i["data"].clone())
+            .expect("listed")
+    };
+    let this_month = today.format("%Y-%m").to_string();
+    assert_eq!(
+        (
+            &of(&a)["recommended_stop"],
+            &of(&a)["recommended_stop_from"]
+        ),
+        (&json!("retirement_age"), &json!("2026-07"))
+    );
+    assert_eq!(
+        (
+            &of(&b)["recommended_stop"],
+            &of(&b)["recommended_stop_from"]
+        ),
+        (&json!("employed_by_unit"), &json!(this_month))
+    );
+    // A recommendation is not a stop: the district decides, from the month it names.
+    let r = act(
+        app,
+        &district,
+        &b,
+        json!({ "action": "stop", "reason": "核实已被单位录用", "stop_from": this_month,
+                "stop_condition": "employed_by_unit" }),
+    )
+    .await;
+    assert_eq!(r.body["data"]["state"], "stopped", "{}", r.body);
+    let r = app
+        .get("/v1/subsidies?stop_recommended=true", &district.access)
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+    // The station may recommend a stop itself; the street may not.
+    let r = act(
+        app,
+        &street,
+        &a,
+        json!({ "action": "recommend_stop", "reason": "x", "stop_from": "2026-07",
+                "stop_condition": "retirement_age" }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = app
+        .get("/v1/subsidies?state=nonsense", &district.access)
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }

@@ -71,6 +71,7 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/records/{entity}/{id}", casework::get),
         route(M::PATCH, "/v1/records/{entity}/{id}", casework::update),
         route(M::POST, "/v1/recognitions/{id}/actions", casework::act),
+        route(M::GET, "/v1/subsidies", subsidies::list),
         route(M::POST, "/v1/subsidies/{id}/actions", subsidies::act),
         route(M::GET, "/v1/publicity", reports::publicity),
         route(M::GET, "/v1/duplicates", reports::duplicates),

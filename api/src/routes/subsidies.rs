@@ -1,12 +1,14 @@
-//! `POST /v1/subsidies/{id}/actions`: a step of a subsidy application's approval chain,
-//! decided by `crate::subsidies`. An illegal step is a 409 naming the state and the steps
+//! `GET /v1/subsidies`: the subsidy applications of the caller's scope (those awaiting a
+//! level's step, those with a stop recommended). `POST /v1/subsidies/{id}/actions`: a
+//! step of an application's approval chain, decided by `crate::subsidies`. An illegal step is a 409 naming the state and the steps
 //! open; a caller not of the step's level a 403; a station step whose rules are unmet a
 //! 409 listing everything missing (the one-time notice).
 
 use actix_web::{web, HttpResponse};
 use liuqing_schema::domain::months::Month;
-use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction};
+use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction, SubsidyState};
 use liuqing_schema::domain::Permission;
+use liuqing_schema::entities::{get_path, Entity};
 use liuqing_schema::time::now_micros;
 use serde::Deserialize;
 use validator::Validate;
@@ -14,7 +16,7 @@ use validator::Validate;
 use super::views;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Body;
+use crate::extract::{Body, Query};
 use crate::staff;
 use crate::state::AppState;
 use crate::subsidies::{self, Step};
@@ -30,6 +32,60 @@ pub struct SubsidyActionBody {
     pub stop_from: Option<String>,
     /// To stop: the condition met.
     pub stop_condition: Option<StopCondition>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only applications in this state.
+    pub state: Option<SubsidyState>,
+    /// Only those with a stop recommended and not yet decided (true), or without (false).
+    pub stop_recommended: Option<bool>,
+    pub limit: Option<usize>,
+}
+
+/// The applications of the caller's scope, oldest first.
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let birth_dates = caller.birth_dates();
+    caller.require(Permission::ReadCaseFiles)?;
+    let limit = crate::paging::limit(q.limit)?;
+    let items = state
+        .db
+        .run(move |conn| {
+            let scope = caller.scope(conn)?;
+            let communities = liuqing_schema::records::communities_in_scope(conn, &scope)?;
+            let mut found = liuqing_schema::records::live_of_entity(
+                conn,
+                Entity::FlexibleSubsidy,
+                &communities,
+            )?;
+            found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            let mut items = Vec::new();
+            for rec in &found {
+                let doc = rec.document()?;
+                let text = |p| get_path(&doc, p).and_then(serde_json::Value::as_str);
+                let at: SubsidyState = text("state")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(SubsidyState::Received);
+                let recommended = text("recommended_stop").is_some() && at == SubsidyState::Funded;
+                if q.state.is_some_and(|s| s != at)
+                    || q.stop_recommended.is_some_and(|r| r != recommended)
+                {
+                    continue;
+                }
+                items.push(views::record(rec, birth_dates)?);
+                if items.len() == limit {
+                    break;
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(views::Items { items }))
 }
 
 /// Takes a step of a subsidy application.

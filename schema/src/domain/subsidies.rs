@@ -112,6 +112,10 @@ crate::text_enum! {
         Return = "return",
         /// The station takes back a returned application, its materials complete.
         Resubmit = "resubmit",
+        /// The station tells the level above that a stop condition is met (主动向上级建议
+        /// 停止); the subsidy runs on until that level stops it. The upkeep makes the same
+        /// recommendation, as the server, for a condition it finds in the data.
+        RecommendStop = "recommend_stop",
         /// The approving level ends a funded subsidy from a month.
         Stop = "stop",
     }
@@ -149,6 +153,7 @@ pub fn step(
         (S::StreetReview, A::Return) => (S::Returned, Level::Street),
         (S::DistrictApproval, A::Return) => (S::Returned, Level::District),
         (S::Returned, A::Resubmit) => (S::Received, Level::Station),
+        (S::Funded, A::RecommendStop) => (S::Funded, Level::Station),
         (S::Funded, A::Stop) => (S::Stopped, Level::District),
         _ => return Err(NotAllowed { state, action }),
     };
@@ -407,9 +412,11 @@ pub fn stops_met(
     limits: Thresholds,
 ) -> Vec<StopCondition> {
     use StopCondition::*;
+    // Retirement first: near it, the period ends at retirement too, and retirement is
+    // the cause.
     let met = [
-        (PeriodExceeded, month > period_end),
         (RetirementAge, month >= retirement),
+        (PeriodExceeded, month > period_end),
         (
             WageBelowMinimum,
             seen.wage.is_some_and(|w| w < limits.minimum_wage),
@@ -466,6 +473,7 @@ mod tests {
             (StationReview, Pass, StreetReview, Station),
             (StreetReview, Pass, DistrictApproval, Street),
             (DistrictApproval, Pass, Funded, District),
+            (Funded, RecommendStop, Funded, Station),
             (Funded, Stop, Stopped, District),
         ];
         for (from, action, to, level) in path {
@@ -499,7 +507,7 @@ mod tests {
                 })
             );
         }
-        assert_eq!(actions_in(Funded), vec![Stop]);
+        assert_eq!(actions_in(Funded), vec![RecommendStop, Stop]);
         assert_eq!(actions_in(Stopped), Vec::<SubsidyAction>::new());
     }
 
@@ -654,7 +662,7 @@ mod tests {
                 welfare,
                 m("2029-01"),
                 seen,
-                vec![PeriodExceeded, RetirementAge],
+                vec![RetirementAge, PeriodExceeded],
             ),
             (
                 "wage below the minimum",
