@@ -643,14 +643,7 @@ fn flexible_subsidies(
                                 Some("district") => "区",
                                 _ => "",
                             };
-                            let what = match action {
-                                SubsidyAction::StartReview => "受理初审",
-                                SubsidyAction::Pass => "审核通过",
-                                SubsidyAction::Return => "退回",
-                                SubsidyAction::Resubmit => "补正后重新受理",
-                                SubsidyAction::RecommendStop => "建议停止",
-                                SubsidyAction::Stop => "停止",
-                            };
+                            let what = crate::console::labels::subsidy_action(action);
                             Some(format!(
                                 "{} {level}{what}",
                                 text(h, "on").unwrap_or_default()
@@ -699,7 +692,7 @@ fn flexible_subsidies(
                     .and_then(Value::as_i64)
                     .map_or(Cell::Empty, |f| Cell::text(Fen(f).to_string())),
                 Cell::text(text(&doc, "account").unwrap_or_default()),
-                Cell::text(subsidy_state_name(state)),
+                Cell::text(crate::console::labels::subsidy_state(state)),
                 Cell::date(day(&doc, "received_on")),
                 Cell::text(approvals.join("；")),
                 Cell::date(day(&doc, "decided_on")),
@@ -708,22 +701,6 @@ fn flexible_subsidies(
         }
     }
     Ok(rows)
-}
-
-/// Where a subsidy application stands, in the guide's words.
-pub(crate) fn subsidy_state_name(
-    state: liuqing_schema::domain::subsidies::SubsidyState,
-) -> &'static str {
-    use liuqing_schema::domain::subsidies::SubsidyState as S;
-    match state {
-        S::Received => "已受理",
-        S::StationReview => "初审中",
-        S::StreetReview => "街道复审",
-        S::DistrictApproval => "区级审批",
-        S::Funded => "已核定拨付",
-        S::Returned => "已退回",
-        S::Stopped => "已停止",
-    }
 }
 
 /// Vacancies' titles, each read once (a ledger names the same ones many times).

@@ -297,6 +297,29 @@ fn authorize(
     Err(refuse())
 }
 
+/// The steps `caller` may take on an application in `state` in `community` (the
+/// console offers these).
+pub fn open_to(
+    conn: &mut DbConn,
+    caller: &Caller,
+    config: &Config,
+    state: SubsidyState,
+    community: &str,
+) -> Result<Vec<SubsidyAction>, ApiError> {
+    let mut open = Vec::new();
+    for action in subsidies::actions_in(state) {
+        let Ok((_, level)) = subsidies::step(state, action) else {
+            continue;
+        };
+        match authorize(conn, caller, config, level, community) {
+            Ok(()) => open.push(action),
+            Err(ApiError::Forbidden(..)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(open)
+}
+
 /// Takes `step` on the application `id` as `caller`, on `env`'s day; returns the
 /// application as it is then.
 pub fn take(

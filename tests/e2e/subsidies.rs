@@ -533,3 +533,113 @@ async fn the_upkeep_recommends_stops_it_finds_and_the_district_decides() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }
+
+/// The console: each level finds on the case file the steps that are its own, takes them
+/// with a form, and sees the server's figures and the history.
+#[actix_web::test]
+async fn each_level_takes_its_steps_in_the_console() {
+    use crate::console::Web;
+    let w = world().await;
+    let app = &w.app;
+    app.user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
+        .await;
+    app.user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
+        .await;
+    let (p, s) = applicant(&w, &w.a1).await;
+    let file = format!("/console/persons/{p}");
+    let form = format!("/console/persons/{p}/subsidies/{s}");
+
+    let staff = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let page = staff.get(&file).await;
+    assert!(page.body.contains("灵活就业社保补贴") && page.body.contains("已受理"));
+    assert!(page.body.contains("****7890") && !page.body.contains("6222021234567890"));
+    assert!(
+        page.body.contains(&format!("action=\"{form}\"")),
+        "a step: {}",
+        page.body
+    );
+    // Not ready yet: the file says what is missing, with the rules' status.
+    let r = staff
+        .post(&form, &[("csrf", &page.csrf()), ("action", "start_review")])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(
+        r.body.contains("缺少材料") && r.body.contains("社会保障卡或银行卡复印件"),
+        "{}",
+        r.body
+    );
+    ready(&w, &p).await;
+    for action in ["start_review", "pass"] {
+        let page = staff.get(&file).await;
+        let r = staff
+            .post(&form, &[("csrf", &page.csrf()), ("action", action)])
+            .await;
+        assert_eq!(
+            r.location(),
+            format!("{file}?done=subsidy_{action}#subsidies")
+        );
+    }
+    let page = staff.get(&file).await;
+    assert!(
+        page.body.contains("街道复审") && page.body.contains("4800.00 元"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(&format!("action=\"{form}\"")),
+        "the street's step, not the station's"
+    );
+
+    let street = Web::signed_in(app, "sup-street", PASSWORD).await;
+    let page = street.get(&file).await;
+    assert!(
+        page.body.contains("data-action=\"pass\"") && page.body.contains("data-action=\"return\"")
+    );
+    let r = street
+        .post(
+            &form,
+            &[("csrf", &page.csrf()), ("action", "return"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a reason: {}",
+        r.body
+    );
+    let r = street
+        .post(&form, &[("csrf", &page.csrf()), ("action", "pass")])
+        .await;
+    assert_eq!(r.location(), format!("{file}?done=subsidy_pass#subsidies"));
+    let district = Web::signed_in(app, "sup-district", PASSWORD).await;
+    let page = district.get(&file).await;
+    let r = district
+        .post(&form, &[("csrf", &page.csrf()), ("action", "pass")])
+        .await;
+    assert_eq!(r.location(), format!("{file}?done=subsidy_pass#subsidies"));
+    let page = district.get(&file).await;
+    assert!(
+        page.body.contains("已核定拨付") && page.body.contains("审核通过"),
+        "{}",
+        page.body
+    );
+    // Funded: the district may stop it, naming the month and the condition.
+    assert!(page.body.contains("data-action=\"stop\""));
+    let r = district
+        .post(
+            &form,
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "stop"),
+                ("reason", "回访得知已退休"),
+                ("stop_from", "2026-04"),
+                ("stop_condition", "retirement_age"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), format!("{file}?done=subsidy_stop#subsidies"));
+    let page = district.get(&file).await;
+    assert!(
+        page.body.contains("已停止") && page.body.contains("自 2026-04 停止：到达法定退休年龄")
+    );
+}

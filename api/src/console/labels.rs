@@ -1,6 +1,7 @@
 //! The Chinese names of the case file's records and fields, as the guide and the station
 //! say them. A field without a name here is shown by its path.
 
+use liuqing_schema::domain::subsidies::{SubsidyAction, SubsidyState};
 use liuqing_schema::entities::Entity;
 
 pub fn entity(e: Entity) -> &'static str {
@@ -145,6 +146,31 @@ pub fn referral_channel(code: &str) -> &'static str {
 }
 
 /// How a job recommendation went.
+/// Where a subsidy application stands, in the guide's words.
+pub fn subsidy_state(state: SubsidyState) -> &'static str {
+    match state {
+        SubsidyState::Received => "已受理",
+        SubsidyState::StationReview => "初审中",
+        SubsidyState::StreetReview => "街道复审",
+        SubsidyState::DistrictApproval => "区级审批",
+        SubsidyState::Funded => "已核定拨付",
+        SubsidyState::Returned => "已退回",
+        SubsidyState::Stopped => "已停止",
+    }
+}
+
+/// A step of a subsidy application, as its button and its history line say it.
+pub fn subsidy_action(action: SubsidyAction) -> &'static str {
+    match action {
+        SubsidyAction::StartReview => "受理初审",
+        SubsidyAction::Pass => "审核通过",
+        SubsidyAction::Return => "退回",
+        SubsidyAction::Resubmit => "补正后重新受理",
+        SubsidyAction::RecommendStop => "建议停止",
+        SubsidyAction::Stop => "停止",
+    }
+}
+
 /// A recorded yes or no; a dash when nobody recorded it.
 pub fn yes_no(answer: Option<bool>) -> &'static str {
     match answer {

@@ -100,6 +100,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/persons/{id}/exit", web::post().to(persons::exit))
             .route("/persons/{id}/referrals", web::post().to(persons::refer))
             .route(
+                "/persons/{id}/subsidies/{sid}",
+                web::post().to(persons::subsidy_step),
+            )
+            .route(
                 "/persons/{id}/applications/{application}",
                 web::post().to(persons::step),
             )

@@ -7,8 +7,12 @@
 
 use actix_web::{web, ResponseError};
 use liuqing_schema::casefile::PersonStatus;
+use liuqing_schema::domain::months::Month;
 use liuqing_schema::domain::recognition::{allowed_roles, next_state};
 use liuqing_schema::domain::six_clears::Section;
+use liuqing_schema::domain::subsidies::{
+    Fen, StopCondition, SubsidyAction, SubsidyKind, SubsidyState,
+};
 use liuqing_schema::domain::{
     Category, EvidenceType, ExitReason, ObligationState, Permission, RecognitionAction,
     RecognitionState, ServiceKind, Tier,
@@ -251,6 +255,10 @@ struct Named {
     matches: Option<crate::routes::matches::VacancyMatches>,
     /// The titles of the vacancies the person was referred to.
     vacancy_titles: std::collections::HashMap<String, String>,
+    /// For each subsidy application: the steps the caller may take, and who took each
+    /// step of its history.
+    subsidy_steps: Vec<Vec<SubsidyAction>>,
+    subsidy_history_by: Vec<Vec<String>>,
 }
 
 async fn load(
@@ -302,6 +310,22 @@ async fn load(
                         .collect::<Result<Vec<_>, _>>()
                 })
                 .collect::<Result<_, _>>()?;
+            let mut subsidy_steps = Vec::new();
+            let mut subsidy_history_by = Vec::new();
+            for a in &file.subsidies {
+                let at = subsidy_state_of(a);
+                subsidy_steps.push(if caller.may(Permission::EditCaseFiles) {
+                    crate::subsidies::open_to(conn, &caller, &config, at, &a.community_id)?
+                } else {
+                    Vec::new()
+                });
+                subsidy_history_by.push(
+                    history(&a.data)
+                        .iter()
+                        .map(|h| names.user(conn, h.get("by").and_then(Value::as_str)))
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            }
             let bindings = if caller.may(Permission::CheckCommitments) {
                 file.commitments
                     .iter()
@@ -319,6 +343,8 @@ async fn load(
                     bindings,
                     matches: Some(matches),
                     vacancy_titles,
+                    subsidy_steps,
+                    subsidy_history_by,
                 },
             ))
         })
@@ -347,7 +373,14 @@ pub async fn case_file(
     let (file, named) = load(&state, &console, id.into_inner()).await?;
     let offset = state.config.utc_offset_minutes;
     let flash = query.done.as_deref().map(|done| {
-        html! { p.notice role="status" { (labels::recognition_action(done)) "：已办理。" } }
+        let what = match done
+            .strip_prefix("subsidy_")
+            .map(str::parse::<SubsidyAction>)
+        {
+            Some(Ok(action)) => labels::subsidy_action(action),
+            _ => labels::recognition_action(done),
+        };
+        html! { p.notice role="status" { (what) "：已办理。" } }
     });
     Ok(console.html(case_file_page(&console, &file, &named, flash, offset)))
 }
@@ -700,6 +733,9 @@ fn case_file_page(
                 }
             }
         }
+        @if !f.subsidies.is_empty() {
+            (subsidies_card(c, f, named, offset))
+        }
         @if !f.tasks.is_empty() {
             section.card {
                 h2 { "任务" }
@@ -854,6 +890,155 @@ fn steps_form(c: &Console, f: &CaseFile, r: &RecordView, offset: i32) -> Markup 
     }
 }
 
+fn subsidy_state_of(r: &RecordView) -> SubsidyState {
+    text(&r.data, "state")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SubsidyState::Received)
+}
+
+/// 灵活就业社保补贴: each application with the months and amount the server computed, its
+/// history, and a form for each step the caller's level may take.
+fn subsidies_card(c: &Console, f: &CaseFile, named: &Named, offset: i32) -> Markup {
+    let span = |d: &Value, from: &str, to: &str| match (text(d, from), text(d, to)) {
+        (Some(a), Some(b)) => format!("{a} 至 {b}"),
+        _ => "—".to_string(),
+    };
+    html! {
+        section.card #subsidies {
+            h2 { "灵活就业社保补贴" }
+            @for ((a, steps), by) in f.subsidies.iter().zip(&named.subsidy_steps).zip(&named.subsidy_history_by) {
+                @let d = &a.data;
+                div.application {
+                    p { strong { (labels::subsidy_state(subsidy_state_of(a))) }
+                        " · 申请 " (span(d, "period_from", "period_to"))
+                        " · 享受 " (span(d, "payable_from", "payable_to"))
+                        @if let Some(m) = get_path(d, "months").and_then(Value::as_i64) { "（" (m) " 个月）" }
+                        @if let Some(fen) = get_path(d, "amount_fen").and_then(Value::as_i64) { " · 补贴 " (Fen(fen).to_string()) " 元" }
+                        @if let Some(acct) = text(d, "account") { " · 账户 " (acct) } }
+                    @if let (Some(from), Some(why)) = (text(d, "recommended_stop_from"), text(d, "recommended_stop").and_then(|c| c.parse::<StopCondition>().ok())) {
+                        @if text(d, "stopped_from").is_none() {
+                            p.error { "建议自 " (from) " 停止：" (why.chinese_name()) }
+                        }
+                    }
+                    @if let (Some(from), Some(why)) = (text(d, "stopped_from"), text(d, "stop_condition").and_then(|c| c.parse::<StopCondition>().ok())) {
+                        p { "自 " (from) " 停止：" (why.chinese_name()) }
+                    }
+                    (subsidy_steps_form(c, f, a, steps))
+                    @let done = history(d);
+                    @if !done.is_empty() {
+                        ol.history {
+                            @for (h, who) in done.iter().zip(by) {
+                                li {
+                                    (h.get("on").and_then(Value::as_str).map(|t| zh::date_text(t, offset)).unwrap_or_default())
+                                    " · " (h.get("action").and_then(Value::as_str).and_then(|t| t.parse::<SubsidyAction>().ok()).map(labels::subsidy_action).unwrap_or_default())
+                                    " · " (who)
+                                    @if let Some(reason) = h.get("reason").and_then(Value::as_str) { " · " (reason) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A form for each step the caller may take on a subsidy application.
+fn subsidy_steps_form(
+    c: &Console,
+    f: &CaseFile,
+    a: &RecordView,
+    steps: &[SubsidyAction],
+) -> Markup {
+    let action = format!("/console/persons/{}/subsidies/{}", f.person.id, a.id);
+    html! {
+        div.steps {
+            @for s in steps {
+                @let stopping = matches!(s, SubsidyAction::Stop | SubsidyAction::RecommendStop);
+                @let needs_reason = stopping || *s == SubsidyAction::Return;
+                form method="post" action=(action) {
+                    input type="hidden" name="csrf" value=(c.csrf);
+                    input type="hidden" name="action" value=(s.as_str());
+                    label { @if needs_reason { "原因（必填）" } @else { "意见（可不填）" }
+                        input name="reason" maxlength="500" required[needs_reason]; }
+                    @if stopping {
+                        label { "自哪个月起停止（YYYY-MM）"
+                            input name="stop_from" required pattern="[0-9]{4}-[0-9]{2}" value=[text(&a.data, "recommended_stop_from")]; }
+                        label { "停止情形" select name="stop_condition" required {
+                            @for cond in StopCondition::ALL.iter().filter(|c| c.applies_to(SubsidyKind::FlexibleInsurance)) {
+                                option value=(cond.as_str()) selected[text(&a.data, "recommended_stop") == Some(cond.as_str())] { (cond.chinese_name()) }
+                            }
+                        } }
+                    }
+                    button.primary[!needs_reason].danger[needs_reason] type="submit" data-action=(s.as_str()) { (labels::subsidy_action(*s)) }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SubsidyForm {
+    action: SubsidyAction,
+    reason: Option<String>,
+    stop_from: Option<String>,
+    stop_condition: Option<StopCondition>,
+}
+
+/// `POST /console/persons/{id}/subsidies/{sid}`: a step, through `subsidies::take`.
+pub async fn subsidy_step(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    Posted(body): Posted,
+) -> ConsoleResult {
+    let form: SubsidyForm = console.form(&body)?;
+    let (person, application) = path.into_inner();
+    let blank = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let stop_from = match blank(form.stop_from) {
+        None => Ok(None),
+        Some(t) => Month::parse(&t)
+            .map(Some)
+            .ok_or_else(|| ApiError::validation("stop_from", "must be a month, YYYY-MM")),
+    };
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let taken = match stop_from {
+        Err(e) => Err(e),
+        Ok(stop_from) => {
+            let step = crate::subsidies::Step {
+                action: form.action,
+                reason: blank(form.reason),
+                stop_from,
+                stop_condition: form.stop_condition,
+            };
+            match step.check() {
+                Err(e) => Err(e),
+                Ok(()) => {
+                    state
+                        .db
+                        .write(move |conn| {
+                            let scope = caller.scope(conn)?;
+                            let env =
+                                staff::engine_env(&scope, &app.cipher, &app.config, now_micros());
+                            crate::subsidies::take(
+                                conn,
+                                &caller,
+                                &env,
+                                &app.config,
+                                &application,
+                                &step,
+                            )
+                        })
+                        .await
+                }
+            }
+        }
+    };
+    let done = format!("subsidy_{}", form.action);
+    step_answer(&state, &console, &person, taken.map(|_| done.as_str())).await
+}
+
 /// `POST /console/persons/{id}/applications`: 受理, through the API's create.
 pub async fn apply(
     state: web::Data<AppState>,
@@ -951,6 +1136,8 @@ async fn step_answer(
             // its notice is.
             let anchor = if action == "referral" {
                 ""
+            } else if action.starts_with("subsidy_") {
+                "#subsidies"
             } else {
                 "#applications"
             };

@@ -290,6 +290,7 @@ pub(crate) fn case_file_of(
         placements: list(Entity::Placement)?,
         follow_ups: list(Entity::FollowUp)?,
         work,
+        subsidies: list(Entity::FlexibleSubsidy)?,
         assessment: latest(Entity::Assessment)?,
         plan: latest(Entity::Plan)?,
         exit: latest(Entity::Exit)?,
@@ -329,6 +330,8 @@ pub(crate) struct CaseFile {
     pub follow_ups: Vec<RecordView>,
     /// The work the person is in today, if any: their unemployment has ended.
     pub work: Option<Work>,
+    /// Applications for the flexible-employment subsidy (灵活就业社保补贴).
+    pub subsidies: Vec<RecordView>,
     pub assessment: Option<RecordView>,
     pub plan: Option<RecordView>,
     pub exit: Option<RecordView>,
