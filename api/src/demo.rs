@@ -13,7 +13,7 @@ use liuqing_schema::audit::{self, Actor};
 use liuqing_schema::crypto::FieldCipher;
 use liuqing_schema::domain::credit_code::CreditCode;
 use liuqing_schema::domain::recognition::publicity_last_day;
-use liuqing_schema::domain::{IdNumber, RecognitionAction};
+use liuqing_schema::domain::{EvidenceType, IdNumber, RecognitionAction};
 use liuqing_schema::entities::Entity;
 use liuqing_schema::org::{self, OrgKind};
 use liuqing_schema::scope::Scope;
@@ -89,6 +89,8 @@ struct District {
     coordinator_of: Vec<usize>,
     staff: Vec<DemoUser>,
     supervisor: DemoUser,
+    /// One supervisor a street (the street's 复审), by street index (community index / 4).
+    street_supervisors: Vec<DemoUser>,
 }
 
 /// Loads the demo district. Refuses when the demo users exist already, so a second run
@@ -127,6 +129,7 @@ pub fn load(
         };
         loader.jobs(&district)?;
         loader.cases(&district)?;
+        loader.subsidies(&district)?;
         audit::record(
             loader.conn,
             Actor::default(),
@@ -148,8 +151,8 @@ pub fn load(
         summary.visits
     );
     println!(
-        "Users: demo-admin, demo-supervisor, demo-staff-1…4, demo-coord-1…9 \
-         (demo-coord-1 and demo-coord-2 share 华林社区)."
+        "Users: demo-admin, demo-supervisor (district), demo-street-1…2 (streets), \
+         demo-staff-1…4, demo-coord-1…9 (demo-coord-1 and demo-coord-2 share 华林社区)."
     );
     if printed {
         // Shown once, to whoever loaded the demo; not in the structured log.
@@ -285,8 +288,10 @@ fn people_and_places(conn: &mut DbConn, hash: &str) -> anyhow::Result<District> 
             ],
         ),
     ];
+    let mut streets = Vec::new();
     for (street_name, street_stations) in plan {
         let street = node(conn, Some(&district), OrgKind::Street, street_name)?;
+        streets.push((street.clone(), street_name));
         for (station_name, station_communities) in street_stations {
             let station = node(conn, Some(&street), OrgKind::Station, station_name)?;
             for name in station_communities {
@@ -338,12 +343,24 @@ fn people_and_places(conn: &mut DbConn, hash: &str) -> anyhow::Result<District> 
         )?);
         coordinator_of.push(community);
     }
+    let mut street_supervisors = Vec::new();
+    for (i, (street, name)) in streets.iter().enumerate() {
+        street_supervisors.push(user(
+            conn,
+            &format!("demo-street-{}", i + 1),
+            &format!("{name} 复审员"),
+            Role::Supervisor,
+            hash,
+            std::slice::from_ref(street),
+        )?);
+    }
     Ok(District {
         communities,
         coordinators,
         coordinator_of,
         staff,
         supervisor,
+        street_supervisors,
     })
 }
 
@@ -595,6 +612,145 @@ impl<'a> Loader<'a> {
         };
         recognitions::take(self.conn, &caller, &env, self.config, id, &step)
             .map_err(|e| anyhow::anyhow!("demo {action} of {id} was refused: {e}"))?;
+        Ok(())
+    }
+
+    /// Takes a step of the subsidy application `id` as `who`, `days_ago` days back,
+    /// through the same function as `POST /v1/subsidies/{id}/actions`.
+    fn subsidy_step(
+        &mut self,
+        who: &DemoUser,
+        days_ago: i64,
+        id: &str,
+        step: crate::subsidies::Step,
+    ) -> anyhow::Result<()> {
+        let (now, today) = self.instant(days_ago);
+        let env = self.env(now, today);
+        let caller = caller(who);
+        crate::subsidies::take(self.conn, &caller, &env, self.config, id, &step)
+            .map_err(|e| anyhow::anyhow!("demo {} of {id} was refused: {e}", step.action))?;
+        Ok(())
+    }
+
+    /// Flexible-employment subsidy applications (灵活就业社保补贴) of eight recognised
+    /// persons, one in each state of the chain (and a second funded one), each step
+    /// taken by its level: the station's staff, the street's supervisor, the district's.
+    fn subsidies(&mut self, district: &District) -> anyhow::Result<()> {
+        use diesel::prelude::*;
+        use liuqing_schema::domain::months::Month;
+        use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A};
+        use liuqing_schema::tables::persons_index;
+        let persons: Vec<(String, String)> = persons_index::table
+            .filter(persons_index::status.eq("recognised"))
+            .filter(persons_index::deleted.eq(false))
+            .order(persons_index::id.asc())
+            .select((persons_index::id, persons_index::community_id))
+            .limit(8)
+            .load(self.conn)?;
+        let year = Month::of(self.today).year();
+        let month = |m: u32| {
+            Month::new(year, m)
+                .map(|m| m.to_string())
+                .unwrap_or_default()
+        };
+        let step = |action: A, reason: Option<&str>| crate::subsidies::Step {
+            action,
+            reason: reason.map(str::to_string),
+            stop_from: None,
+            stop_condition: None,
+        };
+        for (i, (person, community)) in persons.iter().enumerate() {
+            let Some(index) = district
+                .communities
+                .iter()
+                .position(|(c, _)| c == community)
+            else {
+                continue;
+            };
+            let staff = &district.staff[index / 2];
+            let street = &district.street_supervisors[index / 4];
+            let own_business = i % 3 == 2;
+            let mut materials = vec![
+                EvidenceType::EmploymentCard,
+                EvidenceType::InsuranceReceipt,
+                EvidenceType::FlexibleWorkStatement,
+                EvidenceType::BankCard,
+            ];
+            if own_business {
+                materials.push(EvidenceType::BusinessLicence);
+            }
+            for kind in materials {
+                let fields = json!({
+                    "person_id": person, "evidence_type": kind,
+                    "attachment_sha256": self.photos.sha(kind),
+                });
+                self.write(staff, 70, Entity::Evidence, &new_id(), fields)?;
+            }
+            let id = new_id();
+            let place = ["华林路农贸市场", "屏山小区", "湖滨路夜市"][i % 3];
+            let job = ["摊位帮工", "钟点家政", "小吃摊经营"][i % 3];
+            let mut fields = json!({
+                "person_id": person,
+                "work": if own_business { "self_employed" } else { "flexible" },
+                "work_place": place,
+                "work_job": job,
+                "work_hours": "每天约 6 小时",
+                "monthly_income": 2200 + 100 * i as i64,
+                "pension_monthly": 760, "medical_monthly": 230,
+                "paid_from": month(1), "paid_to": month(12),
+                "account": format!("6217 0018 3000 {:04}", 1200 + i),
+                "period_from": month(1), "period_to": month(12),
+            });
+            if own_business {
+                fields["business_name"] = json!("林记小吃店");
+                fields["business_credit_code"] = json!(CreditCode::complete("92350102MA3100000")
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_default());
+            }
+            self.write(staff, 60, Entity::FlexibleSubsidy, &id, fields)?;
+            // The steps to the application's state: received, station_review,
+            // street_review, district_approval, funded, returned, stopped, funded.
+            let to_street = [
+                (staff, 55, step(A::StartReview, None)),
+                (staff, 50, step(A::Pass, Some("材料齐全，初审通过"))),
+            ];
+            let to_funded = [
+                (street, 40, step(A::Pass, Some("复审通过"))),
+                (
+                    &district.supervisor,
+                    30,
+                    step(A::Pass, Some("审批通过，拨付")),
+                ),
+            ];
+            let steps: Vec<(&DemoUser, i64, crate::subsidies::Step)> = match i {
+                0 => vec![],
+                1 => to_street[..1].to_vec(),
+                2 => to_street.to_vec(),
+                3 => to_street.iter().chain(&to_funded[..1]).cloned().collect(),
+                5 => to_street
+                    .iter()
+                    .cloned()
+                    .chain([(
+                        street,
+                        45,
+                        step(A::Return, Some("缴费单据只有半年，请补齐全年单据")),
+                    )])
+                    .collect(),
+                _ => to_street.iter().chain(&to_funded).cloned().collect(),
+            };
+            for (who, days_ago, s) in steps {
+                self.subsidy_step(who, days_ago, &id, s)?;
+            }
+            if i == 6 {
+                let stop = crate::subsidies::Step {
+                    action: A::Stop,
+                    reason: Some("回访核实已中止灵活就业".into()),
+                    stop_from: Some(Month::of(self.day(10))),
+                    stop_condition: Some(StopCondition::FlexibleWorkStopped),
+                };
+                self.subsidy_step(&district.supervisor, 10, &id, stop)?;
+            }
+        }
         Ok(())
     }
 

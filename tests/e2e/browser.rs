@@ -1016,3 +1016,44 @@ async fn a_station_approves_a_vacancy_and_recommends_a_match_from_the_case_file(
     assert!(text.contains("在岗") && text.contains("单位档案"), "{text}");
     b.close().await;
 }
+
+/// 灵活就业社保补贴 on the case file: the street's supervisor finds an application awaiting
+/// the street's review, reads the server's months and amount, and passes it up.
+#[actix_web::test]
+async fn a_street_supervisor_passes_a_subsidy_on_the_case_file() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let street = app.login("demo-street-1", DEMO_PASSWORD).await;
+    let r = app
+        .get("/v1/subsidies?state=street_review", &street.access)
+        .await;
+    let person = r.body["items"][0]["data"]["person_id"]
+        .as_str()
+        .expect("an application awaiting the street")
+        .to_string();
+    let b = Browser::start(&app).await;
+    b.login("demo-street-1", DEMO_PASSWORD).await;
+    b.goto(&format!("/console/persons/{person}")).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("灵活就业社保补贴") && text.contains("街道复审") && text.contains("补贴"),
+        "{text}"
+    );
+    assert!(text.contains("****"), "the account is masked: {text}");
+    b.script("document.getElementById('subsidies').scrollIntoView(); return null;")
+        .await;
+    b.screenshot("subsidy-street-review").await;
+    b.click("#subsidies button[data-action=pass]").await;
+    for _ in 0..100 {
+        if b.text().await.contains("区级审批") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = b.text().await;
+    assert!(
+        text.contains("审核通过：已办理") && text.contains("区级审批"),
+        "{text}"
+    );
+    b.screenshot("subsidy-passed").await;
+    b.close().await;
+}

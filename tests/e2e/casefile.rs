@@ -1136,6 +1136,34 @@ async fn the_demo_district_is_ready_to_try() {
     let c2 = app.login("demo-coord-2", "demo password 1").await;
     let staff = app.login("demo-staff-1", "demo password 1").await;
     let sup = app.login("demo-supervisor", "demo password 1").await;
+    // Flexible-employment subsidies in every state of the chain, each step by its level.
+    let r = app.get("/v1/subsidies", &sup.access).await;
+    let states: std::collections::BTreeSet<&str> = r.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        // (As created, an application has no state yet: it is received.)
+        .map(|a| a["data"]["state"].as_str().unwrap_or("received"))
+        .collect();
+    assert_eq!(
+        states.into_iter().collect::<Vec<_>>(),
+        [
+            "district_approval",
+            "funded",
+            "received",
+            "returned",
+            "station_review",
+            "stopped",
+            "street_review"
+        ],
+        "{}",
+        r.body
+    );
+    let street = app.login("demo-street-1", "demo password 1").await;
+    let r = app
+        .get("/v1/subsidies?state=street_review", &street.access)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // demo-coord-1 and demo-coord-2 share a community and see the same households.
     let h1 = app.get("/v1/households?limit=200", &c1.access).await;
     let h2 = app.get("/v1/households?limit=200", &c2.access).await;
