@@ -85,16 +85,36 @@ fn rand_u128() -> u128 {
     uuid::Uuid::new_v4().as_u128()
 }
 
+/// A supervisor of the test street and one of the district: the two levels above the
+/// station.
+async fn supervisors(w: &World) -> (Session, Session) {
+    let street = w
+        .app
+        .user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
+        .await;
+    let district = w
+        .app
+        .user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
+        .await;
+    (street, district)
+}
+
+/// Marks a person recognised, as a recognition's steps would (tested elsewhere).
+fn recognise(app: &TestApp, person: &str) {
+    use liuqing_schema::tables::persons_index;
+    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    diesel::update(persons_index::table.filter(persons_index::id.eq(person)))
+        .set(persons_index::status.eq("recognised"))
+        .execute(&mut conn)
+        .expect("recognise");
+}
+
 #[actix_web::test]
 async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_servers() {
     let w = world().await;
     let app = &w.app;
-    let street = app
-        .user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
-        .await;
-    let district = app
-        .user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
-        .await;
+    let (street, district) = supervisors(&w).await;
     let (p, s) = applicant(&w, &w.a1).await;
 
     // The account is sealed and shown by its last four digits, to the phone and to staff.
@@ -117,15 +137,7 @@ async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_ser
         .filter_map(|u| u["rule"].as_str())
         .collect();
     assert_eq!(rules, ["recognised", "materials"], "{}", r.body);
-    {
-        use liuqing_schema::tables::persons_index;
-        let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
-        let mut conn = backend.connect().expect("connect");
-        diesel::update(persons_index::table.filter(persons_index::id.eq(&p)))
-            .set(persons_index::status.eq("recognised"))
-            .execute(&mut conn)
-            .expect("recognise");
-    }
+    recognise(app, &p);
     push_ok(
         app,
         &w.a1,
@@ -365,13 +377,7 @@ async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_ser
 
 /// Recognises a person and puts the subsidy's four materials on file.
 async fn ready(w: &World, person: &str) {
-    use liuqing_schema::tables::persons_index;
-    let backend = liuqing_schema::Backend::from_url(&w.app.config.database_url).expect("url");
-    let mut conn = backend.connect().expect("connect");
-    diesel::update(persons_index::table.filter(persons_index::id.eq(person)))
-        .set(persons_index::status.eq("recognised"))
-        .execute(&mut conn)
-        .expect("recognise");
+    recognise(&w.app, person);
     push_ok(
         &w.app,
         &w.a1,
@@ -410,12 +416,7 @@ fn upkeep(app: &TestApp) -> usize {
 async fn the_upkeep_recommends_stops_it_finds_and_the_district_decides() {
     let w = world().await;
     let app = &w.app;
-    let street = app
-        .user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
-        .await;
-    let district = app
-        .user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
-        .await;
+    let (street, district) = supervisors(&w).await;
     // One reached retirement age in 2026-07; the other, born 1975, is hired this month.
     let (retired, a) = applicant(&w, &w.a1).await;
     let (hired, b) = applicant_born(&w, &w.a1, "19750520", 73).await;
@@ -541,10 +542,7 @@ async fn each_level_takes_its_steps_in_the_console() {
     use crate::console::Web;
     let w = world().await;
     let app = &w.app;
-    app.user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
-        .await;
-    app.user(&w.admin, "sup-district", "supervisor", &[&w.tree.district])
-        .await;
+    supervisors(&w).await;
     let (p, s) = applicant(&w, &w.a1).await;
     let file = format!("/console/persons/{p}");
     let form = format!("/console/persons/{p}/subsidies/{s}");
