@@ -597,7 +597,7 @@ fn flexible_subsidies(
     community: &OrgNode,
     cx: &Context,
 ) -> Result<Vec<Vec<Cell>>, ApiError> {
-    use liuqing_schema::domain::subsidies::{Fen, StopCondition, SubsidyAction, SubsidyState};
+    use liuqing_schema::domain::subsidies::{Fen, StopCondition, SubsidyAction};
     let id = community.id.as_str();
     let docs: HashMap<String, Value> = records::live_of_entity(conn, Entity::Person, &[id.into()])?
         .iter()
@@ -616,9 +616,7 @@ fn flexible_subsidies(
         };
         let person = docs.get(&p.id).cloned().unwrap_or(Value::Null);
         for doc in applications {
-            let state: SubsidyState = text(&doc, "state")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(SubsidyState::Received);
+            let state = crate::subsidies::state_of(&doc);
             let paid: Vec<String> = [
                 ("pension_monthly", "养老"),
                 ("medical_monthly", "医疗"),

@@ -102,6 +102,27 @@ fn month(doc: &Value, path: &str) -> Option<Month> {
     text(doc, path).and_then(Month::parse)
 }
 
+/// Where an application stands: as created it has no state yet, and is received.
+pub fn state_of(doc: &Value) -> SubsidyState {
+    text(doc, "state")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SubsidyState::Received)
+}
+
+/// The month the applicant reaches statutory retirement age; `None` when their birth
+/// date or sex is unknown.
+fn retirement_of(person: &PersonRow, config: &Config) -> Option<Month> {
+    let sex = match person.sex.as_deref() {
+        Some("male") => Sex::Male,
+        Some("female") => Sex::Female,
+        _ => return None,
+    };
+    let women = config
+        .subsidy_standards()
+        .women_base(SubsidyKind::FlexibleInsurance);
+    Some(RetirementBase::of(sex, women).retirement_month(person.birth()?))
+}
+
 /// The materials the flexible-employment subsidy asks for (the guide's list), less what
 /// the deployment gets by data sharing; a business licence only from the self-employed.
 fn required_materials(doc: &Value, shared: &[EvidenceType]) -> Vec<EvidenceType> {
@@ -222,19 +243,13 @@ fn figures(
     let (Some(from), Some(to)) = (month(doc, "period_from"), month(doc, "period_to")) else {
         return Ok(None);
     };
-    let sex = match person.sex.as_deref() {
-        Some("male") => Sex::Male,
-        Some("female") => Sex::Female,
-        _ => return Ok(None),
-    };
-    let Some(birth) = person.birth() else {
+    let Some(retirement) = retirement_of(person, config) else {
         return Ok(None);
     };
-    let base = RetirementBase::of(sex, standards.women_base(SubsidyKind::FlexibleInsurance));
     let others = casefile::children_of(conn, &person.id, Entity::FlexibleSubsidy)?;
     let bounds = Bounds {
         first_enjoyed: first_enjoyed(&others, rec, from)?,
-        retirement: base.retirement_month(birth),
+        retirement,
         stopped_from,
     };
     let payable = subsidies::payable(Span::new(from, to), standards.period, bounds);
@@ -332,9 +347,7 @@ pub fn take(
 ) -> Result<Record, ApiError> {
     let rec = record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)?;
     let doc = rec.document()?;
-    let from: SubsidyState = text(&doc, "state")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(SubsidyState::Received);
+    let from = state_of(&doc);
     let (to, level) = subsidies::step(from, step.action).map_err(|_| {
         ApiError::Conflict(
             "illegal_transition",
@@ -449,15 +462,11 @@ fn detected_stop(
     today: NaiveDate,
 ) -> Result<Option<(StopCondition, Month)>, ApiError> {
     let standards = config.subsidy_standards();
-    let (Some(birth), Some(from)) = (person.birth(), month(doc, "payable_from")) else {
+    let (Some(retirement), Some(from)) =
+        (retirement_of(person, config), month(doc, "payable_from"))
+    else {
         return Ok(None);
     };
-    let sex = match person.sex.as_deref() {
-        Some("female") => Sex::Female,
-        _ => Sex::Male,
-    };
-    let retirement = RetirementBase::of(sex, standards.women_base(SubsidyKind::FlexibleInsurance))
-        .retirement_month(birth);
     let children = casefile::children(conn, &person.id)?;
     let of = |entity: Entity| children.iter().filter(move |r| r.entity == entity);
     let placements: Vec<(&str, Value)> = of(Entity::Placement)
@@ -524,7 +533,7 @@ pub fn recommend_stops(
     let mut recommended = 0;
     for rec in applications {
         let doc = rec.document()?;
-        if text(&doc, "state") != Some("funded") || text(&doc, "recommended_stop").is_some() {
+        if state_of(&doc) != SubsidyState::Funded || text(&doc, "recommended_stop").is_some() {
             continue;
         }
         let Some(person) = rec

@@ -10,9 +10,7 @@ use liuqing_schema::casefile::PersonStatus;
 use liuqing_schema::domain::months::Month;
 use liuqing_schema::domain::recognition::{allowed_roles, next_state};
 use liuqing_schema::domain::six_clears::Section;
-use liuqing_schema::domain::subsidies::{
-    Fen, StopCondition, SubsidyAction, SubsidyKind, SubsidyState,
-};
+use liuqing_schema::domain::subsidies::{Fen, StopCondition, SubsidyAction, SubsidyKind};
 use liuqing_schema::domain::{
     Category, EvidenceType, ExitReason, ObligationState, Permission, RecognitionAction,
     RecognitionState, ServiceKind, Tier,
@@ -313,7 +311,7 @@ async fn load(
             let mut subsidy_steps = Vec::new();
             let mut subsidy_history_by = Vec::new();
             for a in &file.subsidies {
-                let at = subsidy_state_of(a);
+                let at = crate::subsidies::state_of(&a.data);
                 subsidy_steps.push(if caller.may(Permission::EditCaseFiles) {
                     crate::subsidies::open_to(conn, &caller, &config, at, &a.community_id)?
                 } else {
@@ -890,12 +888,6 @@ fn steps_form(c: &Console, f: &CaseFile, r: &RecordView, offset: i32) -> Markup 
     }
 }
 
-fn subsidy_state_of(r: &RecordView) -> SubsidyState {
-    text(&r.data, "state")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(SubsidyState::Received)
-}
-
 /// 灵活就业社保补贴: each application with the months and amount the server computed, its
 /// history, and a form for each step the caller's level may take.
 fn subsidies_card(c: &Console, f: &CaseFile, named: &Named, offset: i32) -> Markup {
@@ -909,7 +901,7 @@ fn subsidies_card(c: &Console, f: &CaseFile, named: &Named, offset: i32) -> Mark
             @for ((a, steps), by) in f.subsidies.iter().zip(&named.subsidy_steps).zip(&named.subsidy_history_by) {
                 @let d = &a.data;
                 div.application {
-                    p { strong { (labels::subsidy_state(subsidy_state_of(a))) }
+                    p { strong { (labels::subsidy_state(crate::subsidies::state_of(&a.data))) }
                         " · 申请 " (span(d, "period_from", "period_to"))
                         " · 享受 " (span(d, "payable_from", "payable_to"))
                         @if let Some(m) = get_path(d, "months").and_then(Value::as_i64) { "（" (m) " 个月）" }

@@ -68,9 +68,7 @@ pub async fn list(
             for rec in &found {
                 let doc = rec.document()?;
                 let text = |p| get_path(&doc, p).and_then(serde_json::Value::as_str);
-                let at: SubsidyState = text("state")
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(SubsidyState::Received);
+                let at = subsidies::state_of(&doc);
                 let recommended = text("recommended_stop").is_some() && at == SubsidyState::Funded;
                 if q.state.is_some_and(|s| s != at)
                     || q.stop_recommended.is_some_and(|r| r != recommended)
