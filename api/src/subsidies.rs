@@ -43,6 +43,30 @@ pub struct Step {
 }
 
 impl Step {
+    /// A step as a form or a request body gives it (the month as text), checked.
+    pub fn from_input(
+        action: SubsidyAction,
+        reason: Option<String>,
+        stop_from: Option<&str>,
+        stop_condition: Option<StopCondition>,
+    ) -> Result<Step, ApiError> {
+        let stop_from = match stop_from {
+            None => None,
+            Some(text) => Some(
+                Month::parse(text)
+                    .ok_or_else(|| ApiError::validation("stop_from", "must be a month, YYYY-MM"))?,
+            ),
+        };
+        let step = Step {
+            action,
+            reason,
+            stop_from,
+            stop_condition,
+        };
+        step.check()?;
+        Ok(step)
+    }
+
     /// What can be checked before the database is read.
     pub fn check(&self) -> Result<(), ApiError> {
         let needs_reason = matches!(
@@ -389,8 +413,6 @@ pub fn take(
         SubsidyAction::Stop => step.stop_from,
         _ => month(&doc, "stopped_from"),
     };
-    let today: NaiveDate = env.today;
-    let on = today.format("%Y-%m-%d").to_string();
     let mut fields = Map::new();
     if let Some((payable, amount)) = figures(conn, config, &rec, &doc, &person, stopped_from)? {
         fields.insert("payable_from".into(), json!(payable.from.to_string()));
@@ -398,7 +420,32 @@ pub fn take(
         fields.insert("months".into(), json!(payable.months()));
         fields.insert("amount_fen".into(), json!(amount.0));
     }
-    let mut history = get_path(&doc, "history")
+    if text(&doc, "received_on").is_none() {
+        // 受理 is the day the application was recorded.
+        fields.insert(
+            "received_on".into(),
+            json!(config.day_at(rec.created_at).to_string()),
+        );
+    }
+    record_step(conn, caller, env, &rec, step, (to, level), fields)?;
+    record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)
+}
+
+/// Writes `step`, taken as `caller` to reach `to` at `level`, through the engine: the new
+/// state, the fields the step itself sets, a line of history, and `fields` besides (the
+/// figures the caller computed).
+fn record_step(
+    conn: &mut DbConn,
+    caller: &Caller,
+    env: &Env<'_>,
+    rec: &Record,
+    step: &Step,
+    (to, level): (SubsidyState, Level),
+    mut fields: Map<String, Value>,
+) -> Result<(), ApiError> {
+    let on = env.today.format("%Y-%m-%d").to_string();
+    let month_text = |m: Option<Month>| m.map(|m| m.to_string());
+    let mut history = get_path(&rec.document()?, "history")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
@@ -409,19 +456,11 @@ pub fn take(
         "by": caller.user_id,
         "on": on,
         "reason": step.reason,
-        "stop_from": step.stop_from.map(|m| m.to_string()),
+        "stop_from": month_text(step.stop_from),
         "stop_condition": step.stop_condition,
     }));
     fields.insert("state".into(), json!(to));
     fields.insert("history".into(), Value::Array(history));
-    if text(&doc, "received_on").is_none() {
-        // 受理 is the day the application was recorded.
-        fields.insert(
-            "received_on".into(),
-            json!(config.day_at(rec.created_at).to_string()),
-        );
-    }
-    let month_text = |m: Option<Month>| m.map(|m| m.to_string());
     match step.action {
         SubsidyAction::Pass if to == SubsidyState::Funded => {
             fields.insert("decided_on".into(), json!(on));
@@ -445,10 +484,10 @@ pub fn take(
         }
         SubsidyAction::StartReview | SubsidyAction::Pass | SubsidyAction::Resubmit => {}
     }
-    let mut edit = Edit::update(&rec, fields)?;
+    let mut edit = Edit::update(rec, fields)?;
     edit.lifecycle = true;
     staff::apply(conn, caller, env, edit)?;
-    record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)
+    Ok(())
 }
 
 /// A stop condition the data shows for a funded application, and the first month it
@@ -549,31 +588,14 @@ pub fn recommend_stops(
         else {
             continue;
         };
-        let on = today.format("%Y-%m-%d").to_string();
-        let reason = format!("系统核查：{}", condition.chinese_name());
-        let mut history = get_path(&doc, "history")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        history.push(json!({
-            "state": SubsidyState::Funded,
-            "action": SubsidyAction::RecommendStop,
-            "level": Level::Station,
-            "by": caller.user_id,
-            "on": on,
-            "reason": reason,
-            "stop_from": from.to_string(),
-            "stop_condition": condition,
-        }));
-        let mut fields = Map::new();
-        fields.insert("recommended_stop".into(), json!(condition));
-        fields.insert("recommended_stop_from".into(), json!(from.to_string()));
-        fields.insert("recommended_on".into(), json!(on));
-        fields.insert("reason".into(), json!(reason));
-        fields.insert("history".into(), Value::Array(history));
-        let mut edit = Edit::update(&rec, fields)?;
-        edit.lifecycle = true;
-        staff::apply(conn, &caller, env, edit)?;
+        let step = Step {
+            action: SubsidyAction::RecommendStop,
+            reason: Some(format!("系统核查：{}", condition.chinese_name())),
+            stop_from: Some(from),
+            stop_condition: Some(condition),
+        };
+        let at = (SubsidyState::Funded, Level::Station);
+        record_step(conn, &caller, env, &rec, &step, at, Map::new())?;
         recommended += 1;
     }
     Ok(recommended)

@@ -7,7 +7,6 @@
 
 use actix_web::{web, ResponseError};
 use liuqing_schema::casefile::PersonStatus;
-use liuqing_schema::domain::months::Month;
 use liuqing_schema::domain::recognition::{allowed_roles, next_state};
 use liuqing_schema::domain::six_clears::Section;
 use liuqing_schema::domain::subsidies::{Fen, StopCondition, SubsidyAction, SubsidyKind};
@@ -987,44 +986,25 @@ pub async fn subsidy_step(
     let form: SubsidyForm = console.form(&body)?;
     let (person, application) = path.into_inner();
     let blank = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-    let stop_from = match blank(form.stop_from) {
-        None => Ok(None),
-        Some(t) => Month::parse(&t)
-            .map(Some)
-            .ok_or_else(|| ApiError::validation("stop_from", "must be a month, YYYY-MM")),
-    };
+    let step = crate::subsidies::Step::from_input(
+        form.action,
+        blank(form.reason),
+        blank(form.stop_from).as_deref(),
+        form.stop_condition,
+    );
     let caller = console.caller.clone();
     let app = state.clone();
-    let taken = match stop_from {
+    let taken = match step {
         Err(e) => Err(e),
-        Ok(stop_from) => {
-            let step = crate::subsidies::Step {
-                action: form.action,
-                reason: blank(form.reason),
-                stop_from,
-                stop_condition: form.stop_condition,
-            };
-            match step.check() {
-                Err(e) => Err(e),
-                Ok(()) => {
-                    state
-                        .db
-                        .write(move |conn| {
-                            let scope = caller.scope(conn)?;
-                            let env =
-                                staff::engine_env(&scope, &app.cipher, &app.config, now_micros());
-                            crate::subsidies::take(
-                                conn,
-                                &caller,
-                                &env,
-                                &app.config,
-                                &application,
-                                &step,
-                            )
-                        })
-                        .await
-                }
-            }
+        Ok(step) => {
+            state
+                .db
+                .write(move |conn| {
+                    let scope = caller.scope(conn)?;
+                    let env = staff::engine_env(&scope, &app.cipher, &app.config, now_micros());
+                    crate::subsidies::take(conn, &caller, &env, &app.config, &application, &step)
+                })
+                .await
         }
     };
     let done = format!("subsidy_{}", form.action);

@@ -5,7 +5,6 @@
 //! 409 listing everything missing (the one-time notice).
 
 use actix_web::{web, HttpResponse};
-use liuqing_schema::domain::months::Month;
 use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction, SubsidyState};
 use liuqing_schema::domain::Permission;
 use liuqing_schema::entities::{get_path, Entity};
@@ -15,7 +14,7 @@ use validator::Validate;
 
 use super::views;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Body, Query};
 use crate::staff;
 use crate::state::AppState;
@@ -95,20 +94,12 @@ pub async fn act(
 ) -> ApiResult<HttpResponse> {
     let birth_dates = caller.birth_dates();
     caller.require(Permission::EditCaseFiles)?;
-    let stop_from = match req.stop_from.as_deref() {
-        None => None,
-        Some(text) => Some(
-            Month::parse(text)
-                .ok_or_else(|| ApiError::validation("stop_from", "must be a month, YYYY-MM"))?,
-        ),
-    };
-    let step = Step {
-        action: req.action,
-        reason: req.reason,
-        stop_from,
-        stop_condition: req.stop_condition,
-    };
-    step.check()?;
+    let step = Step::from_input(
+        req.action,
+        req.reason,
+        req.stop_from.as_deref(),
+        req.stop_condition,
+    )?;
     let id = id.into_inner();
     let cipher = state.cipher.clone();
     let config = state.config.clone();
