@@ -1014,6 +1014,7 @@ async fn a_station_approves_a_vacancy_and_recommends_a_match_from_the_case_file(
     b.goto(&placed).await;
     let text = b.text().await;
     assert!(text.contains("在岗") && text.contains("单位档案"), "{text}");
+    b.screenshot("case-file-in-work").await;
     b.close().await;
 }
 
