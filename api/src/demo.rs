@@ -658,6 +658,7 @@ impl<'a> Loader<'a> {
             reason: reason.map(str::to_string),
             stop_from: None,
             stop_condition: None,
+            person_id: None,
         };
         for (i, (person, community)) in persons.iter().enumerate() {
             let Some(index) = district
@@ -747,6 +748,7 @@ impl<'a> Loader<'a> {
                     reason: Some("回访核实已中止灵活就业".into()),
                     stop_from: Some(Month::of(self.day(10))),
                     stop_condition: Some(StopCondition::FlexibleWorkStopped),
+                    person_id: None,
                 };
                 self.subsidy_step(&district.supervisor, 10, &id, stop)?;
             }

@@ -2,7 +2,9 @@
 //! ledger (就业援助台账, one row per person through the whole process), the visit ledger
 //! (走访台账), the zero-employment household ledger (零就业家庭台账) and the demand ledger
 //! (就业需求台账, from the six clears' needs) and the flexible-employment subsidy ledger
-//! (社保补贴申报台账: applicant, flexible work, period, amount, approvals, stops). Rows are built one community at a time and
+//! (社保补贴申报台账: applicant, flexible work, period, amount, approvals, stops) and the
+//! public-welfare job subsidy ledger (公益性岗位补贴受理工作台账: a row per person of each
+//! employer's application). Rows are built one community at a time and
 //! handed to a [`Sink`] (an XLSX sheet per station, or CSV) that writes them out at once,
 //! so memory holds one community's records, never the whole export. ID numbers and phones
 //! are masked as everywhere; ages are shown, not birth dates (a birth date beside a masked
@@ -36,6 +38,7 @@ liuqing_schema::text_enum! {
         ZeroEmployment = "zero_employment",
         Demand = "demand",
         FlexibleSubsidies = "flexible_subsidies",
+        WelfareSubsidies = "welfare_subsidies",
     }
 }
 
@@ -83,6 +86,7 @@ impl Ledger {
             Ledger::ZeroEmployment => "零就业家庭台账",
             Ledger::Demand => "就业需求台账",
             Ledger::FlexibleSubsidies => "社保补贴申报台账",
+            Ledger::WelfareSubsidies => "公益性岗位补贴受理工作台账",
         }
     }
 
@@ -93,6 +97,7 @@ impl Ledger {
             Ledger::ZeroEmployment => ZERO_EMPLOYMENT,
             Ledger::Demand => DEMAND,
             Ledger::FlexibleSubsidies => FLEXIBLE_SUBSIDIES,
+            Ledger::WelfareSubsidies => WELFARE_SUBSIDIES,
         }
     }
 }
@@ -185,6 +190,30 @@ const FLEXIBLE_SUBSIDIES: &[Column] = &[
     col("停止", 30.0),
 ];
 
+const WELFARE_SUBSIDIES: &[Column] = &[
+    col("服务站", 18.0),
+    col("社区", 12.0),
+    col("用人单位", 24.0),
+    col("岗位类别", 14.0),
+    col("姓名", 10.0),
+    col("性别", 6.0),
+    col("年龄", 6.0),
+    col("身份证号", 22.0),
+    col("上岗日期", 12.0),
+    col("月工资（元）", 12.0),
+    col("申请期限", 18.0),
+    col("享受期限", 18.0),
+    col("月数", 6.0),
+    col("补贴金额（元）", 14.0),
+    col("单位账户", 12.0),
+    col("状态", 10.0),
+    col("受理日期", 12.0),
+    col("实地核查", 12.0),
+    col("审批", 48.0),
+    col("核定拨付日期", 14.0),
+    col("停止", 30.0),
+];
+
 /// Where rows go: a workbook or a CSV file.
 pub trait Sink {
     /// Starts the part of the file for a station (a sheet, in a workbook).
@@ -220,6 +249,7 @@ pub fn write(
                 Ledger::ZeroEmployment => zero_employment(conn, community, cx)?,
                 Ledger::Demand => demand(conn, community, cx)?,
                 Ledger::FlexibleSubsidies => flexible_subsidies(conn, community, cx)?,
+                Ledger::WelfareSubsidies => welfare_subsidies(conn, community, cx)?,
             };
             for cells in body {
                 let row: Vec<Cell> = lead.iter().cloned().chain(cells).collect();
@@ -589,6 +619,162 @@ fn demand(
     Ok(rows)
 }
 
+/// `from 至 to`, when both are given.
+fn span(doc: &Value, from: &str, to: &str) -> Cell {
+    match (text(doc, from), text(doc, to)) {
+        (Some(a), Some(b)) => Cell::text(format!("{a} 至 {b}")),
+        _ => Cell::Empty,
+    }
+}
+
+/// A subsidy's amount (`amount_fen`), in yuan.
+fn yuan(doc: &Value) -> Cell {
+    get_path(doc, "amount_fen")
+        .and_then(Value::as_i64)
+        .map_or(Cell::Empty, |f| {
+            Cell::text(liuqing_schema::domain::subsidies::Fen(f).to_string())
+        })
+}
+
+/// A subsidy application's steps: the day, the level, what it did.
+fn approvals(doc: &Value) -> Cell {
+    use liuqing_schema::domain::subsidies::SubsidyAction;
+    let steps: Vec<String> = get_path(doc, "history")
+        .and_then(Value::as_array)
+        .map(|steps| {
+            steps
+                .iter()
+                .filter_map(|h| {
+                    let action: SubsidyAction = text(h, "action")?.parse().ok()?;
+                    let level = match text(h, "level") {
+                        Some("station") => "服务站",
+                        Some("street") => "街道",
+                        Some("district") => "区",
+                        _ => "",
+                    };
+                    let what = crate::console::labels::subsidy_action(action);
+                    Some(format!(
+                        "{} {level}{what}",
+                        text(h, "on").unwrap_or_default()
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Cell::text(steps.join("；"))
+}
+
+/// A stop, or a stop recommended, of an application or of one person's line (the same
+/// fields in both).
+fn stop(doc: &Value) -> Cell {
+    use liuqing_schema::domain::subsidies::StopCondition;
+    let why = |path: &str| {
+        text(doc, path)
+            .and_then(|c| c.parse::<StopCondition>().ok())
+            .map(|c| c.chinese_name())
+            .unwrap_or_default()
+    };
+    Cell::text(
+        match (
+            text(doc, "stopped_from"),
+            text(doc, "recommended_stop_from"),
+        ) {
+            (Some(from), _) => format!("自 {from} 停止：{}", why("stop_condition")),
+            (None, Some(from)) => format!("建议自 {from} 停止：{}", why("recommended_stop")),
+            (None, None) => String::new(),
+        },
+    )
+}
+
+/// 公益性岗位补贴受理工作台账: each public-welfare job subsidy application the community's
+/// station received, a row for each person it is for: the unit, the job, the person
+/// (masked), their placement, the months and amount the server computed for them, where
+/// the application stands, the on-site check, the approvals, and the person's stop.
+fn welfare_subsidies(
+    conn: &mut DbConn,
+    community: &OrgNode,
+    cx: &Context,
+) -> Result<Vec<Vec<Cell>>, ApiError> {
+    use liuqing_schema::domain::subsidies::WelfareJob;
+    let mut applications = records::live_of_entity(
+        conn,
+        Entity::WelfareSubsidy,
+        std::slice::from_ref(&community.id),
+    )?;
+    applications.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let mut rows = Vec::new();
+    for application in applications {
+        let doc = shown(&application)?;
+        let employer_id = text(&doc, "employer_id").unwrap_or_default().to_string();
+        let employer = match records::find(conn, Entity::Employer, &employer_id)? {
+            Some(e) => text(&e.document()?, "name").unwrap_or_default().to_string(),
+            None => String::new(),
+        };
+        let mut site_checked: Option<String> = None;
+        for visit in casefile::children_of(conn, &employer_id, Entity::EmployerVisit)? {
+            let v = visit.document()?;
+            if text(&v, "purpose") == Some("site_check")
+                && text(&v, "welfare_subsidy_id") == Some(application.id.as_str())
+            {
+                let on = text(&v, "visited_at").unwrap_or_default().chars().take(10);
+                site_checked = Some(on.collect());
+            }
+        }
+        let job = text(&doc, "job")
+            .and_then(|j| j.parse::<WelfareJob>().ok())
+            .map(|j| j.chinese_name())
+            .unwrap_or_default();
+        let state = crate::subsidies::state_of(&doc);
+        let lines = get_path(&doc, "lines")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for line in lines {
+            let person_id = text(&line, "person_id").unwrap_or_default();
+            let Some(person) = casefile::person_row(conn, person_id)? else {
+                continue;
+            };
+            let person_doc = match records::find(conn, Entity::Person, person_id)? {
+                Some(r) => shown(&r)?,
+                None => Value::Null,
+            };
+            let placement = match text(&line, "placement_id") {
+                Some(id) => records::find(conn, Entity::Placement, id)?
+                    .map(|r| r.document())
+                    .transpose()?
+                    .unwrap_or(Value::Null),
+                None => Value::Null,
+            };
+            rows.push(vec![
+                Cell::text(&employer),
+                Cell::text(job),
+                Cell::text(&person.name),
+                sex(person.sex.as_deref()),
+                age(&person, cx.at),
+                Cell::text(text(&person_doc, "id_number").unwrap_or_default()),
+                Cell::date(day(&placement, "started_on")),
+                get_path(&placement, "monthly_wage")
+                    .and_then(Value::as_i64)
+                    .map_or(Cell::Empty, Cell::Int),
+                span(&doc, "period_from", "period_to"),
+                span(&line, "payable_from", "payable_to"),
+                get_path(&line, "months")
+                    .and_then(Value::as_i64)
+                    .map_or(Cell::Empty, Cell::Int),
+                yuan(&line),
+                Cell::text(text(&doc, "account").unwrap_or_default()),
+                Cell::text(crate::console::labels::subsidy_state(state)),
+                Cell::date(day(&doc, "received_on")),
+                Cell::text(site_checked.clone().unwrap_or_default()),
+                approvals(&doc),
+                Cell::date(day(&doc, "decided_on")),
+                stop(&line),
+            ]);
+        }
+    }
+    Ok(rows)
+}
+
 /// 社保补贴申报台账: each flexible-employment subsidy application of the community, with
 /// the applicant, the flexible work, the months applied for and paid, the amount the
 /// server computed, where it stands, who passed each step and when, and any stop.
@@ -597,16 +783,11 @@ fn flexible_subsidies(
     community: &OrgNode,
     cx: &Context,
 ) -> Result<Vec<Vec<Cell>>, ApiError> {
-    use liuqing_schema::domain::subsidies::{Fen, StopCondition, SubsidyAction};
     let id = community.id.as_str();
     let docs: HashMap<String, Value> = records::live_of_entity(conn, Entity::Person, &[id.into()])?
         .iter()
         .map(|r| Ok((r.id.clone(), shown(r)?)))
         .collect::<Result<_, ApiError>>()?;
-    let span = |doc: &Value, from: &str, to: &str| match (text(doc, from), text(doc, to)) {
-        (Some(a), Some(b)) => Cell::text(format!("{a} 至 {b}")),
-        _ => Cell::Empty,
-    };
     let mut applications = by_person(conn, Entity::FlexibleSubsidy, id)?;
     let mut rows = Vec::new();
     // By the applicant's name, each one's applications oldest first.
@@ -628,42 +809,6 @@ fn flexible_subsidies(
                 Some(format!("{name} {yuan}"))
             })
             .collect();
-            let approvals: Vec<String> = get_path(&doc, "history")
-                .and_then(Value::as_array)
-                .map(|steps| {
-                    steps
-                        .iter()
-                        .filter_map(|h| {
-                            let action: SubsidyAction = text(h, "action")?.parse().ok()?;
-                            let level = match text(h, "level") {
-                                Some("station") => "服务站",
-                                Some("street") => "街道",
-                                Some("district") => "区",
-                                _ => "",
-                            };
-                            let what = crate::console::labels::subsidy_action(action);
-                            Some(format!(
-                                "{} {level}{what}",
-                                text(h, "on").unwrap_or_default()
-                            ))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let why = |path: &str| {
-                text(&doc, path)
-                    .and_then(|c| c.parse::<StopCondition>().ok())
-                    .map(|c| c.chinese_name())
-                    .unwrap_or_default()
-            };
-            let stop = match (
-                text(&doc, "stopped_from"),
-                text(&doc, "recommended_stop_from"),
-            ) {
-                (Some(from), _) => format!("自 {from} 停止：{}", why("stop_condition")),
-                (None, Some(from)) => format!("建议自 {from} 停止：{}", why("recommended_stop")),
-                (None, None) => String::new(),
-            };
             rows.push(vec![
                 Cell::text(&p.name),
                 sex(p.sex.as_deref()),
@@ -686,15 +831,13 @@ fn flexible_subsidies(
                 get_path(&doc, "months")
                     .and_then(Value::as_i64)
                     .map_or(Cell::Empty, Cell::Int),
-                get_path(&doc, "amount_fen")
-                    .and_then(Value::as_i64)
-                    .map_or(Cell::Empty, |f| Cell::text(Fen(f).to_string())),
+                yuan(&doc),
                 Cell::text(text(&doc, "account").unwrap_or_default()),
                 Cell::text(crate::console::labels::subsidy_state(state)),
                 Cell::date(day(&doc, "received_on")),
-                Cell::text(approvals.join("；")),
+                approvals(&doc),
                 Cell::date(day(&doc, "decided_on")),
-                Cell::text(stop),
+                stop(&doc),
             ]);
         }
     }

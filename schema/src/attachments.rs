@@ -136,6 +136,7 @@ pub const REFERRING_FIELDS: &[(Entity, &str)] = &[
     (Entity::Evidence, "attachment_sha256"),
     (Entity::Commitment, "signature_sha256"),
     (Entity::Plan, "signature_sha256"),
+    (Entity::WelfareSubsidy, "form_sha256"),
 ];
 
 /// Whether a live record inside `scope` names the attachment *and was made by someone who

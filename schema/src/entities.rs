@@ -40,6 +40,10 @@ crate::text_enum! {
         /// (灵活就业社保补贴): the person's flexible work, the insurance they paid, the
         /// months applied for; its approval chain is taken by actions only.
         FlexibleSubsidy = "flexible_subsidy",
+        /// An employer's application for the public-welfare job subsidy (社区公益性岗位补贴)
+        /// for the recognised persons it placed on public-welfare jobs, received by a
+        /// community's station; its approval chain is taken by actions only.
+        WelfareSubsidy = "welfare_subsidy",
     }
 }
 
@@ -176,6 +180,8 @@ pub const CATEGORIES: &[&str] = &[
 ];
 
 pub const EVIDENCE_TYPES: &[&str] = &[
+    "labour_contract",
+    "wage_record",
     "insurance_receipt",
     "flexible_work_statement",
     "bank_card",
@@ -684,6 +690,10 @@ static EMPLOYER_VISIT: EntitySpec = EntitySpec {
         f("longitude", LONGITUDE, A),
         f("vacancies_found", HEADCOUNT, A),
         f("notes", LONG, A),
+        // An on-site check (实地核查) of a public-welfare job subsidy application in the
+        // station's initial review: the visit names the application.
+        f("purpose", T::Choice(&["routine", "site_check"]), A),
+        f("welfare_subsidy_id", T::Ref(Entity::WelfareSubsidy), A),
     ],
 };
 
@@ -857,19 +867,7 @@ static FLEXIBLE_SUBSIDY: EntitySpec = EntitySpec {
         req("period_from", T::Month, L),
         req("period_to", T::Month, L),
         f("notes", LONG, L),
-        f(
-            "state",
-            T::Choice(&[
-                "received",
-                "station_review",
-                "street_review",
-                "district_approval",
-                "funded",
-                "returned",
-                "stopped",
-            ]),
-            S,
-        ),
+        f("state", T::Choice(SUBSIDY_STATES), S),
         f("received_on", T::Date, S),
         f("decided_on", T::Date, S),
         // The server's figures: the months paid and the amount, fen.
@@ -897,6 +895,92 @@ static FLEXIBLE_SUBSIDY: EntitySpec = EntitySpec {
     ],
 };
 
+/// An employer's application for the public-welfare job subsidy (社区公益性岗位补贴), as the
+/// 《社区公益性岗位补贴申请表》 has it: the job, the persons placed on it (their
+/// placements, each on a public-welfare job of this employer), the months applied for, the
+/// unit's basic account the subsidy is paid into (sealed), and a photo of the signed and
+/// stamped form. It lives in the community whose station receives it. The server computes
+/// each person's months and amount (`lines`) and the totals; the chain's fields
+/// ([`WELFARE_SUBSIDY_LIFECYCLE`]) change only by actions.
+static WELFARE_SUBSIDY: EntitySpec = EntitySpec {
+    entity: Entity::WelfareSubsidy,
+    parent: None,
+    node: Some(("community_id", OrgKind::Community)),
+    append_only: false,
+    phone_writable: true,
+    fields: &[
+        req("community_id", T::Text { max: 64 }, A),
+        req("employer_id", T::Ref(Entity::Employer), A),
+        req("job", T::Choice(WELFARE_JOBS), L),
+        req("placement_ids", T::RefList(Entity::Placement), L),
+        f("account", T::AccountNumber, L),
+        req("period_from", T::Month, L),
+        req("period_to", T::Month, L),
+        // The signed and stamped application form (申请表), photographed.
+        f("form_sha256", T::Sha256, L),
+        f("notes", LONG, L),
+        f("state", T::Choice(SUBSIDY_STATES), S),
+        f("received_on", T::Date, S),
+        f("decided_on", T::Date, S),
+        // The server's totals over the persons: the months paid and the amount, fen.
+        f("payable_from", T::Month, S),
+        f("payable_to", T::Month, S),
+        f(
+            "months",
+            T::Int {
+                min: 0,
+                max: 120_000,
+            },
+            S,
+        ),
+        f(
+            "amount_fen",
+            T::Int {
+                min: 0,
+                max: 1_000_000_000_000,
+            },
+            S,
+        ),
+        f("stopped_from", T::Month, S),
+        f("stop_condition", SHORT, S),
+        f("recommended_stop", SHORT, S),
+        f("recommended_stop_from", T::Month, S),
+        f("recommended_on", T::Date, S),
+        f("reason", LONG, S),
+        f("history", T::Json { max_bytes: 64_000 }, S),
+        // Per person, by the server: [{"placement_id", "person_id", "payable_from",
+        // "payable_to", "months", "amount_fen", "stopped_from", "stop_condition",
+        // "recommended_stop", "recommended_stop_from"}].
+        f("lines", T::Json { max_bytes: 64_000 }, S),
+    ],
+};
+
+/// The kinds of public-welfare job (`domain::subsidies::WelfareJob`).
+pub const WELFARE_JOBS: &[&str] = &[
+    "cleaning",
+    "security",
+    "greening",
+    "parking",
+    "square_upkeep",
+    "facility_upkeep",
+    "public_health",
+    "community_culture",
+    "health_care",
+    "elder_child_care",
+    "home_elder_care",
+];
+
+/// Where a subsidy application stands (`domain::subsidies::SubsidyState`).
+const SUBSIDY_STATES: &[&str] = &[
+    "received",
+    "station_review",
+    "street_review",
+    "district_approval",
+    "funded",
+    "returned",
+    "stopped",
+];
+
 /// A subsidy application's fields that only its actions change.
 pub const SUBSIDY_LIFECYCLE: &[&str] = &[
     "state",
@@ -915,11 +999,32 @@ pub const SUBSIDY_LIFECYCLE: &[&str] = &[
     "history",
 ];
 
+/// A public-welfare job subsidy's fields that only its actions change: the flexible
+/// subsidy's, and the per-person figures and stops (`lines`).
+pub const WELFARE_SUBSIDY_LIFECYCLE: &[&str] = &[
+    "state",
+    "received_on",
+    "decided_on",
+    "payable_from",
+    "payable_to",
+    "months",
+    "amount_fen",
+    "stopped_from",
+    "stop_condition",
+    "recommended_stop",
+    "recommended_stop_from",
+    "recommended_on",
+    "reason",
+    "history",
+    "lines",
+];
+
 /// The fields of `entity` that only its actions change (none for most).
 pub fn lifecycle_fields(entity: Entity) -> &'static [&'static str] {
     match entity {
         Entity::Recognition => RECOGNITION_LIFECYCLE,
         Entity::FlexibleSubsidy => SUBSIDY_LIFECYCLE,
+        Entity::WelfareSubsidy => WELFARE_SUBSIDY_LIFECYCLE,
         _ => &[],
     }
 }
@@ -959,6 +1064,7 @@ pub fn spec(entity: Entity) -> &'static EntitySpec {
         Entity::Placement => &PLACEMENT,
         Entity::FollowUp => &FOLLOW_UP,
         Entity::FlexibleSubsidy => &FLEXIBLE_SUBSIDY,
+        Entity::WelfareSubsidy => &WELFARE_SUBSIDY,
     }
 }
 
@@ -990,6 +1096,7 @@ const RANGES: &[(Entity, &str, &str)] = &[
     (Entity::Placement, "started_on", "ended_on"),
     (Entity::FlexibleSubsidy, "period_from", "period_to"),
     (Entity::FlexibleSubsidy, "paid_from", "paid_to"),
+    (Entity::WelfareSubsidy, "period_from", "period_to"),
 ];
 
 /// Numbers of one record that must not run backwards: `(low, high)` per entity (a wage
@@ -1171,6 +1278,15 @@ mod tests {
     }
 
     #[test]
+    fn subsidy_word_lists_match_the_domain() {
+        use crate::domain::subsidies::{SubsidyState, WelfareJob};
+        let jobs: Vec<&str> = WelfareJob::ALL.iter().map(|j| j.as_str()).collect();
+        assert_eq!(jobs, WELFARE_JOBS);
+        let states: Vec<&str> = SubsidyState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(states, SUBSIDY_STATES);
+    }
+
+    #[test]
     fn employers_and_their_vacancies_live_in_streets_the_rest_in_communities() {
         use crate::org::OrgKind::{Community, Street};
         for (e, kind) in [
@@ -1182,6 +1298,7 @@ mod tests {
             (Entity::Referral, Community),
             (Entity::Placement, Community),
             (Entity::FollowUp, Community),
+            (Entity::WelfareSubsidy, Community),
         ] {
             assert_eq!(partition_kind(e), kind, "{e}");
         }

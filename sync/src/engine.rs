@@ -611,7 +611,8 @@ impl Merge<'_, '_> {
 
     /// Every record a mutation's other references name (a visit's `persons_seen`, a task's
     /// `person_id`) must be a live record of the same community, or, for an employer or a
-    /// vacancy, of the street the community lies in: an id from elsewhere, or none at all,
+    /// vacancy, of the street the community lies in; a street's record may name one of a
+    /// community under that street: an id from elsewhere, or none at all,
     /// is an unknown reference, named in the errors. `community_id` is the record's
     /// partition.
     fn check_references(
@@ -646,11 +647,19 @@ impl Merge<'_, '_> {
                     Some(p) if entities::partition_kind(entity) == org::OrgKind::Street => {
                         org::street_of(self.conn, community_id)?.as_deref() == Some(p.as_str())
                     }
+                    // And a street's record may name one of a community under it that the
+                    // writer works in (an employer visit, the application it checks).
+                    Some(p) if entities::partition_kind(spec.entity) == org::OrgKind::Street => {
+                        org::street_of(self.conn, &p)?.as_deref() == Some(community_id)
+                            && self.in_scope(&p)?
+                    }
                     _ => false,
                 };
                 if !known {
                     let whose = if entities::partition_kind(entity) == org::OrgKind::Street {
                         "this record's street"
+                    } else if entities::partition_kind(spec.entity) == org::OrgKind::Street {
+                        "a community you work in under this record's street"
                     } else {
                         "this record's community"
                     };

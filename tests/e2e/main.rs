@@ -28,4 +28,5 @@ mod subsidies;
 mod supervision;
 mod sync;
 mod tokens;
+mod welfare_subsidies;
 mod writepath;

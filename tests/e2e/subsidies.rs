@@ -11,9 +11,9 @@ use crate::sync::{id_number, pull_all, push_ok, world, Phone, World};
 
 /// A man born in March 1966: his original retirement month (2026-03) falls after the 2025
 /// reform began, so it moves four months (one a four months from January 2025) to 2026-07.
-const BORN: &str = "19660315";
+pub(crate) const BORN: &str = "19660315";
 
-async fn act(app: &TestApp, who: &Session, id: &str, body: Value) -> Reply {
+pub(crate) async fn act(app: &TestApp, who: &Session, id: &str, body: Value) -> Reply {
     app.post(
         &format!("/v1/subsidies/{id}/actions"),
         Some(&who.access),
@@ -22,7 +22,7 @@ async fn act(app: &TestApp, who: &Session, id: &str, body: Value) -> Reply {
     .await
 }
 
-fn code(r: &Reply) -> &str {
+pub(crate) fn code(r: &Reply) -> &str {
     r.body["code"].as_str().unwrap_or_default()
 }
 
@@ -71,7 +71,7 @@ async fn applicant_born(w: &World, phone: &Phone, born: &str, seq: u32) -> (Stri
     (p, s)
 }
 
-fn evidence(phone: &Phone, person: &str, kind: &str) -> Value {
+pub(crate) fn evidence(phone: &Phone, person: &str, kind: &str) -> Value {
     let sha = format!("{:064x}", rand_u128());
     phone.upsert(
         "evidence",
@@ -87,7 +87,7 @@ fn rand_u128() -> u128 {
 
 /// A supervisor of the test street and one of the district: the two levels above the
 /// station.
-async fn supervisors(w: &World) -> (Session, Session) {
+pub(crate) async fn supervisors(w: &World) -> (Session, Session) {
     let street = w
         .app
         .user(&w.admin, "sup-street", "supervisor", &[&w.tree.street])
@@ -100,7 +100,7 @@ async fn supervisors(w: &World) -> (Session, Session) {
 }
 
 /// Marks a person recognised, as a recognition's steps would (tested elsewhere).
-fn recognise(app: &TestApp, person: &str) {
+pub(crate) fn recognise(app: &TestApp, person: &str) {
     use liuqing_schema::tables::persons_index;
     let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
     let mut conn = backend.connect().expect("connect");
@@ -395,7 +395,7 @@ async fn ready(w: &World, person: &str) {
 }
 
 /// Runs the upkeep's stop check, as the server's loop does each round.
-fn upkeep(app: &TestApp) -> usize {
+pub(crate) fn upkeep(app: &TestApp) -> usize {
     let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
     let mut conn = backend.connect().expect("connect");
     let cipher = liuqing_api::startup::field_cipher(&app.config).expect("the server's key");

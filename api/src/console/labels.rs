@@ -26,6 +26,7 @@ pub fn entity(e: Entity) -> &'static str {
         Entity::Placement => "上岗",
         Entity::FollowUp => "跟踪回访",
         Entity::FlexibleSubsidy => "灵活就业社保补贴申请",
+        Entity::WelfareSubsidy => "公益性岗位补贴申请",
     }
 }
 

@@ -991,6 +991,7 @@ pub async fn subsidy_step(
         blank(form.reason),
         blank(form.stop_from).as_deref(),
         form.stop_condition,
+        None,
     );
     let caller = console.caller.clone();
     let app = state.clone();

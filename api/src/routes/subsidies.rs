@@ -1,13 +1,13 @@
-//! `GET /v1/subsidies`: the subsidy applications of the caller's scope (those awaiting a
-//! level's step, those with a stop recommended). `POST /v1/subsidies/{id}/actions`: a
+//! `GET /v1/subsidies`: the subsidy applications of the caller's scope, of both kinds
+//! (those awaiting a level's step, those with a stop recommended). `POST /v1/subsidies/{id}/actions`: a
 //! step of an application's approval chain, decided by `crate::subsidies`. An illegal step is a 409 naming the state and the steps
 //! open; a caller not of the step's level a 403; a station step whose rules are unmet a
 //! 409 listing everything missing (the one-time notice).
 
 use actix_web::{web, HttpResponse};
-use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction, SubsidyState};
+use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction, SubsidyKind, SubsidyState};
 use liuqing_schema::domain::Permission;
-use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::entities::get_path;
 use liuqing_schema::time::now_micros;
 use serde::Deserialize;
 use validator::Validate;
@@ -31,11 +31,16 @@ pub struct SubsidyActionBody {
     pub stop_from: Option<String>,
     /// To stop: the condition met.
     pub stop_condition: Option<StopCondition>,
+    /// To stop a public-welfare job subsidy: the person whose subsidy stops.
+    #[validate(length(max = 64, message = "must be at most 64 characters"))]
+    pub person_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Only applications for this subsidy.
+    pub kind: Option<SubsidyKind>,
     /// Only applications in this state.
     pub state: Option<SubsidyState>,
     /// Only those with a stop recommended and not yet decided (true), or without (false).
@@ -57,11 +62,16 @@ pub async fn list(
         .run(move |conn| {
             let scope = caller.scope(conn)?;
             let communities = liuqing_schema::records::communities_in_scope(conn, &scope)?;
-            let mut found = liuqing_schema::records::live_of_entity(
-                conn,
-                Entity::FlexibleSubsidy,
-                &communities,
-            )?;
+            let mut found = Vec::new();
+            for entity in subsidies::APPLICATIONS {
+                if q.kind.is_none_or(|k| k == subsidies::kind_of(entity)) {
+                    found.extend(liuqing_schema::records::live_of_entity(
+                        conn,
+                        entity,
+                        &communities,
+                    )?);
+                }
+            }
             found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
             let mut items = Vec::new();
             for rec in &found {
@@ -99,6 +109,7 @@ pub async fn act(
         req.reason,
         req.stop_from.as_deref(),
         req.stop_condition,
+        req.person_id,
     )?;
     let id = id.into_inner();
     let cipher = state.cipher.clone();

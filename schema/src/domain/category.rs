@@ -56,6 +56,10 @@ crate::text_enum! {
         FlexibleWorkStatement = "flexible_work_statement",
         BankCard = "bank_card",
         BusinessLicence = "business_licence",
+        /// The public-welfare job subsidy's materials for each person placed: the labour
+        /// contract and the record of wages paid.
+        LabourContract = "labour_contract",
+        WageRecord = "wage_record",
     }
 }
 
@@ -76,6 +80,8 @@ impl EvidenceType {
             EvidenceType::FlexibleWorkStatement => "灵活就业情况证明（本人签字、基层平台盖章）",
             EvidenceType::BankCard => "社会保障卡或银行卡复印件",
             EvidenceType::BusinessLicence => "营业执照（载有统一社会信用代码）",
+            EvidenceType::LabourContract => "劳动合同",
+            EvidenceType::WageRecord => "工资发放记录",
         }
     }
 }

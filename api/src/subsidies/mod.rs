@@ -8,8 +8,9 @@
 //! a client's figure. The new state, figures and history are written through the sync
 //! engine in the caller's transaction.
 //!
-//! The flexible-employment subsidy (灵活就业社保补贴) runs here today; the public-welfare job
-//! subsidy follows on the same chain.
+//! Both subsidies share the chain: the flexible-employment subsidy (灵活就业社保补贴, a
+//! person's) is figured here, the public-welfare job subsidy (公益性岗位补贴, an
+//! employer's for the persons it placed, with per-person figures and stops) in [`welfare`].
 
 use chrono::NaiveDate;
 use liuqing_schema::casefile::{self, PersonRow};
@@ -31,6 +32,34 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::staff::{self, record_in_scope, Edit};
 
+mod welfare;
+
+/// The entities that are subsidy applications.
+pub const APPLICATIONS: [Entity; 2] = [Entity::FlexibleSubsidy, Entity::WelfareSubsidy];
+
+/// The subsidy an application entity asks for.
+pub fn kind_of(entity: Entity) -> SubsidyKind {
+    match entity {
+        Entity::WelfareSubsidy => SubsidyKind::PublicWelfareJob,
+        _ => SubsidyKind::FlexibleInsurance,
+    }
+}
+
+/// The application `id` of either kind, inside `scope`.
+pub fn application_in_scope(
+    conn: &mut DbConn,
+    scope: &liuqing_schema::scope::Scope,
+    id: &str,
+) -> Result<Record, ApiError> {
+    for entity in APPLICATIONS {
+        match record_in_scope(conn, scope, entity, id) {
+            Err(ApiError::NotFound(..)) => continue,
+            found => return found,
+        }
+    }
+    Err(ApiError::not_found("subsidy application"))
+}
+
 /// A step as asked for.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -40,6 +69,8 @@ pub struct Step {
     /// A stop: the first month not paid, and the condition met.
     pub stop_from: Option<Month>,
     pub stop_condition: Option<StopCondition>,
+    /// A public-welfare job subsidy's stop is one person's: whose.
+    pub person_id: Option<String>,
 }
 
 impl Step {
@@ -49,6 +80,7 @@ impl Step {
         reason: Option<String>,
         stop_from: Option<&str>,
         stop_condition: Option<StopCondition>,
+        person_id: Option<String>,
     ) -> Result<Step, ApiError> {
         let stop_from = match stop_from {
             None => None,
@@ -62,6 +94,7 @@ impl Step {
             reason,
             stop_from,
             stop_condition,
+            person_id,
         };
         step.check()?;
         Ok(step)
@@ -93,28 +126,49 @@ impl Step {
                     ),
                 ));
             }
-            match self.stop_condition {
-                None => {
-                    return Err(ApiError::validation(
-                        "stop_condition",
-                        format!("is required to {}", self.action),
-                    ))
-                }
-                Some(c) if !c.applies_to(SubsidyKind::FlexibleInsurance) => {
-                    return Err(ApiError::validation(
-                        "stop_condition",
-                        format!("`{c}` is not a stop condition of this subsidy"),
-                    ))
-                }
-                Some(_) => {}
+            if self.stop_condition.is_none() {
+                return Err(ApiError::validation(
+                    "stop_condition",
+                    format!("is required to {}", self.action),
+                ));
             }
         } else if self.stop_from.is_some() || self.stop_condition.is_some() {
             return Err(ApiError::validation(
                 "stop_from",
                 "is given only to stop a subsidy or recommend a stop",
             ));
+        } else if self.person_id.is_some() {
+            return Err(ApiError::validation(
+                "person_id",
+                "is given only to stop a person's subsidy or recommend a stop",
+            ));
         }
         Ok(())
+    }
+
+    /// What depends on the subsidy: its stop conditions, and whether a stop is a person's.
+    fn check_for(&self, kind: SubsidyKind) -> Result<(), ApiError> {
+        if let Some(c) = self.stop_condition.filter(|c| !c.applies_to(kind)) {
+            return Err(ApiError::validation(
+                "stop_condition",
+                format!("`{c}` is not a stop condition of this subsidy"),
+            ));
+        }
+        let stopping = self.stop_condition.is_some();
+        match (kind, &self.person_id) {
+            (SubsidyKind::PublicWelfareJob, None) if stopping => Err(ApiError::validation(
+                "person_id",
+                format!(
+                    "is required to {}: a public-welfare job subsidy stops one person's",
+                    self.action
+                ),
+            )),
+            (SubsidyKind::FlexibleInsurance, Some(_)) => Err(ApiError::validation(
+                "person_id",
+                "is not given for a flexible-employment subsidy: it is one person's",
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -133,17 +187,15 @@ pub fn state_of(doc: &Value) -> SubsidyState {
         .unwrap_or(SubsidyState::Received)
 }
 
-/// The month the applicant reaches statutory retirement age; `None` when their birth
-/// date or sex is unknown.
-fn retirement_of(person: &PersonRow, config: &Config) -> Option<Month> {
+/// The month a person reaches statutory retirement age under a subsidy of `kind`; `None`
+/// when their birth date or sex is unknown.
+fn retirement_of(person: &PersonRow, config: &Config, kind: SubsidyKind) -> Option<Month> {
     let sex = match person.sex.as_deref() {
         Some("male") => Sex::Male,
         Some("female") => Sex::Female,
         _ => return None,
     };
-    let women = config
-        .subsidy_standards()
-        .women_base(SubsidyKind::FlexibleInsurance);
+    let women = config.subsidy_standards().women_base(kind);
     Some(RetirementBase::of(sex, women).retirement_month(person.birth()?))
 }
 
@@ -267,7 +319,7 @@ fn figures(
     let (Some(from), Some(to)) = (month(doc, "period_from"), month(doc, "period_to")) else {
         return Ok(None);
     };
-    let Some(retirement) = retirement_of(person, config) else {
+    let Some(retirement) = retirement_of(person, config, SubsidyKind::FlexibleInsurance) else {
         return Ok(None);
     };
     let others = casefile::children_of(conn, &person.id, Entity::FlexibleSubsidy)?;
@@ -359,8 +411,8 @@ pub fn open_to(
     Ok(open)
 }
 
-/// Takes `step` on the application `id` as `caller`, on `env`'s day; returns the
-/// application as it is then.
+/// Takes `step` on the application `id` (of either subsidy) as `caller`, on `env`'s day;
+/// returns the application as it is then.
 pub fn take(
     conn: &mut DbConn,
     caller: &Caller,
@@ -369,7 +421,9 @@ pub fn take(
     id: &str,
     step: &Step,
 ) -> Result<Record, ApiError> {
-    let rec = record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)?;
+    let rec = application_in_scope(conn, env.scope, id)?;
+    let kind = kind_of(rec.entity);
+    step.check_for(kind)?;
     let doc = rec.document()?;
     let from = state_of(&doc);
     let (to, level) = subsidies::step(from, step.action).map_err(|_| {
@@ -387,21 +441,55 @@ pub fn take(
         )
     })?;
     authorize(conn, caller, config, level, &rec.community_id)?;
+    // The station's steps forward need everything the guide asks for, named at once
+    // (the one-time notice); returning or stopping needs nothing.
+    let station_forward = matches!(
+        step.action,
+        SubsidyAction::StartReview | SubsidyAction::Pass
+    ) && level == Level::Station;
+    let (to, mut fields) = match kind {
+        SubsidyKind::FlexibleInsurance => {
+            let fields = flexible_fields(conn, config, &rec, &doc, step, station_forward)?;
+            (to, fields)
+        }
+        SubsidyKind::PublicWelfareJob => {
+            let at = welfare::Taking {
+                step,
+                to,
+                station_forward,
+            };
+            welfare::fields(conn, config, &rec, &doc, at)?
+        }
+    };
+    if text(&doc, "received_on").is_none() {
+        // 受理 is the day the application was recorded.
+        fields.insert(
+            "received_on".into(),
+            json!(config.day_at(rec.created_at).to_string()),
+        );
+    }
+    record_step(conn, caller, env, &rec, step, (to, level), fields)?;
+    record_in_scope(conn, env.scope, rec.entity, id)
+}
+
+/// A flexible-employment application's figures for `step`, after the station's rules.
+fn flexible_fields(
+    conn: &mut DbConn,
+    config: &Config,
+    rec: &Record,
+    doc: &Value,
+    step: &Step,
+    station_forward: bool,
+) -> Result<Map<String, Value>, ApiError> {
     let person_id = rec
         .parent_id
         .clone()
         .ok_or_else(|| ApiError::not_found("the application's person"))?;
     let person = casefile::person_row(conn, &person_id)?
         .ok_or_else(|| ApiError::not_found("the application's person"))?;
-    // The station's steps forward need everything the guide asks for, named at once
-    // (the one-time notice); returning or stopping needs nothing.
-    if matches!(
-        step.action,
-        SubsidyAction::StartReview | SubsidyAction::Pass
-    ) && level == Level::Station
-    {
+    if station_forward {
         let children = casefile::children(conn, &person_id)?;
-        let unmet = unmet(&doc, &person, &children, config)?;
+        let unmet = unmet(doc, &person, &children, config)?;
         if !unmet.is_empty() {
             return Err(ApiError::RulesUnmet {
                 action: step.action.to_string(),
@@ -411,29 +499,22 @@ pub fn take(
     }
     let stopped_from = match step.action {
         SubsidyAction::Stop => step.stop_from,
-        _ => month(&doc, "stopped_from"),
+        _ => month(doc, "stopped_from"),
     };
     let mut fields = Map::new();
-    if let Some((payable, amount)) = figures(conn, config, &rec, &doc, &person, stopped_from)? {
+    if let Some((payable, amount)) = figures(conn, config, rec, doc, &person, stopped_from)? {
         fields.insert("payable_from".into(), json!(payable.from.to_string()));
         fields.insert("payable_to".into(), json!(payable.to.to_string()));
         fields.insert("months".into(), json!(payable.months()));
         fields.insert("amount_fen".into(), json!(amount.0));
     }
-    if text(&doc, "received_on").is_none() {
-        // 受理 is the day the application was recorded.
-        fields.insert(
-            "received_on".into(),
-            json!(config.day_at(rec.created_at).to_string()),
-        );
-    }
-    record_step(conn, caller, env, &rec, step, (to, level), fields)?;
-    record_in_scope(conn, env.scope, Entity::FlexibleSubsidy, id)
+    Ok(fields)
 }
 
 /// Writes `step`, taken as `caller` to reach `to` at `level`, through the engine: the new
 /// state, the fields the step itself sets, a line of history, and `fields` besides (the
-/// figures the caller computed).
+/// figures the caller computed, which win over the step's own: a public-welfare stop is
+/// one person's, and says so in `fields`).
 fn record_step(
     conn: &mut DbConn,
     caller: &Caller,
@@ -458,31 +539,36 @@ fn record_step(
         "reason": step.reason,
         "stop_from": month_text(step.stop_from),
         "stop_condition": step.stop_condition,
+        "person_id": step.person_id,
     }));
     fields.insert("state".into(), json!(to));
     fields.insert("history".into(), Value::Array(history));
+    let mut own = Map::new();
     match step.action {
         SubsidyAction::Pass if to == SubsidyState::Funded => {
-            fields.insert("decided_on".into(), json!(on));
+            own.insert("decided_on".into(), json!(on));
         }
         SubsidyAction::Return => {
-            fields.insert("reason".into(), json!(step.reason));
+            own.insert("reason".into(), json!(step.reason));
         }
         SubsidyAction::RecommendStop => {
-            fields.insert("recommended_stop".into(), json!(step.stop_condition));
-            fields.insert(
+            own.insert("recommended_stop".into(), json!(step.stop_condition));
+            own.insert(
                 "recommended_stop_from".into(),
                 json!(month_text(step.stop_from)),
             );
-            fields.insert("recommended_on".into(), json!(on));
-            fields.insert("reason".into(), json!(step.reason));
+            own.insert("recommended_on".into(), json!(on));
+            own.insert("reason".into(), json!(step.reason));
         }
         SubsidyAction::Stop => {
-            fields.insert("reason".into(), json!(step.reason));
-            fields.insert("stopped_from".into(), json!(month_text(step.stop_from)));
-            fields.insert("stop_condition".into(), json!(step.stop_condition));
+            own.insert("reason".into(), json!(step.reason));
+            own.insert("stopped_from".into(), json!(month_text(step.stop_from)));
+            own.insert("stop_condition".into(), json!(step.stop_condition));
         }
         SubsidyAction::StartReview | SubsidyAction::Pass | SubsidyAction::Resubmit => {}
+    }
+    for (key, value) in own {
+        fields.entry(key).or_insert(value);
     }
     let mut edit = Edit::update(rec, fields)?;
     edit.lifecycle = true;
@@ -501,9 +587,10 @@ fn detected_stop(
     today: NaiveDate,
 ) -> Result<Option<(StopCondition, Month)>, ApiError> {
     let standards = config.subsidy_standards();
-    let (Some(retirement), Some(from)) =
-        (retirement_of(person, config), month(doc, "payable_from"))
-    else {
+    let (Some(retirement), Some(from)) = (
+        retirement_of(person, config, SubsidyKind::FlexibleInsurance),
+        month(doc, "payable_from"),
+    ) else {
         return Ok(None);
     };
     let children = casefile::children(conn, &person.id)?;
@@ -525,6 +612,9 @@ fn detected_stop(
     let seen = subsidies::Observed {
         employed_by_unit: hired.is_some(),
         imprisoned,
+        monthly_income: get_path(doc, "monthly_income")
+            .and_then(Value::as_i64)
+            .map(|yuan| Fen(yuan.saturating_mul(100))),
         ..Default::default()
     };
     let others: Vec<Record> = of(Entity::FlexibleSubsidy).cloned().collect();
@@ -554,9 +644,10 @@ fn detected_stop(
     }))
 }
 
-/// The upkeep's check of every funded flexible-employment subsidy against the stop
-/// conditions the data shows (retirement age reached, the period over, work with an
-/// employer, an exit for imprisonment): a condition met becomes a stop recommendation
+/// The upkeep's check of every funded subsidy against the stop conditions the data shows
+/// (for the flexible-employment subsidy: retirement age reached, the period over, work
+/// with an employer, an exit for imprisonment, a declared income at the average wage; for
+/// the public-welfare job, person by person, in [`welfare`]): a condition met becomes a stop recommendation
 /// to the approving level, as the server, once (an application recommended already is
 /// left to that level). Returns how many were recommended.
 pub fn recommend_stops(
@@ -593,10 +684,11 @@ pub fn recommend_stops(
             reason: Some(format!("系统核查：{}", condition.chinese_name())),
             stop_from: Some(from),
             stop_condition: Some(condition),
+            person_id: None,
         };
         let at = (SubsidyState::Funded, Level::Station);
         record_step(conn, &caller, env, &rec, &step, at, Map::new())?;
         recommended += 1;
     }
-    Ok(recommended)
+    Ok(recommended + welfare::recommend_stops(conn, env, config)?)
 }

@@ -1,0 +1,521 @@
+//! The public-welfare job subsidy (社区公益性岗位补贴): an employer's application for the
+//! recognised persons it placed on public-welfare jobs. The chain is the flexible
+//! subsidy's (`super::take`); what differs is here:
+//! - the station's rules: the signed form, each placement a public-welfare job of this
+//!   employer, each person recognised with their labour contract and wage records on file,
+//!   and before 初审 passes an on-site check (实地核查): an employer visit naming the
+//!   application;
+//! - the figures, per person (`lines`): the months of the period the person was on the
+//!   job, cut by their retirement, their period cap and their own stop; the application's
+//!   months and amount are the sums;
+//! - stops, per person: a stop ends one person's subsidy from a month, and the application
+//!   is stopped when every person's is.
+
+use chrono::NaiveDate;
+use liuqing_schema::casefile::{self, PersonRow};
+use liuqing_schema::domain::gates::Unmet;
+use liuqing_schema::domain::months::{Month, Span};
+use liuqing_schema::domain::subsidies::{
+    self, Bounds, Fen, Level, Observed, StopCondition, SubsidyAction, SubsidyKind, SubsidyState,
+};
+use liuqing_schema::domain::EvidenceType;
+use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::records::{self, Record};
+use liuqing_schema::scope::Scope;
+use liuqing_schema::DbConn;
+use liuqing_sync::engine::Env;
+use serde_json::{json, Map, Value};
+
+use super::{materials_on_file, month, record_step, retirement_of, state_of, text, Step};
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::error::ApiError;
+
+const KIND: SubsidyKind = SubsidyKind::PublicWelfareJob;
+
+/// A step being taken: the step, the state it reaches by the chain, and whether it is the
+/// station's step forward (which checks the rules).
+pub(super) struct Taking<'a> {
+    pub step: &'a Step,
+    pub to: SubsidyState,
+    pub station_forward: bool,
+}
+
+/// A placement the application names, as far as it can be read.
+struct Placed {
+    placement_id: String,
+    placement: Option<Value>,
+    person: Option<PersonRow>,
+}
+
+impl Placed {
+    fn found(&self) -> Option<(&Value, &PersonRow)> {
+        Some((self.placement.as_ref()?, self.person.as_ref()?))
+    }
+}
+
+fn placed(conn: &mut DbConn, doc: &Value) -> Result<Vec<Placed>, ApiError> {
+    let ids: Vec<String> = get_path(doc, "placement_ids")
+        .and_then(Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for placement_id in ids {
+        let rec = records::find(conn, Entity::Placement, &placement_id)?.filter(|r| !r.deleted);
+        let (placement, person) = match rec {
+            Some(rec) => {
+                let person = match rec.parent_id.as_deref() {
+                    Some(p) => casefile::person_row(conn, p)?,
+                    None => None,
+                };
+                (Some(rec.document()?), person)
+            }
+            None => (None, None),
+        };
+        found.push(Placed {
+            placement_id,
+            placement,
+            person,
+        });
+    }
+    Ok(found)
+}
+
+fn date(doc: &Value, path: &str) -> Option<NaiveDate> {
+    text(doc, path).and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
+}
+
+/// The server's per-person lines as last written.
+fn lines_of(doc: &Value) -> Vec<Value> {
+    get_path(doc, "lines")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Whether an on-site check of the application was recorded: an employer visit with
+/// purpose `site_check` naming it.
+fn site_checked(conn: &mut DbConn, employer_id: &str, id: &str) -> Result<bool, ApiError> {
+    for visit in casefile::children_of(conn, employer_id, Entity::EmployerVisit)? {
+        let doc = visit.document()?;
+        if text(&doc, "purpose") == Some("site_check")
+            && text(&doc, "welfare_subsidy_id") == Some(id)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn rule(rule: &'static str, reason: String, evidence: Vec<EvidenceType>) -> Unmet {
+    Unmet {
+        rule,
+        category: None,
+        standing: None,
+        reason,
+        evidence,
+    }
+}
+
+/// What a station step needs and the application lacks, at once; `pass` adds the on-site
+/// check, which the initial review does before it passes.
+fn unmet(
+    conn: &mut DbConn,
+    config: &Config,
+    rec: &Record,
+    doc: &Value,
+    placed: &[Placed],
+    pass: bool,
+) -> Result<Vec<Unmet>, ApiError> {
+    let mut unmet = Vec::new();
+    if text(doc, "form_sha256").is_none() {
+        unmet.push(rule(
+            "application_form",
+            "缺少《社区公益性岗位补贴申请表》（单位签章）的照片".into(),
+            Vec::new(),
+        ));
+    }
+    if placed.is_empty() {
+        unmet.push(rule(
+            "placements",
+            "申请须列明在公益性岗位上安置的人员".into(),
+            Vec::new(),
+        ));
+    }
+    let employer_id = text(doc, "employer_id").unwrap_or_default();
+    let needed: Vec<EvidenceType> = [EvidenceType::LabourContract, EvidenceType::WageRecord]
+        .into_iter()
+        .filter(|m| !config.shared_evidence().contains(m))
+        .collect();
+    for p in placed {
+        let Some((placement, person)) = p.found() else {
+            unmet.push(rule(
+                "placements",
+                format!("安置记录 {} 不存在或已删除", p.placement_id),
+                Vec::new(),
+            ));
+            continue;
+        };
+        let name = &person.name;
+        if text(placement, "kind") != Some("public_welfare") {
+            unmet.push(rule(
+                "placements",
+                format!("{name}的安置不是公益性岗位"),
+                Vec::new(),
+            ));
+        }
+        if text(placement, "employer_id") != Some(employer_id) {
+            unmet.push(rule(
+                "placements",
+                format!("{name}不是由本单位安置的"),
+                Vec::new(),
+            ));
+        }
+        if person.status != "recognised" {
+            unmet.push(rule(
+                "recognised",
+                format!("{name}须为已认定的就业困难人员"),
+                Vec::new(),
+            ));
+        }
+        let on_file =
+            materials_on_file(&casefile::children_of(conn, &person.id, Entity::Evidence)?)?;
+        let missing: Vec<EvidenceType> = needed
+            .iter()
+            .copied()
+            .filter(|m| !on_file.contains(m))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|m| m.chinese_name()).collect();
+            unmet.push(rule(
+                "materials",
+                format!("{name}缺少材料：{}", names.join("、")),
+                missing,
+            ));
+        }
+        if person.birth().is_none() || person.sex.is_none() {
+            unmet.push(rule(
+                "birth_date",
+                format!("{name}的出生日期和性别未知，无法计算享受期限"),
+                vec![EvidenceType::ResidentIdCard],
+            ));
+        }
+    }
+    if pass && !site_checked(conn, employer_id, &rec.id)? {
+        unmet.push(rule(
+            "site_check",
+            "初审须实地核查：协理员走访单位，记录一次目的为“实地核查”、注明本申请的单位走访".into(),
+            Vec::new(),
+        ));
+    }
+    Ok(unmet)
+}
+
+/// Every other public-welfare application that paid: the period cap counts from a person's
+/// first month ever paid, with whichever employer.
+fn paid_applications(conn: &mut DbConn, this: &Record) -> Result<Vec<Value>, ApiError> {
+    let all = records::communities_in_scope(conn, &Scope::All)?;
+    let mut paid = Vec::new();
+    for rec in records::live_of_entity(conn, Entity::WelfareSubsidy, &all)? {
+        let doc = rec.document()?;
+        if rec.id != this.id
+            && matches!(state_of(&doc), SubsidyState::Funded | SubsidyState::Stopped)
+        {
+            paid.push(doc);
+        }
+    }
+    Ok(paid)
+}
+
+/// The first month `person_id` was ever paid this subsidy: `from`, or an earlier month
+/// of `paid` (other applications).
+fn first_enjoyed(paid: &[Value], person_id: &str, from: Month) -> Month {
+    paid.iter()
+        .flat_map(lines_of)
+        .filter(|l| text(l, "person_id") == Some(person_id))
+        .filter(|l| get_path(l, "months").and_then(Value::as_i64) > Some(0))
+        .filter_map(|l| month(&l, "payable_from"))
+        .fold(from, Month::min)
+}
+
+/// The months of `applied` a placement covers: from the month it started to the month it
+/// ended (if it has).
+fn on_the_job(applied: Span, placement: &Value) -> Span {
+    let started = date(placement, "started_on").map(Month::of);
+    let ended = date(placement, "ended_on").map(Month::of);
+    Span::new(
+        started.map_or(applied.from, |s| s.max(applied.from)),
+        ended.map_or(applied.to, |e| e.min(applied.to)),
+    )
+}
+
+/// One person's bounds: their retirement and their first month ever paid.
+fn bounds_of(
+    config: &Config,
+    paid: &[Value],
+    person: &PersonRow,
+    from: Month,
+    stopped_from: Option<Month>,
+) -> Option<Bounds> {
+    Some(Bounds {
+        first_enjoyed: first_enjoyed(paid, &person.id, from),
+        retirement: retirement_of(person, config, KIND)?,
+        stopped_from,
+    })
+}
+
+/// The fields `at.step` writes on a public-welfare application, and the state it reaches:
+/// the station's rules first, then each person's line and the totals.
+pub(super) fn fields(
+    conn: &mut DbConn,
+    config: &Config,
+    rec: &Record,
+    doc: &Value,
+    at: Taking<'_>,
+) -> Result<(SubsidyState, Map<String, Value>), ApiError> {
+    let step = at.step;
+    let placed = placed(conn, doc)?;
+    if at.station_forward {
+        let pass = step.action == SubsidyAction::Pass;
+        let unmet = unmet(conn, config, rec, doc, &placed, pass)?;
+        if !unmet.is_empty() {
+            return Err(ApiError::RulesUnmet {
+                action: step.action.to_string(),
+                unmet,
+            });
+        }
+    }
+    if let Some(named) = step.person_id.as_deref() {
+        let listed = placed
+            .iter()
+            .any(|p| p.person.as_ref().is_some_and(|person| person.id == named));
+        if !listed {
+            return Err(ApiError::validation(
+                "person_id",
+                "is not a person this application is for",
+            ));
+        }
+    }
+    let mut fields = Map::new();
+    let (Some(from), Some(to)) = (month(doc, "period_from"), month(doc, "period_to")) else {
+        return Ok((at.to, fields));
+    };
+    let standards = config.subsidy_standards();
+    let paid = paid_applications(conn, rec)?;
+    let before = lines_of(doc);
+    let mut lines = Vec::new();
+    for p in &placed {
+        let Some((placement, person)) = p.found() else {
+            continue;
+        };
+        let old = before
+            .iter()
+            .find(|l| text(l, "placement_id") == Some(p.placement_id.as_str()));
+        let old_text = |path: &str| old.and_then(|l| text(l, path)).map(str::to_string);
+        let mut stopped_from = old_text("stopped_from");
+        let mut stop_condition = old_text("stop_condition");
+        let mut recommended = old_text("recommended_stop");
+        let mut recommended_from = old_text("recommended_stop_from");
+        if step.person_id.as_deref() == Some(person.id.as_str()) {
+            let step_from = step.stop_from.map(|m| m.to_string());
+            let condition = step.stop_condition.map(|c| c.to_string());
+            match step.action {
+                SubsidyAction::Stop => {
+                    stopped_from = step_from;
+                    stop_condition = condition;
+                    recommended = None;
+                    recommended_from = None;
+                }
+                SubsidyAction::RecommendStop => {
+                    recommended = condition;
+                    recommended_from = step_from;
+                }
+                _ => {}
+            }
+        }
+        let applied = on_the_job(Span::new(from, to), placement);
+        let stop = stopped_from.as_deref().and_then(Month::parse);
+        let figured = bounds_of(config, &paid, person, applied.from, stop)
+            .map(|bounds| subsidies::payable(applied, standards.period, bounds));
+        let payable = figured.unwrap_or(Span::new(applied.from, applied.from.plus(-1)));
+        let amount = subsidies::public_welfare_amount(payable, standards.public_welfare_monthly);
+        lines.push(json!({
+            "placement_id": p.placement_id,
+            "person_id": person.id,
+            "payable_from": payable.from.to_string(),
+            "payable_to": payable.to.to_string(),
+            "months": payable.months(),
+            "amount_fen": amount.0,
+            "stopped_from": stopped_from,
+            "stop_condition": stop_condition,
+            "recommended_stop": recommended,
+            "recommended_stop_from": recommended_from,
+        }));
+    }
+    let months_of = |l: &Value| get_path(l, "months").and_then(Value::as_i64).unwrap_or(0);
+    let paying: Vec<&Value> = lines.iter().filter(|l| months_of(l) > 0).collect();
+    let total_months: i64 = lines.iter().map(months_of).sum();
+    let total = lines
+        .iter()
+        .filter_map(|l| get_path(l, "amount_fen").and_then(Value::as_i64))
+        .sum::<i64>();
+    if let (Some(first), Some(last)) = (
+        paying.iter().filter_map(|l| month(l, "payable_from")).min(),
+        paying.iter().filter_map(|l| month(l, "payable_to")).max(),
+    ) {
+        fields.insert("payable_from".into(), json!(first.to_string()));
+        fields.insert("payable_to".into(), json!(last.to_string()));
+    }
+    fields.insert("months".into(), json!(total_months));
+    fields.insert("amount_fen".into(), json!(Fen(total).0));
+    let every_one_stopped =
+        !lines.is_empty() && lines.iter().all(|l| text(l, "stopped_from").is_some());
+    let mut to = at.to;
+    if step.action == SubsidyAction::Stop {
+        // The application stops with its last person; until then it runs, and says which
+        // recommendation still waits for the district.
+        let waiting = lines
+            .iter()
+            .find(|l| text(l, "recommended_stop").is_some() && text(l, "stopped_from").is_none());
+        fields.insert(
+            "recommended_stop".into(),
+            json!(waiting.and_then(|l| text(l, "recommended_stop"))),
+        );
+        fields.insert(
+            "recommended_stop_from".into(),
+            json!(waiting.and_then(|l| text(l, "recommended_stop_from"))),
+        );
+        if !every_one_stopped {
+            to = SubsidyState::Funded;
+            fields.insert("stopped_from".into(), Value::Null);
+            fields.insert("stop_condition".into(), Value::Null);
+        }
+    }
+    fields.insert("lines".into(), Value::Array(lines));
+    Ok((to, fields))
+}
+
+/// A stop condition the data shows for one person of a funded application, and the
+/// first month it would not pay.
+fn detected_stop(
+    conn: &mut DbConn,
+    config: &Config,
+    paid: &[Value],
+    line: &Value,
+    (placement, person): (&Value, &PersonRow),
+    today: NaiveDate,
+) -> Result<Option<(StopCondition, Month)>, ApiError> {
+    let standards = config.subsidy_standards();
+    let Some(from) = month(line, "payable_from") else {
+        return Ok(None);
+    };
+    let Some(bounds) = bounds_of(config, paid, person, from, None) else {
+        return Ok(None);
+    };
+    let this_month = Month::of(today);
+    let period_end = subsidies::period_end(standards.period, bounds);
+    let seen = Observed {
+        wage: get_path(placement, "monthly_wage")
+            .and_then(Value::as_i64)
+            .map(|yuan| Fen(yuan.saturating_mul(100))),
+        ..Default::default()
+    };
+    let met = subsidies::stops_met(
+        KIND,
+        this_month,
+        period_end,
+        bounds.retirement,
+        &seen,
+        standards.thresholds,
+    );
+    if let Some(condition) = met.first() {
+        let from = match condition {
+            StopCondition::RetirementAge => bounds.retirement,
+            StopCondition::PeriodExceeded => period_end.plus(1),
+            _ => this_month,
+        };
+        return Ok(Some((*condition, from)));
+    }
+    // Off the job: the placement ended, or a follow-up found the person gone.
+    let placement_id = text(line, "placement_id").unwrap_or_default();
+    let mut gone = date(placement, "ended_on")
+        .filter(|ended| *ended <= today)
+        .map(|ended| Month::of(ended).plus(1));
+    for follow_up in casefile::children_of(conn, &person.id, Entity::FollowUp)? {
+        let doc = follow_up.document()?;
+        if casefile::left_placement(&doc) == Some(placement_id) {
+            gone = gone.or(date(&doc, "followed_on").map(Month::of));
+        }
+    }
+    Ok(gone.map(|from| (StopCondition::Other, from)))
+}
+
+/// The upkeep's check of every funded public-welfare application of `env`'s scope, person
+/// by person: a condition met (retirement age, the period over, a wage below the minimum,
+/// off the job) becomes a stop recommendation for that person, as the server, once. One
+/// person per application a round (the next round reads the application anew).
+pub(super) fn recommend_stops(
+    conn: &mut DbConn,
+    env: &Env<'_>,
+    config: &Config,
+) -> Result<usize, ApiError> {
+    let communities = records::communities_in_scope(conn, env.scope)?;
+    let applications = records::live_of_entity(conn, Entity::WelfareSubsidy, &communities)?;
+    let caller = Caller::server();
+    let mut recommended = 0;
+    for rec in applications {
+        let doc = rec.document()?;
+        if state_of(&doc) != SubsidyState::Funded {
+            continue;
+        }
+        let placed = placed(conn, &doc)?;
+        let paid = paid_applications(conn, &rec)?;
+        for line in lines_of(&doc) {
+            if text(&line, "stopped_from").is_some() || text(&line, "recommended_stop").is_some() {
+                continue;
+            }
+            let Some(found) = placed
+                .iter()
+                .find(|p| Some(p.placement_id.as_str()) == text(&line, "placement_id"))
+                .and_then(Placed::found)
+            else {
+                continue;
+            };
+            let Some((condition, from)) =
+                detected_stop(conn, config, &paid, &line, found, env.today)?
+            else {
+                continue;
+            };
+            let step = Step {
+                action: SubsidyAction::RecommendStop,
+                reason: Some(format!("系统核查：{}", condition.chinese_name())),
+                stop_from: Some(from),
+                stop_condition: Some(condition),
+                person_id: Some(found.1.id.clone()),
+            };
+            let at = Taking {
+                step: &step,
+                to: SubsidyState::Funded,
+                station_forward: false,
+            };
+            let (to, fields) = fields(conn, config, &rec, &doc, at)?;
+            record_step(
+                conn,
+                &caller,
+                env,
+                &rec,
+                &step,
+                (to, Level::Station),
+                fields,
+            )?;
+            recommended += 1;
+            break;
+        }
+    }
+    Ok(recommended)
+}

@@ -1,0 +1,380 @@
+//! The public-welfare job subsidy (#23, 社区公益性岗位补贴): an employer's application for
+//! two persons it placed on public-welfare jobs, through the station's rules (the form,
+//! the persons' standing and materials, the on-site check), every level, the per-person
+//! figures, and a stop that is one person's.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::subsidies::{act, code, evidence, recognise, supervisors, upkeep, BORN};
+use crate::sync::{id_number, push_ok, world, Phone, World};
+
+/// A household and a person born on `born` (`YYYYMMDD`; `seq` odd for a man).
+async fn resident(w: &World, phone: &Phone, name: &str, born: &str, seq: u32) -> String {
+    let (h, p) = (new_id(), new_id());
+    applied(
+        &w.app,
+        phone,
+        vec![
+            phone.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "华林路11号" }),
+            ),
+            phone.upsert(
+                "person",
+                &p,
+                None,
+                json!({ "household_id": h, "name": name, "id_number": id_number(born, seq) }),
+            ),
+        ],
+    )
+    .await;
+    p
+}
+
+/// Pushes `mutations` and asserts each one applied.
+async fn applied(app: &TestApp, phone: &Phone, mutations: Vec<Value>) {
+    let results = push_ok(app, phone, mutations).await;
+    for r in &results {
+        assert_eq!(r["status"], "applied", "{results:?}");
+    }
+}
+
+fn rules(r: &Reply) -> Vec<String> {
+    r.body["unmet"]
+        .as_array()
+        .map(|u| {
+            u.iter()
+                .filter_map(|u| u["rule"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn line<'a>(data: &'a Value, person: &str) -> &'a Value {
+    data["lines"]
+        .as_array()
+        .and_then(|l| l.iter().find(|l| l["person_id"] == person))
+        .unwrap_or(&Value::Null)
+}
+
+#[actix_web::test]
+async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_person_by_person() {
+    let w = world().await;
+    let app = &w.app;
+    let (street, district) = supervisors(&w).await;
+    // An older man who reaches retirement age in 2026-07 (see `BORN`), on the job since
+    // January; a woman born 1985, on it since March.
+    let older = resident(&w, &w.a1, "林建国", BORN, 71).await;
+    let younger = resident(&w, &w.a1, "陈秀英", "19850520", 82).await;
+    let (e, v, pa, pb, s) = (new_id(), new_id(), new_id(), new_id(), new_id());
+    let placement = |id: &str, person: &str, started: &str| {
+        w.a1.upsert(
+            "placement",
+            id,
+            None,
+            json!({ "person_id": person, "employer_id": e, "vacancy_id": v,
+                    "started_on": started, "kind": "public_welfare", "job_title": "保洁员",
+                    "monthly_wage": 2300 }),
+        )
+    };
+    applied(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "employer",
+                &e,
+                None,
+                json!({ "street_id": w.tree.street, "name": "华林社区物业服务中心",
+                        "community_id": w.tree.community_a }),
+            ),
+            w.a1.upsert(
+                "vacancy",
+                &v,
+                None,
+                json!({ "employer_id": e, "title": "社区保洁员", "job_type": "保洁",
+                        "count": 2, "kind": "public_welfare" }),
+            ),
+            placement(&pa, &older, "2026-01-05"),
+            placement(&pb, &younger, "2026-03-01"),
+            w.a1.upsert(
+                "welfare_subsidy",
+                &s,
+                None,
+                json!({ "community_id": w.tree.community_a, "employer_id": e,
+                        "job": "cleaning", "placement_ids": [pa, pb],
+                        "account": "6222 0212 3456 1234",
+                        "period_from": "2026-01", "period_to": "2026-12" }),
+            ),
+        ],
+    )
+    .await;
+
+    // 初审 names everything missing at once: the form, each person's standing and
+    // materials.
+    let r = act(app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(code(&r), "rules_unmet");
+    assert_eq!(
+        rules(&r),
+        [
+            "application_form",
+            "recognised",
+            "materials",
+            "recognised",
+            "materials"
+        ],
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["unmet"][1]["reason"]
+            .as_str()
+            .is_some_and(|t| t.contains("林建国")),
+        "{}",
+        r.body
+    );
+    for person in [&older, &younger] {
+        recognise(app, person);
+        applied(app, &w.a1, vec![evidence(&w.a1, person, "labour_contract")]).await;
+    }
+    applied(app, &w.a1, vec![evidence(&w.a1, &younger, "wage_record")]).await;
+    let r = app
+        .get(&format!("/v1/records/welfare_subsidy/{s}"), &w.staff.access)
+        .await;
+    assert_eq!(r.body["data"]["account"], "****1234", "{}", r.body);
+    let version = r.body["data"]["version"].as_i64();
+    let form = format!("{:064x}", uuid::Uuid::new_v4().as_u128());
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "welfare_subsidy",
+            &s,
+            version,
+            json!({ "form_sha256": form }),
+        )],
+    )
+    .await;
+    let r = act(app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(rules(&r), ["materials"], "{}", r.body);
+    assert_eq!(r.body["unmet"][0]["evidence"], json!(["wage_record"]));
+    applied(app, &w.a1, vec![evidence(&w.a1, &older, "wage_record")]).await;
+
+    // The street takes none of the station's steps; the station's own starts the review,
+    // and computes each person's months: his January to June (retirement in July), hers
+    // March to December; 2030 yuan a person a month.
+    let r = act(app, &street, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(code(&r), "forbidden_level", "{}", r.body);
+    let r = act(app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    let figures = |l: &Value| {
+        (
+            l["payable_from"].clone(),
+            l["payable_to"].clone(),
+            l["months"].clone(),
+        )
+    };
+    assert_eq!(
+        figures(line(data, &older)),
+        (json!("2026-01"), json!("2026-06"), json!(6)),
+        "{data}"
+    );
+    assert_eq!(
+        figures(line(data, &younger)),
+        (json!("2026-03"), json!("2026-12"), json!(10)),
+        "{data}"
+    );
+    assert_eq!(data["months"], 16);
+    assert_eq!(data["amount_fen"], 16 * 2030 * 100);
+    assert_eq!(
+        (&data["payable_from"], &data["payable_to"]),
+        (&json!("2026-01"), &json!("2026-12"))
+    );
+    // Nobody writes the lines or the totals but an action.
+    let r = app
+        .patch(
+            &format!("/v1/records/welfare_subsidy/{s}"),
+            &w.staff.access,
+            json!({ "fields": { "amount_fen": 1, "lines": [] } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
+    // 初审 passes only after the on-site check: a coordinator's visit to the employer
+    // naming the application.
+    let r = act(app, &w.staff, &s, json!({ "action": "pass" })).await;
+    assert_eq!(rules(&r), ["site_check"], "{}", r.body);
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "employer_visit",
+            &new_id(),
+            None,
+            json!({ "employer_id": e, "visited_at": "2026-12-01T09:30:00+08:00",
+                    "purpose": "site_check", "welfare_subsidy_id": s,
+                    "notes": "两人在岗，保洁区域与申报一致" }),
+        )],
+    )
+    .await;
+    // The street returns it for a missing material; the station completes it and it goes
+    // up again to be funded.
+    for (who, body, state) in [
+        (&w.staff, json!({ "action": "pass" }), "street_review"),
+        (
+            &street,
+            json!({ "action": "return", "reason": "缺少单位盖章的工资发放花名册" }),
+            "returned",
+        ),
+        (&w.staff, json!({ "action": "resubmit" }), "received"),
+        (
+            &w.staff,
+            json!({ "action": "start_review" }),
+            "station_review",
+        ),
+        (&w.staff, json!({ "action": "pass" }), "street_review"),
+        (&street, json!({ "action": "pass" }), "district_approval"),
+        (&district, json!({ "action": "pass" }), "funded"),
+    ] {
+        let r = act(app, who, &s, body.clone()).await;
+        assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.body);
+        assert_eq!(r.body["data"]["state"], state, "{body}");
+    }
+    let r = app
+        .get(
+            "/v1/subsidies?kind=public_welfare_job&state=funded",
+            &district.access,
+        )
+        .await;
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        r.body
+    );
+
+    // The upkeep finds he has reached retirement age (it is December 2026 or later) and
+    // recommends his stop alone; hers runs on.
+    assert_eq!(upkeep(app), 1);
+    assert_eq!(upkeep(app), 0, "once");
+    let r = app
+        .get("/v1/subsidies?stop_recommended=true", &district.access)
+        .await;
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{}", r.body);
+    let data = &items[0]["data"];
+    assert_eq!(
+        (
+            &line(data, &older)["recommended_stop"],
+            &line(data, &older)["recommended_stop_from"]
+        ),
+        (&json!("retirement_age"), &json!("2026-07")),
+        "{data}"
+    );
+    assert!(line(data, &younger)["recommended_stop"].is_null(), "{data}");
+
+    // A stop names its person: none, or one not on the application, is refused.
+    let stop = |person: Option<&str>, from: &str, condition: &str| {
+        json!({ "action": "stop", "reason": "回访核实", "stop_from": from,
+                "stop_condition": condition, "person_id": person })
+    };
+    let r = act(app, &district, &s, stop(None, "2026-07", "retirement_age")).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = act(
+        app,
+        &district,
+        &s,
+        stop(Some(&new_id()), "2026-07", "retirement_age"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = act(
+        app,
+        &district,
+        &s,
+        stop(Some(&older), "2026-07", "imprisoned"),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "not this subsidy's: {}",
+        r.body
+    );
+
+    // His stop: the application runs on for her, and no recommendation waits.
+    let r = act(
+        app,
+        &district,
+        &s,
+        stop(Some(&older), "2026-07", "retirement_age"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    assert_eq!(data["state"], "funded", "{data}");
+    assert_eq!(line(data, &older)["stopped_from"], "2026-07");
+    assert!(data["recommended_stop"].is_null(), "{data}");
+    assert!(data["stopped_from"].is_null(), "{data}");
+    assert_eq!(data["months"], 16);
+    // Hers, from October (she left the job): the application stops with her, and her
+    // months are March to September.
+    let r = act(app, &district, &s, stop(Some(&younger), "2026-10", "other")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    assert_eq!(data["state"], "stopped", "{data}");
+    assert_eq!(
+        figures(line(data, &younger)),
+        (json!("2026-03"), json!("2026-09"), json!(7)),
+        "{data}"
+    );
+    assert_eq!(data["months"], 13);
+    assert_eq!(data["amount_fen"], 13 * 2030 * 100);
+    assert_eq!(data["stopped_from"], "2026-10");
+
+    // 公益性岗位补贴受理工作台账: a row for each person, masked, with the unit and the
+    // server's figures.
+    let (status, _, bytes) = crate::supervision::download(
+        app,
+        "/v1/exports/welfare_subsidies?format=csv&reason=%E6%9C%88%E5%BA%A6%E6%A0%B8%E6%9F%A5",
+        &street.access,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    let mut csv = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<String> = csv
+        .records()
+        .map(|r| r.expect("row").iter().collect::<Vec<_>>().join("|"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    for shown in [
+        "华林社区物业服务中心",
+        "公共卫生保洁",
+        "林建国",
+        "2026-01 至 2026-06",
+        "12180.00",
+        "****1234",
+        "自 2026-07 停止：到达法定退休年龄",
+        "街道退回",
+    ] {
+        assert!(
+            rows[0].contains(shown) || rows[1].contains(shown),
+            "{shown}: {text}"
+        );
+    }
+    assert!(!text.contains(&id_number(BORN, 71)), "masked: {text}");
+
+    // Another station's staff do not find it.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = app.login("staff-2", PASSWORD).await;
+    let r = act(app, &other, &s, json!({ "action": "resubmit" })).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
