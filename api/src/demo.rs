@@ -130,6 +130,7 @@ pub fn load(
         loader.jobs(&district)?;
         loader.cases(&district)?;
         loader.subsidies(&district)?;
+        loader.welfare_subsidies(&district)?;
         audit::record(
             loader.conn,
             Actor::default(),
@@ -397,6 +398,7 @@ struct DemoJob {
     vacancy: String,
     title: &'static str,
     wage: i64,
+    welfare: bool,
 }
 
 /// The demo's employers (name after the street's, industry, size) and the vacancies each
@@ -756,6 +758,189 @@ impl<'a> Loader<'a> {
         Ok(())
     }
 
+    /// Public-welfare job subsidy applications (公益性岗位补贴): in eight communities, the
+    /// street's public-welfare employer applies for two recognised persons of the
+    /// community it placed on its public-welfare job half a year ago, with the form, their
+    /// contracts and wage records, and the coordinator's on-site check; one application in
+    /// each state of the chain, and a funded one with one person's subsidy stopped.
+    fn welfare_subsidies(&mut self, district: &District) -> anyhow::Result<()> {
+        use diesel::prelude::*;
+        use liuqing_schema::domain::months::Month;
+        use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A};
+        use liuqing_schema::tables::persons_index;
+        let step = |action: A, reason: Option<&str>| crate::subsidies::Step {
+            action,
+            reason: reason.map(str::to_string),
+            stop_from: None,
+            stop_condition: None,
+            person_id: None,
+        };
+        let stop = |person: &str, from: Month, condition: StopCondition, why: &str| {
+            crate::subsidies::Step {
+                action: A::Stop,
+                reason: Some(why.into()),
+                stop_from: Some(from),
+                stop_condition: Some(condition),
+                person_id: Some(person.to_string()),
+            }
+        };
+        let mut made = 0;
+        for (index, (community, _)) in district.communities.iter().enumerate() {
+            if made == 8 {
+                break;
+            }
+            // The flexible-employment demo took the first recognised persons; these are
+            // the community's last two.
+            let persons: Vec<String> = persons_index::table
+                .filter(persons_index::status.eq("recognised"))
+                .filter(persons_index::deleted.eq(false))
+                .filter(persons_index::community_id.eq(community))
+                .order(persons_index::id.desc())
+                .select(persons_index::id)
+                .limit(2)
+                .load(self.conn)?;
+            let street = org::street_of(self.conn, community)?.unwrap_or_default();
+            let job = self
+                .jobs
+                .get(&street)
+                .and_then(|jobs| jobs.iter().find(|j| j.welfare))
+                .cloned();
+            let (Some(job), [first, second]) = (job, persons.as_slice()) else {
+                continue;
+            };
+            let staff = &district.staff[index / 2];
+            let street_supervisor = &district.street_supervisors[index / 4];
+            let coordinator = district
+                .coordinator_of
+                .iter()
+                .position(|c| *c == index)
+                .map_or(staff, |i| &district.coordinators[i]);
+            let started = 200;
+            let mut placements = Vec::new();
+            for person in [first, second] {
+                let placement = new_id();
+                self.write(
+                    coordinator,
+                    started,
+                    Entity::Placement,
+                    &placement,
+                    json!({
+                        "person_id": person, "employer_id": job.employer,
+                        "vacancy_id": job.vacancy, "job_title": job.title,
+                        "started_on": self.day(started).to_string(), "kind": "public_welfare",
+                        "contract_signed": true, "insurance_paid": true, "monthly_wage": 2300,
+                    }),
+                )?;
+                placements.push(placement);
+                for kind in [EvidenceType::LabourContract, EvidenceType::WageRecord] {
+                    let fields = json!({
+                        "person_id": person, "evidence_type": kind,
+                        "attachment_sha256": self.photos.sha(kind),
+                    });
+                    self.write(
+                        coordinator,
+                        started - 20,
+                        Entity::Evidence,
+                        &new_id(),
+                        fields,
+                    )?;
+                }
+            }
+            let id = new_id();
+            let from = Month::of(self.day(started));
+            self.write(
+                staff,
+                70,
+                Entity::WelfareSubsidy,
+                &id,
+                json!({
+                    "community_id": community, "employer_id": job.employer, "job": "cleaning",
+                    "placement_ids": placements,
+                    "account": format!("3501 0187 0000 5200 {:04}", 100 + made),
+                    "period_from": from.to_string(), "period_to": from.plus(11).to_string(),
+                    "form_sha256": self.photos.signature.sha256.clone(),
+                    "notes": "社区公益性岗位（环境保洁）两人",
+                }),
+            )?;
+            let checked = self
+                .day(52)
+                .and_hms_opt(2, 0, 0)
+                .map(|t| t.and_utc().to_rfc3339());
+            let site_check = json!({
+                "employer_id": job.employer, "visited_at": checked,
+                "purpose": "site_check", "welfare_subsidy_id": id,
+                "notes": "实地核查：两人在岗，工作内容与申报岗位一致",
+            });
+            let to_street = [
+                (staff, 55, step(A::StartReview, None)),
+                (
+                    staff,
+                    50,
+                    step(A::Pass, Some("材料齐全，实地核查属实，初审通过")),
+                ),
+            ];
+            let to_funded = [
+                (street_supervisor, 40, step(A::Pass, Some("复审通过"))),
+                (
+                    &district.supervisor,
+                    30,
+                    step(A::Pass, Some("审核通过，拨付至单位基本账户")),
+                ),
+            ];
+            // The states: received, station_review, street_review, district_approval,
+            // funded, returned, stopped, funded with one person stopped.
+            let steps: Vec<(&DemoUser, i64, crate::subsidies::Step)> = match made {
+                0 => vec![],
+                1 => to_street[..1].to_vec(),
+                2 => to_street.to_vec(),
+                3 => to_street.iter().chain(&to_funded[..1]).cloned().collect(),
+                5 => to_street
+                    .iter()
+                    .cloned()
+                    .chain([(
+                        street_supervisor,
+                        45,
+                        step(A::Return, Some("工资发放记录缺单位盖章，请补齐")),
+                    )])
+                    .collect(),
+                _ => to_street.iter().chain(&to_funded).cloned().collect(),
+            };
+            for (who, days_ago, s) in steps {
+                if s.action == A::Pass && who.user_id == staff.user_id {
+                    self.write(
+                        coordinator,
+                        52,
+                        Entity::EmployerVisit,
+                        &new_id(),
+                        site_check.clone(),
+                    )?;
+                }
+                self.subsidy_step(who, days_ago, &id, s)?;
+            }
+            let left = Month::of(self.day(10));
+            if made >= 6 {
+                let why = "回访核实已离开公益性岗位";
+                self.subsidy_step(
+                    &district.supervisor,
+                    10,
+                    &id,
+                    stop(first, left, StopCondition::Other, why),
+                )?;
+            }
+            if made == 6 {
+                let why = "单位已不再安排该岗位";
+                self.subsidy_step(
+                    &district.supervisor,
+                    10,
+                    &id,
+                    stop(second, left, StopCondition::JobNotAsDeclared, why),
+                )?;
+            }
+            made += 1;
+        }
+        Ok(())
+    }
+
     /// Writes one record as `who`, `days_ago` days back.
     fn write(
         &mut self,
@@ -844,7 +1029,8 @@ impl<'a> Loader<'a> {
             json!({
                 "person_id": person, "employer_id": job.employer, "vacancy_id": job.vacancy,
                 "job_title": job.title, "started_on": self.day(days_ago).to_string(),
-                "kind": "market", "contract_signed": true, "insurance_paid": true,
+                "kind": if job.welfare { "public_welfare" } else { "market" },
+                "contract_signed": true, "insurance_paid": true,
                 "monthly_wage": job.wage,
             }),
         )?;
@@ -972,6 +1158,7 @@ impl<'a> Loader<'a> {
                         vacancy,
                         title,
                         wage: (wage.0 + wage.1) / 2,
+                        welfare: *welfare,
                     });
                 }
             }

@@ -1136,29 +1136,33 @@ async fn the_demo_district_is_ready_to_try() {
     let c2 = app.login("demo-coord-2", "demo password 1").await;
     let staff = app.login("demo-staff-1", "demo password 1").await;
     let sup = app.login("demo-supervisor", "demo password 1").await;
-    // Flexible-employment subsidies in every state of the chain, each step by its level.
-    let r = app.get("/v1/subsidies", &sup.access).await;
-    let states: std::collections::BTreeSet<&str> = r.body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        // (As created, an application has no state yet: it is received.)
-        .map(|a| a["data"]["state"].as_str().unwrap_or("received"))
-        .collect();
-    assert_eq!(
-        states.into_iter().collect::<Vec<_>>(),
-        [
-            "district_approval",
-            "funded",
-            "received",
-            "returned",
-            "station_review",
-            "stopped",
-            "street_review"
-        ],
-        "{}",
-        r.body
-    );
+    // Both subsidies in every state of the chain, each step by its level.
+    for kind in ["flexible_insurance", "public_welfare_job"] {
+        let r = app
+            .get(&format!("/v1/subsidies?kind={kind}"), &sup.access)
+            .await;
+        let states: std::collections::BTreeSet<&str> = r.body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            // (As created, an application has no state yet: it is received.)
+            .map(|a| a["data"]["state"].as_str().unwrap_or("received"))
+            .collect();
+        assert_eq!(
+            states.into_iter().collect::<Vec<_>>(),
+            [
+                "district_approval",
+                "funded",
+                "received",
+                "returned",
+                "station_review",
+                "stopped",
+                "street_review"
+            ],
+            "{kind}: {}",
+            r.body
+        );
+    }
     let street = app.login("demo-street-1", "demo password 1").await;
     let r = app
         .get("/v1/subsidies?state=street_review", &street.access)
