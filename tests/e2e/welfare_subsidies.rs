@@ -61,11 +61,18 @@ fn line<'a>(data: &'a Value, person: &str) -> &'a Value {
         .unwrap_or(&Value::Null)
 }
 
-#[actix_web::test]
-async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_person_by_person() {
-    let w = world().await;
+/// What [`setup`] made.
+struct Setup {
+    older: String,
+    younger: String,
+    employer: String,
+    application: String,
+}
+
+/// An employer with a public-welfare vacancy and two persons placed on it, and its
+/// application for both, without the form (the persons not recognised yet, no materials).
+async fn setup(w: &World) -> Setup {
     let app = &w.app;
-    let (street, district) = supervisors(&w).await;
     // An older man who reaches retirement age in 2026-07 (see `BORN`), on the job since
     // January; a woman born 1985, on it since March.
     let older = resident(&w, &w.a1, "林建国", BORN, 71).await;
@@ -113,6 +120,76 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
         ],
     )
     .await;
+
+    Setup {
+        older,
+        younger,
+        employer: e,
+        application: s,
+    }
+}
+
+/// [`setup`], made ready for the station: the persons recognised with their materials,
+/// the form photographed.
+async fn ready(w: &World) -> Setup {
+    let made = setup(w).await;
+    let app = &w.app;
+    for person in [&made.older, &made.younger] {
+        recognise(app, person);
+        applied(
+            app,
+            &w.a1,
+            vec![
+                evidence(&w.a1, person, "labour_contract"),
+                evidence(&w.a1, person, "wage_record"),
+            ],
+        )
+        .await;
+    }
+    let r = app
+        .get(
+            &format!("/v1/records/welfare_subsidy/{}", made.application),
+            &w.staff.access,
+        )
+        .await;
+    let form = format!("{:064x}", uuid::Uuid::new_v4().as_u128());
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "welfare_subsidy",
+            &made.application,
+            r.body["data"]["version"].as_i64(),
+            json!({ "form_sha256": form }),
+        )],
+    )
+    .await;
+    made
+}
+
+/// A coordinator's on-site check of the application, as an employer visit.
+fn site_check(w: &World, employer: &str, application: &str) -> Value {
+    w.a1.upsert(
+        "employer_visit",
+        &new_id(),
+        None,
+        json!({ "employer_id": employer, "visited_at": "2026-12-01T09:30:00+08:00",
+                "purpose": "site_check", "welfare_subsidy_id": application,
+                "notes": "两人在岗，保洁区域与申报一致" }),
+    )
+}
+
+#[actix_web::test]
+async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_person_by_person() {
+    let w = world().await;
+    let app = &w.app;
+    let (street, district) = supervisors(&w).await;
+    let Setup {
+        older,
+        younger,
+        employer: e,
+        application: s,
+    } = setup(&w).await;
 
     // 初审 names everything missing at once: the form, each person's standing and
     // materials.
@@ -210,19 +287,7 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
     // naming the application.
     let r = act(app, &w.staff, &s, json!({ "action": "pass" })).await;
     assert_eq!(rules(&r), ["site_check"], "{}", r.body);
-    applied(
-        app,
-        &w.a1,
-        vec![w.a1.upsert(
-            "employer_visit",
-            &new_id(),
-            None,
-            json!({ "employer_id": e, "visited_at": "2026-12-01T09:30:00+08:00",
-                    "purpose": "site_check", "welfare_subsidy_id": s,
-                    "notes": "两人在岗，保洁区域与申报一致" }),
-        )],
-    )
-    .await;
+    applied(app, &w.a1, vec![site_check(&w, &e, &s)]).await;
     // The street returns it for a missing material; the station completes it and it goes
     // up again to be funded.
     for (who, body, state) in [
@@ -377,4 +442,151 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
     let other = app.login("staff-2", PASSWORD).await;
     let r = act(app, &other, &s, json!({ "action": "resubmit" })).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+}
+
+/// The console: each level finds the application in its queue (补贴 → 待我办理), takes its
+/// steps on the application's page, a refusal says what is missing, a stop names its
+/// person, and a returned application is on the printable roster with its reason.
+#[actix_web::test]
+async fn each_level_works_a_public_welfare_application_in_the_console() {
+    use crate::console::Web;
+    let w = world().await;
+    let app = &w.app;
+    supervisors(&w).await;
+    let Setup {
+        older,
+        employer,
+        application,
+        ..
+    } = ready(&w).await;
+    let page_of = format!("/console/subsidies/{application}");
+
+    let staff = Web::signed_in(app, "staff-1", PASSWORD).await;
+    let queue = staff.get("/console/subsidies").await;
+    assert!(
+        queue.body.contains("华林社区物业服务中心（2 人）")
+            && queue.body.contains(&format!("href=\"{page_of}\"")),
+        "{}",
+        queue.body
+    );
+    let page = staff.get(&page_of).await;
+    assert!(page.body.contains("****1234") && !page.body.contains("6222021234561234"));
+    assert!(page.body.contains("尚未核查"), "{}", page.body);
+    let r = staff
+        .post(
+            &page_of,
+            &[("csrf", &page.csrf()), ("action", "start_review")],
+        )
+        .await;
+    assert_eq!(r.location(), format!("{page_of}?done=start_review"));
+    let page = staff.get(&r.location().to_string()).await;
+    assert!(
+        page.body.contains("已办理：受理初审") && page.body.contains("林建国"),
+        "{}",
+        page.body
+    );
+    // 初审 does not pass without the on-site check, and the page says so.
+    let r = staff
+        .post(&page_of, &[("csrf", &page.csrf()), ("action", "pass")])
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("初审须实地核查"), "{}", r.body);
+    applied(app, &w.a1, vec![site_check(&w, &employer, &application)]).await;
+    let page = staff.get(&page_of).await;
+    assert!(!page.body.contains("尚未核查"), "{}", page.body);
+    let r = staff
+        .post(&page_of, &[("csrf", &page.csrf()), ("action", "pass")])
+        .await;
+    assert_eq!(r.location(), format!("{page_of}?done=pass"));
+    let queue = staff.get("/console/subsidies").await;
+    assert!(
+        !queue.body.contains(&page_of),
+        "the street's turn: {}",
+        queue.body
+    );
+
+    // The street returns it: on the roster of unsuccessful applicants with the reason.
+    let street = Web::signed_in(app, "sup-street", PASSWORD).await;
+    let queue = street.get("/console/subsidies").await;
+    assert!(queue.body.contains(&page_of), "{}", queue.body);
+    let page = street.get(&page_of).await;
+    let r = street
+        .post(
+            &page_of,
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "return"),
+                ("reason", "工资发放记录缺单位盖章"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), format!("{page_of}?done=return"));
+    let roster = staff.get("/console/subsidies?view=returned").await;
+    assert!(
+        roster.body.contains("补贴申请不成功人员花名册")
+            && roster.body.contains("工资发放记录缺单位盖章"),
+        "{}",
+        roster.body
+    );
+    for (who, action) in [
+        (&staff, "resubmit"),
+        (&staff, "start_review"),
+        (&staff, "pass"),
+        (&street, "pass"),
+    ] {
+        let page = who.get(&page_of).await;
+        let r = who
+            .post(&page_of, &[("csrf", &page.csrf()), ("action", action)])
+            .await;
+        assert_eq!(r.location(), format!("{page_of}?done={action}"), "{action}");
+    }
+    let district = Web::signed_in(app, "sup-district", PASSWORD).await;
+    let page = district.get(&page_of).await;
+    let r = district
+        .post(&page_of, &[("csrf", &page.csrf()), ("action", "pass")])
+        .await;
+    assert_eq!(r.location(), format!("{page_of}?done=pass"));
+
+    // Funded: the district stops one person's subsidy; the application runs on.
+    let page = district.get(&page_of).await;
+    assert!(
+        page.body.contains("已核定拨付") && page.body.contains("name=\"person_id\""),
+        "{}",
+        page.body
+    );
+    let r = district
+        .post(
+            &page_of,
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "stop"),
+                ("reason", "已到法定退休年龄"),
+                ("person_id", &older),
+                ("stop_from", "2026-07"),
+                ("stop_condition", "retirement_age"),
+            ],
+        )
+        .await;
+    assert_eq!(r.location(), format!("{page_of}?done=stop"));
+    let page = district.get(&page_of).await;
+    assert!(
+        page.body.contains("自 2026-07 停止：到达法定退休年龄") && page.body.contains("已核定拨付"),
+        "{}",
+        page.body
+    );
+    // The employer's file lists the application.
+    let file = staff
+        .get(&format!("/console/jobs/employers/{employer}"))
+        .await;
+    assert!(
+        file.body.contains("公益性岗位补贴申请") && file.body.contains(&page_of),
+        "{}",
+        file.body
+    );
+    // Another station's staff do not find it.
+    app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])
+        .await;
+    let other = Web::signed_in(app, "staff-2", PASSWORD).await;
+    let r = other.get(&page_of).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

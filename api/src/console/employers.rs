@@ -39,6 +39,8 @@ struct Shown {
     vacancies: Vec<(RecordView, String)>,
     /// Placement, and the person's name (`None`: not in the caller's scope).
     placements: Vec<(RecordView, Option<String>)>,
+    /// The employer's public-welfare job subsidy applications in the caller's scope.
+    subsidies: Vec<RecordView>,
 }
 
 fn text<'a>(doc: &'a Value, path: &str) -> Option<&'a str> {
@@ -106,12 +108,22 @@ pub async fn employer(
                     ))
                 })
                 .collect::<Result<_, crate::error::ApiError>>()?;
+            let communities = liuqing_schema::records::communities_in_scope(conn, &scope)?;
+            let mut subsidies = Vec::new();
+            for a in
+                liuqing_schema::records::live_of_entity(conn, Entity::WelfareSubsidy, &communities)?
+            {
+                if text(&a.document()?, "employer_id") == Some(employer.id.as_str()) {
+                    subsidies.push(views::record(&a, birth_dates)?);
+                }
+            }
             Ok(Shown {
                 employer: views::record(&employer, birth_dates)?,
                 street,
                 visits,
                 vacancies,
                 placements,
+                subsidies,
             })
         })
         .await?;
@@ -219,6 +231,29 @@ fn page_body(c: &Console, s: &Shown, done: bool, offset: i32) -> Markup {
                                 td { (date(&p.data, "ended_on")) }
                                 td { (labels::yes_no(get_path(&p.data, "contract_signed").and_then(Value::as_bool))) }
                                 td { (labels::yes_no(get_path(&p.data, "insurance_paid").and_then(Value::as_bool))) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card #employer-subsidies {
+            h2 { "公益性岗位补贴申请" }
+            @if s.subsidies.is_empty() { p.empty { "没有公益性岗位补贴申请。" } }
+            @else {
+                table.list {
+                    thead { tr { th { "申请期限" } th.n { "人数" } th { "状态" } th.n { "月数" } th.n { "金额（元）" } th { "受理日期" } } }
+                    tbody {
+                        @for a in &s.subsidies {
+                            @let at = crate::subsidies::state_of(&a.data);
+                            tr data-state=(at.as_str()) {
+                                td { a href={ "/console/subsidies/" (a.id) } {
+                                    (text(&a.data, "period_from").unwrap_or("—")) " 至 " (text(&a.data, "period_to").unwrap_or("—")) } }
+                                td.n { (get_path(&a.data, "placement_ids").and_then(Value::as_array).map_or(0, Vec::len)) }
+                                td { span.state { (labels::subsidy_state(at)) } }
+                                td.n { (get_path(&a.data, "months").and_then(Value::as_i64).map_or_else(|| "—".to_string(), |m| m.to_string())) }
+                                td.n { (get_path(&a.data, "amount_fen").and_then(Value::as_i64).map_or_else(|| "—".to_string(), |f| liuqing_schema::domain::subsidies::Fen(f).to_string())) }
+                                td { (date(&a.data, "received_on")) }
                             }
                         }
                     }

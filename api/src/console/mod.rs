@@ -27,6 +27,7 @@ mod page;
 mod persons;
 mod review;
 mod session;
+mod subsidies;
 mod supervision;
 mod zh;
 
@@ -127,6 +128,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jobs/vacancies/{id}", web::post().to(jobs::decide))
             .route("/jobs/employers/{id}", web::get().to(employers::employer))
             .route("/jobs/employers/{id}", web::post().to(employers::verify))
+            .route("/subsidies", web::get().to(subsidies::list))
+            .route("/subsidies/{id}", web::get().to(subsidies::application))
+            .route("/subsidies/{id}", web::post().to(subsidies::step))
             .route("/admin", web::get().to(admin::index))
             .route("/admin/users", web::get().to(admin::users))
             .route("/admin/users", web::post().to(admin::create_user))

@@ -21,6 +21,7 @@ pub enum Section {
     Supervision,
     Lists,
     Jobs,
+    Subsidies,
     Admin,
     Account,
 }
@@ -35,6 +36,7 @@ impl Section {
             Section::Supervision => "督导",
             Section::Lists => "名单",
             Section::Jobs => "岗位",
+            Section::Subsidies => "补贴",
             Section::Admin => "系统管理",
             Section::Account => "账户",
         }
@@ -49,6 +51,7 @@ impl Section {
             Section::Supervision => "/console/supervision",
             Section::Lists => "/console/lists/publicity",
             Section::Jobs => "/console/jobs",
+            Section::Subsidies => "/console/subsidies",
             Section::Admin => "/console/admin",
             Section::Account => "/console/password",
         }
@@ -62,9 +65,11 @@ impl Section {
             // Admins for users and the org tree; station staff for their devices.
             Section::Admin => Some(Permission::ViewDevices),
             Section::Conflicts => Some(Permission::ResolveConflicts),
-            Section::Persons | Section::Supervision | Section::Lists | Section::Jobs => {
-                Some(Permission::ReadCaseFiles)
-            }
+            Section::Persons
+            | Section::Supervision
+            | Section::Lists
+            | Section::Jobs
+            | Section::Subsidies => Some(Permission::ReadCaseFiles),
         }
     }
 }
@@ -76,6 +81,7 @@ const NAV: &[Section] = &[
     Section::Conflicts,
     Section::Lists,
     Section::Jobs,
+    Section::Subsidies,
     Section::Supervision,
     Section::Admin,
 ];
@@ -157,4 +163,37 @@ pub fn tile(label: &str, n: i64, href: &str, hint: &str) -> Markup {
             span.hint { (hint) }
         }
     }
+}
+
+/// Why a step was refused, said on the page that offered it: the guide's rules unmet (each
+/// with what would meet it, then `hint`), bad input, or a step not open or not the
+/// caller's. Any other error is returned, for the error page.
+pub fn refusal(e: crate::error::ApiError, hint: &str) -> Result<Markup, crate::error::ApiError> {
+    use crate::error::ApiError;
+    Ok(match e {
+        ApiError::RulesUnmet { unmet, .. } => html! {
+            div.error role="alert" {
+                p { "按照指南，这一步还不能办理，缺少：" }
+                ul {
+                    @for u in &unmet {
+                        li {
+                            @if let Some(c) = u.category { (c.chinese_name()) "：" }
+                            (u.reason)
+                            @if !u.evidence.is_empty() {
+                                "（需要：" (u.evidence.iter().map(|e| e.chinese_name()).collect::<Vec<_>>().join("、")) "）"
+                            }
+                        }
+                    }
+                }
+                p { (hint) }
+            }
+        },
+        ApiError::Validation(errors) => html! {
+            p.error role="alert" { "没有办理：" (errors.iter().map(|e| format!("{}：{}", e.field, e.reason)).collect::<Vec<_>>().join("；")) }
+        },
+        ApiError::Conflict(_, why) | ApiError::Forbidden(_, why) => html! {
+            p.error role="alert" { "没有办理：" (why) }
+        },
+        e => return Err(e),
+    })
 }

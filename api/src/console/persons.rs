@@ -1118,30 +1118,10 @@ async fn step_answer(
                 console.see_other(&format!("/console/persons/{person}?done={action}{anchor}"))
             );
         }
-        Err(ApiError::RulesUnmet { unmet, .. }) => html! {
-            div.error role="alert" {
-                p { "按照指南，这一步还不能办理，缺少：" }
-                ul {
-                    @for u in &unmet {
-                        li {
-                            @if let Some(c) = u.category { (c.chinese_name()) "：" }
-                            (u.reason)
-                            @if !u.evidence.is_empty() {
-                                "（需要：" (u.evidence.iter().map(|e| e.chinese_name()).collect::<Vec<_>>().join("、")) "）"
-                            }
-                        }
-                    }
-                }
-                p { "材料齐全后再办理；如原件已在窗口核验，可填写核验说明后办理。" }
-            }
-        },
-        Err(ApiError::Validation(errors)) => html! {
-            p.error role="alert" { "没有办理：" (errors.iter().map(|e| format!("{}：{}", e.field, e.reason)).collect::<Vec<_>>().join("；")) }
-        },
-        Err(ApiError::Conflict(_, why) | ApiError::Forbidden(_, why)) => html! {
-            p.error role="alert" { "没有办理：" (why) }
-        },
-        Err(e) => return Err(e.into()),
+        Err(e) => page::refusal(
+            e,
+            "材料齐全后再办理；如原件已在窗口核验，可填写核验说明后办理。",
+        )?,
     };
     let (file, named) = load(state, console, person.to_string()).await?;
     let offset = state.config.utc_offset_minutes;
