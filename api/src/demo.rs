@@ -639,17 +639,24 @@ impl<'a> Loader<'a> {
     /// taken by its level: the station's staff, the street's supervisor, the district's.
     fn subsidies(&mut self, district: &District) -> anyhow::Result<()> {
         use diesel::prelude::*;
+        use liuqing_schema::casefile::PersonRow;
         use liuqing_schema::domain::months::Month;
-        use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A};
+        use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A, SubsidyKind};
         use liuqing_schema::tables::persons_index;
+        let year = Month::of(self.today).year();
+        // Those who work on past January (the station refuses the retired).
+        let january = Month::new(year, 1).ok_or_else(|| anyhow::anyhow!("demo year"))?;
         let persons: Vec<(String, String)> = persons_index::table
             .filter(persons_index::status.eq("recognised"))
             .filter(persons_index::deleted.eq(false))
             .order(persons_index::id.asc())
-            .select((persons_index::id, persons_index::community_id))
-            .limit(8)
-            .load(self.conn)?;
-        let year = Month::of(self.today).year();
+            .select(PersonRow::as_select())
+            .load(self.conn)?
+            .into_iter()
+            .filter(|p| self.works_past(p, SubsidyKind::FlexibleInsurance, january))
+            .map(|p| (p.id, p.community_id))
+            .take(8)
+            .collect();
         let month = |m: u32| {
             Month::new(year, m)
                 .map(|m| m.to_string())
@@ -765,8 +772,9 @@ impl<'a> Loader<'a> {
     /// each state of the chain, and a funded one with one person's subsidy stopped.
     fn welfare_subsidies(&mut self, district: &District) -> anyhow::Result<()> {
         use diesel::prelude::*;
+        use liuqing_schema::casefile::PersonRow;
         use liuqing_schema::domain::months::Month;
-        use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A};
+        use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A, SubsidyKind};
         use liuqing_schema::tables::persons_index;
         let step = |action: A, reason: Option<&str>| crate::subsidies::Step {
             action,
@@ -791,14 +799,20 @@ impl<'a> Loader<'a> {
             }
             // The flexible-employment demo took the first recognised persons; these are
             // the community's last two.
+            let started = 200;
+            let from = Month::of(self.day(started));
             let persons: Vec<String> = persons_index::table
                 .filter(persons_index::status.eq("recognised"))
                 .filter(persons_index::deleted.eq(false))
                 .filter(persons_index::community_id.eq(community))
                 .order(persons_index::id.desc())
-                .select(persons_index::id)
-                .limit(2)
-                .load(self.conn)?;
+                .select(PersonRow::as_select())
+                .load(self.conn)?
+                .into_iter()
+                .filter(|p| self.works_past(p, SubsidyKind::PublicWelfareJob, from.plus(12)))
+                .map(|p| p.id)
+                .take(2)
+                .collect();
             let street = org::street_of(self.conn, community)?.unwrap_or_default();
             let job = self
                 .jobs
@@ -815,7 +829,6 @@ impl<'a> Loader<'a> {
                 .iter()
                 .position(|c| *c == index)
                 .map_or(staff, |i| &district.coordinators[i]);
-            let started = 200;
             let mut placements = Vec::new();
             for person in [first, second] {
                 let placement = new_id();
@@ -847,7 +860,6 @@ impl<'a> Loader<'a> {
                 }
             }
             let id = new_id();
-            let from = Month::of(self.day(started));
             self.write(
                 staff,
                 70,
@@ -939,6 +951,16 @@ impl<'a> Loader<'a> {
             made += 1;
         }
         Ok(())
+    }
+
+    /// Whether `person` reaches retirement age, for a subsidy of `kind`, only after `month`.
+    fn works_past(
+        &self,
+        person: &liuqing_schema::casefile::PersonRow,
+        kind: liuqing_schema::domain::subsidies::SubsidyKind,
+        month: liuqing_schema::domain::months::Month,
+    ) -> bool {
+        crate::subsidies::retirement_of(person, self.config, kind).is_some_and(|r| r > month)
     }
 
     /// Writes one record as `who`, `days_ago` days back.

@@ -1025,7 +1025,10 @@ async fn a_street_supervisor_passes_a_subsidy_on_the_case_file() {
     let app = demo_app(DEMO_PASSWORD).await;
     let street = app.login("demo-street-1", DEMO_PASSWORD).await;
     let r = app
-        .get("/v1/subsidies?state=street_review", &street.access)
+        .get(
+            "/v1/subsidies?kind=flexible_insurance&state=street_review",
+            &street.access,
+        )
         .await;
     let person = r.body["items"][0]["data"]["person_id"]
         .as_str()
@@ -1056,5 +1059,57 @@ async fn a_street_supervisor_passes_a_subsidy_on_the_case_file() {
         "{text}"
     );
     b.screenshot("subsidy-passed").await;
+    b.close().await;
+}
+
+/// A street supervisor finds a public-welfare job subsidy in the 补贴 queue, opens it (the
+/// employer, each person's months and amount, the on-site check) and passes it.
+#[actix_web::test]
+async fn a_street_supervisor_passes_a_public_welfare_subsidy_from_the_queue() {
+    let app = demo_app(DEMO_PASSWORD).await;
+    let b = Browser::start(&app).await;
+    b.login("demo-street-1", DEMO_PASSWORD).await;
+    b.goto("/console/subsidies").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("待我办理")
+            && text.contains("公益性岗位补贴")
+            && text.contains("灵活就业社保补贴"),
+        "{text}"
+    );
+    b.screenshot("subsidies-queue").await;
+    b.click("table.subsidies tr[data-state=street_review] a[href^='/console/subsidies/']")
+        .await;
+    for _ in 0..100 {
+        if b.text().await.contains("享受补贴人员") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = b.text().await;
+    assert!(
+        text.contains("社区公益性岗位补贴申请")
+            && text.contains("街道复审")
+            && text.contains("实地核查")
+            && text.contains("****"),
+        "{text}"
+    );
+    b.screenshot("welfare-subsidy-street-review").await;
+    b.click("button[data-action=pass]").await;
+    for _ in 0..100 {
+        if b.text().await.contains("已办理：审核通过") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = b.text().await;
+    assert!(
+        text.contains("已办理：审核通过") && text.contains("区级审批"),
+        "{text}"
+    );
+    b.goto("/console/subsidies?view=returned").await;
+    let text = b.text().await;
+    assert!(text.contains("补贴申请不成功人员花名册"), "{text}");
+    b.screenshot("subsidies-returned-roster").await;
     b.close().await;
 }

@@ -641,3 +641,23 @@ async fn each_level_takes_its_steps_in_the_console() {
         page.body.contains("已停止") && page.body.contains("自 2026-04 停止：到达法定退休年龄")
     );
 }
+
+/// Nobody enjoys a subsidy from the month they reach retirement age: the station's review
+/// refuses an applicant retired by the first month applied for, and says when.
+#[actix_web::test]
+async fn the_station_refuses_an_applicant_retired_before_the_period() {
+    let w = world().await;
+    // A man born in 1960 reached 60 in 2020, before the 2025 reform.
+    let (p, s) = applicant_born(&w, &w.a1, "19600101", 71).await;
+    ready(&w, &p).await;
+    let r = act(&w.app, &w.staff, &s, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.body["unmet"][0]["rule"], "retirement_age", "{}", r.body);
+    assert!(
+        r.body["unmet"][0]["reason"]
+            .as_str()
+            .is_some_and(|t| t.contains("2020-01")),
+        "{}",
+        r.body
+    );
+}

@@ -75,8 +75,8 @@ async fn setup(w: &World) -> Setup {
     let app = &w.app;
     // An older man who reaches retirement age in 2026-07 (see `BORN`), on the job since
     // January; a woman born 1985, on it since March.
-    let older = resident(&w, &w.a1, "林建国", BORN, 71).await;
-    let younger = resident(&w, &w.a1, "陈秀英", "19850520", 82).await;
+    let older = resident(w, &w.a1, "林建国", BORN, 71).await;
+    let younger = resident(w, &w.a1, "陈秀英", "19850520", 82).await;
     let (e, v, pa, pb, s) = (new_id(), new_id(), new_id(), new_id(), new_id());
     let placement = |id: &str, person: &str, started: &str| {
         w.a1.upsert(
@@ -479,7 +479,7 @@ async fn each_level_works_a_public_welfare_application_in_the_console() {
         )
         .await;
     assert_eq!(r.location(), format!("{page_of}?done=start_review"));
-    let page = staff.get(&r.location().to_string()).await;
+    let page = staff.get(r.location()).await;
     assert!(
         page.body.contains("已办理：受理初审") && page.body.contains("林建国"),
         "{}",

@@ -286,8 +286,9 @@ pub async fn list(
                     _ => "还没有补贴申请。",
                 } }
             } @else {
+                @let with_stop = matches!(view, View::Stops | View::All);
                 table.list.subsidies {
-                    thead { tr { th { "补贴" } th { "申请人" } th { "社区" } th { "状态" } th.n { "月数" } th.n { "金额（元）" } th { "受理日期" } th { "最近办理" } th { "停止" } } }
+                    thead { tr { th { "补贴" } th { "申请人" } th { "社区" } th { "状态" } th.n { "月数" } th.n { "金额（元）" } th { "受理日期" } th { "最近办理" } @if with_stop { th { "停止" } } } }
                     tbody {
                         @for r in &rows {
                             tr data-state=(r.state.as_str()) {
@@ -299,7 +300,7 @@ pub async fn list(
                                 td.n { (r.amount) }
                                 td { (date(&r.received_on)) }
                                 td { @if let Some((on, by)) = &r.last { (zh::date_text(on, offset)) " · " (by) } @else { "—" } }
-                                td { (r.stop.as_deref().unwrap_or("—")) }
+                                @if with_stop { td.wrap { (r.stop.as_deref().unwrap_or("—")) } }
                             }
                         }
                     }

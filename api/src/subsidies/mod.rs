@@ -189,7 +189,11 @@ pub fn state_of(doc: &Value) -> SubsidyState {
 
 /// The month a person reaches statutory retirement age under a subsidy of `kind`; `None`
 /// when their birth date or sex is unknown.
-fn retirement_of(person: &PersonRow, config: &Config, kind: SubsidyKind) -> Option<Month> {
+pub(crate) fn retirement_of(
+    person: &PersonRow,
+    config: &Config,
+    kind: SubsidyKind,
+) -> Option<Month> {
     let sex = match person.sex.as_deref() {
         Some("male") => Sex::Male,
         Some("female") => Sex::Female,
@@ -286,7 +290,24 @@ fn unmet(
             evidence: vec![EvidenceType::ResidentIdCard],
         });
     }
+    let retirement = retirement_of(person, config, SubsidyKind::FlexibleInsurance);
+    if let Some(unmet_retired) = retired(retirement, month(doc, "period_from"), "申请人") {
+        unmet.push(unmet_retired);
+    }
     Ok(unmet)
+}
+
+/// The rule that nobody enjoys a subsidy from the month they reach retirement age:
+/// unmet when `retirement` is no later than the first month applied for (`from`).
+fn retired(retirement: Option<Month>, from: Option<Month>, who: &str) -> Option<Unmet> {
+    let (retirement, from) = (retirement?, from?);
+    (retirement <= from).then(|| Unmet {
+        rule: "retirement_age",
+        category: None,
+        standing: None,
+        reason: format!("{who}已于 {retirement} 到达法定退休年龄，申请期限内不能享受补贴"),
+        evidence: Vec::new(),
+    })
 }
 
 /// The first month the person was ever paid this subsidy: `from` (this application's
@@ -503,8 +524,16 @@ fn flexible_fields(
     };
     let mut fields = Map::new();
     if let Some((payable, amount)) = figures(conn, config, rec, doc, &person, stopped_from)? {
-        fields.insert("payable_from".into(), json!(payable.from.to_string()));
-        fields.insert("payable_to".into(), json!(payable.to.to_string()));
+        // No month paid: no span to show (an empty one would run backwards).
+        let paying = payable.months() > 0;
+        fields.insert(
+            "payable_from".into(),
+            json!(paying.then(|| payable.from.to_string())),
+        );
+        fields.insert(
+            "payable_to".into(),
+            json!(paying.then(|| payable.to.to_string())),
+        );
         fields.insert("months".into(), json!(payable.months()));
         fields.insert("amount_fen".into(), json!(amount.0));
     }

@@ -26,7 +26,7 @@ use liuqing_schema::DbConn;
 use liuqing_sync::engine::Env;
 use serde_json::{json, Map, Value};
 
-use super::{materials_on_file, month, record_step, retirement_of, state_of, text, Step};
+use super::{materials_on_file, month, record_step, retired, retirement_of, state_of, text, Step};
 use crate::auth::Caller;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -205,6 +205,13 @@ fn unmet(
                 vec![EvidenceType::ResidentIdCard],
             ));
         }
+        let applied = match (month(doc, "period_from"), month(doc, "period_to")) {
+            (Some(from), Some(to)) => Some(on_the_job(Span::new(from, to), placement).from),
+            _ => None,
+        };
+        if let Some(u) = retired(retirement_of(person, config, KIND), applied, name) {
+            unmet.push(u);
+        }
     }
     if pass && !site_checked(conn, employer_id, &rec.id)? {
         unmet.push(rule(
@@ -344,11 +351,13 @@ pub(super) fn fields(
             .map(|bounds| subsidies::payable(applied, standards.period, bounds));
         let payable = figured.unwrap_or(Span::new(applied.from, applied.from.plus(-1)));
         let amount = subsidies::public_welfare_amount(payable, standards.public_welfare_monthly);
+        // No month paid: no span to show (an empty one would run backwards).
+        let paying = payable.months() > 0;
         lines.push(json!({
             "placement_id": p.placement_id,
             "person_id": person.id,
-            "payable_from": payable.from.to_string(),
-            "payable_to": payable.to.to_string(),
+            "payable_from": paying.then(|| payable.from.to_string()),
+            "payable_to": paying.then(|| payable.to.to_string()),
             "months": payable.months(),
             "amount_fen": amount.0,
             "stopped_from": stopped_from,
@@ -358,15 +367,21 @@ pub(super) fn fields(
         }));
     }
     let months_of = |l: &Value| get_path(l, "months").and_then(Value::as_i64).unwrap_or(0);
-    let paying: Vec<&Value> = lines.iter().filter(|l| months_of(l) > 0).collect();
+    let paid_lines: Vec<&Value> = lines.iter().filter(|l| months_of(l) > 0).collect();
     let total_months: i64 = lines.iter().map(months_of).sum();
     let total = lines
         .iter()
         .filter_map(|l| get_path(l, "amount_fen").and_then(Value::as_i64))
         .sum::<i64>();
     if let (Some(first), Some(last)) = (
-        paying.iter().filter_map(|l| month(l, "payable_from")).min(),
-        paying.iter().filter_map(|l| month(l, "payable_to")).max(),
+        paid_lines
+            .iter()
+            .filter_map(|l| month(l, "payable_from"))
+            .min(),
+        paid_lines
+            .iter()
+            .filter_map(|l| month(l, "payable_to"))
+            .max(),
     ) {
         fields.insert("payable_from".into(), json!(first.to_string()));
         fields.insert("payable_to".into(), json!(last.to_string()));
