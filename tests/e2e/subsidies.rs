@@ -318,6 +318,11 @@ async fn a_flexible_subsidy_goes_through_every_level_and_its_figures_are_the_ser
         (&json!(3), &json!("2026-03"))
     );
     assert_eq!(data["amount_fen"], 3 * (600 + 200) * 100);
+    // His six clears say what he enjoyed: January to March.
+    assert_eq!(
+        crate::welfare_subsidies::enjoyed(app, &w.staff, &p).await,
+        [json!({ "policy": "灵活就业社会保险补贴", "from": "2026-01-01", "to": "2026-03-31" })]
+    );
     // Nothing follows a stop.
     let r = act(app, &district, &s, json!({ "action": "pass" })).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);

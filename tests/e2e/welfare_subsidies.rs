@@ -43,6 +43,16 @@ async fn applied(app: &TestApp, phone: &Phone, mutations: Vec<Value>) {
     }
 }
 
+/// The policies a person's six clears say they enjoyed (政策享受清).
+pub(crate) async fn enjoyed(app: &TestApp, who: &Session, person: &str) -> Vec<Value> {
+    let r = app.get(&format!("/v1/persons/{person}"), &who.access).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["six_clears"]["record"]["data"]["policies"]["enjoyed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
 fn rules(r: &Reply) -> Vec<String> {
     r.body["unmet"]
         .as_array()
@@ -311,6 +321,11 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
         assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.body);
         assert_eq!(r.body["data"]["state"], state, "{body}");
     }
+    // Funded: each person's six clears say the subsidy enjoyed and its months.
+    assert_eq!(
+        enjoyed(app, &w.staff, &older).await,
+        [json!({ "policy": "社区公益性岗位补贴", "from": "2026-01-01", "to": "2026-06-30" })]
+    );
     let r = app
         .get(
             "/v1/subsidies?kind=public_welfare_job&state=funded",
@@ -402,6 +417,11 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
     assert_eq!(data["months"], 13);
     assert_eq!(data["amount_fen"], 13 * 2030 * 100);
     assert_eq!(data["stopped_from"], "2026-10");
+    assert_eq!(
+        enjoyed(app, &w.staff, &younger).await,
+        [json!({ "policy": "社区公益性岗位补贴", "from": "2026-03-01", "to": "2026-09-30" })],
+        "the stop moved the end"
+    );
 
     // 公益性岗位补贴受理工作台账: a row for each person, masked, with the unit and the
     // server's figures.

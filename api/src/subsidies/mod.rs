@@ -489,8 +489,98 @@ pub fn take(
             json!(config.day_at(rec.created_at).to_string()),
         );
     }
+    let enjoyed = enjoyed_spans(&rec, kind, &fields, step);
     record_step(conn, caller, env, &rec, step, (to, level), fields)?;
+    let enjoyment_changes = matches!(
+        (step.action, to),
+        (SubsidyAction::Pass, SubsidyState::Funded) | (SubsidyAction::Stop, _)
+    );
+    if enjoyment_changes {
+        for (person, span) in enjoyed {
+            record_enjoyed(conn, caller, env, kind, &person, span)?;
+        }
+    }
     record_in_scope(conn, env.scope, rec.entity, id)
+}
+
+/// Whose months a step changes, and the months now paid (first and last): the applicant
+/// of a flexible subsidy; each person of a public-welfare one, or the one a stop names.
+fn enjoyed_spans(
+    rec: &Record,
+    kind: SubsidyKind,
+    fields: &Map<String, Value>,
+    step: &Step,
+) -> Vec<(String, Option<(Month, Month)>)> {
+    let span = |doc: &Value| Some((month(doc, "payable_from")?, month(doc, "payable_to")?));
+    match kind {
+        SubsidyKind::FlexibleInsurance => {
+            let doc = Value::Object(fields.clone());
+            rec.parent_id
+                .iter()
+                .map(|person| (person.clone(), span(&doc)))
+                .collect()
+        }
+        SubsidyKind::PublicWelfareJob => fields
+            .get("lines")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|line| Some((text(line, "person_id")?.to_string(), span(line))))
+            .filter(|(person, _)| step.person_id.as_deref().is_none_or(|p| p == person))
+            .collect(),
+    }
+}
+
+/// The person's six clears say the subsidy enjoyed and its period (政策享受清, which the
+/// guide has the station note on the 就业创业证 as 享受就业扶持政策情况): an entry per
+/// subsidy, found again by its policy and first day, so a stop moves its end. No month
+/// paid, no entry.
+fn record_enjoyed(
+    conn: &mut DbConn,
+    caller: &Caller,
+    env: &Env<'_>,
+    kind: SubsidyKind,
+    person_id: &str,
+    span: Option<(Month, Month)>,
+) -> Result<(), ApiError> {
+    let Some((from, to)) = span else {
+        return Ok(());
+    };
+    let policy = kind.chinese_name();
+    let first = from.first_day().to_string();
+    let last = (to.plus(1).first_day() - chrono::Duration::days(1)).to_string();
+    let entry = json!({ "policy": policy, "from": first, "to": last });
+    let six_clears = casefile::children_of(conn, person_id, Entity::SixClears)?;
+    let mut fields = Map::new();
+    let edit = match six_clears.first() {
+        Some(rec) => {
+            let mut enjoyed = get_path(&rec.document()?, "policies.enjoyed")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let same = |e: &Value| {
+                text(e, "policy") == Some(policy) && text(e, "from") == Some(first.as_str())
+            };
+            match enjoyed.iter_mut().find(|e| same(e)) {
+                Some(e) => *e = entry,
+                None => enjoyed.push(entry),
+            }
+            fields.insert("policies.enjoyed".into(), Value::Array(enjoyed));
+            Edit::update(rec, fields)?
+        }
+        None => {
+            fields.insert("person_id".into(), json!(person_id));
+            fields.insert("policies.enjoyed".into(), json!([entry]));
+            // A person's six clears share the person's id.
+            let mut edit = Edit::create(Entity::SixClears, fields);
+            edit.id = person_id
+                .parse()
+                .map_err(|_| ApiError::not_found("the subsidy's person"))?;
+            edit
+        }
+    };
+    staff::apply(conn, caller, env, edit)?;
+    Ok(())
 }
 
 /// A flexible-employment application's figures for `step`, after the station's rules.
