@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use liuqing_schema::casefile;
 use liuqing_schema::domain::case_rules::{self, Application, Person, Refusal};
 use liuqing_schema::domain::ExitReason;
-use liuqing_schema::entities::{get_path, Entity};
+use liuqing_schema::entities::{self, get_path, Entity};
 use liuqing_schema::{DbConn, StoreError};
 use serde_json::Value;
 
@@ -162,8 +162,9 @@ fn jobs_rules(
 }
 
 /// The rule an edit of an existing record breaks, if any: the claimed categories are
-/// fixed once an application is publicised (what is recognised is what was posted), and a
-/// person's birth date and sex are their ID number's, not typed in beside it.
+/// fixed once an application is publicised (what is recognised is what was posted), a
+/// subsidy application's own fields once the station passed it up, and a person's birth
+/// date and sex are their ID number's, not typed in beside it.
 pub(crate) fn check_update(
     entity: Entity,
     before: &Value,
@@ -177,6 +178,20 @@ pub(crate) fn check_update(
                 .and_then(Value::as_str)
                 .unwrap_or("received");
             case_rules::may_change_claim(state)
+        }
+        Entity::FlexibleSubsidy | Entity::WelfareSubsidy => {
+            let state = get_path(before, "state")
+                .and_then(Value::as_str)
+                .unwrap_or("received");
+            entities::spec(entity)
+                .fields
+                .iter()
+                .filter(|f| f.policy != entities::Policy::StaffLocked && touches(f.path))
+                .map(|f| f.path)
+                .next()
+                .map_or(Ok(()), |field| {
+                    case_rules::may_change_application(field, state)
+                })
         }
         Entity::Person if !touches("id_number") && get_path(before, "id_number").is_some() => {
             ["birth_date", "sex"]

@@ -321,6 +321,35 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
         assert_eq!(r.status, StatusCode::OK, "{body}: {}", r.body);
         assert_eq!(r.body["data"]["state"], state, "{body}");
     }
+    // What the levels approved is fixed: the phone may not change the persons or the
+    // period now, nor delete the application.
+    let r = app
+        .get(&format!("/v1/records/welfare_subsidy/{s}"), &w.staff.access)
+        .await;
+    let version = r.body["data"]["version"].as_i64();
+    let results = push_ok(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "welfare_subsidy",
+            &s,
+            version,
+            json!({ "period_to": "2027-12" }),
+        )],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "rejected", "{results:?}");
+    assert_eq!(results[0]["errors"][0]["field"], "period_to", "{results:?}");
+    let results = push_ok(
+        app,
+        &w.a1,
+        vec![
+            json!({ "mutation_id": new_id(), "entity": "welfare_subsidy", "id": s,
+                     "op": "delete", "base_version": version, "hlc": w.a1.hlc() }),
+        ],
+    )
+    .await;
+    assert_eq!(results[0]["status"], "rejected", "{results:?}");
     // Funded: each person's six clears say the subsidy enjoyed and its months.
     assert_eq!(
         enjoyed(app, &w.staff, &older).await,

@@ -161,6 +161,22 @@ pub fn may_change_claim(state: &str) -> Result<(), Refusal> {
     }
 }
 
+/// A subsidy application's own fields (the work, the payments, the persons, the period,
+/// the account, the form) may change until the station passes it up, or once it comes
+/// back; the levels above approve what the station checked.
+pub fn may_change_application(field: &'static str, state: &str) -> Result<(), Refusal> {
+    match state {
+        "received" | "station_review" | "returned" => Ok(()),
+        other => Err((
+            field,
+            format!(
+                "fixed once the station has passed the application up (it is {other}); it \
+                 is changed after a return"
+            ),
+        )),
+    }
+}
+
 /// A birth date or sex is read from the ID number when there is one.
 pub fn derived_from_id_number(field: &'static str) -> Result<(), Refusal> {
     Err((
@@ -188,6 +204,14 @@ pub fn may_delete(
             "id",
             "an application past 受理 is not deleted: reject it with a reason".into(),
         )),
+        Entity::FlexibleSubsidy | Entity::WelfareSubsidy
+            if text("state").is_some_and(|s| s != "received") =>
+        {
+            Err((
+                "id",
+                "an application past 受理 is not deleted: return it with a reason".into(),
+            ))
+        }
         Entity::Task if text("kind") == Some("site_check") && !by_staff => Err((
             "id",
             "an on-site check is withdrawn by the station that asked for it".into(),
@@ -232,6 +256,25 @@ mod tests {
         recognised: true,
         exited: true,
     };
+
+    #[test]
+    fn an_application_is_fixed_while_the_levels_above_review_it() {
+        for (state, open) in [
+            ("received", true),
+            ("station_review", true),
+            ("street_review", false),
+            ("district_approval", false),
+            ("funded", false),
+            ("returned", true),
+            ("stopped", false),
+        ] {
+            assert_eq!(
+                may_change_application("period_to", state).is_ok(),
+                open,
+                "{state}"
+            );
+        }
+    }
 
     #[test]
     fn who_may_apply() {
