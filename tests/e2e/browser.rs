@@ -1111,5 +1111,12 @@ async fn a_street_supervisor_passes_a_public_welfare_subsidy_from_the_queue() {
     let text = b.text().await;
     assert!(text.contains("补贴申请不成功人员花名册"), "{text}");
     b.screenshot("subsidies-returned-roster").await;
+    b.goto("/console/subsidies?view=months").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("核定金额") && text.contains("享受人数"),
+        "{text}"
+    );
+    b.screenshot("subsidies-months").await;
     b.close().await;
 }

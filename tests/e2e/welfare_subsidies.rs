@@ -452,6 +452,62 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
         "the stop moved the end"
     );
 
+    // The monthly totals: this month's steps, and the persons paid each month of 2026.
+    let this_month = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    let r = app
+        .get(
+            &format!("/v1/reports/subsidies?from={this_month}&to={this_month}"),
+            &district.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let now = &r.body["months"][0]["public_welfare_job"];
+    assert_eq!(
+        (
+            &now["received"],
+            &now["returned"],
+            &now["funded"],
+            &now["funded_amount_fen"],
+            &now["stopped"]
+        ),
+        (
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(13 * 2030 * 100),
+            &json!(2)
+        ),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["months"][0]["flexible_insurance"]["received"], 0);
+    let r = app
+        .get(
+            "/v1/reports/subsidies?from=2026-01&to=2026-12",
+            &district.access,
+        )
+        .await;
+    let paid: Vec<i64> = r.body["months"]
+        .as_array()
+        .expect("months")
+        .iter()
+        .map(|m| {
+            m["public_welfare_job"]["persons_paid"]
+                .as_i64()
+                .unwrap_or(-1)
+        })
+        .collect();
+    assert_eq!(paid, [1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0, 0], "{}", r.body);
+    let r = app
+        .get(
+            "/v1/reports/subsidies?from=2026-12&to=2026-01",
+            &district.access,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
     // 公益性岗位补贴受理工作台账: a row for each person, masked, with the unit and the
     // server's figures.
     let (status, _, bytes) = crate::supervision::download(
@@ -622,6 +678,16 @@ async fn each_level_works_a_public_welfare_application_in_the_console() {
         page.body.contains("自 2026-07 停止：到达法定退休年龄") && page.body.contains("已核定拨付"),
         "{}",
         page.body
+    );
+    // The monthly totals count this month's funding.
+    let months = district.get("/console/subsidies?view=months").await;
+    let this_month = (chrono::Utc::now() + chrono::Duration::hours(8))
+        .format("%Y-%m")
+        .to_string();
+    assert!(
+        months.body.contains(&format!("<td>{this_month}</td>")) && months.body.contains("核定金额"),
+        "{}",
+        months.body
     );
     // The employer's file lists the application.
     let file = staff

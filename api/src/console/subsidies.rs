@@ -82,6 +82,8 @@ pub enum View {
     /// Sent back with reasons: the unsuccessful-applicant roster.
     Returned,
     All,
+    /// The monthly totals of both subsidies.
+    Months,
 }
 
 #[derive(Deserialize)]
@@ -137,7 +139,7 @@ fn rows(
         let state = subsidies::state_of(&doc);
         let recommended = state == SubsidyState::Funded && text(&doc, "recommended_stop").is_some();
         let keep = match view {
-            View::All => true,
+            View::All | View::Months => true,
             View::Stops => recommended,
             View::Returned => state == SubsidyState::Returned,
             View::Mine => {
@@ -225,6 +227,7 @@ fn tabs(active: View) -> Markup {
             (tab(View::Stops, "/console/subsidies?view=stops", "建议停止"))
             (tab(View::Returned, "/console/subsidies?view=returned", "申请不成功人员花名册"))
             (tab(View::All, "/console/subsidies?view=all", "全部"))
+            (tab(View::Months, "/console/subsidies?view=months", "月度统计"))
         }
     }
 }
@@ -235,9 +238,12 @@ pub async fn list(
     console: Console,
     query: web::Query<ListQuery>,
 ) -> ConsoleResult {
+    let view = query.view;
+    if view == View::Months {
+        return months(state, console).await;
+    }
     let caller = console.caller.clone();
     let config = state.config.clone();
-    let view = query.view;
     let rows = state
         .db
         .run(move |conn| {
@@ -309,6 +315,49 @@ pub async fn list(
         }
     };
     Ok(console.html(page::shell(&console, Section::Subsidies, "补贴", body)))
+}
+
+/// `GET /console/subsidies?view=months`: the twelve months to this one, for each subsidy.
+async fn months(state: web::Data<AppState>, console: Console) -> ConsoleResult {
+    let caller = console.caller.clone();
+    let app = state.clone();
+    let report = state
+        .db
+        .run(move |conn| {
+            let q = crate::routes::supervision::SubsidiesQuery::default();
+            crate::routes::supervision::subsidies_of(conn, &app, &caller, &q, now_micros())
+        })
+        .await?;
+    let cells = |t: &crate::subsidies::report::Totals| {
+        html! {
+            td.n { (t.received) } td.n { (t.returned) } td.n { (t.funded) }
+            td.n { (Fen(t.funded_amount_fen).to_string()) } td.n { (t.stopped) } td.n { (t.persons_paid) }
+        }
+    };
+    let heads = html! {
+        th.n { "受理" } th.n { "退回" } th.n { "核定" } th.n { "核定金额（元）" } th.n { "停止" } th.n { "享受人数" }
+    };
+    let body = html! {
+        (tabs(View::Months))
+        p.hint { "每月受理、退回、核定拨付的申请数和核定金额，作出的停止决定，以及当月享受补贴的人数。公益性岗位补贴按人计停止和享受人数。" }
+        table.list.months {
+            thead {
+                tr { th rowspan="2" { "月份" } th colspan="6" { "灵活就业社保补贴" } th colspan="6" { "公益性岗位补贴" } }
+                tr { (heads) (heads) }
+            }
+            tbody {
+                @for m in report.months.iter().rev() {
+                    tr { td { (m.month) } (cells(&m.flexible_insurance)) (cells(&m.public_welfare_job)) }
+                }
+            }
+        }
+    };
+    Ok(console.html(page::shell(
+        &console,
+        Section::Subsidies,
+        "补贴 · 月度统计",
+        body,
+    )))
 }
 
 /// One person of a public-welfare application, as the page shows them.

@@ -91,6 +91,7 @@ fn table() -> Vec<(Method, &'static str, Route)> {
         route(M::GET, "/v1/reports/cases", supervision::cases),
         route(M::GET, "/v1/reports/trend", supervision::trend),
         route(M::GET, "/v1/reports/jobs", supervision::jobs),
+        route(M::GET, "/v1/reports/subsidies", supervision::subsidies),
         route(M::PUT, "/v1/attachments/{sha256}", attachments::put),
         route(
             M::GET,

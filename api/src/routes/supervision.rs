@@ -338,6 +338,74 @@ pub(crate) fn jobs_of(
     )?)
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubsidiesQuery {
+    pub node: Option<String>,
+    /// `YYYY-MM`; default: eleven months before `to`.
+    pub from: Option<String>,
+    /// `YYYY-MM`; default: this month.
+    pub to: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct SubsidiesReport {
+    pub as_of: String,
+    pub node: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub months: Vec<crate::subsidies::report::MonthRow>,
+}
+
+/// Month by month, for each subsidy: applications received, returned and funded, the
+/// amount funded, stops, persons paid.
+pub async fn subsidies(
+    state: web::Data<AppState>,
+    caller: Caller,
+    Query(q): Query<SubsidiesQuery>,
+) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let report = state
+        .db
+        .run(move |conn| subsidies_of(conn, &app, &caller, &q, now_micros()))
+        .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The subsidies report `q` asks for, in the caller's scope (the API's and the console's).
+pub(crate) fn subsidies_of(
+    conn: &mut DbConn,
+    app: &AppState,
+    caller: &Caller,
+    q: &SubsidiesQuery,
+    now: i64,
+) -> Result<SubsidiesReport, ApiError> {
+    use liuqing_schema::domain::months::Month;
+    caller.require(Permission::ReadCaseFiles)?;
+    let this_month = Month::of(app.config.day_at(now));
+    let to = month("to", q.to.as_deref())?.map_or(this_month, Month::of);
+    let from = month("from", q.from.as_deref())?.map_or(to.plus(-11), Month::of);
+    if from > to {
+        return Err(ApiError::validation("to", "must not be before from"));
+    }
+    if from.until(to) >= MAX_TREND_MONTHS as i32 {
+        return Err(ApiError::validation(
+            "to",
+            format!("a report spans at most {MAX_TREND_MONTHS} months"),
+        ));
+    }
+    let area = area(conn, caller, q.node.as_deref())?;
+    let months =
+        crate::subsidies::report::monthly(conn, &app.config, &area.community_ids(), from, to)?;
+    Ok(SubsidiesReport {
+        as_of: views::time(now),
+        node: area.node.as_ref().map(|n| n.id.clone()),
+        from: from.to_string(),
+        to: to.to_string(),
+        months,
+    })
+}
+
 /// Month by month: coverage, households reached, recognitions, exits, placements and
 /// zero-employment households open at the month's end.
 pub async fn trend(

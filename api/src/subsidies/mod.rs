@@ -32,6 +32,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::staff::{self, record_in_scope, Edit};
 
+pub mod report;
 mod welfare;
 
 /// The entities that are subsidy applications.
