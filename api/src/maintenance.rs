@@ -114,16 +114,27 @@ pub async fn run(state: web::Data<AppState>) {
                 let scope = liuqing_schema::scope::Scope::All;
                 let env =
                     crate::staff::engine_env(&scope, &upkeep.cipher, &upkeep.config, now_micros());
-                crate::subsidies::recommend_stops(conn, &env, &upkeep.config)
+                let checks = crate::subsidies::checks::raise(conn, &env)?;
+                let stops = crate::subsidies::recommend_stops(conn, &env, &upkeep.config)?;
+                Ok((checks, stops))
             })
             .await
         {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(
-                subsidies = n,
-                "recommended stopping subsidies whose stop conditions are met"
-            ),
-            Err(e) => tracing::warn!(error = ?e, "subsidy stop check failed; retrying later"),
+            Ok((checks, stops)) => {
+                if checks > 0 {
+                    tracing::info!(
+                        tasks = checks,
+                        "asked coordinators to verify running subsidies"
+                    );
+                }
+                if stops > 0 {
+                    tracing::info!(
+                        subsidies = stops,
+                        "recommended stopping subsidies whose stop conditions are met"
+                    );
+                }
+            }
+            Err(e) => tracing::warn!(error = ?e, "subsidy upkeep failed; retrying later"),
         }
         match raise_due_visit_tasks(&state).await {
             Ok(0) => {}
@@ -250,7 +261,7 @@ pub fn raise_expired_evidence_tasks(
             title: format!("证件已过期，请拍摄新证：{kind}"),
             due_on: Some(today + chrono::Days::new(7)),
             notes: Some(format!("原证件有效期至 {until}")),
-            vacancy_id: None,
+            links: Vec::new(),
         };
         // Each in a savepoint: one that cannot be written is logged, not the end of all.
         match crate::db::transaction(conn, |conn| {
@@ -368,7 +379,7 @@ fn raise_visit_tasks(
                 ),
                 None => "尚未入户见到住户".to_string(),
             }),
-            vacancy_id: None,
+            links: Vec::new(),
         };
         match crate::db::transaction(conn, |conn| {
             crate::staff::add_task(conn, &caller, &env, task)
@@ -386,10 +397,10 @@ fn raise_visit_tasks(
 /// still serve its community, else the community's first coordinator; `None` when no
 /// coordinator serves it (the station's lists still show what the task would have).
 #[derive(Default)]
-struct Assignees(std::collections::HashMap<String, Vec<String>>);
+pub(crate) struct Assignees(std::collections::HashMap<String, Vec<String>>);
 
 impl Assignees {
-    fn of(
+    pub(crate) fn of(
         &mut self,
         conn: &mut liuqing_schema::DbConn,
         household: &records::Record,
@@ -524,7 +535,7 @@ pub fn raise_matches(
             title: format!("推荐岗位：{}（匹配 {} 分）", m.title, m.score),
             due_on: Some(today + chrono::Days::new(MATCH_TASK_DAYS)),
             notes: Some(m.reasons.clone()),
-            vacancy_id: Some(m.vacancy_id.clone()),
+            links: vec![("vacancy_id", m.vacancy_id.clone())],
         };
         match crate::db::transaction(conn, |conn| {
             crate::staff::add_task(conn, &caller, &env, task)

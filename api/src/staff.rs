@@ -54,13 +54,14 @@ pub struct NewTask {
     pub id: Option<uuid::Uuid>,
     pub of: TaskOf,
     pub assignee_id: String,
-    /// `retake_photo`, `follow_up_due`, `visit`, `other`.
+    /// `retake_photo`, `follow_up_due`, `visit`, `job_match`, `subsidy_check`, `other`.
     pub kind: &'static str,
     pub title: String,
     pub due_on: Option<NaiveDate>,
     pub notes: Option<String>,
-    /// The vacancy a `job_match` task proposes.
-    pub vacancy_id: Option<String>,
+    /// What else the task names: the vacancy a `job_match` proposes, the subsidy and the
+    /// month a `subsidy_check` verifies.
+    pub links: Vec<(&'static str, String)>,
 }
 
 /// Whom a task is about: a person (in their household), or a whole household.
@@ -112,8 +113,8 @@ pub fn add_task(
     if let Some(notes) = task.notes {
         fields.insert("notes".into(), json!(notes));
     }
-    if let Some(vacancy) = task.vacancy_id {
-        fields.insert("vacancy_id".into(), json!(vacancy));
+    for (field, value) in task.links {
+        fields.insert(field.into(), json!(value));
     }
     let mut edit = Edit::create(Entity::Task, fields);
     if let Some(id) = task.id {

@@ -44,6 +44,9 @@ crate::text_enum! {
         /// for the recognised persons it placed on public-welfare jobs, received by a
         /// community's station; its approval chain is taken by actions only.
         WelfareSubsidy = "welfare_subsidy",
+        /// A month's verification of a running subsidy (补贴跟踪回访), append-only: what the
+        /// coordinator found of the person's work, wage and insurance.
+        SubsidyCheck = "subsidy_check",
     }
 }
 
@@ -592,6 +595,7 @@ static TASK: EntitySpec = EntitySpec {
                 "visit",
                 "site_check",
                 "job_match",
+                "subsidy_check",
                 "other",
             ]),
             S,
@@ -604,6 +608,9 @@ static TASK: EntitySpec = EntitySpec {
         f("placement_id", T::Ref(Entity::Placement), S),
         // The vacancy a `job_match` proposes (the daily new-matches run).
         f("vacancy_id", T::Ref(Entity::Vacancy), S),
+        // The subsidy application a `subsidy_check` verifies (either kind), and its month.
+        f("subsidy_id", T::Text { max: 64 }, S),
+        f("month", T::Month, S),
         f("state", T::Choice(&["open", "done", "cancelled"]), L),
         f("notes", LONG, L),
     ],
@@ -955,6 +962,36 @@ static WELFARE_SUBSIDY: EntitySpec = EntitySpec {
     ],
 };
 
+/// A month's verification of a running subsidy for one person (补贴跟踪回访: the guide has
+/// the station follow up while it is enjoyed): for a flexible-employment subsidy, whether
+/// the flexible work goes on, the insurance is paid, an employer pays it, the income; for
+/// a public-welfare job, whether the person is still on it, the wage, the workload, the
+/// job as declared. The upkeep reads the latest one for its stop recommendations.
+static SUBSIDY_CHECK: EntitySpec = EntitySpec {
+    entity: Entity::SubsidyCheck,
+    parent: Some(("person_id", Entity::Person)),
+    node: None,
+    append_only: true,
+    phone_writable: true,
+    fields: &[
+        req("person_id", T::Ref(Entity::Person), A),
+        // The subsidy verified: one of the two.
+        f("flexible_subsidy_id", T::Ref(Entity::FlexibleSubsidy), A),
+        f("welfare_subsidy_id", T::Ref(Entity::WelfareSubsidy), A),
+        req("month", T::Month, A),
+        req("checked_on", T::Date, A),
+        req("with", T::Choice(&["person", "employer", "both"]), A),
+        f("still_working", T::Bool, A),
+        f("insurance_paid", T::Bool, A),
+        f("unit_pays_insurance", T::Bool, A),
+        f("monthly_income", WAGE, A),
+        f("wage", WAGE, A),
+        f("workload_below_standard", T::Bool, A),
+        f("job_as_declared", T::Bool, A),
+        f("notes", LONG, A),
+    ],
+};
+
 /// The kinds of public-welfare job (`domain::subsidies::WelfareJob`).
 pub const WELFARE_JOBS: &[&str] = &[
     "cleaning",
@@ -1065,6 +1102,7 @@ pub fn spec(entity: Entity) -> &'static EntitySpec {
         Entity::FollowUp => &FOLLOW_UP,
         Entity::FlexibleSubsidy => &FLEXIBLE_SUBSIDY,
         Entity::WelfareSubsidy => &WELFARE_SUBSIDY,
+        Entity::SubsidyCheck => &SUBSIDY_CHECK,
     }
 }
 
@@ -1132,6 +1170,18 @@ pub fn check_document(entity: Entity, doc: &Value) -> Vec<(String, String)> {
             if b < a {
                 errors.push((high.to_string(), format!("must not be less than `{low}`")));
             }
+        }
+    }
+    if entity == Entity::SubsidyCheck {
+        let named = ["flexible_subsidy_id", "welfare_subsidy_id"]
+            .iter()
+            .filter(|f| get_path(doc, f).is_some_and(|v| !v.is_null()))
+            .count();
+        if named != 1 {
+            errors.push((
+                "flexible_subsidy_id".into(),
+                "name one subsidy: flexible_subsidy_id or welfare_subsidy_id".into(),
+            ));
         }
     }
     if entity == Entity::SixClears {

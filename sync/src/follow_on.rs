@@ -6,7 +6,8 @@
 //! - a placement on a vacancy fills a place: the vacancy's `filled` rises to the number
 //!   of its placements still running;
 //! - a follow-up recorded closes the earliest open follow-up task of its placement;
-//! - a referral closes the open `job_match` task that proposed its vacancy to the person.
+//! - a referral closes the open `job_match` task that proposed its vacancy to the person;
+//! - a subsidy's monthly verification closes that month's `subsidy_check` task.
 //!
 //! So the phone that pushed the cause pulls the effect. The server's edits go through the
 //! engine like any other, as the server.
@@ -48,6 +49,8 @@ pub(crate) struct Consequences {
     followed: Vec<String>,
     /// Referrals written: each closes the open `job_match` task that proposed its vacancy.
     referred: Vec<String>,
+    /// Subsidy verifications written: each closes its subsidy's task of its month.
+    checked: Vec<String>,
 }
 
 impl Consequences {
@@ -56,6 +59,7 @@ impl Consequences {
             && self.placed.is_empty()
             && self.followed.is_empty()
             && self.referred.is_empty()
+            && self.checked.is_empty()
     }
 }
 
@@ -83,6 +87,7 @@ pub(crate) fn of(parts: &[Part<'_>], answers: &[PartAnswer]) -> Consequences {
                 }
                 Ok(Entity::FollowUp) => found.followed.push(id),
                 Ok(Entity::Referral) => found.referred.push(id),
+                Ok(Entity::SubsidyCheck) => found.checked.push(id),
                 _ => {}
             }
         }
@@ -113,6 +118,9 @@ pub(crate) fn bring_about(
     }
     for id in &consequences.referred {
         close_match_task(conn, id, &env)?;
+    }
+    for id in &consequences.checked {
+        close_check_task(conn, id, &env)?;
     }
     Ok(())
 }
@@ -340,6 +348,27 @@ fn close_follow_up_task(conn: &mut DbConn, id: &str, env: &Env<'_>) -> Result<()
         });
     if let Some((task, _)) = earliest {
         close(conn, &task, env)?;
+    }
+    Ok(())
+}
+
+/// A subsidy's verification closes the open `subsidy_check` task of its subsidy and month
+/// (another month's stays: it was not verified).
+fn close_check_task(conn: &mut DbConn, id: &str, env: &Env<'_>) -> Result<(), StoreError> {
+    let Some((person, doc)) = person_record(conn, Entity::SubsidyCheck, id)? else {
+        return Ok(());
+    };
+    let text = |p| get_path(&doc, p).and_then(Value::as_str);
+    let subsidy = text("flexible_subsidy_id").or(text("welfare_subsidy_id"));
+    let month = text("month");
+    for (task, t) in open_tasks_of(conn, &person, "subsidy_check")? {
+        let named = |p| get_path(&t, p).and_then(Value::as_str);
+        if named("person_id") == Some(person.as_str())
+            && named("subsidy_id") == subsidy
+            && named("month") == month
+        {
+            close(conn, &task, env)?;
+        }
     }
     Ok(())
 }

@@ -666,3 +666,140 @@ async fn the_station_refuses_an_applicant_retired_before_the_period() {
         r.body
     );
 }
+
+/// Raises this month's verification tasks, as the server's upkeep does each round.
+fn raise_checks(app: &TestApp) -> usize {
+    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
+    let mut conn = backend.connect().expect("connect");
+    let cipher = liuqing_api::startup::field_cipher(&app.config).expect("the server's key");
+    let scope = liuqing_schema::scope::Scope::All;
+    let env = liuqing_api::staff::engine_env(
+        &scope,
+        &cipher,
+        &app.config,
+        liuqing_schema::time::now_micros(),
+    );
+    liuqing_sync::writer::transaction(&mut conn, |c| {
+        liuqing_api::subsidies::checks::raise(c, &env)
+    })
+    .expect("the verification tasks")
+}
+
+/// While a subsidy pays, its person's coordinator is asked each month to verify it (补贴
+/// 跟踪回访); their answer closes the task, and what they found is a stop condition the
+/// upkeep recommends.
+#[actix_web::test]
+async fn a_running_subsidy_is_verified_each_month_and_what_is_found_can_stop_it() {
+    let w = world().await;
+    let app = &w.app;
+    let (street, district) = supervisors(&w).await;
+    // The stations' month, and an application running from last month for half a year.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let this_month = liuqing_schema::domain::months::Month::of(today);
+    let (h, p, s) = (new_id(), new_id(), new_id());
+    push_ok(
+        app,
+        &w.a1,
+        vec![
+            w.a1.upsert(
+                "household",
+                &h,
+                None,
+                json!({ "community_id": w.tree.community_a, "address": "华林路9号" }),
+            ),
+            w.a1.upsert(
+                "person",
+                &p,
+                None,
+                json!({ "household_id": h, "name": "郑海", "id_number": id_number("19800101", 75) }),
+            ),
+            w.a1.upsert(
+                "flexible_subsidy",
+                &s,
+                None,
+                json!({ "person_id": p, "work": "flexible", "monthly_income": 2400,
+                        "pension_monthly": 700, "paid_from": this_month.plus(-1).to_string(),
+                        "paid_to": this_month.plus(5).to_string(),
+                        "period_from": this_month.plus(-1).to_string(),
+                        "period_to": this_month.plus(5).to_string() }),
+            ),
+        ],
+    )
+    .await;
+    ready(&w, &p).await;
+    for (who, action) in [
+        (&w.staff, "start_review"),
+        (&w.staff, "pass"),
+        (&street, "pass"),
+        (&district, "pass"),
+    ] {
+        let r = act(app, who, &s, json!({ "action": action })).await;
+        assert_eq!(r.status, StatusCode::OK, "{action}: {}", r.body);
+    }
+    assert_eq!(raise_checks(app), 1);
+    assert_eq!(raise_checks(app), 0, "one a person, a subsidy and a month");
+    let (changes, _) = pull_all(app, &w.a1.s.access, None).await;
+    let task = changes
+        .iter()
+        .find(|c| c["entity"] == "task" && c["data"]["kind"] == "subsidy_check")
+        .expect("the coordinator's phone has the task");
+    assert_eq!(
+        (
+            &task["data"]["subsidy_id"],
+            &task["data"]["month"],
+            &task["data"]["state"]
+        ),
+        (&json!(s), &json!(this_month.to_string()), &json!("open")),
+        "{task}"
+    );
+    let task_id = task["id"].as_str().expect("id").to_string();
+    assert_eq!(upkeep(app), 0, "nothing found yet");
+
+    // A verification names one subsidy.
+    let check = |fields: Value| w.a1.upsert("subsidy_check", &new_id(), None, fields);
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![check(
+            json!({ "person_id": p, "month": this_month.to_string(),
+                            "checked_on": today.to_string(), "with": "person" }),
+        )],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "rejected", "{r:?}");
+    // The coordinator finds the flexible work stopped: the task closes, and the upkeep
+    // recommends a stop from the month verified.
+    let r = push_ok(
+        app,
+        &w.a1,
+        vec![check(json!({ "person_id": p, "flexible_subsidy_id": s,
+                            "month": this_month.to_string(), "checked_on": today.to_string(),
+                            "with": "person", "still_working": false, "insurance_paid": true,
+                            "notes": "摊位已转让，本月起不再经营" }))],
+    )
+    .await;
+    assert_eq!(r[0]["status"], "applied", "{r:?}");
+    let r = app
+        .get(&format!("/v1/records/task/{task_id}"), &w.staff.access)
+        .await;
+    assert_eq!(r.body["data"]["state"], "done", "{}", r.body);
+    assert_eq!(upkeep(app), 1);
+    let r = app
+        .get(
+            &format!("/v1/records/flexible_subsidy/{s}"),
+            &w.staff.access,
+        )
+        .await;
+    assert_eq!(
+        (
+            &r.body["data"]["recommended_stop"],
+            &r.body["data"]["recommended_stop_from"]
+        ),
+        (
+            &json!("flexible_work_stopped"),
+            &json!(this_month.to_string())
+        ),
+        "{}",
+        r.body
+    );
+}

@@ -388,6 +388,35 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
     );
     assert!(line(data, &younger)["recommended_stop"].is_null(), "{data}");
 
+    // Her monthly verification finds her paid below the minimum wage: a recommendation
+    // for her too, from the month verified.
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "subsidy_check",
+            &new_id(),
+            None,
+            json!({ "person_id": younger, "welfare_subsidy_id": s, "month": "2026-11",
+                    "checked_on": "2026-11-28", "with": "employer", "still_working": true,
+                    "wage": 1800, "job_as_declared": true }),
+        )],
+    )
+    .await;
+    assert_eq!(upkeep(app), 1);
+    let r = app
+        .get(&format!("/v1/records/welfare_subsidy/{s}"), &w.staff.access)
+        .await;
+    let data = &r.body["data"];
+    assert_eq!(
+        (
+            &line(data, &younger)["recommended_stop"],
+            &line(data, &younger)["recommended_stop_from"]
+        ),
+        (&json!("wage_below_minimum"), &json!("2026-11")),
+        "{data}"
+    );
+
     // A stop names its person: none, or one not on the application, is refused.
     let stop = |person: Option<&str>, from: &str, condition: &str| {
         json!({ "action": "stop", "reason": "回访核实", "stop_from": from,
@@ -429,7 +458,10 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
     let data = &r.body["data"];
     assert_eq!(data["state"], "funded", "{data}");
     assert_eq!(line(data, &older)["stopped_from"], "2026-07");
-    assert!(data["recommended_stop"].is_null(), "{data}");
+    assert_eq!(
+        data["recommended_stop"], "wage_below_minimum",
+        "hers still waits: {data}"
+    );
     assert!(data["stopped_from"].is_null(), "{data}");
     assert_eq!(data["months"], 16);
     // Hers, from October (she left the job): the application stops with her, and her

@@ -27,6 +27,7 @@ pub fn entity(e: Entity) -> &'static str {
         Entity::FollowUp => "跟踪回访",
         Entity::FlexibleSubsidy => "灵活就业社保补贴申请",
         Entity::WelfareSubsidy => "公益性岗位补贴申请",
+        Entity::SubsidyCheck => "补贴跟踪回访",
     }
 }
 
@@ -206,6 +207,7 @@ pub fn task_kind(code: &str) -> &'static str {
     match code {
         "retake_photo" => "重拍材料",
         "follow_up_due" => "跟踪回访",
+        "subsidy_check" => "补贴跟踪回访",
         "visit" => "应走访",
         "site_check" => "实地核查",
         "job_match" => "岗位推荐",

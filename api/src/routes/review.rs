@@ -377,7 +377,7 @@ fn retake_task(
             title: format!("重新拍摄：{kind_name}"),
             due_on: None,
             notes: reason.map(str::to_string),
-            vacancy_id: None,
+            links: Vec::new(),
         },
     )?;
     Ok(task_id)

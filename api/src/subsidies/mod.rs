@@ -32,6 +32,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::staff::{self, record_in_scope, Edit};
 
+pub mod checks;
 pub mod report;
 mod welfare;
 
@@ -729,12 +730,20 @@ fn detected_stop(
     for exit in of(Entity::Exit) {
         imprisoned |= text(&exit.document()?, "reason") == Some("imprisoned");
     }
+    // The case file's facts, the declared income, and what the latest monthly
+    // verification found (its income over the declared one).
+    let checked = checks::observed(conn, &person.id, rec)?;
+    let found = checked.map(|(seen, _)| seen).unwrap_or_default();
+    let declared = get_path(doc, "monthly_income")
+        .and_then(Value::as_i64)
+        .map(|yuan| Fen(yuan.saturating_mul(100)));
     let seen = subsidies::Observed {
         employed_by_unit: hired.is_some(),
         imprisoned,
-        monthly_income: get_path(doc, "monthly_income")
-            .and_then(Value::as_i64)
-            .map(|yuan| Fen(yuan.saturating_mul(100))),
+        monthly_income: found.monthly_income.or(declared),
+        unit_pays_insurance: found.unit_pays_insurance,
+        still_working_flexibly: found.still_working_flexibly,
+        insurance_paid: found.insurance_paid,
         ..Default::default()
     };
     let others: Vec<Record> = of(Entity::FlexibleSubsidy).cloned().collect();
@@ -758,7 +767,8 @@ fn detected_stop(
             StopCondition::RetirementAge => retirement,
             StopCondition::PeriodExceeded => period_end.plus(1),
             StopCondition::EmployedByUnit => hired.unwrap_or(this_month),
-            _ => this_month,
+            // What a verification found, from the month it verified.
+            _ => checked.map_or(this_month, |(_, m)| m),
         };
         (*condition, from)
     }))

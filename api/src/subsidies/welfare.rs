@@ -420,6 +420,7 @@ pub(super) fn fields(
 fn detected_stop(
     conn: &mut DbConn,
     config: &Config,
+    rec: &Record,
     paid: &[Value],
     line: &Value,
     (placement, person): (&Value, &PersonRow),
@@ -434,10 +435,16 @@ fn detected_stop(
     };
     let this_month = Month::of(today);
     let period_end = subsidies::period_end(standards.period, bounds);
+    // The placement's wage, unless the latest monthly verification found another; and
+    // what else it found.
+    let checked = super::checks::observed(conn, &person.id, rec)?;
+    let found = checked.map(|(seen, _)| seen).unwrap_or_default();
     let seen = Observed {
-        wage: get_path(placement, "monthly_wage")
+        wage: found.wage.or(get_path(placement, "monthly_wage")
             .and_then(Value::as_i64)
-            .map(|yuan| Fen(yuan.saturating_mul(100))),
+            .map(|yuan| Fen(yuan.saturating_mul(100)))),
+        workload_below_standard: found.workload_below_standard,
+        job_as_declared: found.job_as_declared,
         ..Default::default()
     };
     let met = subsidies::stops_met(
@@ -452,9 +459,15 @@ fn detected_stop(
         let from = match condition {
             StopCondition::RetirementAge => bounds.retirement,
             StopCondition::PeriodExceeded => period_end.plus(1),
-            _ => this_month,
+            _ => checked.map_or(this_month, |(_, m)| m),
         };
         return Ok(Some((*condition, from)));
+    }
+    // The verification found the person off the job (its `still_working`, which
+    // `Observed` carries for both subsidies).
+    let off_the_job = |(seen, _): &(Observed, Month)| seen.still_working_flexibly == Some(false);
+    if let Some((_, m)) = checked.filter(off_the_job) {
+        return Ok(Some((StopCondition::Other, m)));
     }
     // Off the job: the placement ended, or a follow-up found the person gone.
     let placement_id = text(line, "placement_id").unwrap_or_default();
@@ -502,7 +515,7 @@ pub(super) fn recommend_stops(
                 continue;
             };
             let Some((condition, from)) =
-                detected_stop(conn, config, &paid, &line, found, env.today)?
+                detected_stop(conn, config, &rec, &paid, &line, found, env.today)?
             else {
                 continue;
             };
