@@ -446,7 +446,27 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
         r.body
     );
 
-    // His stop: the application runs on for her, and no recommendation waits.
+    // What was approved stays: his placement edited now changes no figure.
+    let pa = line(data, &older)["placement_id"]
+        .as_str()
+        .expect("his placement")
+        .to_string();
+    let r = app
+        .get(&format!("/v1/records/placement/{pa}"), &w.staff.access)
+        .await;
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "placement",
+            &pa,
+            r.body["data"]["version"].as_i64(),
+            json!({ "job_title": "保洁组长", "monthly_wage": 2500 }),
+        )],
+    )
+    .await;
+
+    // His stop: the application runs on for her, and her recommendation still waits.
     let r = act(
         app,
         &district,
@@ -464,6 +484,20 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
     );
     assert!(data["stopped_from"].is_null(), "{data}");
     assert_eq!(data["months"], 16);
+    assert_eq!(
+        figures(line(data, &older)),
+        (json!("2026-01"), json!("2026-06"), json!(6)),
+        "{data}"
+    );
+    // A person stopped is not stopped again.
+    let r = act(
+        app,
+        &district,
+        &s,
+        stop(Some(&older), "2026-09", "retirement_age"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     // Hers, from October (she left the job): the application stops with her, and her
     // months are March to September.
     let r = act(app, &district, &s, stop(Some(&younger), "2026-10", "other")).await;
@@ -572,6 +606,53 @@ async fn an_employers_public_welfare_subsidy_for_two_persons_runs_and_stops_pers
         );
     }
     assert!(!text.contains(&id_number(BORN, 71)), "masked: {text}");
+
+    // The period cap counts from a person's first month ever paid, with any
+    // application: hers began in 2026-03, so a later application for 2028-07 to 2029-12
+    // pays until 2029-02, three years on.
+    let placement = line(data, &younger)["placement_id"].clone();
+    let later = new_id();
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "welfare_subsidy",
+            &later,
+            None,
+            json!({ "community_id": w.tree.community_a, "employer_id": e, "job": "cleaning",
+                    "placement_ids": [placement], "form_sha256": format!("{:064x}", 7),
+                    "period_from": "2028-07", "period_to": "2029-12" }),
+        )],
+    )
+    .await;
+    let r = act(app, &w.staff, &later, json!({ "action": "start_review" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        figures(line(&r.body["data"], &younger)),
+        (json!("2028-07"), json!("2029-02"), json!(8)),
+        "{}",
+        r.body
+    );
+
+    // No month is paid twice: another application for months she was paid is refused
+    // at every level's pass, here at the station's.
+    let again = new_id();
+    applied(
+        app,
+        &w.a1,
+        vec![w.a1.upsert(
+            "welfare_subsidy",
+            &again,
+            None,
+            json!({ "community_id": w.tree.community_a, "employer_id": e, "job": "cleaning",
+                    "placement_ids": [line(data, &younger)["placement_id"]],
+                    "form_sha256": format!("{:064x}", 8),
+                    "period_from": "2026-06", "period_to": "2026-12" }),
+        )],
+    )
+    .await;
+    let r = act(app, &w.staff, &again, json!({ "action": "start_review" })).await;
+    assert_eq!(rules(&r), ["already_paid"], "{}", r.body);
 
     // Another station's staff do not find it.
     app.user(&w.admin, "staff-2", "station_staff", &[&w.tree.station2])

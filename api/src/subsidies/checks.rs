@@ -81,12 +81,14 @@ pub fn raise(conn: &mut DbConn, env: &Env<'_>) -> Result<usize, ApiError> {
                 if records::find(conn, Entity::Task, &id.to_string())?.is_some() {
                     continue;
                 }
-                let Some(household) =
-                    records::find(conn, Entity::Person, &person)?.and_then(|p| p.parent_id)
+                let Some(household) = records::find(conn, Entity::Person, &person)?
+                    .filter(|p| !p.deleted)
+                    .and_then(|p| p.parent_id)
                 else {
                     continue;
                 };
-                let Some(household_rec) = records::find(conn, Entity::Household, &household)?
+                let Some(household_rec) =
+                    records::find(conn, Entity::Household, &household)?.filter(|h| !h.deleted)
                 else {
                     continue;
                 };
@@ -106,8 +108,14 @@ pub fn raise(conn: &mut DbConn, env: &Env<'_>) -> Result<usize, ApiError> {
                         ("month", this_month.to_string()),
                     ],
                 };
-                staff::add_task(conn, &caller, env, task)?;
-                raised += 1;
+                // In a savepoint of its own, as the other task raisers: one task the
+                // server cannot write holds up none of the others.
+                match crate::db::transaction(conn, |conn| staff::add_task(conn, &caller, env, task))
+                {
+                    Ok(_) => raised += 1,
+                    Err(e) => tracing::warn!(application = %rec.id, error = ?e,
+                        "could not raise a subsidy verification task"),
+                }
             }
         }
     }

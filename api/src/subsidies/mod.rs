@@ -88,7 +88,10 @@ impl Step {
             None => None,
             Some(text) => Some(
                 Month::parse(text)
-                    .ok_or_else(|| ApiError::validation("stop_from", "must be a month, YYYY-MM"))?,
+                    .filter(|m| (1900..=2100).contains(&m.year()))
+                    .ok_or_else(|| {
+                        ApiError::validation("stop_from", "must be a month, YYYY-MM, 1900 to 2100")
+                    })?,
             ),
         };
         let step = Step {
@@ -238,6 +241,7 @@ fn materials_on_file(children: &[Record]) -> Result<Vec<EvidenceType>, ApiError>
 
 /// What a station step needs and the application lacks, at once.
 fn unmet(
+    this: &Record,
     doc: &Value,
     person: &PersonRow,
     children: &[Record],
@@ -295,6 +299,28 @@ fn unmet(
     let retirement = retirement_of(person, config, SubsidyKind::FlexibleInsurance);
     if let Some(unmet_retired) = retired(retirement, month(doc, "period_from"), "申请人") {
         unmet.push(unmet_retired);
+    }
+    // No month is paid twice: another application of the person's that paid these months.
+    if let (Some(from), Some(to)) = (month(doc, "period_from"), month(doc, "period_to")) {
+        for other in children
+            .iter()
+            .filter(|r| r.entity == Entity::FlexibleSubsidy)
+        {
+            let o = other.document()?;
+            let paid = matches!(state_of(&o), SubsidyState::Funded | SubsidyState::Stopped);
+            let span = month(&o, "payable_from").zip(month(&o, "payable_to"));
+            if let Some((a, b)) = span.filter(|_| paid && other.id != this.id) {
+                if !Span::new(a, b).intersect(Span::new(from, to)).is_empty() {
+                    unmet.push(Unmet {
+                        rule: "already_paid",
+                        category: None,
+                        standing: None,
+                        reason: format!("申请人在 {a} 至 {b} 已享受灵活就业社保补贴（另一份申请）"),
+                        evidence: Vec::new(),
+                    });
+                }
+            }
+        }
     }
     Ok(unmet)
 }
@@ -491,86 +517,125 @@ pub fn take(
             json!(config.day_at(rec.created_at).to_string()),
         );
     }
-    let enjoyed = enjoyed_spans(&rec, kind, &fields, step);
+    let enjoyed = enjoyed_spans(&rec, &doc, kind, &fields, step);
     record_step(conn, caller, env, &rec, step, (to, level), fields)?;
     let enjoyment_changes = matches!(
         (step.action, to),
         (SubsidyAction::Pass, SubsidyState::Funded) | (SubsidyAction::Stop, _)
     );
     if enjoyment_changes {
-        for (person, span) in enjoyed {
-            record_enjoyed(conn, caller, env, kind, &person, span)?;
+        for e in enjoyed {
+            record_enjoyed(conn, caller, env, kind, &e.person, e.before, e.now)?;
         }
     }
     record_in_scope(conn, env.scope, rec.entity, id)
 }
 
-/// Whose months a step changes, and the months now paid (first and last): the applicant
-/// of a flexible subsidy; each person of a public-welfare one, or the one a stop names.
+/// Whose months a step changes: each person, the first month paid before the step (how
+/// their six clears' entry is found again), and the months paid now (first and last). The
+/// applicant of a flexible subsidy; each person of a public-welfare one, or the one a
+/// stop names.
+/// A person's months of a subsidy, before a step and after it.
+struct Enjoyed {
+    person: String,
+    /// The first month paid before the step.
+    before: Option<Month>,
+    /// The first and last months paid now.
+    now: Option<(Month, Month)>,
+}
+
 fn enjoyed_spans(
     rec: &Record,
+    before: &Value,
     kind: SubsidyKind,
     fields: &Map<String, Value>,
     step: &Step,
-) -> Vec<(String, Option<(Month, Month)>)> {
+) -> Vec<Enjoyed> {
     let span = |doc: &Value| Some((month(doc, "payable_from")?, month(doc, "payable_to")?));
     match kind {
         SubsidyKind::FlexibleInsurance => {
-            let doc = Value::Object(fields.clone());
+            let after = Value::Object(fields.clone());
             rec.parent_id
                 .iter()
-                .map(|person| (person.clone(), span(&doc)))
+                .map(|person| Enjoyed {
+                    person: person.clone(),
+                    before: month(before, "payable_from"),
+                    now: span(&after),
+                })
                 .collect()
         }
-        SubsidyKind::PublicWelfareJob => fields
-            .get("lines")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|line| Some((text(line, "person_id")?.to_string(), span(line))))
-            .filter(|(person, _)| step.person_id.as_deref().is_none_or(|p| p == person))
-            .collect(),
+        SubsidyKind::PublicWelfareJob => {
+            let lines = |doc: &Value| {
+                get_path(doc, "lines")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            let old = lines(before);
+            let first_of = |person: &str| {
+                old.iter()
+                    .find(|l| text(l, "person_id") == Some(person))
+                    .and_then(|l| month(l, "payable_from"))
+            };
+            lines(&Value::Object(fields.clone()))
+                .iter()
+                .filter_map(|l| {
+                    let person = text(l, "person_id")?.to_string();
+                    Some(Enjoyed {
+                        before: first_of(&person),
+                        now: span(l),
+                        person,
+                    })
+                })
+                .filter(|e| step.person_id.as_deref().is_none_or(|p| p == e.person))
+                .collect()
+        }
     }
 }
 
 /// The person's six clears say the subsidy enjoyed and its period (政策享受清, which the
 /// guide has the station note on the 就业创业证 as 享受就业扶持政策情况): an entry per
-/// subsidy, found again by its policy and first day, so a stop moves its end. No month
-/// paid, no entry.
+/// subsidy, found again by its policy and the first day it had (`before`), so a stop
+/// moves its end, and a stop before any month paid takes it out.
 fn record_enjoyed(
     conn: &mut DbConn,
     caller: &Caller,
     env: &Env<'_>,
     kind: SubsidyKind,
     person_id: &str,
+    before: Option<Month>,
     span: Option<(Month, Month)>,
 ) -> Result<(), ApiError> {
-    let Some((from, to)) = span else {
-        return Ok(());
-    };
     let policy = kind.chinese_name();
-    let first = from.first_day().to_string();
-    let last = (to.plus(1).first_day() - chrono::Duration::days(1)).to_string();
-    let entry = json!({ "policy": policy, "from": first, "to": last });
+    let entry = span.map(|(from, to)| {
+        let last = to.plus(1).first_day() - chrono::Duration::days(1);
+        json!({ "policy": policy, "from": from.first_day().to_string(), "to": last.to_string() })
+    });
+    let was = before
+        .or(span.map(|(from, _)| from))
+        .map(|m| m.first_day().to_string());
+    let same = |e: &Value| text(e, "policy") == Some(policy) && text(e, "from") == was.as_deref();
     let six_clears = casefile::children_of(conn, person_id, Entity::SixClears)?;
     let mut fields = Map::new();
-    let edit = match six_clears.first() {
-        Some(rec) => {
+    let edit = match (six_clears.first(), entry) {
+        (Some(rec), entry) => {
             let mut enjoyed = get_path(&rec.document()?, "policies.enjoyed")
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let same = |e: &Value| {
-                text(e, "policy") == Some(policy) && text(e, "from") == Some(first.as_str())
-            };
-            match enjoyed.iter_mut().find(|e| same(e)) {
-                Some(e) => *e = entry,
-                None => enjoyed.push(entry),
+            let at = enjoyed.iter().position(same);
+            match (at, entry) {
+                (Some(i), Some(e)) => enjoyed[i] = e,
+                (Some(i), None) => {
+                    enjoyed.remove(i);
+                }
+                (None, Some(e)) => enjoyed.push(e),
+                (None, None) => return Ok(()),
             }
             fields.insert("policies.enjoyed".into(), Value::Array(enjoyed));
             Edit::update(rec, fields)?
         }
-        None => {
+        (None, Some(entry)) => {
             fields.insert("person_id".into(), json!(person_id));
             fields.insert("policies.enjoyed".into(), json!([entry]));
             // A person's six clears share the person's id.
@@ -580,6 +645,7 @@ fn record_enjoyed(
                 .map_err(|_| ApiError::not_found("the subsidy's person"))?;
             edit
         }
+        (None, None) => return Ok(()),
     };
     staff::apply(conn, caller, env, edit)?;
     Ok(())
@@ -602,7 +668,7 @@ fn flexible_fields(
         .ok_or_else(|| ApiError::not_found("the application's person"))?;
     if station_forward {
         let children = casefile::children(conn, &person_id)?;
-        let unmet = unmet(doc, &person, &children, config)?;
+        let unmet = unmet(rec, doc, &person, &children, config)?;
         if !unmet.is_empty() {
             return Err(ApiError::RulesUnmet {
                 action: step.action.to_string(),
@@ -817,8 +883,15 @@ pub fn recommend_stops(
             person_id: None,
         };
         let at = (SubsidyState::Funded, Level::Station);
-        record_step(conn, &caller, env, &rec, &step, at, Map::new())?;
-        recommended += 1;
+        // In a savepoint of its own: one application the server cannot write does not
+        // hold up the others, nor the next rounds.
+        match crate::db::transaction(conn, |conn| {
+            record_step(conn, &caller, env, &rec, &step, at, Map::new())
+        }) {
+            Ok(()) => recommended += 1,
+            Err(e) => tracing::warn!(application = %rec.id, error = ?e,
+                "could not recommend stopping a flexible-employment subsidy"),
+        }
     }
     Ok(recommended + welfare::recommend_stops(conn, env, config)?)
 }

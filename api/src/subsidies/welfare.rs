@@ -122,24 +122,13 @@ fn rule(rule: &'static str, reason: String, evidence: Vec<EvidenceType>) -> Unme
     }
 }
 
-/// What a station step needs and the application lacks, at once; `pass` adds the on-site
-/// check, which the initial review does before it passes.
-fn unmet(
-    conn: &mut DbConn,
-    config: &Config,
-    rec: &Record,
-    doc: &Value,
-    placed: &[Placed],
-    pass: bool,
-) -> Result<Vec<Unmet>, ApiError> {
+/// The rules on the placements themselves, checked at every level's pass (a placement
+/// stays editable, so what the station checked is checked again above it): each listed
+/// placement exists and is a public-welfare job of this employer paying at least the
+/// minimum wage, each person is listed once, and nobody's months are paid already by
+/// another application (`paid`).
+fn placement_rules(config: &Config, doc: &Value, placed: &[Placed], paid: &[Value]) -> Vec<Unmet> {
     let mut unmet = Vec::new();
-    if text(doc, "form_sha256").is_none() {
-        unmet.push(rule(
-            "application_form",
-            "缺少《社区公益性岗位补贴申请表》（单位签章）的照片".into(),
-            Vec::new(),
-        ));
-    }
     if placed.is_empty() {
         unmet.push(rule(
             "placements",
@@ -148,11 +137,9 @@ fn unmet(
         ));
     }
     let employer_id = text(doc, "employer_id").unwrap_or_default();
-    let needed: Vec<EvidenceType> = [EvidenceType::LabourContract, EvidenceType::WageRecord]
-        .into_iter()
-        .filter(|m| !config.shared_evidence().contains(m))
-        .collect();
-    for p in placed {
+    let minimum = config.subsidy_standards().thresholds.minimum_wage;
+    let applied = month(doc, "period_from").zip(month(doc, "period_to"));
+    for (i, p) in placed.iter().enumerate() {
         let Some((placement, person)) = p.found() else {
             unmet.push(rule(
                 "placements",
@@ -176,6 +163,81 @@ fn unmet(
                 Vec::new(),
             ));
         }
+        let listed_before = placed[..i]
+            .iter()
+            .any(|q| q.person.as_ref().is_some_and(|o| o.id == person.id));
+        if listed_before {
+            unmet.push(rule(
+                "placements",
+                format!("{name}在申请中列了两次"),
+                Vec::new(),
+            ));
+        }
+        let wage = get_path(placement, "monthly_wage").and_then(Value::as_i64);
+        if let Some(w) = wage.filter(|w| Fen(w.saturating_mul(100)) < minimum) {
+            unmet.push(rule(
+                "wage_below_minimum",
+                format!("{name}的月工资 {w} 元低于本地最低工资标准 {minimum} 元"),
+                Vec::new(),
+            ));
+        }
+        let Some((from, to)) = applied else {
+            continue;
+        };
+        let mine = on_the_job(Span::new(from, to), placement);
+        let already = paid
+            .iter()
+            .flat_map(lines_of)
+            .filter(|l| text(l, "person_id") == Some(person.id.as_str()))
+            .filter_map(|l| {
+                Some(Span::new(
+                    month(&l, "payable_from")?,
+                    month(&l, "payable_to")?,
+                ))
+            })
+            .find(|other| !other.intersect(mine).is_empty());
+        if let Some(other) = already {
+            unmet.push(rule(
+                "already_paid",
+                format!(
+                    "{name}在 {} 至 {} 已享受公益性岗位补贴（另一份申请）",
+                    other.from, other.to
+                ),
+                Vec::new(),
+            ));
+        }
+    }
+    unmet
+}
+
+/// What a station step needs and the application lacks, at once: the form, the
+/// placements' rules, each person's standing, materials and age; and for `pass`, the
+/// on-site check the initial review does before it passes.
+fn unmet(
+    conn: &mut DbConn,
+    config: &Config,
+    rec: &Record,
+    doc: &Value,
+    placed: &[Placed],
+    paid: &[Value],
+    pass: bool,
+) -> Result<Vec<Unmet>, ApiError> {
+    let mut unmet = Vec::new();
+    if text(doc, "form_sha256").is_none() {
+        unmet.push(rule(
+            "application_form",
+            "缺少《社区公益性岗位补贴申请表》（单位签章）的照片".into(),
+            Vec::new(),
+        ));
+    }
+    unmet.extend(placement_rules(config, doc, placed, paid));
+    let employer_id = text(doc, "employer_id").unwrap_or_default();
+    let needed: Vec<EvidenceType> = [EvidenceType::LabourContract, EvidenceType::WageRecord]
+        .into_iter()
+        .filter(|m| !config.shared_evidence().contains(m))
+        .collect();
+    for (placement, person) in placed.iter().filter_map(Placed::found) {
+        let name = &person.name;
         if person.status != "recognised" {
             unmet.push(rule(
                 "recognised",
@@ -223,20 +285,27 @@ fn unmet(
     Ok(unmet)
 }
 
-/// Every other public-welfare application that paid: the period cap counts from a person's
-/// first month ever paid, with whichever employer.
-fn paid_applications(conn: &mut DbConn, this: &Record) -> Result<Vec<Value>, ApiError> {
+/// Every public-welfare application that paid (funded or stopped), with its id: the
+/// period cap counts from a person's first month ever paid, with whichever employer, and
+/// no month is paid twice. Read once per step or upkeep round.
+fn paid_applications(conn: &mut DbConn) -> Result<Vec<(String, Value)>, ApiError> {
     let all = records::communities_in_scope(conn, &Scope::All)?;
     let mut paid = Vec::new();
     for rec in records::live_of_entity(conn, Entity::WelfareSubsidy, &all)? {
         let doc = rec.document()?;
-        if rec.id != this.id
-            && matches!(state_of(&doc), SubsidyState::Funded | SubsidyState::Stopped)
-        {
-            paid.push(doc);
+        if matches!(state_of(&doc), SubsidyState::Funded | SubsidyState::Stopped) {
+            paid.push((rec.id, doc));
         }
     }
     Ok(paid)
+}
+
+/// The paid applications other than `this`.
+fn others(paid: &[(String, Value)], this: &str) -> Vec<Value> {
+    paid.iter()
+        .filter(|(id, _)| id != this)
+        .map(|(_, doc)| doc.clone())
+        .collect()
 }
 
 /// The first month `person_id` was ever paid this subsidy: `from`, or an earlier month
@@ -277,7 +346,10 @@ fn bounds_of(
 }
 
 /// The fields `at.step` writes on a public-welfare application, and the state it reaches:
-/// the station's rules first, then each person's line and the totals.
+/// the rules first (the station's all of them, the levels above the placements'), then
+/// each person's line and the totals. Until funding the lines are computed afresh; once
+/// funded they are what was approved, and a stop or a recommendation changes only its
+/// person's line (a placement edited later changes no approved figure).
 pub(super) fn fields(
     conn: &mut DbConn,
     config: &Config,
@@ -287,85 +359,130 @@ pub(super) fn fields(
 ) -> Result<(SubsidyState, Map<String, Value>), ApiError> {
     let step = at.step;
     let placed = placed(conn, doc)?;
-    if at.station_forward {
+    let paid = others(&paid_applications(conn)?, &rec.id);
+    let unmet = if at.station_forward {
         let pass = step.action == SubsidyAction::Pass;
-        let unmet = unmet(conn, config, rec, doc, &placed, pass)?;
-        if !unmet.is_empty() {
-            return Err(ApiError::RulesUnmet {
-                action: step.action.to_string(),
-                unmet,
-            });
-        }
-    }
-    if let Some(named) = step.person_id.as_deref() {
-        let listed = placed
-            .iter()
-            .any(|p| p.person.as_ref().is_some_and(|person| person.id == named));
-        if !listed {
-            return Err(ApiError::validation(
-                "person_id",
-                "is not a person this application is for",
-            ));
-        }
-    }
-    let mut fields = Map::new();
-    let (Some(from), Some(to)) = (month(doc, "period_from"), month(doc, "period_to")) else {
-        return Ok((at.to, fields));
+        unmet(conn, config, rec, doc, &placed, &paid, pass)?
+    } else if step.action == SubsidyAction::Pass {
+        placement_rules(config, doc, &placed, &paid)
+    } else {
+        Vec::new()
     };
+    if !unmet.is_empty() {
+        return Err(ApiError::RulesUnmet {
+            action: step.action.to_string(),
+            unmet,
+        });
+    }
+    let funded = state_of(doc) == SubsidyState::Funded;
+    let lines = if funded {
+        approved_lines(doc, step)?
+    } else {
+        match (month(doc, "period_from"), month(doc, "period_to")) {
+            (Some(from), Some(to)) => fresh_lines(config, &placed, &paid, Span::new(from, to)),
+            _ => return Ok((at.to, Map::new())),
+        }
+    };
+    Ok(totals(at.to, step, lines))
+}
+
+/// Each person's line computed afresh from the period, their placement, retirement,
+/// period cap (`paid`: other applications) and stop.
+fn fresh_lines(config: &Config, placed: &[Placed], paid: &[Value], period: Span) -> Vec<Value> {
     let standards = config.subsidy_standards();
-    let paid = paid_applications(conn, rec)?;
-    let before = lines_of(doc);
     let mut lines = Vec::new();
-    for p in &placed {
+    for p in placed {
         let Some((placement, person)) = p.found() else {
             continue;
         };
-        let old = before
-            .iter()
-            .find(|l| text(l, "placement_id") == Some(p.placement_id.as_str()));
-        let old_text = |path: &str| old.and_then(|l| text(l, path)).map(str::to_string);
-        let mut stopped_from = old_text("stopped_from");
-        let mut stop_condition = old_text("stop_condition");
-        let mut recommended = old_text("recommended_stop");
-        let mut recommended_from = old_text("recommended_stop_from");
-        if step.person_id.as_deref() == Some(person.id.as_str()) {
-            let step_from = step.stop_from.map(|m| m.to_string());
-            let condition = step.stop_condition.map(|c| c.to_string());
-            match step.action {
-                SubsidyAction::Stop => {
-                    stopped_from = step_from;
-                    stop_condition = condition;
-                    recommended = None;
-                    recommended_from = None;
-                }
-                SubsidyAction::RecommendStop => {
-                    recommended = condition;
-                    recommended_from = step_from;
-                }
-                _ => {}
-            }
-        }
-        let applied = on_the_job(Span::new(from, to), placement);
-        let stop = stopped_from.as_deref().and_then(Month::parse);
-        let figured = bounds_of(config, &paid, person, applied.from, stop)
+        let applied = on_the_job(period, placement);
+        let figured = bounds_of(config, paid, person, applied.from, None)
             .map(|bounds| subsidies::payable(applied, standards.period, bounds));
         let payable = figured.unwrap_or(Span::new(applied.from, applied.from.plus(-1)));
         let amount = subsidies::public_welfare_amount(payable, standards.public_welfare_monthly);
-        // No month paid: no span to show (an empty one would run backwards).
-        let paying = payable.months() > 0;
-        lines.push(json!({
-            "placement_id": p.placement_id,
-            "person_id": person.id,
-            "payable_from": paying.then(|| payable.from.to_string()),
-            "payable_to": paying.then(|| payable.to.to_string()),
-            "months": payable.months(),
-            "amount_fen": amount.0,
-            "stopped_from": stopped_from,
-            "stop_condition": stop_condition,
-            "recommended_stop": recommended,
-            "recommended_stop_from": recommended_from,
-        }));
+        lines.push(line(&p.placement_id, &person.id, payable, amount));
     }
+    lines
+}
+
+/// A person's line as first computed: the months paid and the amount, no stop yet. No
+/// month paid shows no span (an empty one would run backwards).
+fn line(placement_id: &str, person_id: &str, payable: Span, amount: Fen) -> Value {
+    let paying = payable.months() > 0;
+    json!({
+        "placement_id": placement_id,
+        "person_id": person_id,
+        "payable_from": paying.then(|| payable.from.to_string()),
+        "payable_to": paying.then(|| payable.to.to_string()),
+        "months": payable.months(),
+        "amount_fen": amount.0,
+        "stopped_from": null,
+        "stop_condition": null,
+        "recommended_stop": null,
+        "recommended_stop_from": null,
+    })
+}
+
+/// The approved lines, with `step`'s stop or recommendation on its person's: a stop cuts
+/// that person's months at the month before it and pays each month left what each paid.
+fn approved_lines(doc: &Value, step: &Step) -> Result<Vec<Value>, ApiError> {
+    let mut lines = lines_of(doc);
+    let Some(named) = step.person_id.as_deref() else {
+        return Ok(lines);
+    };
+    let Some(line_of) = lines
+        .iter_mut()
+        .find(|l| text(l, "person_id") == Some(named))
+    else {
+        return Err(ApiError::validation(
+            "person_id",
+            "is not a person this application is for",
+        ));
+    };
+    if text(line_of, "stopped_from").is_some() {
+        return Err(ApiError::validation(
+            "person_id",
+            "this person's subsidy is stopped already",
+        ));
+    }
+    let condition = json!(step.stop_condition);
+    let from = json!(step.stop_from.map(|m| m.to_string()));
+    match step.action {
+        SubsidyAction::RecommendStop => {
+            line_of["recommended_stop"] = condition;
+            line_of["recommended_stop_from"] = from;
+        }
+        SubsidyAction::Stop => {
+            line_of["stopped_from"] = from;
+            line_of["stop_condition"] = condition;
+            line_of["recommended_stop"] = Value::Null;
+            line_of["recommended_stop_from"] = Value::Null;
+            let span = month(line_of, "payable_from").zip(month(line_of, "payable_to"));
+            if let (Some((first, last)), Some(stop)) = (span, step.stop_from) {
+                let months = get_path(line_of, "months")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let amount = get_path(line_of, "amount_fen")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let monthly = if months > 0 { amount / months } else { 0 };
+                let payable = Span::new(first, last.min(stop.plus(-1)));
+                let paying = payable.months() > 0;
+                line_of["payable_from"] = json!(paying.then(|| first.to_string()));
+                line_of["payable_to"] = json!(paying.then(|| payable.to.to_string()));
+                line_of["months"] = json!(payable.months());
+                line_of["amount_fen"] = json!(monthly.saturating_mul(i64::from(payable.months())));
+            }
+        }
+        _ => {}
+    }
+    Ok(lines)
+}
+
+/// The application's fields from its `lines`: the totals, the span, and for a stop the
+/// state (it stops when no person is paid on) and the recommendation still waiting.
+fn totals(to: SubsidyState, step: &Step, lines: Vec<Value>) -> (SubsidyState, Map<String, Value>) {
+    let mut fields = Map::new();
     let months_of = |l: &Value| get_path(l, "months").and_then(Value::as_i64).unwrap_or(0);
     let paid_lines: Vec<&Value> = lines.iter().filter(|l| months_of(l) > 0).collect();
     let total_months: i64 = lines.iter().map(months_of).sum();
@@ -373,30 +490,27 @@ pub(super) fn fields(
         .iter()
         .filter_map(|l| get_path(l, "amount_fen").and_then(Value::as_i64))
         .sum::<i64>();
-    if let (Some(first), Some(last)) = (
-        paid_lines
-            .iter()
-            .filter_map(|l| month(l, "payable_from"))
-            .min(),
-        paid_lines
-            .iter()
-            .filter_map(|l| month(l, "payable_to"))
-            .max(),
-    ) {
-        fields.insert("payable_from".into(), json!(first.to_string()));
-        fields.insert("payable_to".into(), json!(last.to_string()));
-    }
+    let first = paid_lines
+        .iter()
+        .filter_map(|l| month(l, "payable_from"))
+        .min();
+    let last = paid_lines
+        .iter()
+        .filter_map(|l| month(l, "payable_to"))
+        .max();
+    fields.insert("payable_from".into(), json!(first.map(|m| m.to_string())));
+    fields.insert("payable_to".into(), json!(last.map(|m| m.to_string())));
     fields.insert("months".into(), json!(total_months));
     fields.insert("amount_fen".into(), json!(Fen(total).0));
-    let every_one_stopped =
-        !lines.is_empty() && lines.iter().all(|l| text(l, "stopped_from").is_some());
-    let mut to = at.to;
+    let stopped = |l: &Value| text(l, "stopped_from").is_some();
+    let mut to = to;
     if step.action == SubsidyAction::Stop {
-        // The application stops with its last person; until then it runs, and says which
-        // recommendation still waits for the district.
+        // The application stops when nobody is paid on (each person stopped, or never
+        // paid); until then it runs, and says which recommendation still waits.
+        let every_one_done = lines.iter().all(|l| stopped(l) || months_of(l) == 0);
         let waiting = lines
             .iter()
-            .find(|l| text(l, "recommended_stop").is_some() && text(l, "stopped_from").is_none());
+            .find(|l| text(l, "recommended_stop").is_some() && !stopped(l));
         fields.insert(
             "recommended_stop".into(),
             json!(waiting.and_then(|l| text(l, "recommended_stop"))),
@@ -405,14 +519,14 @@ pub(super) fn fields(
             "recommended_stop_from".into(),
             json!(waiting.and_then(|l| text(l, "recommended_stop_from"))),
         );
-        if !every_one_stopped {
+        if !every_one_done {
             to = SubsidyState::Funded;
             fields.insert("stopped_from".into(), Value::Null);
             fields.insert("stop_condition".into(), Value::Null);
         }
     }
     fields.insert("lines".into(), Value::Array(lines));
-    Ok((to, fields))
+    (to, fields)
 }
 
 /// A stop condition the data shows for one person of a funded application, and the
@@ -494,6 +608,7 @@ pub(super) fn recommend_stops(
 ) -> Result<usize, ApiError> {
     let communities = records::communities_in_scope(conn, env.scope)?;
     let applications = records::live_of_entity(conn, Entity::WelfareSubsidy, &communities)?;
+    let all_paid = paid_applications(conn)?;
     let caller = Caller::server();
     let mut recommended = 0;
     for rec in applications {
@@ -502,7 +617,7 @@ pub(super) fn recommend_stops(
             continue;
         }
         let placed = placed(conn, &doc)?;
-        let paid = paid_applications(conn, &rec)?;
+        let paid = others(&all_paid, &rec.id);
         for line in lines_of(&doc) {
             if text(&line, "stopped_from").is_some() || text(&line, "recommended_stop").is_some() {
                 continue;
@@ -531,17 +646,25 @@ pub(super) fn recommend_stops(
                 to: SubsidyState::Funded,
                 station_forward: false,
             };
-            let (to, fields) = fields(conn, config, &rec, &doc, at)?;
-            record_step(
-                conn,
-                &caller,
-                env,
-                &rec,
-                &step,
-                (to, Level::Station),
-                fields,
-            )?;
-            recommended += 1;
+            // In a savepoint of its own: one application the server cannot write does
+            // not hold up the others, nor the next rounds.
+            let recorded = crate::db::transaction(conn, |conn| {
+                let (to, fields) = fields(conn, config, &rec, &doc, at)?;
+                record_step(
+                    conn,
+                    &caller,
+                    env,
+                    &rec,
+                    &step,
+                    (to, Level::Station),
+                    fields,
+                )
+            });
+            match recorded {
+                Ok(()) => recommended += 1,
+                Err(e) => tracing::warn!(application = %rec.id, error = ?e,
+                    "could not recommend stopping a public-welfare subsidy"),
+            }
             break;
         }
     }
