@@ -830,6 +830,7 @@ impl<'a> Loader<'a> {
                 .position(|c| *c == index)
                 .map_or(staff, |i| &district.coordinators[i]);
             let mut placements = Vec::new();
+            let mut materials = Vec::new();
             for person in [first, second] {
                 let placement = new_id();
                 self.write(
@@ -850,13 +851,15 @@ impl<'a> Loader<'a> {
                         "person_id": person, "evidence_type": kind,
                         "attachment_sha256": self.photos.sha(kind),
                     });
+                    let evidence = new_id();
                     self.write(
                         coordinator,
                         started - 20,
                         Entity::Evidence,
-                        &new_id(),
+                        &evidence,
                         fields,
                     )?;
+                    materials.push(evidence);
                 }
             }
             let id = new_id();
@@ -874,6 +877,11 @@ impl<'a> Loader<'a> {
                     "notes": "社区公益性岗位（环境保洁）两人",
                 }),
             )?;
+            // 受理 checks the materials the employer brings (核查相关材料).
+            for evidence in &materials {
+                let approved = json!({ "review_state": "approved" });
+                self.write(staff, 69, Entity::Evidence, evidence, approved)?;
+            }
             let checked = self
                 .day(52)
                 .and_hms_opt(2, 0, 0)

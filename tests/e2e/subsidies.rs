@@ -399,8 +399,14 @@ async fn ready(w: &World, person: &str) {
     .await;
 }
 
-/// Runs the upkeep's stop check, as the server's loop does each round.
-pub(crate) fn upkeep(app: &TestApp) -> usize {
+/// Runs `f` as the server's upkeep does: the whole scope, now, in a transaction.
+fn as_upkeep<T>(
+    app: &TestApp,
+    f: impl FnOnce(
+        &mut liuqing_schema::DbConn,
+        &liuqing_sync::engine::Env<'_>,
+    ) -> Result<T, liuqing_api::error::ApiError>,
+) -> T {
     let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
     let mut conn = backend.connect().expect("connect");
     let cipher = liuqing_api::startup::field_cipher(&app.config).expect("the server's key");
@@ -411,10 +417,14 @@ pub(crate) fn upkeep(app: &TestApp) -> usize {
         &app.config,
         liuqing_schema::time::now_micros(),
     );
-    liuqing_sync::writer::transaction(&mut conn, |c| {
-        liuqing_api::subsidies::recommend_stops(c, &env, &app.config)
+    liuqing_sync::writer::transaction(&mut conn, |c| f(c, &env)).expect("the upkeep's step")
+}
+
+/// Runs the upkeep's stop check, as the server's loop does each round.
+pub(crate) fn upkeep(app: &TestApp) -> usize {
+    as_upkeep(app, |c, env| {
+        liuqing_api::subsidies::recommend_stops(c, env, &app.config)
     })
-    .expect("the stop check")
 }
 
 #[actix_web::test]
@@ -669,20 +679,7 @@ async fn the_station_refuses_an_applicant_retired_before_the_period() {
 
 /// Raises this month's verification tasks, as the server's upkeep does each round.
 fn raise_checks(app: &TestApp) -> usize {
-    let backend = liuqing_schema::Backend::from_url(&app.config.database_url).expect("url");
-    let mut conn = backend.connect().expect("connect");
-    let cipher = liuqing_api::startup::field_cipher(&app.config).expect("the server's key");
-    let scope = liuqing_schema::scope::Scope::All;
-    let env = liuqing_api::staff::engine_env(
-        &scope,
-        &cipher,
-        &app.config,
-        liuqing_schema::time::now_micros(),
-    );
-    liuqing_sync::writer::transaction(&mut conn, |c| {
-        liuqing_api::subsidies::checks::raise(c, &env)
-    })
-    .expect("the verification tasks")
+    as_upkeep(app, liuqing_api::subsidies::checks::raise)
 }
 
 /// While a subsidy pays, its person's coordinator is asked each month to verify it (补贴

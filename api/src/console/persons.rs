@@ -934,38 +934,20 @@ fn subsidies_card(c: &Console, f: &CaseFile, named: &Named, offset: i32) -> Mark
     }
 }
 
-/// A form for each step the caller may take on a subsidy application.
+/// A form for each step the caller may take on a flexible-employment application.
 fn subsidy_steps_form(
     c: &Console,
     f: &CaseFile,
     a: &RecordView,
     steps: &[SubsidyAction],
 ) -> Markup {
+    let stop = super::subsidies::StopForm {
+        kind: SubsidyKind::FlexibleInsurance,
+        persons: None,
+        recommended: a.data.clone(),
+    };
     let action = format!("/console/persons/{}/subsidies/{}", f.person.id, a.id);
-    html! {
-        div.steps {
-            @for s in steps {
-                @let stopping = matches!(s, SubsidyAction::Stop | SubsidyAction::RecommendStop);
-                @let needs_reason = stopping || *s == SubsidyAction::Return;
-                form method="post" action=(action) {
-                    input type="hidden" name="csrf" value=(c.csrf);
-                    input type="hidden" name="action" value=(s.as_str());
-                    label { @if needs_reason { "原因（必填）" } @else { "意见（可不填）" }
-                        input name="reason" maxlength="500" required[needs_reason]; }
-                    @if stopping {
-                        label { "自哪个月起停止（YYYY-MM）"
-                            input name="stop_from" required pattern="[0-9]{4}-[0-9]{2}" value=[text(&a.data, "recommended_stop_from")]; }
-                        label { "停止情形" select name="stop_condition" required {
-                            @for cond in StopCondition::ALL.iter().filter(|c| c.applies_to(SubsidyKind::FlexibleInsurance)) {
-                                option value=(cond.as_str()) selected[text(&a.data, "recommended_stop") == Some(cond.as_str())] { (cond.chinese_name()) }
-                            }
-                        } }
-                    }
-                    button.primary[!needs_reason].danger[needs_reason] type="submit" data-action=(s.as_str()) { (labels::subsidy_action(*s)) }
-                }
-            }
-        }
-    }
+    super::subsidies::step_forms(c, &action, steps, &stop)
 }
 
 #[derive(Deserialize)]

@@ -584,20 +584,61 @@ fn page_body(c: &Console, s: &Shown, notice: Option<Markup>, offset: i32) -> Mar
     }
 }
 
-/// A form for each step the caller's level may take; a stop names one person.
+/// A form for each step the caller's level may take on a public-welfare application; a
+/// stop names one person (the one with a recommendation waiting comes chosen).
 fn steps_form(c: &Console, s: &Shown) -> Markup {
-    let action = format!("/console/subsidies/{}", s.application.id);
-    let running: Vec<&Person> = s
+    let running: Vec<(&str, &str)> = s
         .persons
         .iter()
         .filter(|p| text(&p.line, "stopped_from").is_none())
+        .map(|p| (p.id.as_str(), p.name.as_str()))
         .collect();
-    let recommended = running
-        .iter()
-        .find(|p| text(&p.line, "recommended_stop").is_some());
+    let recommended = s.persons.iter().find(|p| {
+        text(&p.line, "stopped_from").is_none() && text(&p.line, "recommended_stop").is_some()
+    });
+    let stop = StopForm {
+        kind: SubsidyKind::PublicWelfareJob,
+        persons: Some(Whose {
+            persons: running.as_slice(),
+            chosen: recommended.map(|p| p.id.as_str()),
+        }),
+        recommended: recommended.map_or(Value::Null, |p| p.line.clone()),
+    };
+    step_forms(
+        c,
+        &format!("/console/subsidies/{}", s.application.id),
+        &s.open,
+        &stop,
+    )
+}
+
+/// What a stop's form offers: the subsidy's conditions, whose stop (a public-welfare
+/// application's persons and the one chosen), and the recommendation it starts from
+/// (`recommended_stop`, `recommended_stop_from`).
+pub(super) struct StopForm<'a> {
+    pub kind: SubsidyKind,
+    pub persons: Option<Whose<'a>>,
+    pub recommended: Value,
+}
+
+/// The persons a stop may name (id, name), and the one chosen.
+pub(super) struct Whose<'a> {
+    pub persons: &'a [(&'a str, &'a str)],
+    pub chosen: Option<&'a str>,
+}
+
+/// A form posting to `action` for each of `steps`: a reason (required to return or stop),
+/// and for a stop or a recommendation the person, the month and the condition.
+pub(super) fn step_forms(
+    c: &Console,
+    action: &str,
+    steps: &[SubsidyAction],
+    stop: &StopForm<'_>,
+) -> Markup {
+    let suggested = |path: &str| text(&stop.recommended, path);
     html! {
         div.steps {
-            @for a in &s.open {
+            @for a in steps {
                 @let stopping = matches!(a, SubsidyAction::Stop | SubsidyAction::RecommendStop);
                 @let needs_reason = stopping || *a == SubsidyAction::Return;
                 form method="post" action=(action) {
@@ -606,18 +647,20 @@ fn steps_form(c: &Console, s: &Shown) -> Markup {
                     label { @if needs_reason { "原因（必填）" } @else { "意见（可不填）" }
                         input name="reason" maxlength="500" required[needs_reason]; }
                     @if stopping {
-                        label { "人员" select name="person_id" required {
-                            @for p in &running {
-                                option value=(p.id) selected[recommended.is_some_and(|r| r.id == p.id)] { (p.name) }
-                            }
-                        } }
+                        @if let Some(whose) = &stop.persons {
+                            label { "人员" select name="person_id" required {
+                                @for (id, name) in whose.persons {
+                                    option value=(id) selected[whose.chosen == Some(*id)] { (name) }
+                                }
+                            } }
+                        }
                         label { "自哪个月起停止（YYYY-MM）"
                             input name="stop_from" required pattern="[0-9]{4}-[0-9]{2}"
-                                value=[recommended.and_then(|r| text(&r.line, "recommended_stop_from"))]; }
+                                value=[suggested("recommended_stop_from")]; }
                         label { "停止情形" select name="stop_condition" required {
-                            @for cond in StopCondition::ALL.iter().filter(|c| c.applies_to(SubsidyKind::PublicWelfareJob)) {
+                            @for cond in StopCondition::ALL.iter().filter(|c| c.applies_to(stop.kind)) {
                                 option value=(cond.as_str())
-                                    selected[recommended.and_then(|r| text(&r.line, "recommended_stop")) == Some(cond.as_str())] { (cond.chinese_name()) }
+                                    selected[suggested("recommended_stop") == Some(cond.as_str())] { (cond.chinese_name()) }
                             }
                         } }
                     }
