@@ -662,13 +662,6 @@ impl<'a> Loader<'a> {
                 .map(|m| m.to_string())
                 .unwrap_or_default()
         };
-        let step = |action: A, reason: Option<&str>| crate::subsidies::Step {
-            action,
-            reason: reason.map(str::to_string),
-            stop_from: None,
-            stop_condition: None,
-            person_id: None,
-        };
         for (i, (person, community)) in persons.iter().enumerate() {
             let Some(index) = district
                 .communities
@@ -720,34 +713,14 @@ impl<'a> Loader<'a> {
             self.write(staff, 60, Entity::FlexibleSubsidy, &id, fields)?;
             // The steps to the application's state: received, station_review,
             // street_review, district_approval, funded, returned, stopped, funded.
-            let to_street = [
-                (staff, 55, step(A::StartReview, None)),
-                (staff, 50, step(A::Pass, Some("材料齐全，初审通过"))),
-            ];
-            let to_funded = [
-                (street, 40, step(A::Pass, Some("复审通过"))),
-                (
-                    &district.supervisor,
-                    30,
-                    step(A::Pass, Some("审批通过，拨付")),
-                ),
-            ];
-            let steps: Vec<(&DemoUser, i64, crate::subsidies::Step)> = match i {
-                0 => vec![],
-                1 => to_street[..1].to_vec(),
-                2 => to_street.to_vec(),
-                3 => to_street.iter().chain(&to_funded[..1]).cloned().collect(),
-                5 => to_street
-                    .iter()
-                    .cloned()
-                    .chain([(
-                        street,
-                        45,
-                        step(A::Return, Some("缴费单据只有半年，请补齐全年单据")),
-                    )])
-                    .collect(),
-                _ => to_street.iter().chain(&to_funded).cloned().collect(),
+            let levels = [staff, street, &district.supervisor];
+            let opinions = Opinions {
+                station: "材料齐全，初审通过",
+                street: "复审通过",
+                district: "审批通过，拨付",
+                returned: "缴费单据只有半年，请补齐全年单据",
             };
+            let steps = chain_steps(i, levels, &opinions);
             for (who, days_ago, s) in steps {
                 self.subsidy_step(who, days_ago, &id, s)?;
             }
@@ -776,13 +749,6 @@ impl<'a> Loader<'a> {
         use liuqing_schema::domain::months::Month;
         use liuqing_schema::domain::subsidies::{StopCondition, SubsidyAction as A, SubsidyKind};
         use liuqing_schema::tables::persons_index;
-        let step = |action: A, reason: Option<&str>| crate::subsidies::Step {
-            action,
-            reason: reason.map(str::to_string),
-            stop_from: None,
-            stop_condition: None,
-            person_id: None,
-        };
         let stop = |person: &str, from: Month, condition: StopCondition, why: &str| {
             crate::subsidies::Step {
                 action: A::Stop,
@@ -891,40 +857,16 @@ impl<'a> Loader<'a> {
                 "purpose": "site_check", "welfare_subsidy_id": id,
                 "notes": "实地核查：两人在岗，工作内容与申报岗位一致",
             });
-            let to_street = [
-                (staff, 55, step(A::StartReview, None)),
-                (
-                    staff,
-                    50,
-                    step(A::Pass, Some("材料齐全，实地核查属实，初审通过")),
-                ),
-            ];
-            let to_funded = [
-                (street_supervisor, 40, step(A::Pass, Some("复审通过"))),
-                (
-                    &district.supervisor,
-                    30,
-                    step(A::Pass, Some("审核通过，拨付至单位基本账户")),
-                ),
-            ];
+            let levels = [staff, street_supervisor, &district.supervisor];
+            let opinions = Opinions {
+                station: "材料齐全，实地核查属实，初审通过",
+                street: "复审通过",
+                district: "审核通过，拨付至单位基本账户",
+                returned: "工资发放记录缺单位盖章，请补齐",
+            };
             // The states: received, station_review, street_review, district_approval,
             // funded, returned, stopped, funded with one person stopped.
-            let steps: Vec<(&DemoUser, i64, crate::subsidies::Step)> = match made {
-                0 => vec![],
-                1 => to_street[..1].to_vec(),
-                2 => to_street.to_vec(),
-                3 => to_street.iter().chain(&to_funded[..1]).cloned().collect(),
-                5 => to_street
-                    .iter()
-                    .cloned()
-                    .chain([(
-                        street_supervisor,
-                        45,
-                        step(A::Return, Some("工资发放记录缺单位盖章，请补齐")),
-                    )])
-                    .collect(),
-                _ => to_street.iter().chain(&to_funded).cloned().collect(),
-            };
+            let steps = chain_steps(made, levels, &opinions);
             for (who, days_ago, s) in steps {
                 if s.action == A::Pass && who.user_id == staff.user_id {
                     self.write(
@@ -1738,5 +1680,51 @@ impl<'a> Loader<'a> {
             )?;
         }
         Ok(())
+    }
+}
+
+/// What each level says when it passes a demo application, and why the street returns one.
+struct Opinions {
+    station: &'static str,
+    street: &'static str,
+    district: &'static str,
+    returned: &'static str,
+}
+
+/// The steps that take the `i`th demo application of a subsidy to its state — received,
+/// station_review, street_review, district_approval, funded, returned, then funded — each
+/// by its level (`[station, street, district]`) on its day.
+fn chain_steps<'a>(
+    i: usize,
+    [station, street, district]: [&'a DemoUser; 3],
+    says: &Opinions,
+) -> Vec<(&'a DemoUser, i64, crate::subsidies::Step)> {
+    use liuqing_schema::domain::subsidies::SubsidyAction as A;
+    let step = |action: A, reason: Option<&str>| crate::subsidies::Step {
+        action,
+        reason: reason.map(str::to_string),
+        stop_from: None,
+        stop_condition: None,
+        person_id: None,
+    };
+    let to_street = [
+        (station, 55, step(A::StartReview, None)),
+        (station, 50, step(A::Pass, Some(says.station))),
+    ];
+    let to_funded = [
+        (street, 40, step(A::Pass, Some(says.street))),
+        (district, 30, step(A::Pass, Some(says.district))),
+    ];
+    match i {
+        0 => vec![],
+        1 => to_street[..1].to_vec(),
+        2 => to_street.to_vec(),
+        3 => to_street.iter().chain(&to_funded[..1]).cloned().collect(),
+        5 => to_street
+            .iter()
+            .cloned()
+            .chain([(street, 45, step(A::Return, Some(says.returned)))])
+            .collect(),
+        _ => to_street.iter().chain(&to_funded).cloned().collect(),
     }
 }

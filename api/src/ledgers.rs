@@ -667,23 +667,7 @@ fn approvals(doc: &Value) -> Cell {
 /// A stop, or a stop recommended, of an application or of one person's line (the same
 /// fields in both).
 fn stop(doc: &Value) -> Cell {
-    use liuqing_schema::domain::subsidies::StopCondition;
-    let why = |path: &str| {
-        text(doc, path)
-            .and_then(|c| c.parse::<StopCondition>().ok())
-            .map(|c| c.chinese_name())
-            .unwrap_or_default()
-    };
-    Cell::text(
-        match (
-            text(doc, "stopped_from"),
-            text(doc, "recommended_stop_from"),
-        ) {
-            (Some(from), _) => format!("自 {from} 停止：{}", why("stop_condition")),
-            (None, Some(from)) => format!("建议自 {from} 停止：{}", why("recommended_stop")),
-            (None, None) => String::new(),
-        },
-    )
+    Cell::text(crate::console::labels::subsidy_stop(doc).unwrap_or_default())
 }
 
 /// 公益性岗位补贴受理工作台账: each public-welfare job subsidy application the community's
@@ -695,6 +679,7 @@ fn welfare_subsidies(
     community: &OrgNode,
     cx: &Context,
 ) -> Result<Vec<Vec<Cell>>, ApiError> {
+    use crate::subsidies::welfare;
     use liuqing_schema::domain::subsidies::WelfareJob;
     let mut applications = records::live_of_entity(
         conn,
@@ -706,30 +691,18 @@ fn welfare_subsidies(
     for application in applications {
         let doc = shown(&application)?;
         let employer_id = text(&doc, "employer_id").unwrap_or_default().to_string();
-        let employer = match records::find(conn, Entity::Employer, &employer_id)? {
-            Some(e) => text(&e.document()?, "name").unwrap_or_default().to_string(),
-            None => String::new(),
-        };
-        let mut site_checked: Option<String> = None;
-        for visit in casefile::children_of(conn, &employer_id, Entity::EmployerVisit)? {
-            let v = visit.document()?;
-            if text(&v, "purpose") == Some("site_check")
-                && text(&v, "welfare_subsidy_id") == Some(application.id.as_str())
-            {
-                let on = text(&v, "visited_at").unwrap_or_default().chars().take(10);
-                site_checked = Some(on.collect());
-            }
-        }
+        let employer = welfare::employer_name(conn, &employer_id)?.unwrap_or_default();
+        let site_checked = welfare::site_checks(conn, &employer_id, &application.id)?
+            .last()
+            .map(|v| v.document())
+            .transpose()?
+            .and_then(|v| text(&v, "visited_at").map(|t| t.chars().take(10).collect::<String>()));
         let job = text(&doc, "job")
             .and_then(|j| j.parse::<WelfareJob>().ok())
             .map(|j| j.chinese_name())
             .unwrap_or_default();
         let state = crate::subsidies::state_of(&doc);
-        let lines = get_path(&doc, "lines")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for line in lines {
+        for line in crate::subsidies::lines_of(&doc) {
             let person_id = text(&line, "person_id").unwrap_or_default();
             let Some(person) = casefile::person_row(conn, person_id)? else {
                 continue;

@@ -260,3 +260,20 @@ pub fn choice(code: &str) -> &str {
         other => other,
     }
 }
+
+/// A subsidy's stop, or a stop recommended and not decided, in words: of an application, or
+/// of one person's line (the same fields in both).
+pub fn subsidy_stop(doc: &serde_json::Value) -> Option<String> {
+    use liuqing_schema::domain::subsidies::StopCondition;
+    let text = |path: &str| liuqing_schema::entities::get_path(doc, path)?.as_str();
+    let why = |path: &str| {
+        text(path)
+            .and_then(|c| c.parse::<StopCondition>().ok())
+            .map_or("", StopCondition::chinese_name)
+    };
+    match (text("stopped_from"), text("recommended_stop_from")) {
+        (Some(from), _) => Some(format!("自 {from} 停止：{}", why("stop_condition"))),
+        (None, Some(from)) => Some(format!("建议自 {from} 停止：{}", why("recommended_stop"))),
+        (None, None) => None,
+    }
+}

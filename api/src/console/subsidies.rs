@@ -53,23 +53,6 @@ fn span(doc: &Value, from: &str, to: &str) -> String {
     }
 }
 
-/// A stop, or a stop recommended and not decided, of an application or a person's line.
-fn stop_text(doc: &Value) -> Option<String> {
-    let why = |path: &str| {
-        text(doc, path)
-            .and_then(|c| c.parse::<StopCondition>().ok())
-            .map_or("", StopCondition::chinese_name)
-    };
-    match (
-        text(doc, "stopped_from"),
-        text(doc, "recommended_stop_from"),
-    ) {
-        (Some(from), _) => Some(format!("自 {from} 停止：{}", why("stop_condition"))),
-        (None, Some(from)) => Some(format!("建议自 {from} 停止：{}", why("recommended_stop"))),
-        (None, None) => None,
-    }
-}
-
 /// The lists of the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -192,7 +175,7 @@ fn rows(
             amount: yuan(&doc),
             received_on: text(&doc, "received_on").map(str::to_string),
             reason: text(&doc, "reason").map(str::to_string),
-            stop: stop_text(&doc)
+            stop: labels::subsidy_stop(&doc)
                 .filter(|_| matches!(state, SubsidyState::Funded | SubsidyState::Stopped)),
             last,
         });
@@ -201,13 +184,11 @@ fn rows(
 }
 
 fn employer_name(conn: &mut DbConn, id: Option<&str>) -> Result<String, ApiError> {
-    let Some(id) = id else {
-        return Ok("—".into());
+    let name = match id {
+        Some(id) => subsidies::welfare::employer_name(conn, id)?,
+        None => None,
     };
-    Ok(match records::find(conn, Entity::Employer, id)? {
-        Some(e) => text(&e.document()?, "name").unwrap_or("—").to_string(),
-        None => "—".into(),
-    })
+    Ok(name.unwrap_or_else(|| "—".into()))
 }
 
 fn kind_name(kind: SubsidyKind) -> &'static str {
@@ -400,11 +381,7 @@ fn load(
     let mut names = Names::default();
     let employer_id = text(&doc, "employer_id").unwrap_or_default().to_string();
     let mut persons = Vec::new();
-    for line in get_path(&doc, "lines")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-    {
+    for line in subsidies::lines_of(&doc) {
         let id = text(&line, "person_id").unwrap_or_default().to_string();
         let name = casefile::person_row(conn, &id)?.map_or_else(|| "—".into(), |p| p.name);
         let placement = match text(&line, "placement_id") {
@@ -425,14 +402,12 @@ fn load(
         });
     }
     let mut site_checks = Vec::new();
-    for visit in casefile::children_of(conn, &employer_id, Entity::EmployerVisit)? {
-        let v = visit.document()?;
-        if text(&v, "purpose") == Some("site_check")
-            && text(&v, "welfare_subsidy_id") == Some(rec.id.as_str())
-        {
-            let by = names.user(conn, visit.created_by.as_deref())?;
-            site_checks.push((text(&v, "visited_at").unwrap_or_default().to_string(), by));
-        }
+    for visit in subsidies::welfare::site_checks(conn, &employer_id, &rec.id)? {
+        let by = names.user(conn, visit.created_by.as_deref())?;
+        let on = text(&visit.document()?, "visited_at")
+            .unwrap_or_default()
+            .to_string();
+        site_checks.push((on, by));
     }
     let state = subsidies::state_of(&doc);
     let open = if caller.may(Permission::EditCaseFiles) {
@@ -557,7 +532,7 @@ fn page_body(c: &Console, s: &Shown, notice: Option<Markup>, offset: i32) -> Mar
                                 td { (span(&p.line, "payable_from", "payable_to")) }
                                 td.n { (int(&p.line, "months").unwrap_or(0)) }
                                 td.n { (yuan(&p.line)) }
-                                td { (stop_text(&p.line).unwrap_or_else(|| "—".into())) }
+                                td { (labels::subsidy_stop(&p.line).unwrap_or_else(|| "—".into())) }
                             }
                         }
                     }

@@ -12,36 +12,19 @@ use liuqing_schema::{casefile, DbConn};
 use liuqing_sync::engine::Env;
 use serde_json::Value;
 
-use super::{kind_of, month, state_of, text, APPLICATIONS};
+use super::{kind_of, month, persons_paid, state_of, text, APPLICATIONS};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::maintenance::Assignees;
 use crate::staff::{self, NewTask, TaskOf};
 
-/// The persons a funded application pays for `m`, and whether it is theirs still (not
-/// stopped before it).
+/// The persons a funded application pays for `m` (not stopped before it).
 fn paid_in(rec: &Record, doc: &Value, m: Month) -> Vec<String> {
-    let pays = |d: &Value| {
-        let (Some(first), Some(last)) = (month(d, "payable_from"), month(d, "payable_to")) else {
-            return false;
-        };
-        first <= m && m <= last
-    };
-    match kind_of(rec.entity) {
-        SubsidyKind::FlexibleInsurance => rec
-            .parent_id
-            .iter()
-            .filter(|_| pays(doc))
-            .cloned()
-            .collect(),
-        SubsidyKind::PublicWelfareJob => get_path(doc, "lines")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|l| pays(l))
-            .filter_map(|l| text(l, "person_id").map(str::to_string))
-            .collect(),
-    }
+    persons_paid(rec, doc)
+        .into_iter()
+        .filter(|(_, span)| span.is_some_and(|(first, last)| first <= m && m <= last))
+        .map(|(person, _)| person)
+        .collect()
 }
 
 /// What the coordinator is to find out, for the task's notes.

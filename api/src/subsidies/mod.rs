@@ -34,7 +34,7 @@ use crate::staff::{self, record_in_scope, Edit};
 
 pub mod checks;
 pub mod report;
-mod welfare;
+pub(crate) mod welfare;
 
 /// The entities that are subsidy applications.
 pub const APPLICATIONS: [Entity; 2] = [Entity::FlexibleSubsidy, Entity::WelfareSubsidy];
@@ -517,7 +517,7 @@ pub fn take(
             json!(config.day_at(rec.created_at).to_string()),
         );
     }
-    let enjoyed = enjoyed_spans(&rec, &doc, kind, &fields, step);
+    let enjoyed = enjoyed_spans(&rec, &doc, &fields, step);
     record_step(conn, caller, env, &rec, step, (to, level), fields)?;
     let enjoyment_changes = matches!(
         (step.action, to),
@@ -547,49 +547,46 @@ struct Enjoyed {
 fn enjoyed_spans(
     rec: &Record,
     before: &Value,
-    kind: SubsidyKind,
     fields: &Map<String, Value>,
     step: &Step,
 ) -> Vec<Enjoyed> {
-    let span = |doc: &Value| Some((month(doc, "payable_from")?, month(doc, "payable_to")?));
-    match kind {
-        SubsidyKind::FlexibleInsurance => {
-            let after = Value::Object(fields.clone());
-            rec.parent_id
+    let was = persons_paid(rec, before);
+    persons_paid(rec, &Value::Object(fields.clone()))
+        .into_iter()
+        .filter(|(person, _)| step.person_id.as_deref().is_none_or(|p| p == person))
+        .map(|(person, now)| Enjoyed {
+            before: was
                 .iter()
-                .map(|person| Enjoyed {
-                    person: person.clone(),
-                    before: month(before, "payable_from"),
-                    now: span(&after),
-                })
-                .collect()
-        }
-        SubsidyKind::PublicWelfareJob => {
-            let lines = |doc: &Value| {
-                get_path(doc, "lines")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            };
-            let old = lines(before);
-            let first_of = |person: &str| {
-                old.iter()
-                    .find(|l| text(l, "person_id") == Some(person))
-                    .and_then(|l| month(l, "payable_from"))
-            };
-            lines(&Value::Object(fields.clone()))
-                .iter()
-                .filter_map(|l| {
-                    let person = text(l, "person_id")?.to_string();
-                    Some(Enjoyed {
-                        before: first_of(&person),
-                        now: span(l),
-                        person,
-                    })
-                })
-                .filter(|e| step.person_id.as_deref().is_none_or(|p| p == e.person))
-                .collect()
-        }
+                .find(|(p, _)| *p == person)
+                .and_then(|(_, span)| span.map(|(first, _)| first)),
+            now,
+            person,
+        })
+        .collect()
+}
+
+/// The server's per-person lines of a public-welfare application, as last written.
+pub(crate) fn lines_of(doc: &Value) -> Vec<Value> {
+    get_path(doc, "lines")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Each person an application pays, with the first and last months paid (`None`: no
+/// month): the applicant of a flexible subsidy, each person's line of a public-welfare one.
+pub(crate) fn persons_paid(rec: &Record, doc: &Value) -> Vec<(String, Option<(Month, Month)>)> {
+    let span = |d: &Value| month(d, "payable_from").zip(month(d, "payable_to"));
+    match kind_of(rec.entity) {
+        SubsidyKind::FlexibleInsurance => rec
+            .parent_id
+            .iter()
+            .map(|person| (person.clone(), span(doc)))
+            .collect(),
+        SubsidyKind::PublicWelfareJob => lines_of(doc)
+            .iter()
+            .filter_map(|l| Some((text(l, "person_id")?.to_string(), span(l))))
+            .collect(),
     }
 }
 

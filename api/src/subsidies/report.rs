@@ -12,7 +12,7 @@ use liuqing_schema::DbConn;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{kind_of, month, state_of, text, APPLICATIONS};
+use super::{kind_of, persons_paid, state_of, text, APPLICATIONS};
 use crate::config::Config;
 use crate::error::ApiError;
 
@@ -109,19 +109,9 @@ pub fn monthly(
             if !matches!(state_of(&doc), SubsidyState::Funded | SubsidyState::Stopped) {
                 continue;
             }
-            // Whose months: the applicant's, or each person's line.
-            let spans: Vec<(Month, Month)> = match kind {
-                SubsidyKind::FlexibleInsurance => month(&doc, "payable_from")
-                    .zip(month(&doc, "payable_to"))
-                    .into_iter()
-                    .collect(),
-                SubsidyKind::PublicWelfareJob => get_path(&doc, "lines")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|l| month(l, "payable_from").zip(month(l, "payable_to")))
-                    .collect(),
-            };
+            let spans = persons_paid(&rec, &doc)
+                .into_iter()
+                .filter_map(|(_, span)| span);
             for (first, last) in spans {
                 for row in rows.iter_mut() {
                     let m = Month::parse(&row.month).unwrap_or(first);

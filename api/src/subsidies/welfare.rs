@@ -26,7 +26,9 @@ use liuqing_schema::DbConn;
 use liuqing_sync::engine::Env;
 use serde_json::{json, Map, Value};
 
-use super::{materials_on_file, month, record_step, retired, retirement_of, state_of, text, Step};
+use super::{
+    lines_of, materials_on_file, month, record_step, retired, retirement_of, state_of, text, Step,
+};
 use crate::auth::Caller;
 use crate::config::Config;
 use crate::error::ApiError;
@@ -90,26 +92,31 @@ fn date(doc: &Value, path: &str) -> Option<NaiveDate> {
     text(doc, path).and_then(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").ok())
 }
 
-/// The server's per-person lines as last written.
-fn lines_of(doc: &Value) -> Vec<Value> {
-    get_path(doc, "lines")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// Whether an on-site check of the application was recorded: an employer visit with
-/// purpose `site_check` naming it.
-fn site_checked(conn: &mut DbConn, employer_id: &str, id: &str) -> Result<bool, ApiError> {
+/// The on-site checks (实地核查) recorded of the application `id`: the employer's visits
+/// with purpose `site_check` naming it.
+pub(crate) fn site_checks(
+    conn: &mut DbConn,
+    employer_id: &str,
+    id: &str,
+) -> Result<Vec<Record>, ApiError> {
+    let mut checks = Vec::new();
     for visit in casefile::children_of(conn, employer_id, Entity::EmployerVisit)? {
         let doc = visit.document()?;
         if text(&doc, "purpose") == Some("site_check")
             && text(&doc, "welfare_subsidy_id") == Some(id)
         {
-            return Ok(true);
+            checks.push(visit);
         }
     }
-    Ok(false)
+    Ok(checks)
+}
+
+/// The name of the employer `id`, if it is one.
+pub(crate) fn employer_name(conn: &mut DbConn, id: &str) -> Result<Option<String>, ApiError> {
+    Ok(match records::find(conn, Entity::Employer, id)? {
+        Some(e) => text(&e.document()?, "name").map(str::to_string),
+        None => None,
+    })
 }
 
 fn rule(rule: &'static str, reason: String, evidence: Vec<EvidenceType>) -> Unmet {
@@ -275,7 +282,7 @@ fn unmet(
             unmet.push(u);
         }
     }
-    if pass && !site_checked(conn, employer_id, &rec.id)? {
+    if pass && site_checks(conn, employer_id, &rec.id)?.is_empty() {
         unmet.push(rule(
             "site_check",
             "初审须实地核查：协理员走访单位，记录一次目的为“实地核查”、注明本申请的单位走访".into(),
@@ -359,7 +366,14 @@ pub(super) fn fields(
 ) -> Result<(SubsidyState, Map<String, Value>), ApiError> {
     let step = at.step;
     let placed = placed(conn, doc)?;
-    let paid = others(&paid_applications(conn)?, &rec.id);
+    let funded = state_of(doc) == SubsidyState::Funded;
+    // Other applications' paid months matter to the rules and to fresh figures; a stop or
+    // a recommendation on a funded application needs neither.
+    let paid = if at.station_forward || step.action == SubsidyAction::Pass || !funded {
+        others(&paid_applications(conn)?, &rec.id)
+    } else {
+        Vec::new()
+    };
     let unmet = if at.station_forward {
         let pass = step.action == SubsidyAction::Pass;
         unmet(conn, config, rec, doc, &placed, &paid, pass)?
@@ -374,7 +388,6 @@ pub(super) fn fields(
             unmet,
         });
     }
-    let funded = state_of(doc) == SubsidyState::Funded;
     let lines = if funded {
         approved_lines(doc, step)?
     } else {
