@@ -1111,6 +1111,14 @@ async fn a_street_supervisor_passes_a_public_welfare_subsidy_from_the_queue() {
     let text = b.text().await;
     assert!(text.contains("补贴申请不成功人员花名册"), "{text}");
     b.screenshot("subsidies-returned-roster").await;
+    // As printed: A4, without the console's navigation.
+    let pdf = b
+        .client
+        .print(fantoccini::wd::PrintConfiguration::default())
+        .await
+        .expect("print");
+    assert!(pdf.starts_with(b"%PDF"));
+    std::fs::write(screenshots().join("subsidies-returned-roster.pdf"), &pdf).expect("saved");
     b.goto("/console/subsidies?view=months").await;
     let text = b.text().await;
     assert!(

@@ -252,7 +252,7 @@ pub async fn list(
                                 tr {
                                     td.n { (i + 1) }
                                     td { (kind_name(r.kind)) }
-                                    td { a href=(r.href) { (r.applicant) } }
+                                    td.wrap { a href=(r.href) { (r.applicant) } }
                                     td { (r.community) }
                                     td { (date(&r.received_on)) }
                                     td { (date(&r.last.as_ref().map(|l| l.0.clone()))) }
